@@ -1,0 +1,169 @@
+import { once } from "node:events";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import type { ServiceRoute } from "./service-routes.js";
+
+/**
+ * Serves a Connect ServiceImpl on a @grpc/grpc-js server: the implementation is written
+ * once and this adapter only moves bytes, headers and status codes. Requests are decoded
+ * here rather than by grpc-js so an undecodable frame gets INVALID_ARGUMENT.
+ */
+export function addRouteToGrpcServer(server: grpc.Server, r: ServiceRoute): void {
+  const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const method of r.service.methods) {
+    const impl = (r.impl as Record<string, unknown>)[method.localName];
+    if (typeof impl !== "function") continue;
+    definition[method.name] = {
+      path: `/${r.service.typeName}/${method.name}`,
+      requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+      responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+      originalName: method.localName,
+    };
+    handlers[method.name] = makeHandler(r.service, method, impl as MethodFn);
+  }
+  server.addService(definition as grpc.ServiceDefinition, handlers);
+}
+
+type MethodFn = (req: unknown, ctx: HandlerContext) => unknown;
+
+const identity = (b: Buffer): Buffer => b;
+
+function decode(schema: DescMessage, bytes: Buffer): unknown {
+  try {
+    return fromBinary(schema, bytes);
+  } catch {
+    throw new ConnectError(`malformed ${schema.typeName}`, Code.InvalidArgument);
+  }
+}
+
+function encode(schema: DescMessage, init: unknown): Buffer {
+  const bytes = toBinary(schema, create(schema, init as never));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function headersFrom(md: grpc.Metadata): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(md.getMap())) {
+    if (typeof v === "string") h.set(k, v);
+  }
+  return h;
+}
+
+function metadataFrom(h: Headers): grpc.Metadata {
+  const md = new grpc.Metadata();
+  h.forEach((v, k) => md.set(k, v));
+  return md;
+}
+
+function statusOf(err: unknown, trailer: Headers): grpc.StatusObject {
+  const ce = ConnectError.from(err);
+  const md = metadataFrom(trailer);
+  ce.metadata.forEach((v, k) => md.set(k, v));
+  return { code: ce.code as number as grpc.status, details: ce.rawMessage, metadata: md };
+}
+
+function contextFor(service: DescService, method: DescMethod, call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>): ReturnType<typeof createHandlerContext> {
+  const deadline = call.getDeadline();
+  const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined;
+  const ctx = createHandlerContext({
+    service,
+    method,
+    protocolName: "grpc",
+    requestMethod: "POST",
+    url: call.getPath(),
+    requestHeader: headersFrom(call.metadata),
+    ...(ms !== undefined && ms > 0 ? { timeoutMs: ms } : {}),
+  });
+  (call as NodeJS.EventEmitter).on("cancelled", () => ctx.abort(new ConnectError("cancelled by client", Code.Canceled)));
+  return ctx;
+}
+
+async function* decodeStream(schema: DescMessage, frames: AsyncIterable<Buffer>): AsyncIterable<unknown> {
+  for await (const frame of frames) yield decode(schema, frame);
+}
+
+function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): grpc.UntypedHandleCall {
+  switch (method.methodKind) {
+    case "unary":
+      return (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        const ctx = contextFor(service, method, call);
+        void (async () => {
+          try {
+            const res = await impl(decode(method.input, call.request), ctx);
+            callback(null, encode(method.output, res), metadataFrom(ctx.responseTrailer));
+          } catch (err) {
+            callback(statusOf(err, ctx.responseTrailer));
+          } finally {
+            ctx.abort();
+          }
+        })();
+      };
+    case "client_streaming":
+      return (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+        const ctx = contextFor(service, method, call);
+        void (async () => {
+          try {
+            const res = await impl(decodeStream(method.input, call), ctx);
+            callback(null, encode(method.output, res), metadataFrom(ctx.responseTrailer));
+          } catch (err) {
+            callback(statusOf(err, ctx.responseTrailer));
+          } finally {
+            ctx.abort();
+          }
+        })();
+      };
+    case "server_streaming":
+      return (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+        const ctx = contextFor(service, method, call);
+        let input: unknown;
+        try {
+          input = decode(method.input, call.request);
+        } catch (err) {
+          call.emit("error", statusOf(err, ctx.responseTrailer));
+          return;
+        }
+        void pump(call, method.output, impl(input, ctx) as AsyncIterable<unknown>, ctx);
+      };
+    case "bidi_streaming":
+      return (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        const ctx = contextFor(service, method, call);
+        void pump(call, method.output, impl(decodeStream(method.input, call), ctx) as AsyncIterable<unknown>, ctx);
+      };
+  }
+}
+
+/** Writes a response stream with backpressure, then ends it with the right status. */
+async function pump(
+  call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>,
+  schema: DescMessage,
+  out: AsyncIterable<unknown>,
+  ctx: ReturnType<typeof createHandlerContext>,
+): Promise<void> {
+  let headerSent = false;
+  const sendHeader = (): void => {
+    if (headerSent) return;
+    headerSent = true;
+    if ([...ctx.responseHeader.keys()].length > 0) call.sendMetadata(metadataFrom(ctx.responseHeader));
+  };
+  try {
+    for await (const msg of out) {
+      sendHeader();
+      if (call.cancelled || call.destroyed) break;
+      if (!call.write(encode(schema, msg))) {
+        await Promise.race([once(call, "drain"), once(ctx.signal, "abort")]);
+      }
+    }
+    sendHeader();
+    if (!call.cancelled && !call.destroyed) call.end(metadataFrom(ctx.responseTrailer));
+  } catch (err) {
+    if (!call.cancelled && !call.destroyed) call.emit("error", statusOf(err, ctx.responseTrailer));
+  } finally {
+    ctx.abort();
+  }
+}

@@ -1,0 +1,65 @@
+import * as grpc from "@grpc/grpc-js";
+import { loadSync } from "@grpc/proto-loader";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import { protoFiles, protoRoot } from "@messenger/proto";
+import { addRouteToGrpcServer } from "./grpc-adapter.js";
+import type { ServiceRoute } from "./service-routes.js";
+
+/** Options of the native gRPC listener. */
+export interface GrpcServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  routes: readonly ServiceRoute[];
+  /** Largest accepted request frame; bigger ones fail with RESOURCE_EXHAUSTED. */
+  maxReceiveMessageBytes: number;
+}
+
+/** A running native gRPC listener with health and reflection. */
+export interface GrpcServerHandle {
+  readonly port: number;
+  readonly server: grpc.Server;
+  /** Sets the overall (service "") and every mounted service's health status. */
+  setServing(serving: boolean): void;
+  /** Stops accepting calls, waits for running calls up to graceMs, then cancels the rest. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a @grpc/grpc-js server for the given routes, plus grpc.health.v1 and server
+ * reflection (v1 and v1alpha) from the official packages, so that tools and other-language
+ * clients can call the API without our generated code.
+ */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": opts.maxReceiveMessageBytes,
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.keepalive_time_ms": 60_000,
+  });
+  for (const r of opts.routes) addRouteToGrpcServer(server, r);
+  const names = opts.routes.map((r) => r.service.typeName);
+  const health = new HealthImplementation(Object.fromEntries(["", ...names].map((n) => [n, "SERVING" as const])));
+  health.addToServer(server);
+  const pkg = loadSync(protoFiles(), { includeDirs: [protoRoot], keepCase: true });
+  new ReflectionService(pkg).addToServer(server);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  return {
+    port,
+    server,
+    setServing(serving) {
+      for (const n of ["", ...names]) health.setStatus(n, serving ? "SERVING" : "NOT_SERVING");
+    },
+    close(graceMs = 5_000) {
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ServiceRoute } from "./service-routes.js";
+
+/** Options of the Connect / gRPC-Web / gRPC listener. */
+export interface HttpServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  routes: readonly ServiceRoute[];
+  maxReceiveMessageBytes: number;
+  /** Extra plain HTTP endpoints (for example /metrics), matched by exact path. */
+  extraRoutes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+}
+
+/** A running HTTP listener. */
+export interface HttpServerHandle {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const h2Preface = "PRI";
+
+/**
+ * Serves the routes with connect-node on one port that speaks both HTTP/1.1 (browsers,
+ * curl: Connect and gRPC-Web) and cleartext HTTP/2 (gRPC, Connect), told apart by the
+ * HTTP/2 connection preface on the first bytes.
+ */
+export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
+  const connect = connectNodeAdapter({
+    routes: (router) => {
+      for (const r of opts.routes) router.service(r.service, r.impl);
+    },
+    readMaxBytes: opts.maxReceiveMessageBytes,
+  });
+  const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
+    const extra = opts.extraRoutes?.[req.url?.split("?")[0] ?? ""];
+    if (extra && req instanceof http.IncomingMessage && res instanceof http.ServerResponse) return extra(req, res);
+    connect(req, res);
+  };
+  const h1 = http.createServer(handler);
+  const h2 = http2.createServer(handler);
+  const sockets = new Set<net.Socket>();
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.once("data", (chunk: Buffer) => {
+      socket.pause();
+      socket.unshift(chunk);
+      (chunk.toString("latin1", 0, 3) === h2Preface ? h2 : h1).emit("connection", socket);
+      socket.resume();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(opts.port, opts.host, () => resolve());
+  });
+  const address = tcp.address() as net.AddressInfo;
+  return {
+    port: address.port,
+    close() {
+      return new Promise<void>((resolve) => {
+        tcp.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
