@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { streamAbortKey } from "./stream-abort.js";
 import * as grpc from "@grpc/grpc-js";
 import type { ServiceRoute } from "./service-routes.js";
 
@@ -71,7 +72,9 @@ function statusOf(err: unknown, trailer: Headers): grpc.StatusObject {
 function contextFor(service: DescService, method: DescMethod, call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>): ReturnType<typeof createHandlerContext> {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined;
+  const values = createContextValues().set(streamAbortKey, (reason) => ctx.abort(reason));
   const ctx = createHandlerContext({
+    contextValues: values,
     service,
     method,
     protocolName: "grpc",
@@ -156,7 +159,11 @@ async function pump(
       sendHeader();
       if (call.cancelled || call.destroyed) break;
       if (!call.write(encode(schema, msg))) {
-        await Promise.race([once(call, "drain"), once(ctx.signal, "abort")]);
+        try {
+          await once(call, "drain", { signal: ctx.signal });
+        } catch {
+          throw ctx.signal.reason;
+        }
       }
     }
     sendHeader();

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/accounts/v1/accounts_service.proto.
  */
 export const file_messenger_accounts_v1_accounts_service: GenFile = /*@__PURE__*/
-  fileDesc("CixtZXNzZW5nZXIvYWNjb3VudHMvdjEvYWNjb3VudHNfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLmFjY291bnRzLnYxIksKD1JlZ2lzdGVyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiPQoQUmVnaXN0ZXJSZXNwb25zZRIpCgR1c2VyGAEgASgLMhsubWVzc2VuZ2VyLmFjY291bnRzLnYxLlVzZXIiRQoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCSJpCg1Mb2dpblJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlchItCgZ0b2tlbnMYAiABKAsyHS5tZXNzZW5nZXIuYWNjb3VudHMudjEuVG9rZW5zIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiQAoPUmVmcmVzaFJlc3BvbnNlEi0KBnRva2VucxgBIAEoCzIdLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Ub2tlbnMiJQoRTG9va3VwVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkiPwoSTG9va3VwVXNlclJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlcjL/AgoPQWNjb3VudHNTZXJ2aWNlElsKCFJlZ2lzdGVyEiYubWVzc2VuZ2VyLmFjY291bnRzLnYxLlJlZ2lzdGVyUmVxdWVzdBonLm1lc3Nlbmdlci5hY2NvdW50cy52MS5SZWdpc3RlclJlc3BvbnNlElIKBUxvZ2luEiMubWVzc2VuZ2VyLmFjY291bnRzLnYxLkxvZ2luUmVxdWVzdBokLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Mb2dpblJlc3BvbnNlElgKB1JlZnJlc2gSJS5tZXNzZW5nZXIuYWNjb3VudHMudjEuUmVmcmVzaFJlcXVlc3QaJi5tZXNzZW5nZXIuYWNjb3VudHMudjEuUmVmcmVzaFJlc3BvbnNlEmEKCkxvb2t1cFVzZXISKC5tZXNzZW5nZXIuYWNjb3VudHMudjEuTG9va3VwVXNlclJlcXVlc3QaKS5tZXNzZW5nZXIuYWNjb3VudHMudjEuTG9va3VwVXNlclJlc3BvbnNlYgZwcm90bzM", [file_messenger_accounts_v1_types]);
+  fileDesc("CixtZXNzZW5nZXIvYWNjb3VudHMvdjEvYWNjb3VudHNfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLmFjY291bnRzLnYxIksKD1JlZ2lzdGVyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiPQoQUmVnaXN0ZXJSZXNwb25zZRIpCgR1c2VyGAEgASgLMhsubWVzc2VuZ2VyLmFjY291bnRzLnYxLlVzZXIiRQoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCSJpCg1Mb2dpblJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlchItCgZ0b2tlbnMYAiABKAsyHS5tZXNzZW5nZXIuYWNjb3VudHMudjEuVG9rZW5zIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiQAoPUmVmcmVzaFJlc3BvbnNlEi0KBnRva2VucxgBIAEoCzIdLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Ub2tlbnMiJQoRTG9va3VwVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkiPwoSTG9va3VwVXNlclJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlciIjCg9HZXRVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiPgoQR2V0VXNlcnNSZXNwb25zZRIqCgV1c2VycxgBIAMoCzIbLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Vc2VyMtwDCg9BY2NvdW50c1NlcnZpY2USWwoIUmVnaXN0ZXISJi5tZXNzZW5nZXIuYWNjb3VudHMudjEuUmVnaXN0ZXJSZXF1ZXN0GicubWVzc2VuZ2VyLmFjY291bnRzLnYxLlJlZ2lzdGVyUmVzcG9uc2USUgoFTG9naW4SIy5tZXNzZW5nZXIuYWNjb3VudHMudjEuTG9naW5SZXF1ZXN0GiQubWVzc2VuZ2VyLmFjY291bnRzLnYxLkxvZ2luUmVzcG9uc2USWAoHUmVmcmVzaBIlLm1lc3Nlbmdlci5hY2NvdW50cy52MS5SZWZyZXNoUmVxdWVzdBomLm1lc3Nlbmdlci5hY2NvdW50cy52MS5SZWZyZXNoUmVzcG9uc2USYQoKTG9va3VwVXNlchIoLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Mb29rdXBVc2VyUmVxdWVzdBopLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Mb29rdXBVc2VyUmVzcG9uc2USWwoIR2V0VXNlcnMSJi5tZXNzZW5nZXIuYWNjb3VudHMudjEuR2V0VXNlcnNSZXF1ZXN0GicubWVzc2VuZ2VyLmFjY291bnRzLnYxLkdldFVzZXJzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_accounts_v1_types]);
 
 /**
  * RegisterRequest is the new account.
@@ -218,6 +218,48 @@ export const LookupUserResponseSchema: GenMessage<LookupUserResponse> = /*@__PUR
   messageDesc(file_messenger_accounts_v1_accounts_service, 7);
 
 /**
+ * GetUsersRequest names users by id.
+ *
+ * @generated from message messenger.accounts.v1.GetUsersRequest
+ */
+export type GetUsersRequest = Message<"messenger.accounts.v1.GetUsersRequest"> & {
+  /**
+   * Up to 500 user ids.
+   *
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message messenger.accounts.v1.GetUsersRequest.
+ * Use `create(GetUsersRequestSchema)` to create a new message.
+ */
+export const GetUsersRequestSchema: GenMessage<GetUsersRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_accounts_service, 8);
+
+/**
+ * GetUsersResponse has the users found.
+ *
+ * @generated from message messenger.accounts.v1.GetUsersResponse
+ */
+export type GetUsersResponse = Message<"messenger.accounts.v1.GetUsersResponse"> & {
+  /**
+   * Found users, in no particular order.
+   *
+   * @generated from field: repeated messenger.accounts.v1.User users = 1;
+   */
+  users: User[];
+};
+
+/**
+ * Describes the message messenger.accounts.v1.GetUsersResponse.
+ * Use `create(GetUsersResponseSchema)` to create a new message.
+ */
+export const GetUsersResponseSchema: GenMessage<GetUsersResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_accounts_service, 9);
+
+/**
  * AccountsService registers users and issues per-device tokens.
  *
  * @generated from service messenger.accounts.v1.AccountsService
@@ -262,6 +304,17 @@ export const AccountsService: GenService<{
     methodKind: "unary";
     input: typeof LookupUserRequestSchema;
     output: typeof LookupUserResponseSchema;
+  },
+  /**
+   * GetUsers returns the users with the given ids; unknown ids are left out. Needs an
+   * access token.
+   *
+   * @generated from rpc messenger.accounts.v1.AccountsService.GetUsers
+   */
+  getUsers: {
+    methodKind: "unary";
+    input: typeof GetUsersRequestSchema;
+    output: typeof GetUsersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_messenger_accounts_v1_accounts_service, 0);

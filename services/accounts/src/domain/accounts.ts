@@ -1,0 +1,87 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { hashPassword, verifyPassword, type IssuedToken, type TokenIssuer } from "@messenger/auth";
+import type { AccountRecord, AccountRepository } from "../storage/account-repository.js";
+
+const usernamePattern = /^[a-z0-9_.-]{3,32}$/;
+const deviceIdPattern = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Tokens of one device session. */
+export interface DeviceTokens {
+  readonly access: IssuedToken;
+  readonly refreshToken: string;
+}
+
+/** Settings of the accounts use cases. */
+export interface AccountsSettings {
+  readonly scryptLogN: number;
+  readonly refreshTokenTtlSeconds: number;
+}
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+/** Registration, login and token refresh. */
+export class Accounts {
+  /** Compared against when the username is unknown, so timing does not reveal which usernames exist. */
+  private dummyHash: Promise<string>;
+
+  constructor(
+    private readonly repo: AccountRepository,
+    private readonly issuer: TokenIssuer,
+    private readonly settings: AccountsSettings,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.dummyHash = hashPassword(randomUUID(), settings.scryptLogN);
+  }
+
+  async register(username: string, password: string, displayName: string): Promise<AccountRecord> {
+    if (!usernamePattern.test(username)) throw new ConnectError("username must be 3 to 32 characters of a-z 0-9 _ . -", Code.InvalidArgument);
+    if (password.length < 8 || password.length > 256) throw new ConnectError("password must be 8 to 256 characters", Code.InvalidArgument);
+    if (displayName.length > 64) throw new ConnectError("display_name must be at most 64 characters", Code.InvalidArgument);
+    const user: AccountRecord = {
+      id: `u_${randomUUID().replaceAll("-", "")}`,
+      username,
+      displayName: displayName || username,
+      passwordHash: await hashPassword(password, this.settings.scryptLogN),
+      createdAt: this.now(),
+    };
+    if (!(await this.repo.insertUser(user))) throw new ConnectError(`username ${username} is taken`, Code.AlreadyExists);
+    return user;
+  }
+
+  async login(username: string, password: string, deviceId: string): Promise<{ user: AccountRecord; tokens: DeviceTokens }> {
+    if (!deviceIdPattern.test(deviceId)) throw new ConnectError("device_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -", Code.InvalidArgument);
+    const user = await this.repo.userByName(username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
+    if (!user || !ok) throw new ConnectError("invalid username or password", Code.Unauthenticated);
+    return { user, tokens: await this.issue(user.id, deviceId) };
+  }
+
+  async refresh(refreshToken: string): Promise<DeviceTokens> {
+    const record = refreshToken ? await this.repo.takeRefreshToken(sha256(refreshToken)) : undefined;
+    if (!record || record.expiresAt <= this.now()) throw new ConnectError("invalid or expired refresh token", Code.Unauthenticated);
+    return this.issue(record.userId, record.deviceId);
+  }
+
+  async lookup(username: string): Promise<AccountRecord> {
+    const user = await this.repo.userByName(username);
+    if (!user) throw new ConnectError(`user ${username} not found`, Code.NotFound);
+    return user;
+  }
+
+  async getUsers(ids: readonly string[]): Promise<AccountRecord[]> {
+    if (ids.length > 500) throw new ConnectError("at most 500 user ids", Code.InvalidArgument);
+    return this.repo.usersById(ids);
+  }
+
+  private async issue(userId: string, deviceId: string): Promise<DeviceTokens> {
+    const refreshToken = randomBytes(32).toString("base64url");
+    await this.repo.putRefreshToken({
+      tokenHash: sha256(refreshToken),
+      userId,
+      deviceId,
+      expiresAt: this.now() + this.settings.refreshTokenTtlSeconds * 1000,
+    });
+    return { access: await this.issuer.issue({ userId, deviceId }), refreshToken };
+  }
+}

@@ -1,0 +1,2 @@
+export { createRouterApp, type RouterApp } from "./app.js";
+export { typingTtlMs } from "./rpc/router-service.js";
