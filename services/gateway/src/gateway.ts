@@ -1,0 +1,280 @@
+import { randomUUID } from "node:crypto";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Client, type HandlerContext } from "@connectrpc/connect";
+import { bearerToken, type TokenVerifier } from "@messenger/auth";
+import { deliveryCodec, subjects, type Bus, type Subscription } from "@messenger/bus";
+import type { Logger } from "@messenger/logging";
+import type { ConversationCursor } from "@messenger/proto/chat/v1/types";
+import { GatewayService, type ResumeState, type SessionRequest } from "@messenger/proto/gateway/v1/gateway_service";
+import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
+import type { RouterService } from "@messenger/proto/router/v1/router_service";
+import type { StoreService } from "@messenger/proto/store/v1/store_service";
+import { abortStream, identityHeaders, identityMetadata, route, type ServiceRoute } from "@messenger/rpc";
+import { Session, type OutboundFrame } from "./session.js";
+import { SessionTable } from "./session-table.js";
+
+/** Gateway settings. */
+export interface GatewaySettings {
+  readonly gatewayId: string;
+  /** Clients ping this often; a session silent for three intervals is closed. */
+  readonly heartbeatIntervalMs: number;
+  /** Outbound frames a session may have waiting before it is cut with RESOURCE_EXHAUSTED. */
+  readonly outboundQueueLimit: number;
+  /** A client must say hello within this time. */
+  readonly helloTimeoutMs: number;
+  /** Conversations missing more than this are reset rather than replayed. */
+  readonly maxReplayPerConversation: number;
+}
+
+/** Counters the gateway keeps about itself. */
+export interface GatewayStats {
+  deliveriesReceived: number;
+  framesDelivered: number;
+}
+
+/** What the gateway calls. */
+export interface GatewayDeps {
+  readonly verifier: TokenVerifier;
+  readonly router: Client<typeof RouterService>;
+  readonly store: Client<typeof StoreService>;
+  readonly sessions: Client<typeof SessionService>;
+  readonly bus: Bus;
+  readonly log: Logger;
+}
+
+const syncPageMessages = 200;
+
+/**
+ * The connection service: holds one stream per device, authenticates it, registers it with
+ * presence, replays what it missed, pushes what the bus delivers for its users, and turns
+ * client frames into router calls.
+ */
+export class Gateway {
+  readonly table = new SessionTable();
+  readonly stats: GatewayStats = { deliveriesReceived: 0, framesDelivered: 0 };
+  private draining = false;
+  private readonly subscription: Subscription;
+  private readonly timer: NodeJS.Timeout;
+  private readonly gatewayHeaders: Record<string, string>;
+
+  constructor(
+    private readonly deps: GatewayDeps,
+    readonly settings: GatewaySettings,
+  ) {
+    this.gatewayHeaders = { [identityHeaders.gateway]: settings.gatewayId };
+    this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
+    this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
+    this.timer.unref();
+  }
+
+  /** The GatewayService route (public). */
+  route(): ServiceRoute {
+    return route(GatewayService, { session: (requests, ctx) => this.session(requests, ctx) }, "public");
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Stops taking streams, tells every client to reconnect elsewhere, and ends the sessions
+   * in waves spread over `graceMs` so the clients do not all reconnect at once.
+   */
+  async drain(graceMs: number, waves = 5): Promise<void> {
+    this.draining = true;
+    const sessions = this.table.all();
+    for (const s of sessions) s.enqueue({ frame: { case: "goAway", value: { reason: "gateway draining", reconnectAfterMs: 0 } } });
+    const perWave = Math.max(1, Math.ceil(sessions.length / waves));
+    for (let i = 0; i < sessions.length; i += perWave) {
+      for (const s of sessions.slice(i, i + perWave)) s.end();
+      if (i + perWave < sessions.length) await new Promise((r) => setTimeout(r, graceMs / waves));
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.subscription.unsubscribe();
+    for (const s of this.table.all()) s.end();
+  }
+
+  private onDelivery(bytes: Uint8Array): void {
+    this.stats.deliveriesReceived++;
+    let delivery;
+    try {
+      delivery = deliveryCodec.decode(bytes);
+    } catch (err) {
+      this.deps.log.warn({ err }, "undecodable delivery dropped");
+      return;
+    }
+    if (!delivery.frame) return;
+    for (const userId of delivery.userIds) {
+      for (const s of this.table.ofUser(userId)) {
+        if (s.id === delivery.excludeSessionId) continue;
+        this.stats.framesDelivered++;
+        s.deliver(delivery.frame);
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const deadline = Date.now() - 3 * this.settings.heartbeatIntervalMs;
+    const live: string[] = [];
+    for (const s of this.table.all()) {
+      if (s.lastActivity < deadline) s.fail(new ConnectError("no ping within three heartbeat intervals", Code.DeadlineExceeded));
+      else live.push(s.id);
+    }
+    if (live.length === 0) return;
+    try {
+      const res = await this.deps.sessions.refreshSessions({ sessionIds: live }, { headers: this.gatewayHeaders });
+      for (const id of res.unknownSessionIds) {
+        const s = this.table.all().find((x) => x.id === id);
+        if (s) await this.register(s);
+      }
+    } catch (err) {
+      this.deps.log.warn({ err }, "session refresh failed");
+    }
+  }
+
+  private register(s: Session): Promise<unknown> {
+    return this.deps.sessions.registerSession({ sessionId: s.id, userId: s.userId, deviceId: s.deviceId }, { headers: this.gatewayHeaders });
+  }
+
+  private async *session(requests: AsyncIterable<SessionRequest>, ctx: HandlerContext): AsyncGenerator<OutboundFrame> {
+    if (this.draining) throw new ConnectError("gateway is draining: reconnect to another", Code.Unavailable);
+    const it = requests[Symbol.asyncIterator]();
+    const first = await this.firstFrame(it);
+    if (first.frame.case !== "hello") throw new ConnectError("the first frame must be a hello", Code.InvalidArgument);
+    const hello = first.frame.value;
+    const claims = await this.deps.verifier.verify(hello.accessToken || bearerToken(ctx.requestHeader));
+    const session = new Session(randomUUID(), claims.userId, claims.deviceId, this.settings.outboundQueueLimit, (reason) => abortStream(ctx, reason));
+    const log = this.deps.log.child({ sessionId: session.id, userId: session.userId, deviceId: session.deviceId });
+    const onAbort = (): void => session.end();
+    ctx.signal.addEventListener("abort", onAbort);
+    this.table.add(session);
+    try {
+      await this.register(session);
+      session.enqueue({
+        frame: {
+          case: "welcome",
+          value: { sessionId: session.id, userId: session.userId, deviceId: session.deviceId, heartbeatIntervalMs: this.settings.heartbeatIntervalMs, serverTime: timestampNow() },
+        },
+      });
+      const identity = identityMetadata({ userId: session.userId, deviceId: session.deviceId, sessionId: session.id });
+      void this.replay(session, hello.resume, identity).catch((err: unknown) => {
+        log.warn({ err }, "resume sync failed");
+        session.fail(ConnectError.from(err, Code.Unavailable));
+      });
+      void this.readFrames(it, session, identity).catch((err: unknown) => session.fail(ConnectError.from(err)));
+      yield* session.frames();
+    } finally {
+      ctx.signal.removeEventListener("abort", onAbort);
+      this.table.remove(session);
+      session.end();
+      await this.deps.sessions.endSession({ sessionId: session.id }, { headers: this.gatewayHeaders }).catch((err: unknown) => log.warn({ err }, "end session failed"));
+    }
+  }
+
+  private async firstFrame(it: AsyncIterator<SessionRequest>): Promise<SessionRequest> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectError("no hello within the hello timeout", Code.DeadlineExceeded)), this.settings.helloTimeoutMs);
+    });
+    try {
+      const r = await Promise.race([it.next(), timeout]);
+      if (r.done) throw new ConnectError("stream closed before hello", Code.InvalidArgument);
+      return r.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Replays what the device missed since its resume state, paced by the outbound queue. */
+  private async replay(session: Session, resume: ResumeState | undefined, identity: Record<string, string>): Promise<void> {
+    let version = resume?.syncVersion ?? 0n;
+    const cursors = new Map<string, bigint>((resume?.cursors ?? []).map((c: ConversationCursor) => [c.conversationId, c.seq]));
+    let replayed = 0;
+    for (;;) {
+      await session.roomFor();
+      if (session.isClosed) return;
+      const page = await this.deps.store.sync(
+        {
+          sinceVersion: version,
+          cursors: [...cursors].map(([conversationId, seq]) => ({ conversationId, seq })),
+          maxMessages: syncPageMessages,
+          maxReplayPerConversation: this.settings.maxReplayPerConversation,
+        },
+        { headers: identity },
+      );
+      for (const c of page.conversations) {
+        if (c.reset) {
+          session.enqueue({ frame: { case: "reset", value: { conversationId: c.conversationId, lastSeq: c.lastSeq } } });
+          session.replayedUpTo(c.conversationId, c.lastSeq);
+        }
+        for (const m of c.messages) {
+          session.replay({ frame: { case: "message", value: m } });
+          replayed++;
+        }
+        for (const r of c.receipts) session.enqueue({ frame: { case: "receipt", value: { conversationId: c.conversationId, receipt: r } } });
+        const last = c.messages.at(-1)?.seq;
+        if (last !== undefined) cursors.set(c.conversationId, last);
+        else if (c.reset) cursors.set(c.conversationId, c.lastSeq);
+      }
+      version = page.version;
+      if (page.complete) break;
+    }
+    session.enqueue({ frame: { case: "syncComplete", value: { syncVersion: version, replayedMessages: replayed } } });
+    session.finishSync();
+  }
+
+  /** Turns client frames into router calls, one at a time so a device's sends keep their order. */
+  private async readFrames(it: AsyncIterator<SessionRequest>, session: Session, identity: Record<string, string>): Promise<void> {
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return session.end();
+      session.lastActivity = Date.now();
+      const f = r.value.frame;
+      switch (f.case) {
+        case "send": {
+          const s = f.value;
+          try {
+            const res = await this.deps.router.sendMessage({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text }, { headers: identity });
+            session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, message: res.message, duplicate: res.duplicate } } });
+          } catch (err) {
+            const e = ConnectError.from(err);
+            session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, errorCode: e.code, errorMessage: e.rawMessage } } });
+          }
+          break;
+        }
+        case "ack":
+        case "read": {
+          const c = f.value;
+          const seqs = f.case === "ack" ? { deliveredSeq: c.seq } : { readSeq: c.seq };
+          await this.frameCall(session, f.case, () => this.deps.router.updateCursor({ conversationId: c.conversationId, ...seqs }, { headers: identity }));
+          break;
+        }
+        case "typing":
+          await this.frameCall(session, "typing", () =>
+            this.deps.router.setTyping({ conversationId: f.value.conversationId, typing: f.value.typing }, { headers: identity }),
+          );
+          break;
+        case "ping":
+          session.enqueue({ frame: { case: "pong", value: { nonce: f.value.nonce, serverTime: timestampNow() } } });
+          break;
+        case "hello":
+          session.enqueue({ frame: { case: "error", value: { code: Code.InvalidArgument, message: "hello may be sent only once", frame: "hello" } } });
+          break;
+        default:
+          session.enqueue({ frame: { case: "error", value: { code: Code.InvalidArgument, message: "empty or unknown frame", frame: "" } } });
+      }
+    }
+  }
+
+  private async frameCall(session: Session, frame: string, call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      const e = ConnectError.from(err);
+      session.enqueue({ frame: { case: "error", value: { code: e.code, message: e.rawMessage, frame } } });
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { parseEnv, port, positiveInt, z } from "@messenger/config";
+
+/** The environment of the one-process system; every variable is listed in the README. */
+export const standaloneEnv = z.object({
+  HOST: z.string().min(1).default("127.0.0.1"),
+  GRPC_PORT: port(50051),
+  HTTP_PORT: port(8080),
+  DATA_DIR: z.string().min(1).default("./data"),
+  GATEWAY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default("gw-1"),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
+  SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
+  HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
+  HELLO_TIMEOUT_MS: positiveInt(10_000),
+  OUTBOUND_QUEUE_LIMIT: positiveInt(1024),
+  MAX_FRAME_BYTES: positiveInt(256 * 1024),
+  MAX_REPLAY_PER_CONVERSATION: positiveInt(1000),
+  SHUTDOWN_GRACE_MS: positiveInt(5_000),
+});
+
+export type StandaloneConfig = z.infer<typeof standaloneEnv>;
+
+/** Reads and validates the environment; throws ConfigError listing every problem. */
+export function loadStandaloneConfig(env: Record<string, string | undefined> = process.env): StandaloneConfig {
+  return parseEnv(standaloneEnv, env);
+}

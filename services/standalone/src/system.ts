@@ -1,0 +1,124 @@
+import { join } from "node:path";
+import { createClient, type Transport } from "@connectrpc/connect";
+import { createAccountsApp, openSqliteAccountRepository } from "@messenger/accounts";
+import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
+import { createMemoryBus, createMemorySessionRegistry } from "@messenger/bus";
+import { createGatewayApp, type Gateway } from "@messenger/gateway";
+import { createLogger, type Logger } from "@messenger/logging";
+import { createPresenceApp } from "@messenger/presence";
+import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { SessionService } from "@messenger/proto/presence/v1/presence_service";
+import { RouterService } from "@messenger/proto/router/v1/router_service";
+import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { createRouterApp } from "@messenger/router";
+import { createInMemoryTransport, startGrpcServer, startHttpServer, withErrorMapping, type ServiceRoute } from "@messenger/rpc";
+import { createStoreApp, openSqliteHistoryRepository } from "@messenger/store";
+import type { StandaloneConfig } from "./config.js";
+
+/** The whole system running in this process. */
+export interface RunningSystem {
+  readonly grpcPort: number;
+  readonly httpPort: number;
+  readonly gateway: Gateway;
+  /** Drains the gateway, stops both listeners and closes the stores. */
+  stop(): Promise<void>;
+}
+
+/** A transport whose target is set after the routes that use it are built. */
+function lateBoundTransport(): { transport: Transport; bind(t: Transport): void } {
+  let target: Transport | undefined;
+  const get = (): Transport => {
+    if (!target) throw new Error("transport used before it was bound");
+    return target;
+  };
+  return {
+    transport: {
+      unary: (...args) => get().unary(...args),
+      stream: (...args) => get().stream(...args),
+    },
+    bind: (t) => (target = t),
+  };
+}
+
+/**
+ * Starts every service in one process: the embedded adapters (SQLite history under
+ * DATA_DIR, in-process bus and session registry), in-memory service-to-service calls, and
+ * the public services on a native gRPC port and a Connect/gRPC-Web port.
+ */
+export async function startSystem(config: StandaloneConfig, log: Logger = createLogger("messenger")): Promise<RunningSystem> {
+  const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "keys", "token-signing.jwk.json"), ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
+  const verifier = createTokenVerifier({ jwks: issuer.jwks() });
+  const bus = createMemoryBus();
+  const registry = createMemorySessionRegistry(3 * config.HEARTBEAT_INTERVAL_MS);
+  const internal = lateBoundTransport();
+  const accountsClient = createClient(AccountsService, internal.transport);
+  const storeClient = createClient(StoreService, internal.transport);
+
+  const accounts = createAccountsApp({
+    repo: openSqliteAccountRepository(join(config.DATA_DIR, "accounts.db")),
+    issuer,
+    verifier,
+    settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
+  });
+  const store = createStoreApp({ repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db")), verifier, accounts: accountsClient });
+  const presence = createPresenceApp({
+    registry,
+    bus,
+    store: storeClient,
+    verifier,
+    log: log.child({ component: "presence" }),
+    sweepIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+  });
+  const router = createRouterApp({ store: storeClient, bus, registry });
+  const gateway = createGatewayApp(
+    {
+      verifier,
+      router: createClient(RouterService, internal.transport),
+      store: storeClient,
+      sessions: createClient(SessionService, internal.transport),
+      bus,
+      log: log.child({ component: "gateway" }),
+    },
+    {
+      gatewayId: config.GATEWAY_ID,
+      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+      outboundQueueLimit: config.OUTBOUND_QUEUE_LIMIT,
+      helloTimeoutMs: config.HELLO_TIMEOUT_MS,
+      maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
+    },
+  );
+
+  const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...router.routes, ...gateway.routes].map((r) =>
+    withErrorMapping(r, log),
+  );
+  internal.bind(createInMemoryTransport(routes));
+  // Internal services trust identity metadata, so they are never mounted on a public port.
+  const publicRoutes = routes.filter((r) => r.visibility === "public");
+  const grpc = await startGrpcServer({ host: config.HOST, port: config.GRPC_PORT, routes: publicRoutes, maxReceiveMessageBytes: config.MAX_FRAME_BYTES });
+  const http = await startHttpServer({
+    host: config.HOST,
+    port: config.HTTP_PORT,
+    routes: publicRoutes,
+    maxReceiveMessageBytes: config.MAX_FRAME_BYTES,
+    extraRoutes: {
+      "/.well-known/jwks.json": (_req, res) => {
+        res.setHeader("content-type", "application/json");
+        res.end(JSON.stringify(issuer.jwks()));
+      },
+    },
+  });
+
+  return {
+    grpcPort: grpc.port,
+    httpPort: http.port,
+    gateway: gateway.gateway,
+    async stop() {
+      grpc.setServing(false);
+      await gateway.gateway.drain(Math.min(config.SHUTDOWN_GRACE_MS, 2_000));
+      await Promise.all([grpc.close(config.SHUTDOWN_GRACE_MS), http.close()]);
+      await gateway.close();
+      await presence.close();
+      await Promise.all([store.close(), accounts.close(), bus.close()]);
+    },
+  };
+}
