@@ -1,0 +1,181 @@
+import type { Message } from "@messenger/proto/chat/v1/types";
+import type { MessengerClient } from "@messenger/sdk";
+import { eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+let sys: TestSystem;
+const clients: MessengerClient[] = [];
+beforeAll(async () => {
+  sys = await startTestSystem();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await sys.dispose();
+});
+
+async function user(opts: { name?: string; deviceId?: string } = {}): Promise<MessengerClient> {
+  const c = await newUser(sys.grpcUrl, opts);
+  clients.push(c);
+  return c;
+}
+
+function collect(c: MessengerClient): Message[] {
+  const got: Message[] = [];
+  c.on("message", (m) => got.push(m));
+  return got;
+}
+
+describe("1:1 chat over the SDK", () => {
+  it("two users chat in real time, in order, both ways", async () => {
+    const alice = await user();
+    const bob = await user();
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collect(bob);
+    const aliceGot = collect(alice);
+    for (let i = 0; i < 20; i++) await alice.send(conv.id, `a${i}`);
+    await eventually(() => bobGot.length === 20, "bob receives 20 messages");
+    expect(bobGot.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `a${i}`));
+    expect(bobGot.map((m) => Number(m.seq))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(bobGot.every((m) => m.senderUserId === alice.user!.id)).toBe(true);
+    const reply = await bob.send(conv.id, "hi alice");
+    expect(reply.seq).toBe(21n);
+    await eventually(() => aliceGot.some((m) => m.text === "hi alice"), "alice receives the reply");
+  });
+
+  it("a resend with the same client message id yields one message with the same seq", async () => {
+    const alice = await user();
+    const bob = await user();
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collect(bob);
+    const first = await alice.send(conv.id, "once", "client-id-1");
+    const again = await alice.send(conv.id, "once", "client-id-1");
+    expect(again.seq).toBe(first.seq);
+    expect(again.id).toBe(first.id);
+    const page = await bob.listMessages(conv.id);
+    expect(page.messages.map((m) => m.text)).toEqual(["once"]);
+    await eventually(() => bobGot.length === 1, "bob gets it");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bobGot).toHaveLength(1);
+  });
+
+  it("delivered and read receipts reach the sender", async () => {
+    const alice = await user();
+    const bob = await user();
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const m = await alice.send(conv.id, "did you get this?");
+    await eventually(() => (alice.receiptsOf(conv.id).get(bob.user!.id)?.deliveredSeq ?? 0n) >= m.seq, "delivered receipt");
+    expect(alice.receiptsOf(conv.id).get(bob.user!.id)?.readSeq ?? 0n).toBe(0n);
+    bob.markRead(conv.id, m.seq);
+    await eventually(() => (alice.receiptsOf(conv.id).get(bob.user!.id)?.readSeq ?? 0n) >= m.seq, "read receipt");
+    const inbox = await alice.listConversations();
+    const row = inbox.conversations.find((c) => c.id === conv.id)!;
+    expect(row.receipts.find((r) => r.userId === bob.user!.id)?.readSeq).toBe(m.seq);
+  });
+
+  it("a recipient offline during 50 sends gets all 50 in order on reconnect, none twice", async () => {
+    const alice = await user();
+    const bob = await user();
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    await alice.send(conv.id, "before");
+    const bobGot = collect(bob);
+    await eventually(() => bobGot.length === 1, "bob online gets the first");
+    const resume = bob.resumeState();
+    const deviceId = bob.options.deviceId;
+    await bob.close();
+    for (let i = 0; i < 50; i++) await alice.send(conv.id, `offline ${i}`);
+    const { MessengerClient } = await import("@messenger/sdk");
+    const bob2 = new MessengerClient({ url: sys.grpcUrl, deviceId, resume });
+    clients.push(bob2);
+    const replayed = collect(bob2);
+    // Same account, same device: log in again with the password newUser used.
+    await bob2.login(bob.user!.username, "correct horse battery");
+    const sync = await bob2.connect();
+    expect(sync.replayedMessages).toBe(50);
+    expect(replayed.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `offline ${i}`));
+    expect(replayed.map((m) => Number(m.seq))).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+  });
+
+  it("two devices of one user see the same history and each other's sends", async () => {
+    const name = `multi${Date.now()}`;
+    const phone = await user({ name, deviceId: "phone" });
+    const laptop = await user({ name, deviceId: "laptop" });
+    const bob = await user();
+    await Promise.all([phone.connect(), laptop.connect(), bob.connect()]);
+    const conv = await phone.openDirect(bob.user!.id);
+    const laptopGot = collect(laptop);
+    const phoneGot = collect(phone);
+    await phone.send(conv.id, "from phone");
+    await bob.send(conv.id, "from bob");
+    await laptop.send(conv.id, "from laptop");
+    await eventually(() => laptopGot.length === 3 && phoneGot.length === 3, "both devices see all three");
+    expect(laptopGot.map((m) => m.text)).toEqual(["from phone", "from bob", "from laptop"]);
+    expect(phoneGot.map((m) => m.text)).toEqual(["from phone", "from bob", "from laptop"]);
+    const a = await phone.listMessages(conv.id);
+    const b = await laptop.listMessages(conv.id);
+    expect(b.messages).toEqual(a.messages);
+  });
+
+  it("pages history both ways with a client-chosen page size", async () => {
+    const alice = await user();
+    const bob = await user();
+    const conv = await alice.openDirect(bob.user!.id);
+    await alice.connect();
+    for (let i = 1; i <= 25; i++) await alice.send(conv.id, `m${i}`);
+    const newest = await bob.listMessages(conv.id, { pageSize: 10 });
+    expect(newest.messages.map((m) => m.text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 16}`));
+    expect(newest.hasMore).toBe(true);
+    const older = await bob.listMessages(conv.id, { anchorSeq: newest.messages[0]!.seq, pageSize: 10 });
+    expect(older.messages.map((m) => Number(m.seq))).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    const oldest = await bob.listMessages(conv.id, { anchorSeq: 6n, pageSize: 10 });
+    expect(oldest.messages.map((m) => Number(m.seq))).toEqual([1, 2, 3, 4, 5]);
+    expect(oldest.hasMore).toBe(false);
+    const forward = await bob.listMessages(conv.id, { anchorSeq: 20n, direction: "forward", pageSize: 3 });
+    expect(forward.messages.map((m) => Number(m.seq))).toEqual([21, 22, 23]);
+    expect(forward.hasMore).toBe(true);
+    const inbox = await bob.listConversations();
+    expect(inbox.conversations[0]?.id).toBe(conv.id);
+    expect(inbox.conversations[0]?.unreadCount).toBe(25n);
+    expect(inbox.conversations[0]?.lastMessage?.text).toBe("m25");
+  });
+
+  it("presence goes online, then offline with a last-seen time, for a contact", async () => {
+    const alice = await user();
+    const bob = await user();
+    await alice.connect();
+    await alice.openDirect(bob.user!.id);
+    const seen: { online: boolean; lastSeen: bigint }[] = [];
+    alice.on("presence", (p) => {
+      if (p.userId === bob.user!.id) seen.push({ online: p.online, lastSeen: p.lastSeenAt?.seconds ?? 0n });
+    });
+    await bob.connect();
+    await eventually(() => seen.some((s) => s.online), "bob online");
+    const before = BigInt(Math.floor(Date.now() / 1000));
+    await bob.close();
+    await eventually(() => seen.at(-1)?.online === false, "bob offline");
+    expect(seen.at(-1)!.lastSeen).toBeGreaterThanOrEqual(before);
+    const [p] = await alice.getPresence([bob.user!.id]);
+    expect(p?.online).toBe(false);
+    expect(p?.lastSeenAt?.seconds).toBe(seen.at(-1)!.lastSeen);
+  });
+
+  it("typing indicators reach the other member and lapse on their own", async () => {
+    const alice = await user();
+    const bob = await user();
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const events: boolean[] = [];
+    bob.on("typing", (t) => {
+      if (t.conversationId === conv.id && t.userId === alice.user!.id) events.push(t.typing);
+    });
+    alice.setTyping(conv.id, true);
+    await eventually(() => events[0] === true, "bob sees typing");
+    alice.setTyping(conv.id, false);
+    await eventually(() => events.at(-1) === false, "bob sees typing stop");
+  });
+});
