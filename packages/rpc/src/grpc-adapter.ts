@@ -87,8 +87,50 @@ function contextFor(service: DescService, method: DescMethod, call: grpc.ServerU
   return ctx;
 }
 
-async function* decodeStream(schema: DescMessage, frames: AsyncIterable<Buffer>): AsyncIterable<unknown> {
-  for await (const frame of frames) yield decode(schema, frame);
+/**
+ * Reads a request stream as decoded messages. It listens to events rather than using the
+ * Readable's async iterator, because that iterator destroys the call when an error is
+ * emitted on it, and a destroyed call can no longer send its status.
+ */
+function decodeStream(schema: DescMessage, call: grpc.ServerReadableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>): AsyncIterable<unknown> {
+  const highWater = 64;
+  const queue: Buffer[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    wake?.();
+    wake = undefined;
+  };
+  call.on("data", (b: Buffer) => {
+    queue.push(b);
+    if (queue.length >= highWater) call.pause();
+    notify();
+  });
+  call.on("end", () => {
+    ended = true;
+    notify();
+  });
+  call.on("error", (err: unknown) => {
+    failure ??= err;
+    ended = true;
+    notify();
+  });
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          if (queue.length < highWater / 2 && call.isPaused()) call.resume();
+          yield decode(schema, next);
+          continue;
+        }
+        if (failure !== undefined) throw ConnectError.from(failure);
+        if (ended) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+  };
 }
 
 function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): grpc.UntypedHandleCall {

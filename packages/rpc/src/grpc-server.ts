@@ -42,7 +42,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const health = new HealthImplementation(Object.fromEntries(["", ...names].map((n) => [n, "SERVING" as const])));
   health.addToServer(server);
   const pkg = loadSync(protoFiles(), { includeDirs: [protoRoot], keepCase: true });
-  new ReflectionService(pkg).addToServer(server);
+  // Only what is mounted here is advertised: internal services stay invisible on public ports.
+  new ReflectionService(pkg, { services: names }).addToServer(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -70,3 +70,5 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+export { spawnSystem, type SystemProcess } from "./system-process.js";

@@ -206,11 +206,16 @@ export class Gateway {
         { headers: identity },
       );
       for (const c of page.conversations) {
+        await session.roomFor();
+        if (session.isClosed) return;
         if (c.reset) {
           session.enqueue({ frame: { case: "reset", value: { conversationId: c.conversationId, lastSeq: c.lastSeq } } });
           session.replayedUpTo(c.conversationId, c.lastSeq);
         }
         for (const m of c.messages) {
+          // The replay is paced by the session's own queue, so it never trips the slow-consumer bound.
+          await session.roomFor();
+          if (session.isClosed) return;
           session.replay({ frame: { case: "message", value: m } });
           replayed++;
         }
