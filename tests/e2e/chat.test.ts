@@ -62,6 +62,19 @@ describe("1:1 chat over the SDK", () => {
     expect(bobGot).toHaveLength(1);
   });
 
+  it("concurrent sends with one client message id settle together on one message", async () => {
+    const alice = await user();
+    const bob = await user();
+    const conv = await alice.openDirect(bob.user!.id);
+    const a = alice.send(conv.id, "twice", "same-id");
+    const b = alice.send(conv.id, "twice", "same-id");
+    await alice.connect();
+    const [m1, m2] = await Promise.all([a, b]);
+    expect(m1.seq).toBe(1n);
+    expect(m2.id).toBe(m1.id);
+    expect((await bob.listMessages(conv.id)).messages).toHaveLength(1);
+  });
+
   it("delivered and read receipts reach the sender", async () => {
     const alice = await user();
     const bob = await user();

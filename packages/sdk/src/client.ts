@@ -65,8 +65,8 @@ export interface MessengerEvents {
 interface PendingSend {
   readonly conversationId: string;
   readonly text: string;
-  resolve(m: Message): void;
-  reject(e: ConnectError): void;
+  /** Every caller that sent with this client message id while it was pending. */
+  readonly waiters: { resolve(m: Message): void; reject(e: ConnectError): void }[];
 }
 
 type Frame = MessageInitShape<typeof SessionRequestSchema>;
@@ -99,6 +99,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   private streamAbort: AbortController | undefined;
   private welcome: Welcome | undefined;
   private running: Promise<void> | undefined;
+  private refreshing: Promise<boolean> | undefined;
   private closed = false;
   private readonly closeController = new AbortController();
 
@@ -168,19 +169,29 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   /** Opens the stream (and keeps reopening it) until close(); resolves after the first sync. */
   connect(): Promise<SyncComplete> {
     if (!this.tokens) return Promise.reject(new ConnectError("log in first", Code.FailedPrecondition));
+    if (this.closed) return Promise.reject(new ConnectError("client closed", Code.Canceled));
     const synced = new Promise<SyncComplete>((resolve, reject) => {
-      const onSynced = (s: SyncComplete): void => {
+      const done = (): void => {
+        this.off("synced", onSynced);
         this.off("disconnected", onDown);
+        this.closeController.signal.removeEventListener("abort", onClose);
+      };
+      const onSynced = (s: SyncComplete): void => {
+        done();
         resolve(s);
       };
       const onDown = ({ error }: { error: ConnectError | undefined }): void => {
-        if (error?.code === Code.Unauthenticated) {
-          this.off("synced", onSynced);
-          reject(error);
-        }
+        if (error?.code !== Code.Unauthenticated) return;
+        done();
+        reject(error);
       };
-      this.once("synced", onSynced);
+      const onClose = (): void => {
+        done();
+        reject(new ConnectError("client closed", Code.Canceled));
+      };
+      this.on("synced", onSynced);
       this.on("disconnected", onDown);
+      this.closeController.signal.addEventListener("abort", onClose);
     });
     this.running ??= this.run();
     return synced;
@@ -190,9 +201,9 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   send(conversationId: string, text: string, clientMessageId: string = randomUUID()): Promise<Message> {
     if (this.closed) return Promise.reject(new ConnectError("client closed", Code.Canceled));
     const existing = this.outbox.get(clientMessageId);
-    if (existing) return new Promise((resolve, reject) => this.outbox.set(clientMessageId, { ...existing, resolve, reject }));
+    if (existing) return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
     return new Promise<Message>((resolve, reject) => {
-      this.outbox.set(clientMessageId, { conversationId, text, resolve, reject });
+      this.outbox.set(clientMessageId, { conversationId, text, waiters: [{ resolve, reject }] });
       if (this.welcome) this.write({ frame: { case: "send", value: { clientMessageId, conversationId, text } } });
     });
   }
@@ -249,7 +260,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     this.closeController.abort();
     this.streamAbort?.abort();
     for (const t of [...this.ackTimers.values(), ...this.gapTimers.values(), ...this.typingTimers.values()]) clearTimeout(t);
-    for (const p of this.outbox.values()) p.reject(new ConnectError("client closed", Code.Canceled));
+    for (const p of this.outbox.values()) for (const w of p.waiters) w.reject(new ConnectError("client closed", Code.Canceled));
     this.outbox.clear();
     await this.running?.catch(() => undefined);
     this.sessionManager.abort();
@@ -265,7 +276,13 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     }
   }
 
-  private async refreshTokens(): Promise<boolean> {
+  /** One refresh at a time: a refresh token works once, so concurrent callers share it. */
+  private refreshTokens(): Promise<boolean> {
+    this.refreshing ??= this.doRefresh().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async doRefresh(): Promise<boolean> {
     if (!this.tokens?.refreshToken) return false;
     try {
       const res = await this.accounts.refresh({ refreshToken: this.tokens.refreshToken });
@@ -352,10 +369,10 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
         if (r.errorCode === 0 && r.message) {
           this.outbox.delete(r.clientMessageId);
           this.onMessage(r.message);
-          pending?.resolve(r.message);
+          for (const w of pending?.waiters ?? []) w.resolve(r.message);
         } else if (pending && !retryableSendCodes.has(r.errorCode)) {
           this.outbox.delete(r.clientMessageId);
-          pending.reject(new ConnectError(r.errorMessage, r.errorCode as Code));
+          for (const w of pending.waiters) w.reject(new ConnectError(r.errorMessage, r.errorCode as Code));
         } else if (pending) {
           setTimeout(() => {
             if (this.outbox.get(r.clientMessageId) === pending && this.welcome) {

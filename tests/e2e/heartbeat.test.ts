@@ -1,0 +1,51 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openRawSession } from "./raw-session.js";
+
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startTestSystem({ HEARTBEAT_INTERVAL_MS: "200" });
+});
+afterAll(async () => {
+  await sys.dispose();
+});
+
+describe("heartbeats", () => {
+  it("ends a session whose client stops pinging, and its contacts see the user go offline", async () => {
+    const alice = await newUser(sys.grpcUrl);
+    const bob = await newUser(sys.grpcUrl);
+    await alice.connect();
+    await alice.openDirect(bob.user!.id);
+    const states: boolean[] = [];
+    alice.on("presence", (p) => {
+      if (p.userId === bob.user!.id) states.push(p.online);
+    });
+    const accounts = createClient(AccountsService, createGrpcTransport({ baseUrl: sys.grpcUrl }));
+    const token = (await accounts.login({ username: bob.user!.username, password: "correct horse battery", deviceId: "silent" })).tokens!.accessToken;
+    // A client that says hello and then never pings (its TCP connection stays up).
+    const silent = openRawSession(sys.grpcPort);
+    silent.send({ frame: { case: "hello", value: { accessToken: token } } });
+    await silent.next((f) => f.frame.case === "syncComplete");
+    await eventually(() => states[0] === true, "bob online");
+    const status = await silent.status;
+    expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await eventually(() => states.at(-1) === false, "bob offline after missed heartbeats");
+    silent.close();
+    await Promise.all([alice.close(), bob.close()]);
+  });
+
+  it("keeps an SDK session that pings alive across many heartbeat intervals", async () => {
+    const alice = await newUser(sys.grpcUrl);
+    await alice.connect();
+    let drops = 0;
+    alice.on("disconnected", () => drops++);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(drops).toBe(0);
+    expect(alice.isConnected).toBe(true);
+    await alice.close();
+  });
+});
