@@ -20,6 +20,8 @@ export interface SessionRegistry {
   sessionsOf(userIds: readonly string[]): Promise<SessionRecord[]>;
   /** Drops entries past their TTL and returns them. */
   expire(now?: number): Promise<SessionRecord[]>;
+  /** Stops background work (watches); the backing store is left as it is. */
+  close(): Promise<void>;
 }
 
 /** The in-process registry of the one-process system. */
@@ -75,6 +77,10 @@ export function createMemorySessionRegistry(ttlMs: number): SessionRegistry {
         }
       }
       return expired;
+    },
+    async close() {
+      sessions.clear();
+      byUser.clear();
     },
   };
 }

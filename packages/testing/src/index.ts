@@ -72,3 +72,4 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
 }
 
 export { spawnSystem, type SystemProcess } from "./system-process.js";
+export { startNatsServer, natsServerBinary, type NatsServer } from "./nats-server.js";

@@ -118,7 +118,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       await Promise.all([grpc.close(config.SHUTDOWN_GRACE_MS), http.close()]);
       await gateway.close();
       await presence.close();
-      await Promise.all([store.close(), accounts.close(), bus.close()]);
+      await Promise.all([store.close(), accounts.close(), bus.close(), registry.close()]);
     },
   };
 }

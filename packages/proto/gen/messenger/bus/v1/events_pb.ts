@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/bus/v1/events.proto.
  */
 export const file_messenger_bus_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_messenger_gateway_v1_gateway_service]);
+  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDYgZwcm90bzM", [file_messenger_gateway_v1_gateway_service]);
 
 /**
  * Delivery is published to one gateway's subject: push the frame to every local session
@@ -49,4 +49,74 @@ export type Delivery = Message<"messenger.bus.v1.Delivery"> & {
  */
 export const DeliverySchema: GenMessage<Delivery> = /*@__PURE__*/
   messageDesc(file_messenger_bus_v1_events, 0);
+
+/**
+ * SessionEntry is a live session in the session registry (NATS KV bucket of sessions).
+ *
+ * @generated from message messenger.bus.v1.SessionEntry
+ */
+export type SessionEntry = Message<"messenger.bus.v1.SessionEntry"> & {
+  /**
+   * Session id.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+
+  /**
+   * Its user.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Its device.
+   *
+   * @generated from field: string device_id = 3;
+   */
+  deviceId: string;
+
+  /**
+   * The gateway holding it.
+   *
+   * @generated from field: string gateway_id = 4;
+   */
+  gatewayId: string;
+};
+
+/**
+ * Describes the message messenger.bus.v1.SessionEntry.
+ * Use `create(SessionEntrySchema)` to create a new message.
+ */
+export const SessionEntrySchema: GenMessage<SessionEntry> = /*@__PURE__*/
+  messageDesc(file_messenger_bus_v1_events, 1);
+
+/**
+ * GatewayLease says a gateway is alive; its sessions count only while its lease holds.
+ *
+ * @generated from message messenger.bus.v1.GatewayLease
+ */
+export type GatewayLease = Message<"messenger.bus.v1.GatewayLease"> & {
+  /**
+   * The gateway.
+   *
+   * @generated from field: string gateway_id = 1;
+   */
+  gatewayId: string;
+
+  /**
+   * Epoch milliseconds after which the lease, and every session of the gateway, is void.
+   *
+   * @generated from field: int64 expires_at_ms = 2;
+   */
+  expiresAtMs: bigint;
+};
+
+/**
+ * Describes the message messenger.bus.v1.GatewayLease.
+ * Use `create(GatewayLeaseSchema)` to create a new message.
+ */
+export const GatewayLeaseSchema: GenMessage<GatewayLease> = /*@__PURE__*/
+  messageDesc(file_messenger_bus_v1_events, 2);
 

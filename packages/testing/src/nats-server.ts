@@ -1,0 +1,87 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** The Debian package's binary; tests and `npm run cluster` use a real server. */
+export const natsServerBinary = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
+
+/** A nats-server with JetStream on a free loopback port and its own store directory. */
+export interface NatsServer {
+  readonly port: number;
+  readonly url: string;
+  /** Kills the server (SIGKILL, like a crash) and keeps its store. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same JetStream store. */
+  restart(): Promise<void>;
+  /** Stops it and deletes its store. */
+  stop(): Promise<void>;
+}
+
+async function waitForPortsFile(dir: string, child: ChildProcess): Promise<number> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}`);
+    const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith(".ports")) : undefined;
+    if (file) {
+      const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats?: string[] };
+      const url = ports.nats?.[0];
+      if (url) return Number(new URL(url).port);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("nats-server did not report its port in 15 s");
+}
+
+async function waitForListen(port: number): Promise<void> {
+  const { connect } = await import("node:net");
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, "127.0.0.1", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nats-server did not listen on ${port}`);
+}
+
+/** Starts `nats-server -js` on 127.0.0.1 with a free port (reported through --ports_file_dir). */
+export async function startNatsServer(): Promise<NatsServer> {
+  if (!existsSync(natsServerBinary)) {
+    throw new Error(`${natsServerBinary} not found: install it with "apt-get install nats-server" (Debian package)`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "messenger-nats-"));
+  const store = join(dir, "js");
+  const portsDir = join(dir, "ports");
+  mkdirSync(portsDir);
+  const launch = (port: number): ChildProcess =>
+    spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store, "--ports_file_dir", portsDir], { stdio: "ignore" });
+  let child = launch(-1);
+  const port = await waitForPortsFile(portsDir, child);
+  await waitForListen(port);
+  const exit = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill(signal);
+    await done;
+  };
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    kill: () => exit("SIGKILL"),
+    async restart() {
+      await exit("SIGTERM");
+      child = launch(port);
+      await waitForListen(port);
+    },
+    async stop() {
+      await exit("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
