@@ -25,3 +25,20 @@ export const port = (fallback: number) => z.coerce.number().int().min(0).max(655
 
 /** A positive integer from a string. */
 export const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Variables every service process reads; each service adds its own. */
+export const serviceEnv = {
+  HOST: z.string().min(1).default("127.0.0.1"),
+  GRPC_PORT: port(0),
+  INTERNAL_GRPC_PORT: port(0),
+  HTTP_PORT: port(0),
+  MAX_FRAME_BYTES: positiveInt(256 * 1024),
+  SHUTDOWN_GRACE_MS: positiveInt(5_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+};
+
+/** An http(s) URL of a peer service, e.g. http://127.0.0.1:7002. */
+export const serviceUrl = () => z.string().url();
+
+/** A nats:// URL (or several, comma separated). */
+export const natsUrl = () => z.string().regex(/^(nats|tls):\/\/[^,\s]+(,(nats|tls):\/\/[^,\s]+)*$/, "expected nats://host:port");

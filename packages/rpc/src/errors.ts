@@ -1,45 +1,73 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "@messenger/logging";
+import { randomUUID } from "node:crypto";
+import type { ServiceMetrics } from "./metrics.js";
 import type { ServiceRoute } from "./service-routes.js";
 
 /**
  * Maps any thrown value to the error that crosses the wire: a ConnectError passes as it is;
  * anything else becomes INTERNAL with a generic message, and its cause goes to the log only.
  */
-export function toWireError(err: unknown, log: Logger, where: string): ConnectError {
+export function toWireError(err: unknown, log: Logger, where: string, requestId = ""): ConnectError {
   if (err instanceof ConnectError) return err;
-  log.error({ err, rpc: where }, "unhandled error in rpc handler");
+  log.error({ err, rpc: where, requestId }, "unhandled error in rpc handler");
   return new ConnectError("internal error", Code.Internal);
 }
 
 type AnyFn = (req: unknown, ctx: HandlerContext) => unknown;
 
+/** The header carrying a request id across services; one is made up when absent. */
+export const requestIdHeader = "x-request-id";
+
 /**
- * Wraps every method of a route so errors cross the wire once, through toWireError. Both
- * transports and the in-memory transport serve the wrapped implementation.
+ * Wraps every method of a route so that errors cross the wire once, through toWireError,
+ * each call is counted and timed (streams by their lifetime) when metrics are given, and
+ * each call has a request id for the logs. Every transport serves the wrapped implementation.
  */
-export function withErrorMapping(r: ServiceRoute, log: Logger): ServiceRoute {
+export function instrumentRoute(r: ServiceRoute, log: Logger, metrics?: ServiceMetrics): ServiceRoute {
   const wrapped: Record<string, AnyFn> = {};
   for (const method of r.service.methods) {
     const fn = (r.impl as Record<string, AnyFn | undefined>)[method.localName];
     if (!fn) continue;
     const where = `${r.service.typeName}/${method.name}`;
+    const begin = (ctx: HandlerContext): { requestId: string; done: (code: Code | 0) => void } => {
+      metrics?.rpcStarted.inc({ rpc: where });
+      const start = process.hrtime.bigint();
+      let requestId = ctx.requestHeader.get(requestIdHeader);
+      if (!requestId) {
+        requestId = randomUUID();
+        ctx.requestHeader.set(requestIdHeader, requestId);
+      }
+      return {
+        requestId,
+        done: (code) => metrics?.rpcDuration.observe({ rpc: where, code: code === 0 ? "OK" : Code[code] }, Number(process.hrtime.bigint() - start) / 1e9),
+      };
+    };
     if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
       wrapped[method.localName] = async (req, ctx) => {
+        const call = begin(ctx);
         try {
-          return await fn.call(r.impl, req, ctx);
+          const res = await fn.call(r.impl, req, ctx);
+          call.done(0);
+          return res;
         } catch (err) {
-          throw toWireError(err, log, where);
+          const e = toWireError(err, log, where, call.requestId);
+          call.done(e.code);
+          throw e;
         }
       };
     } else {
       wrapped[method.localName] = (req, ctx) =>
         (async function* () {
+          const call = begin(ctx);
           try {
             yield* fn.call(r.impl, req, ctx) as AsyncIterable<unknown>;
+            call.done(0);
           } catch (err) {
-            throw toWireError(err, log, where);
+            const e = toWireError(err, log, where, call.requestId);
+            call.done(e.code);
+            throw e;
           }
         })();
     }

@@ -1,8 +1,12 @@
 export { route, type ServiceRoute, type Visibility } from "./service-routes.js";
-export { toWireError, withErrorMapping } from "./errors.js";
+export { instrumentRoute, requestIdHeader, toWireError } from "./errors.js";
+export { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
 export { identityHeaders, identityMetadata, callerFromHeaders, type CallerIdentity } from "./internal-identity.js";
 export { addRouteToGrpcServer } from "./grpc-adapter.js";
 export { startGrpcServer, type GrpcServerHandle, type GrpcServerOptions } from "./grpc-server.js";
 export { startHttpServer, type HttpServerHandle, type HttpServerOptions } from "./http-server.js";
 export { createInMemoryTransport } from "./in-memory.js";
 export { abortStream, streamAbortKey } from "./stream-abort.js";
+export { hostService, type ServiceHost, type ServiceHostOptions } from "./service-host.js";
+export { forwardingRoute } from "./forwarding-route.js";
+export { runService, peerTransport, type BuiltService, type HostSettings } from "./run-service.js";

@@ -30,8 +30,11 @@ export interface ResumeState {
 
 /** Options of a MessengerClient. */
 export interface MessengerClientOptions {
-  /** The gateway's gRPC address, e.g. http://127.0.0.1:50051. */
-  url: string;
+  /**
+   * The gateway's gRPC address, e.g. http://127.0.0.1:50051, or several: the client moves to
+   * the next one whenever it has to reconnect (after a go-away, a crash or a refused dial).
+   */
+  url: string | readonly string[];
   /** This device's stable id. */
   deviceId: string;
   /** Reconnect backoff: the first delay's ceiling and the largest. */
@@ -41,6 +44,8 @@ export interface MessengerClientOptions {
   ackDelayMs?: number;
   /** How long a gap may stand before the missing messages are fetched. */
   gapWaitMs?: number;
+  /** Wait before repeating sends that failed with a retryable code. */
+  resendDelayMs?: number;
   /** A previously saved resume state. */
   resume?: ResumeState;
 }
@@ -65,6 +70,8 @@ export interface MessengerEvents {
 interface PendingSend {
   readonly conversationId: string;
   readonly text: string;
+  /** Written on the current stream and not answered yet. */
+  inFlight: boolean;
   /** Every caller that sent with this client message id while it was pending. */
   readonly waiters: { resolve(m: Message): void; reject(e: ConnectError): void }[];
 }
@@ -79,12 +86,31 @@ const retryableSendCodes = new Set<number>([Code.Unavailable, Code.DeadlineExcee
  * sends with their original client ids, and gap detection by seq that fetches what is
  * missing. Messages are emitted in order, each once.
  */
-export class MessengerClient extends EventEmitter<MessengerEvents> {
+interface Endpoint {
+  readonly url: string;
+  readonly sessionManager: Http2SessionManager;
   readonly accounts: Client<typeof AccountsService>;
   readonly history: Client<typeof HistoryService>;
-  readonly presenceApi: Client<typeof PresenceService>;
-  private readonly gatewayApi: Client<typeof GatewayService>;
-  private readonly sessionManager: Http2SessionManager;
+  readonly presence: Client<typeof PresenceService>;
+  readonly gateway: Client<typeof GatewayService>;
+}
+
+function endpoint(url: string): Endpoint {
+  const sessionManager = new Http2SessionManager(url);
+  const transport = createGrpcTransport({ baseUrl: url, sessionManager });
+  return {
+    url,
+    sessionManager,
+    accounts: createClient(AccountsService, transport),
+    history: createClient(HistoryService, transport),
+    presence: createClient(PresenceService, transport),
+    gateway: createClient(GatewayService, transport),
+  };
+}
+
+export class MessengerClient extends EventEmitter<MessengerEvents> {
+  private readonly endpoints: Endpoint[];
+  private current = 0;
   private tokens: Tokens | undefined;
   private me: User | undefined;
   private readonly orders = new Map<string, ConversationOrder>();
@@ -100,19 +126,46 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   private welcome: Welcome | undefined;
   private running: Promise<void> | undefined;
   private refreshing: Promise<boolean> | undefined;
+  private resendTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly closeController = new AbortController();
 
   constructor(readonly options: MessengerClientOptions) {
     super();
-    this.sessionManager = new Http2SessionManager(options.url);
-    const transport = createGrpcTransport({ baseUrl: options.url, sessionManager: this.sessionManager });
-    this.accounts = createClient(AccountsService, transport);
-    this.history = createClient(HistoryService, transport);
-    this.presenceApi = createClient(PresenceService, transport);
-    this.gatewayApi = createClient(GatewayService, transport);
+    const urls = typeof options.url === "string" ? [options.url] : [...options.url];
+    if (urls.length === 0) throw new ConnectError("at least one url is required", Code.InvalidArgument);
+    this.endpoints = urls.map(endpoint);
     this.syncVersion = options.resume?.syncVersion ?? 0n;
     for (const [c, s] of options.resume?.cursors ?? []) this.orders.set(c, new ConversationOrder(s));
+  }
+
+  /** AccountsService on the current gateway. */
+  get accounts(): Client<typeof AccountsService> {
+    return this.endpoint().accounts;
+  }
+
+  /** HistoryService on the current gateway. */
+  get history(): Client<typeof HistoryService> {
+    return this.endpoint().history;
+  }
+
+  /** PresenceService on the current gateway. */
+  get presenceApi(): Client<typeof PresenceService> {
+    return this.endpoint().presence;
+  }
+
+  /** The address the client uses now. */
+  get currentUrl(): string {
+    return this.endpoint().url;
+  }
+
+  private endpoint(): Endpoint {
+    return this.endpoints[this.current % this.endpoints.length]!;
+  }
+
+  /** Moves to the next address, for the next dial or call. */
+  private rotate(): void {
+    this.current = (this.current + 1) % this.endpoints.length;
   }
 
   /** The logged-in user. */
@@ -203,8 +256,8 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     const existing = this.outbox.get(clientMessageId);
     if (existing) return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
     return new Promise<Message>((resolve, reject) => {
-      this.outbox.set(clientMessageId, { conversationId, text, waiters: [{ resolve, reject }] });
-      if (this.welcome) this.write({ frame: { case: "send", value: { clientMessageId, conversationId, text } } });
+      this.outbox.set(clientMessageId, { conversationId, text, inFlight: false, waiters: [{ resolve, reject }] });
+      this.flushOutbox();
     });
   }
 
@@ -260,19 +313,34 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     this.closeController.abort();
     this.streamAbort?.abort();
     for (const t of [...this.ackTimers.values(), ...this.gapTimers.values(), ...this.typingTimers.values()]) clearTimeout(t);
+    clearTimeout(this.resendTimer);
     for (const p of this.outbox.values()) for (const w of p.waiters) w.reject(new ConnectError("client closed", Code.Canceled));
     this.outbox.clear();
     await this.running?.catch(() => undefined);
-    this.sessionManager.abort();
+    for (const e of this.endpoints) e.sessionManager.abort();
   }
 
+  /**
+   * Makes an authenticated call; on UNAUTHENTICATED it refreshes the tokens once, on
+   * UNAVAILABLE it tries each other address once.
+   */
   private async authed<T>(call: (opts: { headers: Record<string, string> }) => Promise<T>): Promise<T> {
     const headers = (): { headers: Record<string, string> } => ({ headers: { authorization: `Bearer ${this.tokens?.accessToken ?? ""}` } });
-    try {
-      return await call(headers());
-    } catch (err) {
-      if (ConnectError.from(err).code !== Code.Unauthenticated || !(await this.refreshTokens())) throw err;
-      return call(headers());
+    let refreshed = false;
+    let tries = 0;
+    for (;;) {
+      try {
+        return await call(headers());
+      } catch (err) {
+        const code = ConnectError.from(err).code;
+        if (code === Code.Unauthenticated && !refreshed && (await this.refreshTokens())) {
+          refreshed = true;
+        } else if (code === Code.Unavailable && ++tries < this.endpoints.length) {
+          this.rotate();
+        } else {
+          throw err;
+        }
+      }
     }
   }
 
@@ -310,7 +378,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
       let pinger: NodeJS.Timeout | undefined;
       try {
         this.write({ frame: { case: "hello", value: { accessToken: this.tokens?.accessToken ?? "", resume: this.helloResume() } } });
-        for await (const res of this.gatewayApi.session(requests, { signal: abort.signal })) {
+        for await (const res of this.endpoint().gateway.session(requests, { signal: abort.signal })) {
           if (res.frame.case === "welcome") {
             attempt = 0;
             this.welcome = res.frame.value;
@@ -318,9 +386,8 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
             let nonce = 0n;
             pinger = setInterval(() => this.write({ frame: { case: "ping", value: { nonce: nonce++ } } }), every);
             this.emit("connected", res.frame.value);
-            for (const [clientMessageId, p] of this.outbox) {
-              this.write({ frame: { case: "send", value: { clientMessageId, conversationId: p.conversationId, text: p.text } } });
-            }
+            for (const p of this.outbox.values()) p.inFlight = false;
+            this.flushOutbox();
           } else if (res.frame.case === "goAway") {
             retryAfter = res.frame.value.reconnectAfterMs;
           } else {
@@ -342,6 +409,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
       }
       this.emit("disconnected", { error });
       if (error?.code === Code.Unauthenticated) break;
+      this.rotate();
       const delay = retryAfter ?? backoffDelay(attempt++, this.options.reconnectBaseMs ?? 250, this.options.reconnectMaxMs ?? 30_000);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, delay);
@@ -374,11 +442,8 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
           this.outbox.delete(r.clientMessageId);
           for (const w of pending.waiters) w.reject(new ConnectError(r.errorMessage, r.errorCode as Code));
         } else if (pending) {
-          setTimeout(() => {
-            if (this.outbox.get(r.clientMessageId) === pending && this.welcome) {
-              this.write({ frame: { case: "send", value: { clientMessageId: r.clientMessageId, conversationId: pending.conversationId, text: pending.text } } });
-            }
-          }, 500).unref();
+          pending.inFlight = false;
+          this.scheduleResend();
         }
         return;
       }
@@ -427,6 +492,28 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     for (const r of ready) this.emit("message", r);
     if (ready.some((r) => r.senderUserId !== this.me?.id || r.senderDeviceId !== this.options.deviceId)) this.scheduleAck(m.conversationId);
     if (order.gap()) this.scheduleGapFill(m.conversationId);
+  }
+
+  /**
+   * Writes every pending send not on the wire yet, in the order they were made: the gateway
+   * takes a device's sends only in order after a failure, so they are always repeated so.
+   */
+  private flushOutbox(): void {
+    if (!this.welcome) return;
+    for (const [clientMessageId, p] of this.outbox) {
+      if (p.inFlight) continue;
+      p.inFlight = true;
+      this.write({ frame: { case: "send", value: { clientMessageId, conversationId: p.conversationId, text: p.text } } });
+    }
+  }
+
+  private scheduleResend(): void {
+    if (this.resendTimer) return;
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = undefined;
+      this.flushOutbox();
+    }, this.options.resendDelayMs ?? 300);
+    this.resendTimer.unref();
   }
 
   private scheduleAck(conversationId: string): void {

@@ -73,3 +73,4 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
 
 export { spawnSystem, type SystemProcess } from "./system-process.js";
 export { startNatsServer, natsServerBinary, type NatsServer } from "./nats-server.js";
+export { startCluster, type ClusterOptions, type LocalCluster, type ServiceName, type ServiceProcess } from "./cluster.js";

@@ -62,6 +62,7 @@ export async function startNatsServer(): Promise<NatsServer> {
   const launch = (port: number): ChildProcess =>
     spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store, "--ports_file_dir", portsDir], { stdio: "ignore" });
   let child = launch(-1);
+  process.once("exit", () => child.kill("SIGKILL"));
   const port = await waitForPortsFile(portsDir, child);
   await waitForListen(port);
   const exit = async (signal: NodeJS.Signals): Promise<void> => {

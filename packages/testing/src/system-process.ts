@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
-const tsx = join(repoRoot, "node_modules", ".bin", "tsx");
 
 /** The one-process system running as a child process, as `npm start` runs it. */
 export interface SystemProcess {
@@ -23,7 +22,8 @@ export interface SystemProcess {
  */
 export async function spawnSystem(env: Record<string, string> = {}): Promise<SystemProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "messenger-proc-"));
-  const child = spawn(tsx, [join(repoRoot, "services/standalone/src/main.ts")], {
+  // node with the tsx loader, no wrapper process, so a signal reaches the server itself.
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "services/standalone/src/main.ts")], {
     cwd: repoRoot,
     env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -9,9 +9,11 @@ import { GatewayService, type ResumeState, type SessionRequest } from "@messenge
 import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import type { RouterService } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { abortStream, identityHeaders, identityMetadata, route, type ServiceRoute } from "@messenger/rpc";
+import { abortStream, identityHeaders, identityMetadata, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
 import { Session, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
+import { SendOrder } from "./send-order.js";
 
 /** Gateway settings. */
 export interface GatewaySettings {
@@ -26,12 +28,6 @@ export interface GatewaySettings {
   readonly maxReplayPerConversation: number;
 }
 
-/** Counters the gateway keeps about itself. */
-export interface GatewayStats {
-  deliveriesReceived: number;
-  framesDelivered: number;
-}
-
 /** What the gateway calls. */
 export interface GatewayDeps {
   readonly verifier: TokenVerifier;
@@ -40,9 +36,24 @@ export interface GatewayDeps {
   readonly sessions: Client<typeof SessionService>;
   readonly bus: Bus;
   readonly log: Logger;
+  /** The process's metrics registry; the gateway adds its own metrics to it. */
+  readonly metrics?: ServiceMetrics;
 }
 
 const syncPageMessages = 200;
+
+/**
+ * The error of a call to a peer service as the client should see it: a peer that vanished
+ * mid-call resets the HTTP/2 stream, which arrives as CANCELED, but to the client it is an
+ * outage to retry, UNAVAILABLE.
+ */
+function peerError(err: unknown): ConnectError {
+  const e = ConnectError.from(err);
+  return e.code === Code.Canceled ? new ConnectError(`peer service went away: ${e.rawMessage}`, Code.Unavailable) : e;
+}
+
+/** Send failures a client should retry with the same client message id. */
+export const retryableSendCodes: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.Internal, Code.Unknown, Code.ResourceExhausted]);
 
 /**
  * The connection service: holds one stream per device, authenticates it, registers it with
@@ -51,7 +62,7 @@ const syncPageMessages = 200;
  */
 export class Gateway {
   readonly table = new SessionTable();
-  readonly stats: GatewayStats = { deliveriesReceived: 0, framesDelivered: 0 };
+  private readonly metrics: GatewayMetrics | undefined;
   private draining = false;
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
@@ -62,6 +73,7 @@ export class Gateway {
     readonly settings: GatewaySettings,
   ) {
     this.gatewayHeaders = { [identityHeaders.gateway]: settings.gatewayId };
+    this.metrics = deps.metrics ? createGatewayMetrics(deps.metrics) : undefined;
     this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
     this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
     this.timer.unref();
@@ -98,7 +110,7 @@ export class Gateway {
   }
 
   private onDelivery(bytes: Uint8Array): void {
-    this.stats.deliveriesReceived++;
+    this.metrics?.deliveriesReceived.inc();
     let delivery;
     try {
       delivery = deliveryCodec.decode(bytes);
@@ -110,7 +122,7 @@ export class Gateway {
     for (const userId of delivery.userIds) {
       for (const s of this.table.ofUser(userId)) {
         if (s.id === delivery.excludeSessionId) continue;
-        this.stats.framesDelivered++;
+        this.metrics?.framesDelivered.inc();
         s.deliver(delivery.frame);
       }
     }
@@ -151,6 +163,7 @@ export class Gateway {
     const onAbort = (): void => session.end();
     ctx.signal.addEventListener("abort", onAbort);
     this.table.add(session);
+    this.metrics?.activeStreams.inc();
     try {
       await this.register(session);
       session.enqueue({
@@ -169,6 +182,7 @@ export class Gateway {
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
       this.table.remove(session);
+      this.metrics?.activeStreams.dec();
       session.end();
       await this.deps.sessions.endSession({ sessionId: session.id }, { headers: this.gatewayHeaders }).catch((err: unknown) => log.warn({ err }, "end session failed"));
     }
@@ -231,8 +245,14 @@ export class Gateway {
     session.finishSync();
   }
 
-  /** Turns client frames into router calls, one at a time so a device's sends keep their order. */
+  /**
+   * Turns client frames into router calls, one at a time so a device's sends keep their
+   * order. Once a send fails with a retryable code, every later send is refused with ABORTED
+   * and queued behind it; sends are taken again only in that queue's order, as the client
+   * repeats them. Otherwise a later message could be stored before an earlier one.
+   */
   private async readFrames(it: AsyncIterator<SessionRequest>, session: Session, identity: Record<string, string>): Promise<void> {
+    const refused = new SendOrder(this.settings.outboundQueueLimit);
     for (;;) {
       const r = await it.next();
       if (r.done) return session.end();
@@ -241,12 +261,25 @@ export class Gateway {
       switch (f.case) {
         case "send": {
           const s = f.value;
+          const waitFor = refused.admit(s.clientMessageId);
+          if (waitFor !== undefined) {
+            const message = `send ${waitFor} failed and must be repeated first, to keep the order`;
+            session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, errorCode: Code.Aborted, errorMessage: message } } });
+            if (refused.overflowing) session.fail(new ConnectError("too many sends waiting for an earlier one: reconnect and resend in order", Code.ResourceExhausted));
+            break;
+          }
+          const timer = this.metrics?.sendSeconds.startTimer();
           try {
             const res = await this.deps.router.sendMessage({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text }, { headers: identity });
             session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, message: res.message, duplicate: res.duplicate } } });
+            this.metrics?.sends.inc({ result: res.duplicate ? "duplicate" : "ok" });
           } catch (err) {
-            const e = ConnectError.from(err);
+            const e = peerError(err);
+            if (retryableSendCodes.has(e.code)) refused.failed(s.clientMessageId);
             session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, errorCode: e.code, errorMessage: e.rawMessage } } });
+            this.metrics?.sends.inc({ result: "refused" });
+          } finally {
+            timer?.();
           }
           break;
         }
@@ -278,7 +311,7 @@ export class Gateway {
     try {
       await call();
     } catch (err) {
-      const e = ConnectError.from(err);
+      const e = peerError(err);
       session.enqueue({ frame: { case: "error", value: { code: e.code, message: e.rawMessage, frame } } });
     }
   }

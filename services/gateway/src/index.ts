@@ -1,2 +1,2 @@
 export { createGatewayApp, type GatewayApp } from "./app.js";
-export { Gateway, type GatewaySettings, type GatewayStats } from "./gateway.js";
+export { Gateway, type GatewaySettings } from "./gateway.js";

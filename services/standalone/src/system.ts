@@ -11,7 +11,7 @@ import { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp } from "@messenger/router";
-import { createInMemoryTransport, startGrpcServer, startHttpServer, withErrorMapping, type ServiceRoute } from "@messenger/rpc";
+import { createInMemoryTransport, createServiceMetrics, instrumentRoute, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
 import { createStoreApp, openSqliteHistoryRepository } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
@@ -48,6 +48,7 @@ function lateBoundTransport(): { transport: Transport; bind(t: Transport): void 
 export async function startSystem(config: StandaloneConfig, log: Logger = createLogger("messenger")): Promise<RunningSystem> {
   const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "keys", "token-signing.jwk.json"), ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const verifier = createTokenVerifier({ jwks: issuer.jwks() });
+  const metrics = createServiceMetrics("messenger");
   const bus = createMemoryBus();
   const registry = createMemorySessionRegistry(3 * config.HEARTBEAT_INTERVAL_MS);
   const internal = lateBoundTransport();
@@ -78,6 +79,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       sessions: createClient(SessionService, internal.transport),
       bus,
       log: log.child({ component: "gateway" }),
+      metrics,
     },
     {
       gatewayId: config.GATEWAY_ID,
@@ -89,7 +91,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   );
 
   const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...router.routes, ...gateway.routes].map((r) =>
-    withErrorMapping(r, log),
+    instrumentRoute(r, log, metrics),
   );
   internal.bind(createInMemoryTransport(routes));
   // Internal services trust identity metadata, so they are never mounted on a public port.
@@ -101,6 +103,12 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     routes: publicRoutes,
     maxReceiveMessageBytes: config.MAX_FRAME_BYTES,
     extraRoutes: {
+      "/metrics": (_req, res) => {
+        void metrics.registry.metrics().then((text) => {
+          res.setHeader("content-type", metrics.registry.contentType);
+          res.end(text);
+        });
+      },
       "/.well-known/jwks.json": (_req, res) => {
         res.setHeader("content-type", "application/json");
         res.end(JSON.stringify(issuer.jwks()));

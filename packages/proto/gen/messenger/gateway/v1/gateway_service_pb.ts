@@ -336,7 +336,10 @@ export const SendMessageSchema: GenMessage<SendMessage> = /*@__PURE__*/
   messageDesc(file_messenger_gateway_v1_gateway_service, 5);
 
 /**
- * SendResult answers one send.
+ * SendResult answers one send. After a send fails with a retryable code (UNAVAILABLE,
+ * DEADLINE_EXCEEDED, ABORTED, INTERNAL, UNKNOWN, RESOURCE_EXHAUSTED) the session refuses
+ * later sends with ABORTED until that send is repeated, so a device's messages keep their
+ * order; the client repeats its pending sends in their original order.
  *
  * @generated from message messenger.gateway.v1.SendResult
  */

@@ -1,0 +1,94 @@
+import type http from "node:http";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import type { Transport } from "@connectrpc/connect";
+import { ConfigError } from "@messenger/config";
+import { createLogger, type Logger } from "@messenger/logging";
+import { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
+import { hostService, type ServiceHost } from "./service-host.js";
+import type { ServiceRoute } from "./service-routes.js";
+
+/** What a service's composition root hands to runService. */
+export interface BuiltService {
+  readonly routes: readonly ServiceRoute[];
+  readonly extraHttpRoutes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+  /** Runs first on SIGTERM, while the listeners still serve (a gateway drains here). */
+  drain?(graceMs: number): Promise<void>;
+  /** Releases adapters after the listeners closed. */
+  close(): Promise<void>;
+}
+
+/** Common settings every service process reads. */
+export interface HostSettings {
+  readonly HOST: string;
+  readonly GRPC_PORT: number;
+  readonly INTERNAL_GRPC_PORT: number;
+  readonly HTTP_PORT: number;
+  readonly MAX_FRAME_BYTES: number;
+  readonly SHUTDOWN_GRACE_MS: number;
+  readonly LOG_LEVEL: string;
+}
+
+/** A gRPC (HTTP/2) transport to a peer service with a deadline on every call. */
+export function peerTransport(baseUrl: string, timeoutMs = 10_000): Transport {
+  return createGrpcTransport({ baseUrl, defaultTimeoutMs: timeoutMs });
+}
+
+/**
+ * The main of every service process: parse the config (all problems at once, then exit 1),
+ * build the service, serve it, log one "listening" line with its ports, and on SIGTERM or
+ * SIGINT report not-ready, drain, close the listeners and the adapters, and exit 0.
+ */
+export async function runService<C extends HostSettings>(
+  name: string,
+  loadConfig: () => C,
+  build: (config: C, deps: { log: Logger; metrics: ServiceMetrics }) => Promise<BuiltService>,
+): Promise<void> {
+  let config: C;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    process.stderr.write(`${name}: ${err instanceof ConfigError ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const log = createLogger(name, config.LOG_LEVEL);
+  try {
+    const metrics = createServiceMetrics(name);
+    const service = await build(config, { log, metrics });
+    const host: ServiceHost = await hostService({
+      host: config.HOST,
+      grpcPort: config.GRPC_PORT,
+      internalGrpcPort: config.INTERNAL_GRPC_PORT,
+      httpPort: config.HTTP_PORT,
+      routes: service.routes,
+      log,
+      metrics,
+      maxReceiveMessageBytes: config.MAX_FRAME_BYTES,
+      ...(service.extraHttpRoutes ? { extraHttpRoutes: service.extraHttpRoutes } : {}),
+    });
+    // Printed whatever the log level: launchers and operators read the ports from this line.
+    const listening = { level: 30, time: new Date().toISOString(), service: name, msg: "listening", host: config.HOST, grpcPort: host.grpcPort, internalGrpcPort: host.internalGrpcPort, httpPort: host.httpPort };
+    process.stdout.write(`${JSON.stringify(listening)}\n`);
+    let stopping = false;
+    const stop = async (signal: string): Promise<void> => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, "shutting down");
+      host.setServing(false);
+      try {
+        await service.drain?.(config.SHUTDOWN_GRACE_MS);
+        await host.close(config.SHUTDOWN_GRACE_MS);
+        await service.close();
+        log.info("stopped");
+        process.exit(0);
+      } catch (err) {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      }
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+  } catch (err) {
+    log.fatal({ err }, "failed to start");
+    process.exit(1);
+  }
+}

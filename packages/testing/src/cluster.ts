@@ -1,0 +1,223 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startNatsServer, type NatsServer } from "./nats-server.js";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** Children still running when this process exits are killed, so none is left behind. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
+/** The services a local cluster runs, one OS process each. */
+export type ServiceName = "accounts" | "store" | "presence" | "router" | "gateway";
+
+/** One service process of a local cluster. */
+export interface ServiceProcess {
+  readonly name: string;
+  readonly service: ServiceName;
+  child: ChildProcess;
+  grpcPort: number;
+  internalGrpcPort: number;
+  httpPort: number;
+  /** The last lines it logged (JSON), for diagnostics. */
+  readonly logs: string[];
+  /** Resolves with the exit code once it exited. */
+  readonly exited: () => Promise<number | null>;
+  /** Sends a signal and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Starts it again on the same ports. */
+  restart(): Promise<void>;
+  /** Fetches and parses its /metrics: value of a metric (summed over labels matching `labels`). */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+}
+
+/** Options of a local cluster. */
+export interface ClusterOptions {
+  readonly gateways?: number;
+  /** Public gRPC ports of the gateways; 0 (any free port) each by default. */
+  readonly gatewayPorts?: readonly number[];
+  /** Extra environment for every service (e.g. HEARTBEAT_INTERVAL_MS). */
+  readonly env?: Record<string, string>;
+  /** Receives every log line of every service, prefixed with its name. */
+  readonly onLog?: (name: string, line: string) => void;
+}
+
+/** A whole system: nats-server plus one process per service and N gateways. */
+export interface LocalCluster {
+  readonly nats: NatsServer;
+  readonly accounts: ServiceProcess;
+  readonly store: ServiceProcess;
+  readonly presence: ServiceProcess;
+  readonly router: ServiceProcess;
+  readonly gateways: ServiceProcess[];
+  /** gRPC URLs of the gateways, in order. */
+  gatewayUrls(): string[];
+  stop(): Promise<void>;
+}
+
+function startService(service: ServiceName, name: string, env: Record<string, string>, onLog?: (name: string, line: string) => void): Promise<ServiceProcess> {
+  const logs: string[] = [];
+  const proc: ServiceProcess = {
+    name,
+    service,
+    child: undefined as unknown as ChildProcess,
+    grpcPort: Number(env.GRPC_PORT ?? 0),
+    internalGrpcPort: Number(env.INTERNAL_GRPC_PORT ?? 0),
+    httpPort: Number(env.HTTP_PORT ?? 0),
+    logs,
+    exited: () =>
+      new Promise((resolve) => {
+        if (proc.child.exitCode !== null || proc.child.signalCode !== null) resolve(proc.child.exitCode);
+        else proc.child.once("exit", (code) => resolve(code));
+      }),
+    async stop(signal = "SIGTERM") {
+      const exited = proc.exited();
+      proc.child.kill(signal);
+      // A process that does not finish its graceful stop in time is killed, and says so.
+      const timer = setTimeout(() => {
+        onLog?.(name, `did not exit 15 s after ${signal}; killing it`);
+        logs.push(`did not exit 15 s after ${signal}`);
+        proc.child.kill("SIGKILL");
+      }, 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async restart() {
+      await launch({ ...env, GRPC_PORT: String(proc.grpcPort), INTERNAL_GRPC_PORT: String(proc.internalGrpcPort), HTTP_PORT: String(proc.httpPort) });
+    },
+    async metric(metricName, labels = {}) {
+      const text = await (await fetch(`http://127.0.0.1:${proc.httpPort}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split("\n")) {
+        if (!line.startsWith(metricName)) continue;
+        const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+        if (!m || m[1] !== metricName) continue;
+        const have = Object.fromEntries([...(m[3] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+        if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[4]);
+      }
+      return sum;
+    },
+  };
+  const launch = (e: Record<string, string>): Promise<void> =>
+    new Promise((resolve, reject) => {
+      // One process per service (node with the tsx loader, no wrapper), so a signal reaches the service itself.
+      const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, `services/${service}/src/main.ts`)], {
+        cwd: repoRoot,
+        env: { ...process.env, LOG_LEVEL: "info", ...e },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      proc.child = child;
+      running.add(child);
+      child.once("exit", () => running.delete(child));
+      let buffered = "";
+      let started = false;
+      const onLine = (line: string): void => {
+        logs.push(line);
+        if (logs.length > 500) logs.shift();
+        onLog?.(name, line);
+        if (started) return;
+        try {
+          const entry = JSON.parse(line) as { msg?: string; grpcPort?: number; internalGrpcPort?: number; httpPort?: number };
+          if (entry.msg === "listening") {
+            started = true;
+            proc.grpcPort = entry.grpcPort ?? 0;
+            proc.internalGrpcPort = entry.internalGrpcPort ?? 0;
+            proc.httpPort = entry.httpPort ?? 0;
+            resolve();
+          }
+        } catch {
+          // not a JSON log line
+        }
+      };
+      child.stdout?.on("data", (d: Buffer) => {
+        buffered += d.toString();
+        let nl: number;
+        while ((nl = buffered.indexOf("\n")) >= 0) {
+          onLine(buffered.slice(0, nl));
+          buffered = buffered.slice(nl + 1);
+        }
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        for (const line of d.toString().split("\n")) if (line) onLine(line);
+      });
+      child.once("exit", (code) => {
+        if (!started) reject(new Error(`${name} exited with ${code} before listening:\n${logs.slice(-20).join("\n")}`));
+      });
+    });
+  return launch(env).then(() => proc);
+}
+
+/**
+ * Starts the system as a real distributed system on this machine: a nats-server with
+ * JetStream on a free port, then accounts, store, presence, router and N gateways, each its
+ * own process, talking gRPC and NATS exactly as in production.
+ */
+export async function startCluster(opts: ClusterOptions = {}): Promise<LocalCluster> {
+  const dataDir = mkdtempSync(join(tmpdir(), "messenger-cluster-"));
+  const nats = await startNatsServer();
+  const started: ServiceProcess[] = [];
+  const base = { LOG_LEVEL: "info", ...opts.env };
+  const url = (p: number): string => `http://127.0.0.1:${p}`;
+  try {
+    const accounts = await startService("accounts", "accounts", { ...base, DATA_DIR: join(dataDir, "accounts") }, opts.onLog);
+    started.push(accounts);
+    const jwks = `${url(accounts.httpPort)}/.well-known/jwks.json`;
+    const store = await startService("store", "store", { ...base, DATA_DIR: join(dataDir, "store"), JWKS_URL: jwks, ACCOUNTS_URL: url(accounts.internalGrpcPort) }, opts.onLog);
+    started.push(store);
+    const [presence, router] = await Promise.all([
+      startService("presence", "presence", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks }, opts.onLog),
+      startService("router", "router", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort) }, opts.onLog),
+    ]);
+    started.push(presence, router);
+    const n = opts.gateways ?? 2;
+    const gateways = await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        startService(
+          "gateway",
+          `gateway-${i + 1}`,
+          {
+            ...base,
+            GATEWAY_ID: `gw-${i + 1}`,
+            GRPC_PORT: String(opts.gatewayPorts?.[i] ?? 0),
+            NATS_URL: nats.url,
+            ROUTER_URL: url(router.internalGrpcPort),
+            STORE_URL: url(store.internalGrpcPort),
+            PRESENCE_URL: url(presence.internalGrpcPort),
+            ACCOUNTS_URL: url(accounts.internalGrpcPort),
+            JWKS_URL: jwks,
+          },
+          opts.onLog,
+        ),
+      ),
+    );
+    started.push(...gateways);
+    return {
+      nats,
+      accounts,
+      store,
+      presence,
+      router,
+      gateways,
+      gatewayUrls: () => gateways.map((g) => url(g.grpcPort)),
+      async stop() {
+        await Promise.all(gateways.map((g) => g.stop()));
+        await Promise.all([presence.stop(), router.stop()]);
+        await store.stop();
+        await accounts.stop();
+        await nats.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all(started.map((s) => s.stop("SIGKILL")));
+    await nats.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}

@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram } from "prom-client";
+import type { ServiceMetrics } from "@messenger/rpc";
+
+/** What a gateway counts about itself, on the service's registry. */
+export interface GatewayMetrics {
+  readonly activeStreams: Gauge;
+  readonly deliveriesReceived: Counter;
+  readonly framesDelivered: Counter;
+  readonly sends: Counter<"result">;
+  readonly sendSeconds: Histogram;
+}
+
+export function createGatewayMetrics(m: ServiceMetrics): GatewayMetrics {
+  const registers = [m.registry];
+  return {
+    activeStreams: new Gauge({ name: "messenger_gateway_active_streams", help: "Client sessions open on this gateway (the autoscaling signal)", registers }),
+    deliveriesReceived: new Counter({ name: "messenger_gateway_deliveries_received_total", help: "Deliveries received on this gateway's bus subject", registers }),
+    framesDelivered: new Counter({ name: "messenger_gateway_frames_delivered_total", help: "Frames pushed to local sessions from deliveries", registers }),
+    sends: new Counter({ name: "messenger_gateway_sends_total", help: "Client sends, by result (ok, duplicate, refused)", labelNames: ["result"], registers }),
+    sendSeconds: new Histogram({
+      name: "messenger_gateway_send_seconds",
+      help: "From a send frame to its send_result (store and fan-out included)",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    }),
+  };
+}

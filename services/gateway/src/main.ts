@@ -1,0 +1,73 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { createClient } from "@connectrpc/connect";
+import { createTokenVerifier } from "@messenger/auth";
+import { createNatsBus } from "@messenger/bus";
+import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { HistoryService } from "@messenger/proto/history/v1/history_service";
+import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
+import { RouterService } from "@messenger/proto/router/v1/router_service";
+import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { forwardingRoute, peerTransport, runService } from "@messenger/rpc";
+import { connect } from "@nats-io/transport-node";
+import { createGatewayApp } from "./app.js";
+
+const env = z.object({
+  ...serviceEnv,
+  GATEWAY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .default(`gw-${hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${randomBytes(3).toString("hex")}`),
+  NATS_URL: natsUrl(),
+  ROUTER_URL: serviceUrl(),
+  STORE_URL: serviceUrl(),
+  PRESENCE_URL: serviceUrl(),
+  ACCOUNTS_URL: serviceUrl(),
+  JWKS_URL: serviceUrl(),
+  HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
+  HELLO_TIMEOUT_MS: positiveInt(10_000),
+  OUTBOUND_QUEUE_LIMIT: positiveInt(1024),
+  MAX_REPLAY_PER_CONVERSATION: positiveInt(1000),
+  DRAIN_WAVES: positiveInt(5),
+});
+
+await runService("gateway", () => parseEnv(env), async (config, { log, metrics }) => {
+  const nc = await connect({ servers: config.NATS_URL.split(","), name: `gateway-${config.GATEWAY_ID}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const store = peerTransport(config.STORE_URL);
+  const presence = peerTransport(config.PRESENCE_URL);
+  const accounts = peerTransport(config.ACCOUNTS_URL);
+  const app = createGatewayApp(
+    {
+      verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
+      router: createClient(RouterService, peerTransport(config.ROUTER_URL)),
+      store: createClient(StoreService, store),
+      sessions: createClient(SessionService, presence),
+      bus: createNatsBus(nc),
+      log,
+      metrics,
+    },
+    {
+      gatewayId: config.GATEWAY_ID,
+      heartbeatIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+      outboundQueueLimit: config.OUTBOUND_QUEUE_LIMIT,
+      helloTimeoutMs: config.HELLO_TIMEOUT_MS,
+      maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
+    },
+  );
+  log.info({ gatewayId: config.GATEWAY_ID }, "gateway id");
+  return {
+    // Clients need one address: the public unary APIs are forwarded to their owners.
+    routes: [
+      ...app.routes,
+      forwardingRoute(AccountsService, accounts),
+      forwardingRoute(HistoryService, store),
+      forwardingRoute(PresenceService, presence),
+    ],
+    drain: (graceMs) => app.gateway.drain(graceMs, config.DRAIN_WAVES),
+    async close() {
+      await app.close();
+      await nc.drain();
+    },
+  };
+});

@@ -1,0 +1,37 @@
+import { createClient } from "@connectrpc/connect";
+import { createTokenVerifier } from "@messenger/auth";
+import { createNatsBus, createNatsSessionRegistry } from "@messenger/bus";
+import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { peerTransport, runService } from "@messenger/rpc";
+import { connect } from "@nats-io/transport-node";
+import { createPresenceApp } from "./app.js";
+
+const env = z.object({
+  ...serviceEnv,
+  NATS_URL: natsUrl(),
+  STORE_URL: serviceUrl(),
+  JWKS_URL: serviceUrl(),
+  HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
+});
+
+await runService("presence", () => parseEnv(env), async (config, { log }) => {
+  const nc = await connect({ servers: config.NATS_URL.split(","), name: "presence", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS });
+  const app = createPresenceApp({
+    registry,
+    bus: createNatsBus(nc),
+    store: createClient(StoreService, peerTransport(config.STORE_URL)),
+    verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
+    log,
+    sweepIntervalMs: Math.max(250, Math.floor(config.HEARTBEAT_INTERVAL_MS / 2)),
+  });
+  return {
+    routes: app.routes,
+    async close() {
+      await app.close();
+      await registry.close();
+      await nc.drain();
+    },
+  };
+});

@@ -1,0 +1,27 @@
+import { createClient } from "@connectrpc/connect";
+import { createNatsBus, createNatsSessionRegistry } from "@messenger/bus";
+import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { peerTransport, runService } from "@messenger/rpc";
+import { connect } from "@nats-io/transport-node";
+import { createRouterApp } from "./app.js";
+
+const env = z.object({
+  ...serviceEnv,
+  NATS_URL: natsUrl(),
+  STORE_URL: serviceUrl(),
+  HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
+});
+
+await runService("router", () => parseEnv(env), async (config) => {
+  const nc = await connect({ servers: config.NATS_URL.split(","), name: "router", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS });
+  const app = createRouterApp({ store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry });
+  return {
+    routes: app.routes,
+    async close() {
+      await registry.close();
+      await nc.drain();
+    },
+  };
+});

@@ -1,0 +1,24 @@
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createTokenVerifier } from "@messenger/auth";
+import { parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { peerTransport, runService } from "@messenger/rpc";
+import { createStoreApp } from "./app.js";
+import { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
+
+const env = z.object({
+  ...serviceEnv,
+  DATA_DIR: z.string().min(1).default("./data/store"),
+  JWKS_URL: serviceUrl(),
+  ACCOUNTS_URL: serviceUrl(),
+});
+
+await runService("store", () => parseEnv(env), async (config) => {
+  const app = createStoreApp({
+    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db")),
+    verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
+    accounts: createClient(AccountsService, peerTransport(config.ACCOUNTS_URL)),
+  });
+  return { routes: app.routes, close: () => app.close() };
+});

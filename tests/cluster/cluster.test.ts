@@ -1,0 +1,185 @@
+import type { Message } from "@messenger/proto/chat/v1/types";
+import { MessengerClient } from "@messenger/sdk";
+import { eventually, newUser, startCluster, type LocalCluster } from "@messenger/testing";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
+// Services as separate processes, a real nats-server, real gRPC between them. Heartbeats are
+// short so that a crashed gateway's sessions expire within 1.5 s (3 intervals).
+let cluster: LocalCluster;
+const clients: MessengerClient[] = [];
+beforeAll(async () => {
+  cluster = await startCluster({ gateways: 2, env: { HEARTBEAT_INTERVAL_MS: "500", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000" } });
+}, 120_000);
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+/** A user whose client knows both gateways, starting with gateway `first` (0 or 1). */
+async function user(first: number, opts: { name?: string; deviceId?: string; only?: boolean } = {}): Promise<MessengerClient> {
+  const urls = cluster.gatewayUrls();
+  const ordered = opts.only ? [urls[first]!] : [urls[first]!, ...urls.filter((_, i) => i !== first)];
+  const seed = await newUser(ordered[0]!, opts);
+  const username = seed.user!.username;
+  await seed.close();
+  const c = new MessengerClient({ url: ordered, deviceId: opts.deviceId ?? "phone", reconnectBaseMs: 50, reconnectMaxMs: 500, gapWaitMs: 100 });
+  await c.login(username, "correct horse battery");
+  clients.push(c);
+  return c;
+}
+
+function collect(c: MessengerClient): Message[] {
+  const got: Message[] = [];
+  c.on("message", (m) => got.push(m));
+  return got;
+}
+
+/** Sends `count` messages, `everyMs` apart, and returns the texts in send order. */
+async function steadyTraffic(from: MessengerClient, conversationId: string, prefix: string, count: number, everyMs: number): Promise<string[]> {
+  const texts: string[] = [];
+  const sends: Promise<Message>[] = [];
+  for (let i = 0; i < count; i++) {
+    const text = `${prefix} ${i}`;
+    texts.push(text);
+    sends.push(from.send(conversationId, text));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  await Promise.all(sends);
+  return texts;
+}
+
+describe("cluster: services as separate processes over gRPC and NATS", () => {
+  it("users on different gateways chat with ordering, receipts, presence and typing", async () => {
+    const alice = await user(0, { only: true });
+    const bob = await user(1, { only: true });
+    await alice.connect();
+    const conv = await alice.openDirect(bob.user!.id);
+    const presence: boolean[] = [];
+    alice.on("presence", (p) => p.userId === bob.user!.id && presence.push(p.online));
+    await bob.connect();
+    await eventually(() => presence.includes(true), "alice sees bob online");
+    const bobGot = collect(bob);
+    for (let i = 0; i < 30; i++) await alice.send(conv.id, `m${i}`);
+    await eventually(() => bobGot.length === 30, "bob gets 30 across gateways");
+    expect(bobGot.map((m) => Number(m.seq))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    await eventually(() => (alice.receiptsOf(conv.id).get(bob.user!.id)?.deliveredSeq ?? 0n) === 30n, "delivered receipt");
+    bob.markRead(conv.id, 30n);
+    await eventually(() => alice.receiptsOf(conv.id).get(bob.user!.id)?.readSeq === 30n, "read receipt");
+    const typing: boolean[] = [];
+    alice.on("typing", (t) => typing.push(t.typing));
+    bob.setTyping(conv.id, true);
+    await eventually(() => typing.includes(true), "typing across gateways");
+    await bob.close();
+    await eventually(() => presence.at(-1) === false, "alice sees bob offline");
+  });
+
+  it("a gateway receives deliveries only for its own sessions", async () => {
+    const [gw1, gw2] = cluster.gateways;
+    const alice = await user(0, { only: true });
+    const bob = await user(0, { only: true });
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collect(bob);
+    const before1 = await gw1!.metric("messenger_gateway_deliveries_received_total");
+    const before2 = await gw2!.metric("messenger_gateway_deliveries_received_total");
+    for (let i = 0; i < 20; i++) await alice.send(conv.id, `local ${i}`);
+    await eventually(() => bobGot.length === 20, "bob gets 20");
+    expect((await gw1!.metric("messenger_gateway_deliveries_received_total")) - before1).toBeGreaterThanOrEqual(20);
+    expect((await gw2!.metric("messenger_gateway_deliveries_received_total")) - before2).toBe(0);
+  });
+
+  it("drain: SIGTERM one gateway during a conversation; everyone moves over and nothing is lost or doubled", async () => {
+    const alice = await user(0);
+    const bob = await user(0);
+    const carol = await user(1);
+    await Promise.all([alice.connect(), bob.connect(), carol.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collect(bob);
+    const traffic = steadyTraffic(alice, conv.id, "drain", 60, 20);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const gw1 = cluster.gateways[0]!;
+    expect(await gw1.stop("SIGTERM")).toBe(0);
+    const drainMs = Date.now() - started;
+    const texts = await traffic;
+    await eventually(() => bobGot.length === 60, "bob gets all 60");
+    expect(bobGot.map((m) => m.text)).toEqual(texts);
+    expect(new Set(bobGot.map((m) => m.id)).size).toBe(60);
+    expect(alice.currentUrl).toBe(cluster.gatewayUrls()[1]);
+    expect(bob.currentUrl).toBe(cluster.gatewayUrls()[1]);
+    console.log(`drain of gateway-1 with its clients took ${drainMs} ms`);
+    await gw1.restart();
+  }, 60_000);
+
+  it("crash: SIGKILL a gateway; its users go offline within the TTL, come back, and lose nothing", async () => {
+    const watcher = await user(1, { only: true });
+    const stuck = await user(0, { only: true });
+    const alice = await user(0);
+    const bob = await user(1);
+    await watcher.connect();
+    await watcher.openDirect(stuck.user!.id);
+    const states: boolean[] = [];
+    watcher.on("presence", (p) => p.userId === stuck.user!.id && states.push(p.online));
+    await Promise.all([stuck.connect(), alice.connect(), bob.connect()]);
+    await eventually(() => states.at(-1) === true, "stuck user online");
+    const conv = await bob.openDirect(alice.user!.id);
+    const aliceGot = collect(alice);
+    const traffic = steadyTraffic(bob, conv.id, "crash", 50, 20);
+    await new Promise((r) => setTimeout(r, 300));
+    const gw1 = cluster.gateways[0]!;
+    const killedAt = Date.now();
+    await gw1.stop("SIGKILL");
+    const reconnected = new Promise<number>((resolve) => alice.once("connected", () => resolve(Date.now() - killedAt)));
+    await eventually(() => states.at(-1) === false, "stuck user offline after the crash", 10_000);
+    const offlineAfter = Date.now() - killedAt;
+    const texts = await traffic;
+    await eventually(() => aliceGot.length === 50, "alice gets all 50 after moving to gateway-2");
+    expect(aliceGot.map((m) => m.text)).toEqual(texts);
+    console.log(`crash: alice reconnected after ${await reconnected} ms; stuck user shown offline after ${offlineAfter} ms`);
+    expect(offlineAfter).toBeLessThan(1500 + 1500);
+    await gw1.restart();
+    await eventually(() => states.at(-1) === true, "stuck user back online after gateway-1 restarts", 15_000);
+  }, 60_000);
+
+  it("restarting the router and the store during traffic: sends fail meanwhile and succeed on retry, no loss, no duplicates", async () => {
+    const alice = await user(0);
+    const bob = await user(1);
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collect(bob);
+    const refusedBefore = await cluster.gateways[0]!.metric("messenger_gateway_sends_total", { result: "refused" });
+    const traffic = steadyTraffic(alice, conv.id, "restart", 60, 25);
+    await new Promise((r) => setTimeout(r, 300));
+    await cluster.router.stop("SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    await cluster.router.restart();
+    await new Promise((r) => setTimeout(r, 200));
+    await cluster.store.stop("SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    await cluster.store.restart();
+    const texts = await traffic;
+    const page = await bob.listMessages(conv.id, { pageSize: 500 });
+    expect(page.messages.map((m) => m.text)).toEqual(texts);
+    await eventually(() => bobGot.length === 60, "bob gets all 60");
+    expect(bobGot.map((m) => m.text)).toEqual(texts);
+    // The outage was real: the gateway refused sends while router or store were down.
+    expect(await cluster.gateways[0]!.metric("messenger_gateway_sends_total", { result: "refused" })).toBeGreaterThan(refusedBefore);
+  }, 60_000);
+
+  it("a NATS restart: services reconnect by themselves and delivery resumes", async () => {
+    const alice = await user(0, { only: true });
+    const bob = await user(1, { only: true });
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collect(bob);
+    await alice.send(conv.id, "before");
+    await eventually(() => bobGot.length === 1, "delivery before the restart");
+    await cluster.nats.restart();
+    await new Promise((r) => setTimeout(r, 1000));
+    await alice.send(conv.id, "after");
+    await eventually(() => bobGot.some((m) => m.text === "after"), "delivery after the restart", 15_000);
+    expect(bobGot.map((m) => m.text)).toEqual(["before", "after"]);
+  }, 60_000);
+});
