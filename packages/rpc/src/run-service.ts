@@ -73,6 +73,11 @@ export async function runService<C extends HostSettings>(
       if (stopping) return;
       stopping = true;
       log.info({ signal }, "shutting down");
+      // A stop that hangs (a peer that never answers) must not keep the process alive.
+      setTimeout(() => {
+        log.error({ graceMs: config.SHUTDOWN_GRACE_MS }, "graceful stop took too long; exiting");
+        process.exit(1);
+      }, 3 * config.SHUTDOWN_GRACE_MS + 1_000).unref();
       host.setServing(false);
       try {
         await service.drain?.(config.SHUTDOWN_GRACE_MS);

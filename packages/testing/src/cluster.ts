@@ -206,10 +206,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       gateways,
       gatewayUrls: () => gateways.map((g) => url(g.grpcPort)),
       async stop() {
+        // Gateways first, so they drain while their peers still answer.
         await Promise.all(gateways.map((g) => g.stop()));
-        await Promise.all([presence.stop(), router.stop()]);
-        await store.stop();
-        await accounts.stop();
+        await Promise.all([presence.stop(), router.stop(), store.stop(), accounts.stop()]);
         await nats.stop();
         rmSync(dataDir, { recursive: true, force: true });
       },
