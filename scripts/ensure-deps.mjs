@@ -1,10 +1,12 @@
 // Makes a fresh clone runnable: installs npm dependencies when node_modules is missing or
-// older than package-lock.json, and (for the tests) the Debian Python gRPC packages that the
-// interop test drives. Runs before `npm start` and `npm test`.
+// older than package-lock.json, and (for the tests and the local cluster) the Debian packages
+// they drive: nats-server, and python3-grpcio for the interop test. Runs before `npm start`,
+// `npm test` and `npm run cluster`.
 import { execSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 
 const forTests = process.argv.includes("--tests");
+const forCluster = forTests || process.argv.includes("--cluster");
 const marker = "node_modules/.package-lock.json";
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync("package-lock.json").mtimeMs) {
   console.error("messenger: installing npm dependencies (npm ci) ...");
@@ -20,11 +22,14 @@ function hasPythonGrpc() {
   }
 }
 
-if (forTests && !hasPythonGrpc()) {
+const missing = [];
+if (forCluster && !existsSync(process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server")) missing.push("nats-server");
+if (forTests && !hasPythonGrpc()) missing.push("python3-grpcio", "python3-grpc-tools");
+if (missing.length > 0) {
   if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
-    console.error("messenger: installing python3-grpcio python3-grpc-tools for the interop tests ...");
-    execSync("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-grpcio python3-grpc-tools", { stdio: "inherit" });
+    console.error(`messenger: installing ${missing.join(" ")} (Debian packages) ...`);
+    execSync(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${missing.join(" ")}`, { stdio: "inherit" });
   } else {
-    console.error("messenger: the interop tests need Debian's python3-grpcio and python3-grpc-tools: sudo apt-get install python3-grpcio python3-grpc-tools");
+    console.error(`messenger: this needs Debian packages that are missing: sudo apt-get install ${missing.join(" ")}`);
   }
 }

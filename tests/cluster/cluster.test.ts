@@ -1,4 +1,7 @@
+import { createJetStreamQueue, offlineNotificationCodec, offlineStream, pushWorkerGroup } from "@messenger/bus";
+import type { OfflineNotification } from "@messenger/proto/bus/v1/events";
 import type { Message } from "@messenger/proto/chat/v1/types";
+import { connect } from "@nats-io/transport-node";
 import { MessengerClient } from "@messenger/sdk";
 import { eventually, newUser, startCluster, type LocalCluster } from "@messenger/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -167,6 +170,25 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     // The outage was real: the gateway refused sends while router or store were down.
     expect(await cluster.gateways[0]!.metric("messenger_gateway_sends_total", { result: "refused" })).toBeGreaterThan(refusedBefore);
   }, 60_000);
+
+  it("a member with no live session gets an offline notification on the JetStream queue, without content", async () => {
+    const alice = await user(0, { only: true });
+    const bob = await user(1, { only: true });
+    await alice.connect();
+    const conv = await alice.openDirect(bob.user!.id);
+    const nc = await connect({ servers: cluster.nats.url });
+    const queue = await createJetStreamQueue(nc, offlineStream);
+    const got: OfflineNotification[] = [];
+    await queue.consume(pushWorkerGroup, async (d) => void got.push(offlineNotificationCodec.decode(d)));
+    const m = await alice.send(conv.id, "secret text");
+    await eventually(() => got.some((n) => n.messageId === m.id), "a notification for bob");
+    const n = got.find((x) => x.messageId === m.id)!;
+    expect(n).toMatchObject({ userId: bob.user!.id, conversationId: conv.id, seq: m.seq, senderUserId: alice.user!.id });
+    expect(new TextDecoder().decode(offlineNotificationCodec.encode(n))).not.toContain("secret");
+    expect(got.filter((x) => x.userId === alice.user!.id)).toHaveLength(0);
+    await queue.close();
+    await nc.close();
+  });
 
   it("a NATS restart: services reconnect by themselves and delivery resumes", async () => {
     const alice = await user(0, { only: true });

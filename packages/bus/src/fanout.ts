@@ -6,21 +6,21 @@ import { deliveryCodec, subjects } from "./subjects.js";
 
 /**
  * Pushes a frame to every live session of the given users: one publish per gateway that
- * holds at least one of them, never a broadcast to all gateways. Returns the number of
- * sessions addressed.
+ * holds at least one of them, never a broadcast to all gateways. Returns the users who had
+ * at least one live session.
  */
 export async function fanOut(
   deps: { bus: Bus; registry: SessionRegistry },
   userIds: readonly string[],
   frame: MessageInitShape<typeof SessionResponseSchema>,
   excludeSessionId = "",
-): Promise<number> {
+): Promise<Set<string>> {
   const sessions = await deps.registry.sessionsOf(userIds);
   const byGateway = new Map<string, Set<string>>();
-  let addressed = 0;
+  const reached = new Set<string>();
   for (const s of sessions) {
+    reached.add(s.userId);
     if (s.sessionId === excludeSessionId) continue;
-    addressed++;
     let users = byGateway.get(s.gatewayId);
     if (!users) byGateway.set(s.gatewayId, (users = new Set()));
     users.add(s.userId);
@@ -28,5 +28,5 @@ export async function fanOut(
   for (const [gatewayId, users] of byGateway) {
     deps.bus.publish(subjects.gatewayDeliveries(gatewayId), deliveryCodec.encode({ userIds: [...users], excludeSessionId, frame }));
   }
-  return addressed;
+  return reached;
 }

@@ -1,6 +1,8 @@
 export { createMemoryBus, type Bus, type Subscription } from "./bus.js";
 export { createMemorySessionRegistry, type SessionRecord, type SessionRegistry } from "./session-registry.js";
-export { subjects, deliveryCodec } from "./subjects.js";
+export { subjects, deliveryCodec, offlineNotificationCodec, offlineStream, pushWorkerGroup } from "./subjects.js";
 export { fanOut } from "./fanout.js";
 export { createNatsBus } from "./nats-bus.js";
 export { createNatsSessionRegistry, registryBuckets } from "./nats-session-registry.js";
+export { createMemoryQueue, type DurableQueue } from "./durable-queue.js";
+export { createJetStreamQueue, type QueueStream } from "./jetstream-queue.js";

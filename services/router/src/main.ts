@@ -1,5 +1,5 @@
 import { createClient } from "@connectrpc/connect";
-import { createNatsBus, createNatsSessionRegistry } from "@messenger/bus";
+import { createJetStreamQueue, createNatsBus, createNatsSessionRegistry, offlineStream } from "@messenger/bus";
 import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
@@ -13,14 +13,16 @@ const env = z.object({
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
 });
 
-await runService("router", () => parseEnv(env), async (config) => {
+await runService("router", () => parseEnv(env), async (config, { log }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "router", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS });
-  const app = createRouterApp({ store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry });
+  const offline = await createJetStreamQueue(nc, offlineStream);
+  const app = createRouterApp({ store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry, offline, log });
   return {
     routes: app.routes,
     async close() {
       await registry.close();
+      await offline.close();
       await nc.drain();
     },
   };

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { createClient, type Transport } from "@connectrpc/connect";
 import { createAccountsApp, openSqliteAccountRepository } from "@messenger/accounts";
 import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
-import { createMemoryBus, createMemorySessionRegistry } from "@messenger/bus";
+import { createMemoryBus, createMemoryQueue, createMemorySessionRegistry } from "@messenger/bus";
 import { createGatewayApp, type Gateway } from "@messenger/gateway";
 import { createLogger, type Logger } from "@messenger/logging";
 import { createPresenceApp } from "@messenger/presence";
@@ -70,7 +70,8 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     log: log.child({ component: "presence" }),
     sweepIntervalMs: config.HEARTBEAT_INTERVAL_MS,
   });
-  const router = createRouterApp({ store: storeClient, bus, registry });
+  const offline = createMemoryQueue();
+  const router = createRouterApp({ store: storeClient, bus, registry, offline, log: log.child({ component: "router" }) });
   const gateway = createGatewayApp(
     {
       verifier,
@@ -126,7 +127,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       await Promise.all([grpc.close(config.SHUTDOWN_GRACE_MS), http.close()]);
       await gateway.close();
       await presence.close();
-      await Promise.all([store.close(), accounts.close(), bus.close(), registry.close()]);
+      await Promise.all([store.close(), accounts.close(), bus.close(), registry.close(), offline.close()]);
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { Client } from "@connectrpc/connect";
-import { fanOut, type Bus, type SessionRegistry } from "@messenger/bus";
+import { fanOut, offlineNotificationCodec, subjects, type Bus, type DurableQueue, type SessionRegistry } from "@messenger/bus";
+import type { Logger } from "@messenger/logging";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import { callerFromHeaders, identityMetadata, route, type ServiceRoute } from "@messenger/rpc";
@@ -7,12 +8,22 @@ import { callerFromHeaders, identityMetadata, route, type ServiceRoute } from "@
 /** How long a typing indicator lasts unless renewed. */
 export const typingTtlMs = 6_000;
 
+/** What the router calls. */
+export interface RouterDeps {
+  readonly store: Client<typeof StoreService>;
+  readonly bus: Bus;
+  readonly registry: SessionRegistry;
+  /** Offline notifications for members without a live session (the push worker consumes them). */
+  readonly offline: DurableQueue;
+  readonly log: Logger;
+}
+
 /**
  * The send path: the store authorizes and durably sequences, then the router pushes to the
  * gateways holding the members' sessions (the sender's other devices included, the sending
  * session excluded). Only a first store delivers; a deduplicated resend was delivered then.
  */
-export function routerRoute(deps: { store: Client<typeof StoreService>; bus: Bus; registry: SessionRegistry }): ServiceRoute {
+export function routerRoute(deps: RouterDeps): ServiceRoute {
   const { store } = deps;
   return route(
     RouterService,
@@ -20,8 +31,22 @@ export function routerRoute(deps: { store: Client<typeof StoreService>; bus: Bus
       async sendMessage(req, ctx) {
         const caller = callerFromHeaders(ctx.requestHeader);
         const res = await store.appendMessage({ conversationId: req.conversationId, clientMessageId: req.clientMessageId, text: req.text }, { headers: identityMetadata(caller), signal: ctx.signal });
-        if (!res.duplicate && res.message) {
-          await fanOut(deps, res.memberUserIds, { frame: { case: "message", value: res.message } }, caller.sessionId);
+        const message = res.message;
+        if (!res.duplicate && message) {
+          const reached = await fanOut(deps, res.memberUserIds, { frame: { case: "message", value: message } }, caller.sessionId);
+          const offline = res.memberUserIds.filter((u) => u !== caller.userId && !reached.has(u));
+          await Promise.all(
+            offline.map((userId) =>
+              deps.offline
+                .publish(
+                  subjects.offlineNotifications(userId),
+                  offlineNotificationCodec.encode({ userId, conversationId: message.conversationId, messageId: message.id, seq: message.seq, senderUserId: caller.userId }),
+                  `${message.id}:${userId}`,
+                )
+                // The message itself is stored and will sync; only the notification is late or lost.
+                .catch((err: unknown) => deps.log.warn({ err, userId }, "offline notification not queued")),
+            ),
+          );
         }
         return { message: res.message, duplicate: res.duplicate };
       },

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/bus/v1/events.proto.
  */
 export const file_messenger_bus_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDYgZwcm90bzM", [file_messenger_gateway_v1_gateway_service]);
+  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDIngKE09mZmxpbmVOb3RpZmljYXRpb24SDwoHdXNlcl9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSEgoKbWVzc2FnZV9pZBgDIAEoCRILCgNzZXEYBCABKAQSFgoOc2VuZGVyX3VzZXJfaWQYBSABKAliBnByb3RvMw", [file_messenger_gateway_v1_gateway_service]);
 
 /**
  * Delivery is published to one gateway's subject: push the frame to every local session
@@ -119,4 +119,55 @@ export type GatewayLease = Message<"messenger.bus.v1.GatewayLease"> & {
  */
 export const GatewayLeaseSchema: GenMessage<GatewayLease> = /*@__PURE__*/
   messageDesc(file_messenger_bus_v1_events, 2);
+
+/**
+ * OfflineNotification asks the push worker to tell a user who had no live session about a
+ * new message. It carries no message content: the device fetches it, which end-to-end
+ * encryption requires anyway.
+ *
+ * @generated from message messenger.bus.v1.OfflineNotification
+ */
+export type OfflineNotification = Message<"messenger.bus.v1.OfflineNotification"> & {
+  /**
+   * The recipient.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The conversation with news.
+   *
+   * @generated from field: string conversation_id = 2;
+   */
+  conversationId: string;
+
+  /**
+   * The new message.
+   *
+   * @generated from field: string message_id = 3;
+   */
+  messageId: string;
+
+  /**
+   * Its seq.
+   *
+   * @generated from field: uint64 seq = 4;
+   */
+  seq: bigint;
+
+  /**
+   * Who sent it.
+   *
+   * @generated from field: string sender_user_id = 5;
+   */
+  senderUserId: string;
+};
+
+/**
+ * Describes the message messenger.bus.v1.OfflineNotification.
+ * Use `create(OfflineNotificationSchema)` to create a new message.
+ */
+export const OfflineNotificationSchema: GenMessage<OfflineNotification> = /*@__PURE__*/
+  messageDesc(file_messenger_bus_v1_events, 3);
 

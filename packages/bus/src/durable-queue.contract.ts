@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { DurableQueue } from "./durable-queue.js";
+
+const text = (d: Uint8Array): string => new TextDecoder().decode(d);
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+async function until(predicate: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The one contract of the durable queue port; `open` returns an empty queue. */
+export function durableQueueContract(adapter: string, open: () => Promise<DurableQueue>): void {
+  describe(`DurableQueue contract: ${adapter}`, () => {
+    let q: DurableQueue;
+    beforeEach(async () => {
+      q = await open();
+    });
+    afterEach(async () => {
+      await q.close();
+    });
+
+    it("keeps what is published before anyone consumes, and hands it over in order", async () => {
+      for (let i = 0; i < 5; i++) await q.publish("messenger.offline.u1", bytes(`m${i}`));
+      const got: string[] = [];
+      await q.consume("push", async (d) => void got.push(text(d)));
+      await until(() => got.length === 5, "five messages");
+      expect(got).toEqual(["m0", "m1", "m2", "m3", "m4"]);
+    });
+
+    it("delivers again a message whose handler failed", async () => {
+      await q.publish("messenger.offline.u1", bytes("retry me"));
+      let attempts = 0;
+      const done: string[] = [];
+      await q.consume("push", async (d) => {
+        attempts++;
+        if (attempts === 1) throw new Error("provider down");
+        done.push(text(d));
+      });
+      await until(() => done.length === 1, "the second attempt succeeds");
+      expect(attempts).toBe(2);
+    });
+
+    it("drops a repeated publish with the same dedup id", async () => {
+      await q.publish("messenger.offline.u1", bytes("once"), "id-1");
+      await q.publish("messenger.offline.u1", bytes("once"), "id-1");
+      await q.publish("messenger.offline.u1", bytes("next"), "id-2");
+      const got: string[] = [];
+      await q.consume("push", async (d) => void got.push(text(d)));
+      await until(() => got.length === 2, "two messages");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got).toEqual(["once", "next"]);
+    });
+  });
+}

@@ -1,0 +1,66 @@
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import type { Subscription } from "./bus.js";
+import type { DurableQueue } from "./durable-queue.js";
+
+/** A JetStream stream used as a work queue. */
+export interface QueueStream {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  /** Messages older than this are dropped unconsumed. */
+  readonly maxAgeMs: number;
+}
+
+/**
+ * The durable queue on JetStream: a file-backed work-queue stream (each message is removed
+ * once a consumer acknowledges it), publish acknowledged by the server, a durable consumer
+ * per group with explicit acks; a handler that throws gets the message again after `retryMs`.
+ */
+export async function createJetStreamQueue(nc: NatsConnection, stream: QueueStream, opts: { retryMs?: number } = {}): Promise<DurableQueue> {
+  const jsm = await jetstreamManager(nc);
+  const config = {
+    name: stream.name,
+    subjects: [...stream.subjects],
+    retention: RetentionPolicy.Workqueue,
+    storage: StorageType.File,
+    max_age: nanos(stream.maxAgeMs),
+  };
+  try {
+    await jsm.streams.info(stream.name);
+    await jsm.streams.update(stream.name, config);
+  } catch {
+    await jsm.streams.add(config);
+  }
+  const js = jetstream(nc);
+  const stops: (() => void)[] = [];
+  return {
+    async publish(subject, data, dedupId) {
+      await js.publish(subject, data, dedupId ? { msgID: dedupId } : undefined);
+    },
+    async consume(group, handler): Promise<Subscription> {
+      try {
+        await jsm.consumers.info(stream.name, group);
+      } catch {
+        await jsm.consumers.add(stream.name, { durable_name: group, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: nanos(30_000) });
+      }
+      const consumer = await js.consumers.get(stream.name, group);
+      const messages = await consumer.consume();
+      void (async () => {
+        for await (const m of messages) {
+          try {
+            await handler(m.data, m.subject);
+            m.ack();
+          } catch {
+            m.nak(opts.retryMs ?? 1_000);
+          }
+        }
+      })();
+      const stop = (): void => void messages.stop();
+      stops.push(stop);
+      return { unsubscribe: stop };
+    },
+    async close() {
+      for (const stop of stops) stop();
+    },
+  };
+}
