@@ -12,6 +12,7 @@ export interface SystemProcess {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly grpcUrl: string;
+  readonly dataDir: string;
   /** Sends SIGTERM, waits for exit, deletes the data directory. */
   stop(): Promise<number | null>;
 }
@@ -20,10 +21,10 @@ export interface SystemProcess {
  * Starts `services/standalone/src/main.ts` in its own process on free ports. Tests that
  * need the server and a misbehaving client on different event loops use this.
  */
-export async function spawnSystem(env: Record<string, string> = {}): Promise<SystemProcess> {
+export async function spawnSystem(env: Record<string, string> = {}, execArgv: string[] = []): Promise<SystemProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "messenger-proc-"));
   // node with the tsx loader, no wrapper process, so a signal reaches the server itself.
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "services/standalone/src/main.ts")], {
+  const child = spawn(process.execPath, [...execArgv, "--import", "tsx", join(repoRoot, "services/standalone/src/main.ts")], {
     cwd: repoRoot,
     env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -51,6 +52,7 @@ export async function spawnSystem(env: Record<string, string> = {}): Promise<Sys
     grpcPort: ports.grpc,
     httpPort: ports.http,
     grpcUrl: `http://127.0.0.1:${ports.grpc}`,
+    dataDir,
     async stop() {
       const exited = new Promise<number | null>((resolve) => {
         if (child.exitCode !== null) resolve(child.exitCode);

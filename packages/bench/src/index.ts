@@ -1,0 +1,2 @@
+export { renderTable, type Figure } from "./report.js";
+export { median, quantile } from "./stats.js";

@@ -1,0 +1,46 @@
+// npm run bench [-- --quick] [-- --scenario idle,chat,...] [-- --rounds N]
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { renderTable, type Figure } from "./report.js";
+import type { ScenarioContext } from "./scenario.js";
+import { scenarios } from "./scenarios/index.js";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    scenario: { type: "string" },
+    rounds: { type: "string" },
+    out: { type: "string", default: "bench-results" },
+  },
+});
+const quick = values.quick ?? false;
+const selected = values.scenario ? values.scenario.split(",") : Object.keys(scenarios);
+for (const s of selected) {
+  if (!(s in scenarios)) {
+    console.error(`unknown scenario ${s}; choose from ${Object.keys(scenarios).join(", ")}`);
+    process.exit(2);
+  }
+}
+const ctx: ScenarioContext = {
+  quick,
+  rounds: Number(values.rounds ?? (quick ? 3 : 5)),
+  log: (line) => console.error(`  … ${line}`),
+};
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+console.log(`messenger bench (${quick ? "quick" : "full"}) on ${machine}\n`);
+const figures: Figure[] = [];
+const started = Date.now();
+for (const name of selected) {
+  console.error(`scenario ${name} ...`);
+  const t0 = Date.now();
+  figures.push(...(await scenarios[name]!(ctx)));
+  console.error(`scenario ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+}
+console.log(renderTable(figures));
+mkdirSync(values.out!, { recursive: true });
+const file = join(values.out!, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+writeFileSync(file, JSON.stringify({ machine, quick, seconds: (Date.now() - started) / 1000, figures }, null, 2));
+console.log(`\nresults written to ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+process.exit(0);

@@ -1,0 +1,71 @@
+import http2 from "node:http2";
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { SessionRequestSchema, SessionResponseSchema, type SessionResponse } from "@messenger/proto/gateway/v1/gateway_service";
+
+const sessionPath = "/messenger.gateway.v1.GatewayService/Session";
+
+/** gRPC length-prefixed framing: flag byte, 4-byte big-endian length, message. */
+export function grpcFrame(bytes: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + bytes.length);
+  out[0] = 0;
+  out.writeUInt32BE(bytes.length, 1);
+  out.set(bytes, 5);
+  return out;
+}
+
+/** Splits a byte stream into gRPC messages. */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  constructor(private readonly onMessage: (bytes: Buffer) => void) {}
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    while (this.buf.length >= 5) {
+      const len = this.buf.readUInt32BE(1);
+      if (this.buf.length < 5 + len) break;
+      this.onMessage(this.buf.subarray(5, 5 + len));
+      this.buf = this.buf.subarray(5 + len);
+    }
+  }
+}
+
+/**
+ * A device session on plain node:http2, the lightest client there is, so that the load
+ * generator measures the server rather than itself. Several sessions may share one HTTP/2
+ * connection (streams), the way a benchmark reaches past one process's socket limit.
+ */
+export class RawSession {
+  readonly stream: http2.ClientHttp2Stream;
+  ended = false;
+
+  constructor(
+    connection: http2.ClientHttp2Session,
+    onFrame: (f: SessionResponse, bytes: number) => void,
+    onEnd: (status: string) => void = () => {},
+  ) {
+    this.stream = connection.request({ ":method": "POST", ":path": sessionPath, "content-type": "application/grpc", te: "trailers" });
+    const reader = new FrameReader((bytes) => onFrame(fromBinary(SessionResponseSchema, bytes), bytes.length));
+    this.stream.on("data", (chunk: Buffer) => reader.push(chunk));
+    this.stream.on("trailers", (t) => onEnd(String(t["grpc-status"] ?? "")));
+    this.stream.on("error", () => undefined);
+    this.stream.on("close", () => {
+      this.ended = true;
+    });
+  }
+
+  send(frame: MessageInitShape<typeof SessionRequestSchema>): void {
+    if (!this.ended) this.stream.write(grpcFrame(toBinary(SessionRequestSchema, create(SessionRequestSchema, frame))));
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
+/** Opens an HTTP/2 connection to a gRPC server. */
+export function connectH2(url: string): Promise<http2.ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const s = http2.connect(url);
+    s.once("connect", () => resolve(s));
+    s.once("error", reject);
+  });
+}
