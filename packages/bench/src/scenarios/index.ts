@@ -1,8 +1,10 @@
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
+import { chat } from "./chat.js";
 import { idleSessions } from "./idle-sessions.js";
 
 /** Every scenario `npm run bench` knows, by the name `--scenario` takes. */
 export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[]>> = {
   idle: idleSessions,
+  chat,
 };
