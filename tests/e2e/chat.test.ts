@@ -95,8 +95,8 @@ describe("1:1 chat over the SDK", () => {
     const bob = await user();
     await Promise.all([alice.connect(), bob.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    await alice.send(conv.id, "before");
     const bobGot = collect(bob);
+    await alice.send(conv.id, "before");
     await eventually(() => bobGot.length === 1, "bob online gets the first");
     const resume = bob.resumeState();
     const deviceId = bob.options.deviceId;

@@ -35,6 +35,9 @@ type MethodFn = (req: unknown, ctx: HandlerContext) => unknown;
 
 const identity = (b: Buffer): Buffer => b;
 
+/** The reason a finished call's context is aborted with; a given reason avoids building a DOMException per call. */
+const callCompleted = new ConnectError("call completed", Code.Canceled);
+
 function decode(schema: DescMessage, bytes: Buffer): unknown {
   try {
     return fromBinary(schema, bytes);
@@ -145,7 +148,7 @@ function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): 
           } catch (err) {
             callback(statusOf(err, ctx.responseTrailer));
           } finally {
-            ctx.abort();
+            ctx.abort(callCompleted);
           }
         })();
       };
@@ -159,7 +162,7 @@ function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): 
           } catch (err) {
             callback(statusOf(err, ctx.responseTrailer));
           } finally {
-            ctx.abort();
+            ctx.abort(callCompleted);
           }
         })();
       };
@@ -213,6 +216,6 @@ async function pump(
   } catch (err) {
     if (!call.cancelled && !call.destroyed) call.emit("error", statusOf(err, ctx.responseTrailer));
   } finally {
-    ctx.abort();
+    ctx.abort(callCompleted);
   }
 }

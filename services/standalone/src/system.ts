@@ -11,7 +11,7 @@ import { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp } from "@messenger/router";
-import { createInMemoryTransport, createServiceMetrics, instrumentRoute, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
+import { createDirectTransport, createServiceMetrics, instrumentRoute, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
 import { createStoreApp, openSqliteHistoryRepository } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
@@ -94,7 +94,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...router.routes, ...gateway.routes].map((r) =>
     instrumentRoute(r, log, metrics),
   );
-  internal.bind(createInMemoryTransport(routes));
+  internal.bind(createDirectTransport(routes));
   // Internal services trust identity metadata, so they are never mounted on a public port.
   const publicRoutes = routes.filter((r) => r.visibility === "public");
   const grpc = await startGrpcServer({ host: config.HOST, port: config.GRPC_PORT, routes: publicRoutes, maxReceiveMessageBytes: config.MAX_FRAME_BYTES });

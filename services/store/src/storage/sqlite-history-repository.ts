@@ -181,11 +181,12 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     return conversation(id)!;
   });
 
-  const append = db.transaction((input: AppendInput): { message: MessageRecord; duplicate: boolean } => {
+  type AppendResult = { message: MessageRecord; duplicate: boolean } | { error: Error };
+  const appendOne = (input: AppendInput): AppendResult => {
     const existing = q.byClientId.get(input.conversationId, input.senderUserId, input.senderDeviceId, input.clientMessageId);
     if (existing) return { message: toMessage(existing), duplicate: true };
     const bumped = q.bumpSeq.get(input.now, input.conversationId);
-    if (!bumped) throw new Error(`conversation ${input.conversationId} does not exist`);
+    if (!bumped) return { error: new Error(`conversation ${input.conversationId} does not exist`) };
     const message: MessageRecord = {
       id: randomUUID(),
       conversationId: input.conversationId,
@@ -201,7 +202,28 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     // Sending implies having seen the conversation up to here, as in every mainstream messenger.
     q.senderSaw.run(message.seq, message.seq, input.conversationId, input.senderUserId);
     return { message, duplicate: false };
-  });
+  };
+  const appendBatch = db.transaction((inputs: AppendInput[]): AppendResult[] => inputs.map(appendOne));
+
+  // Group commit: appends that arrive while the event loop is busy are written in one
+  // transaction, so one fsync makes a whole batch durable; each caller is answered only
+  // after that commit.
+  let batch: { input: AppendInput; resolve(r: AppendResult): void; reject(e: unknown): void }[] = [];
+  const flush = (): void => {
+    const pending = batch;
+    batch = [];
+    try {
+      const results = appendBatch(pending.map((p) => p.input));
+      pending.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      for (const p of pending) p.reject(err);
+    }
+  };
+  const append = (input: AppendInput): Promise<AppendResult> =>
+    new Promise((resolve, reject) => {
+      if (batch.length === 0) setImmediate(flush);
+      batch.push({ input, resolve, reject });
+    });
 
   const updateCursor = db.transaction((conversationId: string, userId: string, deviceId: string, delivered: number, read: number) => {
     const before = q.member.get(conversationId, userId);
@@ -230,7 +252,9 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
       return conversation(id);
     },
     async append(input) {
-      return append(input);
+      const r = await append(input);
+      if ("error" in r) throw r.error;
+      return r;
     },
     async listMessages(conversationId, range: MessageRange) {
       const after = range.afterSeq ?? 0;
