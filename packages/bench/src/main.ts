@@ -25,7 +25,7 @@ for (const s of selected) {
 }
 const ctx: ScenarioContext = {
   quick,
-  rounds: Number(values.rounds ?? (quick ? 3 : 5)),
+  rounds: Number(values.rounds ?? (quick ? 2 : 5)),
   log: (line) => console.error(`  … ${line}`),
 };
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;

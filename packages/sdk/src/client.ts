@@ -109,6 +109,11 @@ function endpoint(url: string): Endpoint {
 }
 
 export class MessengerClient extends EventEmitter<MessengerEvents> {
+  /**
+   * Counters for operators and benchmarks. `duplicatesReceived` counts messages the server
+   * pushed on the stream that this device already had: the server promises zero.
+   */
+  readonly stats = { duplicatesReceived: 0, reconnects: 0 };
   private readonly endpoints: Endpoint[];
   private current = 0;
   private tokens: Tokens | undefined;
@@ -127,6 +132,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   private running: Promise<void> | undefined;
   private refreshing: Promise<boolean> | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
+  private welcomedBefore = false;
   private closed = false;
   private readonly closeController = new AbortController();
 
@@ -380,6 +386,8 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
         this.write({ frame: { case: "hello", value: { accessToken: this.tokens?.accessToken ?? "", resume: this.helloResume() } } });
         for await (const res of this.endpoint().gateway.session(requests, { signal: abort.signal })) {
           if (res.frame.case === "welcome") {
+            if (this.welcomedBefore) this.stats.reconnects++;
+            this.welcomedBefore = true;
             attempt = 0;
             this.welcome = res.frame.value;
             const every = Math.max(100, this.welcome.heartbeatIntervalMs);
@@ -430,6 +438,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     const f = res.frame;
     switch (f.case) {
       case "message":
+        if (this.orders.get(f.value.conversationId)?.has(f.value.seq)) this.stats.duplicatesReceived++;
         return this.onMessage(f.value);
       case "sendResult": {
         const r = f.value;

@@ -25,6 +25,11 @@ export class ConversationOrder {
     return ready;
   }
 
+  /** True when `seq` was already emitted or is already held. */
+  has(seq: bigint): boolean {
+    return (this.cursor !== undefined && seq <= this.cursor) || this.ahead.has(seq);
+  }
+
   /** The missing range [from, to] before the earliest held message, if any. */
   gap(): { from: bigint; to: bigint } | undefined {
     if (this.ahead.size === 0 || this.cursor === undefined) return undefined;

@@ -45,6 +45,8 @@ export interface ClusterOptions {
   readonly env?: Record<string, string>;
   /** Receives every log line of every service, prefixed with its name. */
   readonly onLog?: (name: string, line: string) => void;
+  /** Extra node flags for every service process (for example --cpu-prof). */
+  readonly execArgv?: readonly string[];
 }
 
 /** A whole system: nats-server plus one process per service and N gateways. */
@@ -60,7 +62,13 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-function startService(service: ServiceName, name: string, env: Record<string, string>, onLog?: (name: string, line: string) => void): Promise<ServiceProcess> {
+function startService(
+  service: ServiceName,
+  name: string,
+  env: Record<string, string>,
+  onLog?: (name: string, line: string) => void,
+  execArgv: readonly string[] = [],
+): Promise<ServiceProcess> {
   const logs: string[] = [];
   const proc: ServiceProcess = {
     name,
@@ -107,7 +115,7 @@ function startService(service: ServiceName, name: string, env: Record<string, st
   const launch = (e: Record<string, string>): Promise<void> =>
     new Promise((resolve, reject) => {
       // One process per service (node with the tsx loader, no wrapper), so a signal reaches the service itself.
-      const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, `services/${service}/src/main.ts`)], {
+      const child = spawn(process.execPath, [...execArgv, "--import", "tsx", join(repoRoot, `services/${service}/src/main.ts`)], {
         cwd: repoRoot,
         env: { ...process.env, LOG_LEVEL: "info", ...e },
         stdio: ["ignore", "pipe", "pipe"],
@@ -165,14 +173,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
   const base = { LOG_LEVEL: "info", ...opts.env };
   const url = (p: number): string => `http://127.0.0.1:${p}`;
   try {
-    const accounts = await startService("accounts", "accounts", { ...base, DATA_DIR: join(dataDir, "accounts") }, opts.onLog);
+    const accounts = await startService("accounts", "accounts", { ...base, DATA_DIR: join(dataDir, "accounts") }, opts.onLog, opts.execArgv);
     started.push(accounts);
     const jwks = `${url(accounts.httpPort)}/.well-known/jwks.json`;
-    const store = await startService("store", "store", { ...base, DATA_DIR: join(dataDir, "store"), JWKS_URL: jwks, ACCOUNTS_URL: url(accounts.internalGrpcPort) }, opts.onLog);
+    const store = await startService("store", "store", { ...base, DATA_DIR: join(dataDir, "store"), JWKS_URL: jwks, ACCOUNTS_URL: url(accounts.internalGrpcPort) }, opts.onLog, opts.execArgv);
     started.push(store);
     const [presence, router] = await Promise.all([
-      startService("presence", "presence", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks }, opts.onLog),
-      startService("router", "router", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort) }, opts.onLog),
+      startService("presence", "presence", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
+      startService("router", "router", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort) }, opts.onLog, opts.execArgv),
     ]);
     started.push(presence, router);
     const n = opts.gateways ?? 2;
@@ -193,6 +201,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
             JWKS_URL: jwks,
           },
           opts.onLog,
+          opts.execArgv,
         ),
       ),
     );

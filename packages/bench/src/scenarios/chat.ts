@@ -98,7 +98,7 @@ async function cluster(): Promise<Target> {
  * compared with a raw grpc-js echo and raw NATS pub/sub measured in the same run.
  */
 export async function chat(ctx: ScenarioContext): Promise<Figure[]> {
-  const seconds = ctx.quick ? 3 : 10;
+  const seconds = ctx.quick ? 2 : 10;
   const pairsPerWorker = ctx.quick ? 25 : 50;
   const figures: Figure[] = [];
   const echo = await echoBaseline(ctx, seconds);

@@ -2,9 +2,11 @@ import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
 import { chat } from "./chat.js";
 import { idleSessions } from "./idle-sessions.js";
+import { resumeStorm } from "./resume-storm.js";
 
 /** Every scenario `npm run bench` knows, by the name `--scenario` takes. */
 export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[]>> = {
   idle: idleSessions,
   chat,
+  storm: resumeStorm,
 };
