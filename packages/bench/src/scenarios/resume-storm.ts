@@ -15,7 +15,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * order (all must be 0).
  */
 export async function resumeStorm(ctx: ScenarioContext): Promise<Figure[]> {
-  const n = ctx.quick ? 200 : 1_000;
+  const n = ctx.quick ? 100 : 1_000;
   const rounds = ctx.quick ? 1 : Math.min(3, ctx.rounds);
   const times: number[] = [];
   const resumedTimes: number[] = [];

@@ -48,6 +48,22 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect(otherDevice.message.seq).toBe(2);
     });
 
+    it("keeps concurrent appends contiguous and exactly-once, and a failing one does not affect the rest", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1);
+      const results = await Promise.allSettled([
+        send(conv.id, "c1"),
+        send("dm_missing", "c2"),
+        send(conv.id, "c3"),
+        send(conv.id, "c1"),
+        send(conv.id, "c4", "bob"),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+      const values = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+      expect(values.map((v) => v.message.seq)).toEqual([1, 2, 1, 3]);
+      expect(values.map((v) => v.duplicate)).toEqual([false, false, true, false]);
+      expect((await repo.getConversation(conv.id))?.lastSeq).toBe(3);
+    });
+
     it("pages messages forward and backward, ascending within a page", async () => {
       const conv = await repo.openDirect("alice", "bob", 1);
       for (let i = 1; i <= 10; i++) await send(conv.id, `m${i}`);

@@ -172,7 +172,7 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
   };
   const nextVersion = (): number => q.nextVersion.get()!.value;
 
-  const openDirect = db.transaction((a: string, b: string, now: number): ConversationRecord => {
+  const openDirectTx = db.transaction((a: string, b: string, now: number): ConversationRecord => {
     const id = directConversationId(a, b);
     if (q.insertConversation.run(id, "direct", now, now).changes > 0) {
       const v = nextVersion();
@@ -181,12 +181,11 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     return conversation(id)!;
   });
 
-  type AppendResult = { message: MessageRecord; duplicate: boolean } | { error: Error };
-  const appendOne = (input: AppendInput): AppendResult => {
+  const appendTx = db.transaction((input: AppendInput): { message: MessageRecord; duplicate: boolean } => {
     const existing = q.byClientId.get(input.conversationId, input.senderUserId, input.senderDeviceId, input.clientMessageId);
     if (existing) return { message: toMessage(existing), duplicate: true };
     const bumped = q.bumpSeq.get(input.now, input.conversationId);
-    if (!bumped) return { error: new Error(`conversation ${input.conversationId} does not exist`) };
+    if (!bumped) throw new Error(`conversation ${input.conversationId} does not exist`);
     const message: MessageRecord = {
       id: randomUUID(),
       conversationId: input.conversationId,
@@ -202,30 +201,9 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     // Sending implies having seen the conversation up to here, as in every mainstream messenger.
     q.senderSaw.run(message.seq, message.seq, input.conversationId, input.senderUserId);
     return { message, duplicate: false };
-  };
-  const appendBatch = db.transaction((inputs: AppendInput[]): AppendResult[] => inputs.map(appendOne));
+  });
 
-  // Group commit: appends that arrive while the event loop is busy are written in one
-  // transaction, so one fsync makes a whole batch durable; each caller is answered only
-  // after that commit.
-  let batch: { input: AppendInput; resolve(r: AppendResult): void; reject(e: unknown): void }[] = [];
-  const flush = (): void => {
-    const pending = batch;
-    batch = [];
-    try {
-      const results = appendBatch(pending.map((p) => p.input));
-      pending.forEach((p, i) => p.resolve(results[i]!));
-    } catch (err) {
-      for (const p of pending) p.reject(err);
-    }
-  };
-  const append = (input: AppendInput): Promise<AppendResult> =>
-    new Promise((resolve, reject) => {
-      if (batch.length === 0) setImmediate(flush);
-      batch.push({ input, resolve, reject });
-    });
-
-  const updateCursor = db.transaction((conversationId: string, userId: string, deviceId: string, delivered: number, read: number) => {
+  const updateCursorTx = db.transaction((conversationId: string, userId: string, deviceId: string, delivered: number, read: number) => {
     const before = q.member.get(conversationId, userId);
     if (!before) throw new Error(`${userId} is not a member of ${conversationId}`);
     // A read message has necessarily been delivered.
@@ -244,17 +222,48 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     return { changed, receipt };
   });
 
+  // Group commit: every write that arrives while the event loop is busy runs in ONE
+  // transaction, so one fsync makes the whole batch durable, and each caller is answered
+  // only after that commit. Each write is its own savepoint (a nested better-sqlite3
+  // transaction), so one that fails rolls back alone.
+  type Job = { run: () => unknown; resolve(v: unknown): void; reject(e: unknown): void };
+  let jobs: Job[] = [];
+  const runBatch = db.transaction((list: Job[]) =>
+    list.map((j): [boolean, unknown] => {
+      try {
+        return [true, j.run()];
+      } catch (err) {
+        return [false, err];
+      }
+    }),
+  );
+  const flush = (): void => {
+    const list = jobs;
+    jobs = [];
+    let results: [boolean, unknown][];
+    try {
+      results = runBatch(list);
+    } catch (err) {
+      for (const j of list) j.reject(err);
+      return;
+    }
+    results.forEach(([ok, value], i) => (ok ? list[i]!.resolve(value) : list[i]!.reject(value)));
+  };
+  const write = <T>(run: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (jobs.length === 0) setImmediate(flush);
+      jobs.push({ run, resolve: resolve as (v: unknown) => void, reject });
+    });
+
   return {
     async openDirect(a, b, now) {
-      return openDirect(a, b, now);
+      return write(() => openDirectTx(a, b, now));
     },
     async getConversation(id) {
       return conversation(id);
     },
     async append(input) {
-      const r = await append(input);
-      if ("error" in r) throw r.error;
-      return r;
+      return write(() => appendTx(input));
     },
     async listMessages(conversationId, range: MessageRange) {
       const after = range.afterSeq ?? 0;
@@ -263,7 +272,7 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
       return q.backward.all(conversationId, after, before, range.limit).reverse().map(toMessage);
     },
     async updateCursor(conversationId, userId, deviceId, delivered, read) {
-      return updateCursor(conversationId, userId, deviceId, delivered, read);
+      return write(() => updateCursorTx(conversationId, userId, deviceId, delivered, read));
     },
     async deviceCursor(conversationId, userId, deviceId): Promise<DeviceCursor> {
       const row = q.deviceCursor.get(conversationId, userId, deviceId);
