@@ -11,3 +11,4 @@ export { abortStream, streamAbortKey } from "./stream-abort.js";
 export { hostService, type ServiceHost, type ServiceHostOptions } from "./service-host.js";
 export { forwardingRoute } from "./forwarding-route.js";
 export { runService, peerTransport, type BuiltService, type HostSettings } from "./run-service.js";
+export { createGrpcJsTransport } from "./grpc-js-transport.js";

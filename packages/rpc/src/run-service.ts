@@ -1,8 +1,8 @@
 import type http from "node:http";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Transport } from "@connectrpc/connect";
 import { ConfigError } from "@messenger/config";
 import { createLogger, type Logger } from "@messenger/logging";
+import { createGrpcJsTransport } from "./grpc-js-transport.js";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
 import { hostService, type ServiceHost } from "./service-host.js";
 import type { ServiceRoute } from "./service-routes.js";
@@ -28,9 +28,9 @@ export interface HostSettings {
   readonly LOG_LEVEL: string;
 }
 
-/** A gRPC (HTTP/2) transport to a peer service with a deadline on every call. */
+/** A gRPC (HTTP/2, @grpc/grpc-js) transport to a peer service with a deadline on every call. */
 export function peerTransport(baseUrl: string, timeoutMs = 10_000): Transport {
-  return createGrpcTransport({ baseUrl, defaultTimeoutMs: timeoutMs });
+  return createGrpcJsTransport(baseUrl, { defaultTimeoutMs: timeoutMs });
 }
 
 /**
