@@ -24,7 +24,7 @@ async function activeStreams(httpPort: number): Promise<number> {
  * load generator multiplexes several sessions (HTTP/2 streams) per connection.
  */
 export async function idleSessions(ctx: ScenarioContext): Promise<Figure[]> {
-  const steps = ctx.quick ? [1_000, 5_000] : [1_000, 10_000, 100_000];
+  const steps = process.env.BENCH_IDLE_STEPS ? process.env.BENCH_IDLE_STEPS.split(",").map(Number) : ctx.quick ? [1_000, 5_000] : [1_000, 10_000, 100_000];
   const figures: Figure[] = [];
   for (const n of steps) {
     const perConnection = n > 15_000 ? 10 : 1;
