@@ -159,7 +159,8 @@ export class Gateway {
     const hello = first.frame.value;
     const claims = await this.deps.verifier.verify(hello.accessToken || bearerToken(ctx.requestHeader));
     const session = new Session(randomUUID(), claims.userId, claims.deviceId, this.settings.outboundQueueLimit, (reason) => abortStream(ctx, reason));
-    const log = this.deps.log.child({ sessionId: session.id, userId: session.userId, deviceId: session.deviceId });
+    // Built only when something is logged: a child logger per idle session costs memory.
+    const log = (): Logger => this.deps.log.child({ sessionId: session.id, userId: session.userId, deviceId: session.deviceId });
     const onAbort = (): void => session.end();
     ctx.signal.addEventListener("abort", onAbort);
     this.table.add(session);
@@ -174,7 +175,7 @@ export class Gateway {
       });
       const identity = identityMetadata({ userId: session.userId, deviceId: session.deviceId, sessionId: session.id });
       void this.replay(session, hello.resume, identity).catch((err: unknown) => {
-        log.warn({ err }, "resume sync failed");
+        log().warn({ err }, "resume sync failed");
         session.fail(ConnectError.from(err, Code.Unavailable));
       });
       void this.readFrames(it, session, identity).catch((err: unknown) => session.fail(ConnectError.from(err)));
@@ -184,7 +185,7 @@ export class Gateway {
       this.table.remove(session);
       this.metrics?.activeStreams.dec();
       session.end();
-      await this.deps.sessions.endSession({ sessionId: session.id }, { headers: this.gatewayHeaders }).catch((err: unknown) => log.warn({ err }, "end session failed"));
+      await this.deps.sessions.endSession({ sessionId: session.id }, { headers: this.gatewayHeaders }).catch((err: unknown) => log().warn({ err }, "end session failed"));
     }
   }
 
