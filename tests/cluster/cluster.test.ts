@@ -3,7 +3,7 @@ import type { OfflineNotification } from "@messenger/proto/bus/v1/events";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { connect } from "@nats-io/transport-node";
 import { MessengerClient } from "@messenger/sdk";
-import { eventually, newUser, startCluster, type LocalCluster } from "@messenger/testing";
+import { collectMessages, eventually, newUser, startCluster, type LocalCluster } from "@messenger/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 // Services as separate processes, a real nats-server, real gRPC between them. Heartbeats are
@@ -33,11 +33,6 @@ async function user(first: number, opts: { name?: string; deviceId?: string; onl
   return c;
 }
 
-function collect(c: MessengerClient): Message[] {
-  const got: Message[] = [];
-  c.on("message", (m) => got.push(m));
-  return got;
-}
 
 /** Sends `count` messages, `everyMs` apart, and returns the texts in send order. */
 async function steadyTraffic(from: MessengerClient, conversationId: string, prefix: string, count: number, everyMs: number): Promise<string[]> {
@@ -63,7 +58,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     alice.on("presence", (p) => p.userId === bob.user!.id && presence.push(p.online));
     await bob.connect();
     await eventually(() => presence.includes(true), "alice sees bob online");
-    const bobGot = collect(bob);
+    const bobGot = collectMessages(bob);
     for (let i = 0; i < 30; i++) await alice.send(conv.id, `m${i}`);
     await eventually(() => bobGot.length === 30, "bob gets 30 across gateways");
     expect(bobGot.map((m) => Number(m.seq))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
@@ -84,7 +79,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const bob = await user(0, { only: true });
     await Promise.all([alice.connect(), bob.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    const bobGot = collect(bob);
+    const bobGot = collectMessages(bob);
     const before1 = await gw1!.metric("messenger_gateway_deliveries_received_total");
     const before2 = await gw2!.metric("messenger_gateway_deliveries_received_total");
     for (let i = 0; i < 20; i++) await alice.send(conv.id, `local ${i}`);
@@ -99,7 +94,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const carol = await user(1);
     await Promise.all([alice.connect(), bob.connect(), carol.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    const bobGot = collect(bob);
+    const bobGot = collectMessages(bob);
     const traffic = steadyTraffic(alice, conv.id, "drain", 60, 20);
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
@@ -128,7 +123,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     await Promise.all([stuck.connect(), alice.connect(), bob.connect()]);
     await eventually(() => states.at(-1) === true, "stuck user online");
     const conv = await bob.openDirect(alice.user!.id);
-    const aliceGot = collect(alice);
+    const aliceGot = collectMessages(alice);
     const traffic = steadyTraffic(bob, conv.id, "crash", 50, 20);
     await new Promise((r) => setTimeout(r, 300));
     const gw1 = cluster.gateways[0]!;
@@ -151,7 +146,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const bob = await user(1);
     await Promise.all([alice.connect(), bob.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    const bobGot = collect(bob);
+    const bobGot = collectMessages(bob);
     const refusedBefore = await cluster.gateways[0]!.metric("messenger_gateway_sends_total", { result: "refused" });
     const traffic = steadyTraffic(alice, conv.id, "restart", 60, 25);
     await new Promise((r) => setTimeout(r, 300));
@@ -195,7 +190,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const bob = await user(1, { only: true });
     await Promise.all([alice.connect(), bob.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    const bobGot = collect(bob);
+    const bobGot = collectMessages(bob);
     await alice.send(conv.id, "before");
     await eventually(() => bobGot.length === 1, "delivery before the restart");
     await cluster.nats.restart();

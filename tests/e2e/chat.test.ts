@@ -1,6 +1,5 @@
-import type { Message } from "@messenger/proto/chat/v1/types";
 import type { MessengerClient } from "@messenger/sdk";
-import { eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
+import { collectMessages, eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 let sys: TestSystem;
@@ -21,11 +20,6 @@ async function user(opts: { name?: string; deviceId?: string } = {}): Promise<Me
   return c;
 }
 
-function collect(c: MessengerClient): Message[] {
-  const got: Message[] = [];
-  c.on("message", (m) => got.push(m));
-  return got;
-}
 
 describe("1:1 chat over the SDK", () => {
   it("two users chat in real time, in order, both ways", async () => {
@@ -33,8 +27,8 @@ describe("1:1 chat over the SDK", () => {
     const bob = await user();
     await Promise.all([alice.connect(), bob.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    const bobGot = collect(bob);
-    const aliceGot = collect(alice);
+    const bobGot = collectMessages(bob);
+    const aliceGot = collectMessages(alice);
     for (let i = 0; i < 20; i++) await alice.send(conv.id, `a${i}`);
     await eventually(() => bobGot.length === 20, "bob receives 20 messages");
     expect(bobGot.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `a${i}`));
@@ -50,7 +44,7 @@ describe("1:1 chat over the SDK", () => {
     const bob = await user();
     await Promise.all([alice.connect(), bob.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    const bobGot = collect(bob);
+    const bobGot = collectMessages(bob);
     const first = await alice.send(conv.id, "once", "client-id-1");
     const again = await alice.send(conv.id, "once", "client-id-1");
     expect(again.seq).toBe(first.seq);
@@ -95,7 +89,7 @@ describe("1:1 chat over the SDK", () => {
     const bob = await user();
     await Promise.all([alice.connect(), bob.connect()]);
     const conv = await alice.openDirect(bob.user!.id);
-    const bobGot = collect(bob);
+    const bobGot = collectMessages(bob);
     await alice.send(conv.id, "before");
     await eventually(() => bobGot.length === 1, "bob online gets the first");
     const resume = bob.resumeState();
@@ -105,7 +99,7 @@ describe("1:1 chat over the SDK", () => {
     const { MessengerClient } = await import("@messenger/sdk");
     const bob2 = new MessengerClient({ url: sys.grpcUrl, deviceId, resume });
     clients.push(bob2);
-    const replayed = collect(bob2);
+    const replayed = collectMessages(bob2);
     // Same account, same device: log in again with the password newUser used.
     await bob2.login(bob.user!.username, "correct horse battery");
     const sync = await bob2.connect();
@@ -121,8 +115,8 @@ describe("1:1 chat over the SDK", () => {
     const bob = await user();
     await Promise.all([phone.connect(), laptop.connect(), bob.connect()]);
     const conv = await phone.openDirect(bob.user!.id);
-    const laptopGot = collect(laptop);
-    const phoneGot = collect(phone);
+    const laptopGot = collectMessages(laptop);
+    const phoneGot = collectMessages(phone);
     await phone.send(conv.id, "from phone");
     await bob.send(conv.id, "from bob");
     await laptop.send(conv.id, "from laptop");

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@messenger/logging";
 import { loadStandaloneConfig, startSystem, type RunningSystem, type StandaloneConfig } from "@messenger/standalone";
+import type { Message } from "@messenger/proto/chat/v1/types";
 import { MessengerClient } from "@messenger/sdk";
 
 /** A one-process system on free loopback ports with its own temporary data directory. */
@@ -59,6 +60,13 @@ export async function newUser(url: string, opts: { name?: string; deviceId?: str
   }
   await client.login(username, password);
   return client;
+}
+
+/** Every message the client emits from now on, in order. */
+export function collectMessages(c: MessengerClient): Message[] {
+  const got: Message[] = [];
+  c.on("message", (m) => got.push(m));
+  return got;
 }
 
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs` with `what`. */
