@@ -84,6 +84,19 @@ describe("1:1 chat over the SDK", () => {
     expect(row.receipts.find((r) => r.userId === bob.user!.id)?.readSeq).toBe(m.seq);
   });
 
+  it("a read mark made while disconnected reaches the sender after the next connect", async () => {
+    const alice = await user();
+    const bob = await user();
+    await alice.connect();
+    const conv = await alice.openDirect(bob.user!.id);
+    const m = await alice.send(conv.id, "read me later");
+    bob.markRead(conv.id, m.seq);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(alice.receiptsOf(conv.id).get(bob.user!.id)?.readSeq ?? 0n).toBe(0n);
+    await bob.connect();
+    await eventually(() => alice.receiptsOf(conv.id).get(bob.user!.id)?.readSeq === m.seq, "the queued read mark arrives");
+  });
+
   it("a recipient offline during 50 sends gets all 50 in order on reconnect, none twice", async () => {
     const alice = await user();
     const bob = await user();

@@ -133,6 +133,8 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   private refreshing: Promise<boolean> | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
   private welcomedBefore = false;
+  /** Read marks made while disconnected, by conversation. */
+  private readonly pendingReads = new Map<string, bigint>();
   private closed = false;
   private readonly closeController = new AbortController();
 
@@ -267,8 +269,11 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     });
   }
 
+  /** Marks a conversation read up to seq; made while disconnected, it is sent on the next connect. */
   markRead(conversationId: string, seq: bigint): void {
-    this.write({ frame: { case: "read", value: { conversationId, seq } } });
+    if (seq <= (this.pendingReads.get(conversationId) ?? 0n) && !this.welcome) return;
+    if (this.welcome) this.write({ frame: { case: "read", value: { conversationId, seq } } });
+    else this.pendingReads.set(conversationId, seq);
   }
 
   setTyping(conversationId: string, typing: boolean): void {
@@ -396,6 +401,8 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
             this.emit("connected", res.frame.value);
             for (const p of this.outbox.values()) p.inFlight = false;
             this.flushOutbox();
+            for (const [conversationId, seq] of this.pendingReads) this.write({ frame: { case: "read", value: { conversationId, seq } } });
+            this.pendingReads.clear();
           } else if (res.frame.case === "goAway") {
             retryAfter = res.frame.value.reconnectAfterMs;
           } else {
