@@ -5,7 +5,6 @@ export { identityHeaders, identityMetadata, callerFromHeaders, type CallerIdenti
 export { addRouteToGrpcServer } from "./grpc-adapter.js";
 export { startGrpcServer, type GrpcServerHandle, type GrpcServerOptions } from "./grpc-server.js";
 export { startHttpServer, type HttpServerHandle, type HttpServerOptions } from "./http-server.js";
-export { createInMemoryTransport } from "./in-memory.js";
 export { createDirectTransport } from "./direct-transport.js";
 export { abortStream, streamAbortKey } from "./stream-abort.js";
 export { hostService, type ServiceHost, type ServiceHostOptions } from "./service-host.js";

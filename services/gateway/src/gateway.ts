@@ -139,7 +139,7 @@ export class Gateway {
     try {
       const res = await this.deps.sessions.refreshSessions({ sessionIds: live }, { headers: this.gatewayHeaders });
       for (const id of res.unknownSessionIds) {
-        const s = this.table.all().find((x) => x.id === id);
+        const s = this.table.get(id);
         if (s) await this.register(s);
       }
     } catch (err) {

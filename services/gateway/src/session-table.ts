@@ -23,6 +23,10 @@ export class SessionTable {
     if (set?.size === 0) this.byUser.delete(s.userId);
   }
 
+  get(sessionId: string): Session | undefined {
+    return this.byId.get(sessionId);
+  }
+
   ofUser(userId: string): Iterable<Session> {
     return this.byUser.get(userId) ?? [];
   }
