@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { historyRepositoryContract } from "./history-repository.contract.js";
 import { openSqliteHistoryRepository } from "./sqlite-history-repository.js";
 
@@ -10,3 +10,35 @@ let n = 0;
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 historyRepositoryContract("sqlite file", async () => openSqliteHistoryRepository(join(dir, `history-${n++}.db`)));
+
+describe("sqlite history writer thread", () => {
+  it("commits writes in the order they were made, across batches", async () => {
+    const repo = openSqliteHistoryRepository(join(dir, `order-${n++}.db`));
+    const conv = await repo.openDirect("alice", "bob", 1);
+    const send = (i: number) => repo.append({ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: `m${i}`, text: `t${i}`, now: i });
+    const first = await Promise.all(Array.from({ length: 300 }, (_, i) => send(i)));
+    // Made while the previous writes' batch may still be committing: they form later batches.
+    const later = await Promise.all(Array.from({ length: 300 }, (_, i) => new Promise((r) => setImmediate(r)).then(() => send(300 + i))));
+    expect([...first, ...later].map((r) => r.message.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    await repo.close();
+  });
+
+  it("keeps what it answered after the file is closed and opened again", async () => {
+    const path = join(dir, `reopen-${n++}.db`);
+    const repo = openSqliteHistoryRepository(path);
+    const conv = await repo.openDirect("alice", "bob", 1);
+    const sent = await repo.append({ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: "m1", text: "hello", now: 2 });
+    await repo.updateCursor(conv.id, "bob", "laptop", 1, 1);
+    await repo.close();
+    const again = openSqliteHistoryRepository(path);
+    expect(await again.listMessages(conv.id, { limit: 10, direction: "forward" })).toEqual([sent.message]);
+    expect(await again.receipts(conv.id)).toContainEqual({ userId: "bob", deliveredSeq: 1, readSeq: 1 });
+    await again.close();
+  });
+
+  it("refuses writes after close instead of losing them silently", async () => {
+    const repo = openSqliteHistoryRepository(join(dir, `closed-${n++}.db`));
+    await repo.close();
+    await expect(repo.openDirect("alice", "bob", 1)).rejects.toThrow(/closed/);
+  });
+});

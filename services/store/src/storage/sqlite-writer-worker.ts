@@ -1,0 +1,25 @@
+// The history writer thread: owns the one writing connection and commits each batch the
+// store's thread sends. Its fsync blocks only this thread, never the event loop that serves
+// requests.
+import { parentPort, workerData } from "node:worker_threads";
+import { openHistoryDatabase } from "./sqlite-schema.js";
+import { historyWrites, type WriteOp, type WriteOutcome } from "./sqlite-writes.js";
+
+/** A message to the writer thread. */
+export type WriterRequest = { readonly kind: "commit"; readonly batch: number; readonly ops: readonly WriteOp[] } | { readonly kind: "close" };
+
+/** A message from the writer thread. */
+export type WriterReply = { readonly kind: "ready" } | { readonly kind: "committed"; readonly batch: number; readonly outcomes: WriteOutcome[] };
+
+const port = parentPort!;
+const db = openHistoryDatabase((workerData as { path: string }).path);
+const writes = historyWrites(db);
+port.on("message", (req: WriterRequest) => {
+  if (req.kind === "close") {
+    db.close();
+    port.close();
+    return;
+  }
+  port.postMessage({ kind: "committed", batch: req.batch, outcomes: writes.commit(req.ops) } satisfies WriterReply);
+});
+port.postMessage({ kind: "ready" } satisfies WriterReply);

@@ -1,0 +1,111 @@
+import type { Worker } from "node:worker_threads";
+import { startModuleWorker } from "./module-worker.js";
+import type { WriterReply, WriterRequest } from "./sqlite-writer-worker.js";
+import type { WriteOp, WriteResults } from "./sqlite-writes.js";
+
+interface Job {
+  readonly op: WriteOp;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+/**
+ * The store thread's side of the history writer thread: pipelined group commit. Writes that
+ * arrive while a batch is being committed wait and go together as the next batch, so the
+ * batch grows with the load and one fsync covers all of it. Batches commit one at a time, in
+ * the order their writes were made; every caller is answered only after its batch is durable.
+ */
+export class SqliteWriter {
+  private worker: Worker;
+  private waiting: Job[] = [];
+  private inFlight: Job[] | undefined;
+  private scheduled = false;
+  private batch = 0;
+  private closed = false;
+  private ready = false;
+  private broken: Error | undefined;
+  private idle: (() => void)[] = [];
+
+  constructor(private readonly path: string) {
+    this.worker = this.start();
+  }
+
+  write<K extends WriteOp["kind"]>(op: Extract<WriteOp, { kind: K }>): Promise<WriteResults[K]> {
+    if (this.closed) return Promise.reject(new Error("history store is closed"));
+    if (this.broken) return Promise.reject(this.broken);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      // Writes made in the same event-loop turn share a batch.
+      if (!this.inFlight && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.dispatch();
+        });
+      }
+    });
+  }
+
+  /** Commits what is waiting, then stops the writer thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.dispatch();
+    if (this.inFlight) await new Promise<void>((r) => this.idle.push(r));
+    this.closed = true;
+    const exited = new Promise((r) => this.worker.once("exit", r));
+    this.worker.postMessage({ kind: "close" } satisfies WriterRequest);
+    await exited;
+  }
+
+  private dispatch(): void {
+    if (this.inFlight) return;
+    if (this.waiting.length === 0) {
+      for (const r of this.idle.splice(0)) r();
+      return;
+    }
+    this.inFlight = this.waiting;
+    this.waiting = [];
+    this.worker.ref();
+    this.worker.postMessage({ kind: "commit", batch: ++this.batch, ops: this.inFlight.map((j) => j.op) } satisfies WriterRequest);
+  }
+
+  private start(): Worker {
+    const worker = startModuleWorker(new URL("./sqlite-writer-worker.ts", import.meta.url), { path: this.path });
+    worker.unref();
+    worker.on("message", (reply: WriterReply) => {
+      if (reply.kind === "ready") this.ready = true;
+      if (reply.kind !== "committed" || reply.batch !== this.batch || !this.inFlight) return;
+      const jobs = this.inFlight;
+      this.inFlight = undefined;
+      worker.unref();
+      reply.outcomes.forEach((o, i) => (o.ok ? jobs[i]!.resolve(o.value) : jobs[i]!.reject(new Error(o.message))));
+      this.dispatch();
+    });
+    worker.on("error", (err) => this.lost(err));
+    worker.on("exit", (code) => this.lost(new Error(`history writer thread exited with code ${code}`)));
+    return worker;
+  }
+
+  /**
+   * The writer thread died. Whether the batch it held was committed is unknown, so its
+   * callers get an error (a resend with the same client message id is idempotent); writes
+   * not yet sent go to a fresh writer thread.
+   */
+  private lost(err: Error): void {
+    if (this.closed) return;
+    const jobs = this.inFlight ?? [];
+    this.inFlight = undefined;
+    for (const j of jobs) j.reject(new Error(`history write outcome unknown: ${err.message}`));
+    this.worker.removeAllListeners();
+    if (!this.ready) {
+      // It could not even open the file: another thread would fail the same way.
+      this.broken = new Error(`history writer cannot start: ${err.message}`);
+      for (const j of this.waiting.splice(0)) j.reject(this.broken);
+      for (const r of this.idle.splice(0)) r();
+      return;
+    }
+    this.ready = false;
+    this.worker = this.start();
+    this.dispatch();
+  }
+}
