@@ -13,7 +13,8 @@ import { abortStream, identityHeaders, identityMetadata, route, type ServiceMetr
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
 import { Session, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
-import { SendOrder } from "./send-order.js";
+import { peerError } from "./peer-error.js";
+import { SendPipeline } from "./send-pipeline.js";
 
 /** Gateway settings. */
 export interface GatewaySettings {
@@ -41,19 +42,6 @@ export interface GatewayDeps {
 }
 
 const syncPageMessages = 200;
-
-/**
- * The error of a call to a peer service as the client should see it: a peer that vanished
- * mid-call resets the HTTP/2 stream, which arrives as CANCELED, but to the client it is an
- * outage to retry, UNAVAILABLE.
- */
-function peerError(err: unknown): ConnectError {
-  const e = ConnectError.from(err);
-  return e.code === Code.Canceled ? new ConnectError(`peer service went away: ${e.rawMessage}`, Code.Unavailable) : e;
-}
-
-/** Send failures a client should retry with the same client message id. */
-export const retryableSendCodes: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.Internal, Code.Unknown, Code.ResourceExhausted]);
 
 /**
  * The connection service: holds one stream per device, authenticates it, registers it with
@@ -247,43 +235,49 @@ export class Gateway {
   }
 
   /**
-   * Turns client frames into router calls, one at a time so a device's sends keep their
-   * order. Once a send fails with a retryable code, every later send is refused with ABORTED
-   * and queued behind it; sends are taken again only in that queue's order, as the client
-   * repeats them. Otherwise a later message could be stored before an earlier one.
+   * Turns client frames into router calls. Sends go through the session's SendPipeline
+   * (pipelined, stored in the device's order); the other frames are handled one at a time.
+   * The client's stream is read only while the pipeline has room, so a client that sends
+   * faster than the store takes is held back by HTTP/2 flow control.
    */
   private async readFrames(it: AsyncIterator<SessionRequest>, session: Session, identity: Record<string, string>): Promise<void> {
-    const refused = new SendOrder(this.settings.outboundQueueLimit);
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return session.end();
-      session.lastActivity = Date.now();
-      const f = r.value.frame;
-      switch (f.case) {
-        case "send": {
-          const s = f.value;
-          const waitFor = refused.admit(s.clientMessageId);
-          if (waitFor !== undefined) {
-            const message = `send ${waitFor} failed and must be repeated first, to keep the order`;
-            session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, errorCode: Code.Aborted, errorMessage: message } } });
-            if (refused.overflowing) session.fail(new ConnectError("too many sends waiting for an earlier one: reconnect and resend in order", Code.ResourceExhausted));
-            break;
-          }
+    const sends = new SendPipeline(
+      {
+        send: async (batch) => {
           const timer = this.metrics?.sendSeconds.startTimer();
           try {
-            const res = await this.deps.router.sendMessage({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text }, { headers: identity });
-            session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, message: res.message, duplicate: res.duplicate } } });
-            this.metrics?.sends.inc({ result: res.duplicate ? "duplicate" : "ok" });
+            const res = await this.deps.router.sendMessages(
+              { items: batch.map((s) => ({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text })) },
+              { headers: identity },
+            );
+            for (const r of res.results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
+            return res.results;
           } catch (err) {
-            const e = peerError(err);
-            if (retryableSendCodes.has(e.code)) refused.failed(s.clientMessageId);
-            session.enqueue({ frame: { case: "sendResult", value: { clientMessageId: s.clientMessageId, errorCode: e.code, errorMessage: e.rawMessage } } });
-            this.metrics?.sends.inc({ result: "refused" });
+            this.metrics?.sends.inc({ result: "refused" }, batch.length);
+            throw err;
           } finally {
             timer?.();
           }
+        },
+        result: (r) => session.enqueue({ frame: { case: "sendResult", value: r } }),
+        overflow: (reason) => session.fail(reason),
+        closed: () => session.isClosed,
+      },
+      this.settings.outboundQueueLimit,
+    );
+    for (;;) {
+      await sends.roomFor();
+      const r = await it.next();
+      if (r.done) {
+        await sends.idle();
+        return session.end();
+      }
+      session.lastActivity = Date.now();
+      const f = r.value.frame;
+      switch (f.case) {
+        case "send":
+          sends.add(f.value);
           break;
-        }
         case "ack":
         case "read": {
           const c = f.value;

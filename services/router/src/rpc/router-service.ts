@@ -1,9 +1,10 @@
 import type { Client } from "@connectrpc/connect";
 import { fanOut, offlineNotificationCodec, subjects, type Bus, type DurableQueue, type SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
+import type { Message } from "@messenger/proto/chat/v1/types";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { callerFromHeaders, identityMetadata, route, type ServiceRoute } from "@messenger/rpc";
+import { callerFromHeaders, identityMetadata, route, type CallerIdentity, type ServiceRoute } from "@messenger/rpc";
 
 /** How long a typing indicator lasts unless renewed. */
 export const typingTtlMs = 6_000;
@@ -25,30 +26,36 @@ export interface RouterDeps {
  */
 export function routerRoute(deps: RouterDeps): ServiceRoute {
   const { store } = deps;
+
+  /** Pushes a newly stored message to the members' live sessions; members with none get an offline notification. */
+  async function deliver(message: Message, memberUserIds: readonly string[], caller: CallerIdentity): Promise<void> {
+    const reached = await fanOut(deps, memberUserIds, { frame: { case: "message", value: message } }, caller.sessionId);
+    const offline = memberUserIds.filter((u) => u !== caller.userId && !reached.has(u));
+    await Promise.all(
+      offline.map((userId) =>
+        deps.offline
+          .publish(
+            subjects.offlineNotifications(userId),
+            offlineNotificationCodec.encode({ userId, conversationId: message.conversationId, messageId: message.id, seq: message.seq, senderUserId: caller.userId }),
+            `${message.id}:${userId}`,
+          )
+          // The message itself is stored and will sync; only the notification is late or lost.
+          .catch((err: unknown) => deps.log.warn({ err, userId }, "offline notification not queued")),
+      ),
+    );
+  }
   return route(
     RouterService,
     {
-      async sendMessage(req, ctx) {
+      async sendMessages(req, ctx) {
         const caller = callerFromHeaders(ctx.requestHeader);
-        const res = await store.appendMessage({ conversationId: req.conversationId, clientMessageId: req.clientMessageId, text: req.text }, { headers: identityMetadata(caller), signal: ctx.signal });
-        const message = res.message;
-        if (!res.duplicate && message) {
-          const reached = await fanOut(deps, res.memberUserIds, { frame: { case: "message", value: message } }, caller.sessionId);
-          const offline = res.memberUserIds.filter((u) => u !== caller.userId && !reached.has(u));
-          await Promise.all(
-            offline.map((userId) =>
-              deps.offline
-                .publish(
-                  subjects.offlineNotifications(userId),
-                  offlineNotificationCodec.encode({ userId, conversationId: message.conversationId, messageId: message.id, seq: message.seq, senderUserId: caller.userId }),
-                  `${message.id}:${userId}`,
-                )
-                // The message itself is stored and will sync; only the notification is late or lost.
-                .catch((err: unknown) => deps.log.warn({ err, userId }, "offline notification not queued")),
-            ),
-          );
+        const items = req.items.map((i) => ({ conversationId: i.conversationId, clientMessageId: i.clientMessageId, text: i.text }));
+        const res = await store.appendMessages({ items }, { headers: identityMetadata(caller), signal: ctx.signal });
+        // Delivered one after another so each member's gateways get them in seq order.
+        for (const r of res.results) {
+          if (r.message && !r.duplicate) await deliver(r.message, r.memberUserIds, caller);
         }
-        return { message: res.message, duplicate: res.duplicate };
+        return { results: res.results.map((r) => ({ message: r.message, duplicate: r.duplicate, errorCode: r.errorCode, errorMessage: r.errorMessage })) };
       },
       async updateCursor(req, ctx) {
         const caller = callerFromHeaders(ctx.requestHeader);

@@ -2,6 +2,8 @@
 export const limits = {
   maxTextChars: 16_384,
   maxClientMessageIdChars: 64,
+  /** Messages per AppendMessages call (a gateway sends at most its session's pipeline). */
+  maxSendBatch: 256,
   defaultPageSize: 50,
   maxMessagePageSize: 500,
   maxInboxPageSize: 200,

@@ -1,6 +1,6 @@
 import { callerFromHeaders, route, type ServiceRoute } from "@messenger/rpc";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
-import { appendMessage } from "../domain/append-message.js";
+import { appendMessages } from "../domain/append-messages.js";
 import { requireMember } from "../domain/membership.js";
 import { syncDevice } from "../domain/sync.js";
 import { updateCursor } from "../domain/update-cursor.js";
@@ -13,20 +13,16 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number })
   return route(
     StoreService,
     {
-      async appendMessage(req, ctx) {
+      async appendMessages(req, ctx) {
         const caller = callerFromHeaders(ctx.requestHeader);
-        const r = await appendMessage(
-          repo,
-          {
-            conversationId: req.conversationId,
-            senderUserId: caller.userId,
-            senderDeviceId: caller.deviceId,
-            clientMessageId: req.clientMessageId,
-            text: req.text,
-          },
-          deps.now(),
-        );
-        return { message: messageToProto(r.message), duplicate: r.duplicate, memberUserIds: [...r.conversation.memberUserIds] };
+        const results = await appendMessages(repo, caller, req.items, deps.now());
+        return {
+          results: results.map((r) =>
+            r.ok
+              ? { message: messageToProto(r.message), duplicate: r.duplicate, memberUserIds: [...r.conversation.memberUserIds] }
+              : { errorCode: r.error.code, errorMessage: r.error.rawMessage },
+          ),
+        };
       },
       async updateCursor(req, ctx) {
         const caller = callerFromHeaders(ctx.requestHeader);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { HistoryRepository } from "./history-repository.js";
+import type { AppendInput, HistoryRepository } from "./history-repository.js";
 
 /**
  * The one contract every HistoryRepository adapter must pass. An adapter's test file calls
@@ -15,8 +15,20 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       await repo.close();
     });
 
-    const send = (conversationId: string, clientMessageId: string, sender = "alice", device = "phone", now = Date.now()) =>
-      repo.append({ conversationId, senderUserId: sender, senderDeviceId: device, clientMessageId, text: `text ${clientMessageId}`, now });
+    const item = (conversationId: string, clientMessageId: string, sender = "alice", device = "phone", now = Date.now()): AppendInput => ({
+      conversationId,
+      senderUserId: sender,
+      senderDeviceId: device,
+      clientMessageId,
+      text: `text ${clientMessageId}`,
+      now,
+    });
+    /** One append on its own; rejects when it is not stored. */
+    const send = async (...args: Parameters<typeof item>) => {
+      const [outcome] = await repo.append([item(...args)]);
+      if (!outcome!.ok) throw new Error(outcome!.error);
+      return outcome!;
+    };
 
     it("creates exactly one direct conversation per pair, whichever side opens it", async () => {
       const a = await repo.openDirect("alice", "bob", 1000);
@@ -62,6 +74,21 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect(values.map((v) => v.message.seq)).toEqual([1, 2, 1, 3]);
       expect(values.map((v) => v.duplicate)).toEqual([false, false, true, false]);
       expect((await repo.getConversation(conv.id))?.lastSeq).toBe(3);
+    });
+
+    it("appends a batch in its order, and stores nothing after the first that fails", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1);
+      await send(conv.id, "b0");
+      const ok = await repo.append([item(conv.id, "b1"), item(conv.id, "b0"), item(conv.id, "b2")]);
+      expect(ok.map((o) => (o.ok ? [o.message.clientMessageId, o.message.seq, o.duplicate] : o.error))).toEqual([
+        ["b1", 2, false],
+        ["b0", 1, true],
+        ["b2", 3, false],
+      ]);
+      const broken = await repo.append([item(conv.id, "b3"), item("dm_missing", "b4"), item(conv.id, "b5")]);
+      expect(broken.map((o) => o.ok)).toEqual([true, false, false]);
+      const stored = await repo.listMessages(conv.id, { limit: 10, direction: "forward" });
+      expect(stored.map((m) => m.clientMessageId)).toEqual(["b0", "b1", "b2", "b3"]);
     });
 
     it("pages messages forward and backward, ascending within a page", async () => {

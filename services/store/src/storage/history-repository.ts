@@ -70,6 +70,11 @@ export interface AppendInput {
   readonly now: number;
 }
 
+/** One append's outcome; a failed one is not stored. */
+export type AppendOutcome =
+  | { readonly ok: true; readonly message: MessageRecord; readonly duplicate: boolean }
+  | { readonly ok: false; readonly error: string };
+
 /**
  * The history port. Every adapter guarantees:
  * - append assigns seq = lastSeq + 1 atomically with the insert, and a repeat of
@@ -82,7 +87,11 @@ export interface HistoryRepository {
   /** The direct conversation of a pair, created on first use (one per pair, even under races). */
   openDirect(userA: string, userB: string, now: number): Promise<ConversationRecord>;
   getConversation(conversationId: string): Promise<ConversationRecord | undefined>;
-  append(input: AppendInput): Promise<{ message: MessageRecord; duplicate: boolean }>;
+  /**
+   * Appends in the order given. Once one fails, it and every later one come back not
+   * stored, so what is stored keeps the order given.
+   */
+  append(inputs: readonly AppendInput[]): Promise<AppendOutcome[]>;
   /**
    * Messages with afterSeq < seq < beforeSeq, returned ascending. "forward" takes the
    * `limit` lowest of them, "backward" the `limit` highest.

@@ -15,11 +15,14 @@ describe("sqlite history writer thread", () => {
   it("commits writes in the order they were made, across batches", async () => {
     const repo = openSqliteHistoryRepository(join(dir, `order-${n++}.db`));
     const conv = await repo.openDirect("alice", "bob", 1);
-    const send = (i: number) => repo.append({ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: `m${i}`, text: `t${i}`, now: i });
+    const send = async (i: number) => {
+      const [o] = await repo.append([{ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: `m${i}`, text: `t${i}`, now: i }]);
+      return o!.ok ? o!.message.seq : o!.error;
+    };
     const first = await Promise.all(Array.from({ length: 300 }, (_, i) => send(i)));
     // Made while the previous writes' batch may still be committing: they form later batches.
     const later = await Promise.all(Array.from({ length: 300 }, (_, i) => new Promise((r) => setImmediate(r)).then(() => send(300 + i))));
-    expect([...first, ...later].map((r) => r.message.seq)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+    expect([...first, ...later]).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
     await repo.close();
   });
 
@@ -27,11 +30,11 @@ describe("sqlite history writer thread", () => {
     const path = join(dir, `reopen-${n++}.db`);
     const repo = openSqliteHistoryRepository(path);
     const conv = await repo.openDirect("alice", "bob", 1);
-    const sent = await repo.append({ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: "m1", text: "hello", now: 2 });
+    const [sent] = await repo.append([{ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: "m1", text: "hello", now: 2 }]);
     await repo.updateCursor(conv.id, "bob", "laptop", 1, 1);
     await repo.close();
     const again = openSqliteHistoryRepository(path);
-    expect(await again.listMessages(conv.id, { limit: 10, direction: "forward" })).toEqual([sent.message]);
+    expect(await again.listMessages(conv.id, { limit: 10, direction: "forward" })).toEqual([sent!.ok && sent!.message]);
     expect(await again.receipts(conv.id)).toContainEqual({ userId: "bob", deliveredSeq: 1, readSeq: 1 });
     await again.close();
   });

@@ -52,8 +52,8 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     async getConversation(id) {
       return conversation(id);
     },
-    append(input) {
-      return writer.write({ kind: "append", input });
+    append(inputs) {
+      return writer.write({ kind: "append", inputs });
     },
     async listMessages(conversationId, range: MessageRange) {
       const after = range.afterSeq ?? 0;

@@ -1,13 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { directConversationId } from "./direct-conversation-id.js";
-import type { AppendInput, ConversationRecord, MessageRecord, ReceiptRecord } from "./history-repository.js";
+import type { AppendInput, AppendOutcome, ConversationRecord, MessageRecord, ReceiptRecord } from "./history-repository.js";
 import { conversationReader, toMessage, type MessageRow } from "./sqlite-schema.js";
 
 /** A write, as it crosses from the store's thread to the writer's. */
 export type WriteOp =
   | { readonly kind: "openDirect"; readonly userA: string; readonly userB: string; readonly now: number }
-  | { readonly kind: "append"; readonly input: AppendInput }
+  | { readonly kind: "append"; readonly inputs: readonly AppendInput[] }
   | {
       readonly kind: "updateCursor";
       readonly conversationId: string;
@@ -20,7 +20,7 @@ export type WriteOp =
 /** What each write returns. */
 export interface WriteResults {
   openDirect: ConversationRecord;
-  append: { message: MessageRecord; duplicate: boolean };
+  append: AppendOutcome[];
   updateCursor: { changed: boolean; receipt: ReceiptRecord };
 }
 
@@ -71,7 +71,7 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
     return conversation(id)!;
   });
 
-  const append = db.transaction((input: AppendInput): WriteResults["append"] => {
+  const appendOne = db.transaction((input: AppendInput): { message: MessageRecord; duplicate: boolean } => {
     const existing = q.byClientId.get(input.conversationId, input.senderUserId, input.senderDeviceId, input.clientMessageId);
     if (existing) return { message: toMessage(existing), duplicate: true };
     const bumped = q.bumpSeq.get(input.now, input.conversationId);
@@ -92,6 +92,19 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
     q.senderSaw.run(message.seq, message.seq, input.conversationId, input.senderUserId);
     return { message, duplicate: false };
   });
+
+  const append = (inputs: readonly AppendInput[]): AppendOutcome[] => {
+    let failure: string | undefined;
+    return inputs.map((input): AppendOutcome => {
+      if (failure !== undefined) return { ok: false, error: `not stored: an earlier message failed (${failure})` };
+      try {
+        return { ok: true, ...appendOne(input) };
+      } catch (err) {
+        failure = err instanceof Error ? err.message : String(err);
+        return { ok: false, error: failure };
+      }
+    });
+  };
 
   const updateCursor = db.transaction((conversationId: string, userId: string, deviceId: string, delivered: number, read: number): WriteResults["updateCursor"] => {
     const before = q.member.get(conversationId, userId);
@@ -117,7 +130,7 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
       case "openDirect":
         return openDirect(op.userA, op.userB, op.now);
       case "append":
-        return append(op.input);
+        return append(op.inputs);
       case "updateCursor":
         return updateCursor(op.conversationId, op.userId, op.deviceId, op.deliveredSeq, op.readSeq);
     }

@@ -12,14 +12,35 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/router/v1/router_service.proto.
  */
 export const file_messenger_router_v1_router_service: GenFile = /*@__PURE__*/
-  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIlYKElNlbmRNZXNzYWdlUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSGQoRY2xpZW50X21lc3NhZ2VfaWQYAiABKAkSDAoEdGV4dBgDIAEoCSJVChNTZW5kTWVzc2FnZVJlc3BvbnNlEisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCCJXChNVcGRhdGVDdXJzb3JSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIVCg1kZWxpdmVyZWRfc2VxGAIgASgEEhAKCHJlYWRfc2VxGAMgASgEIkkKFFVwZGF0ZUN1cnNvclJlc3BvbnNlEjEKB3JlY2VpcHQYASABKAsyIC5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSZWNlaXB0IjsKEFNldFR5cGluZ1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg4KBnR5cGluZxgCIAEoCCITChFTZXRUeXBpbmdSZXNwb25zZTKyAgoNUm91dGVyU2VydmljZRJgCgtTZW5kTWVzc2FnZRInLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GigubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZVJlc3BvbnNlEmMKDFVwZGF0ZUN1cnNvchIoLm1lc3Nlbmdlci5yb3V0ZXIudjEuVXBkYXRlQ3Vyc29yUmVxdWVzdBopLm1lc3Nlbmdlci5yb3V0ZXIudjEuVXBkYXRlQ3Vyc29yUmVzcG9uc2USWgoJU2V0VHlwaW5nEiUubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXF1ZXN0GiYubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXNwb25zZWIGcHJvdG8z", [file_messenger_chat_v1_types]);
+  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIkMKE1NlbmRNZXNzYWdlc1JlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtIkwKCFNlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJIkwKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtUmVzdWx0InsKDlNlbmRJdGVtUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBISCgplcnJvcl9jb2RlGAMgASgFEhUKDWVycm9yX21lc3NhZ2UYBCABKAkiVwoTVXBkYXRlQ3Vyc29yUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSFQoNZGVsaXZlcmVkX3NlcRgCIAEoBBIQCghyZWFkX3NlcRgDIAEoBCJJChRVcGRhdGVDdXJzb3JSZXNwb25zZRIxCgdyZWNlaXB0GAEgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdCI7ChBTZXRUeXBpbmdSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIOCgZ0eXBpbmcYAiABKAgiEwoRU2V0VHlwaW5nUmVzcG9uc2UytQIKDVJvdXRlclNlcnZpY2USYwoMU2VuZE1lc3NhZ2VzEigubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXF1ZXN0GikubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXNwb25zZRJjCgxVcGRhdGVDdXJzb3ISKC5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlcXVlc3QaKS5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlc3BvbnNlEloKCVNldFR5cGluZxIlLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVxdWVzdBomLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
 
 /**
- * SendMessageRequest is the message.
+ * SendMessagesRequest is the messages, in the device's order.
  *
- * @generated from message messenger.router.v1.SendMessageRequest
+ * @generated from message messenger.router.v1.SendMessagesRequest
  */
-export type SendMessageRequest = Message<"messenger.router.v1.SendMessageRequest"> & {
+export type SendMessagesRequest = Message<"messenger.router.v1.SendMessagesRequest"> & {
+  /**
+   * The messages, oldest first.
+   *
+   * @generated from field: repeated messenger.router.v1.SendItem items = 1;
+   */
+  items: SendItem[];
+};
+
+/**
+ * Describes the message messenger.router.v1.SendMessagesRequest.
+ * Use `create(SendMessagesRequestSchema)` to create a new message.
+ */
+export const SendMessagesRequestSchema: GenMessage<SendMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 0);
+
+/**
+ * SendItem is one message.
+ *
+ * @generated from message messenger.router.v1.SendItem
+ */
+export type SendItem = Message<"messenger.router.v1.SendItem"> & {
   /**
    * Target conversation.
    *
@@ -43,20 +64,41 @@ export type SendMessageRequest = Message<"messenger.router.v1.SendMessageRequest
 };
 
 /**
- * Describes the message messenger.router.v1.SendMessageRequest.
- * Use `create(SendMessageRequestSchema)` to create a new message.
+ * Describes the message messenger.router.v1.SendItem.
+ * Use `create(SendItemSchema)` to create a new message.
  */
-export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 0);
+export const SendItemSchema: GenMessage<SendItem> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 1);
 
 /**
- * SendMessageResponse is the stored message.
+ * SendMessagesResponse has one result per item, in the same order.
  *
- * @generated from message messenger.router.v1.SendMessageResponse
+ * @generated from message messenger.router.v1.SendMessagesResponse
  */
-export type SendMessageResponse = Message<"messenger.router.v1.SendMessageResponse"> & {
+export type SendMessagesResponse = Message<"messenger.router.v1.SendMessagesResponse"> & {
   /**
-   * The message with its seq.
+   * The results.
+   *
+   * @generated from field: repeated messenger.router.v1.SendItemResult results = 1;
+   */
+  results: SendItemResult[];
+};
+
+/**
+ * Describes the message messenger.router.v1.SendMessagesResponse.
+ * Use `create(SendMessagesResponseSchema)` to create a new message.
+ */
+export const SendMessagesResponseSchema: GenMessage<SendMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 2);
+
+/**
+ * SendItemResult is one item's outcome: stored, or refused with a status.
+ *
+ * @generated from message messenger.router.v1.SendItemResult
+ */
+export type SendItemResult = Message<"messenger.router.v1.SendItemResult"> & {
+  /**
+   * The message with its seq; absent when refused.
    *
    * @generated from field: messenger.chat.v1.Message message = 1;
    */
@@ -68,14 +110,28 @@ export type SendMessageResponse = Message<"messenger.router.v1.SendMessageRespon
    * @generated from field: bool duplicate = 2;
    */
   duplicate: boolean;
+
+  /**
+   * A gRPC status code; 0 when stored.
+   *
+   * @generated from field: int32 error_code = 3;
+   */
+  errorCode: number;
+
+  /**
+   * Why it was refused.
+   *
+   * @generated from field: string error_message = 4;
+   */
+  errorMessage: string;
 };
 
 /**
- * Describes the message messenger.router.v1.SendMessageResponse.
- * Use `create(SendMessageResponseSchema)` to create a new message.
+ * Describes the message messenger.router.v1.SendItemResult.
+ * Use `create(SendItemResultSchema)` to create a new message.
  */
-export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 1);
+export const SendItemResultSchema: GenMessage<SendItemResult> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 3);
 
 /**
  * UpdateCursorRequest carries a device's watermarks.
@@ -110,7 +166,7 @@ export type UpdateCursorRequest = Message<"messenger.router.v1.UpdateCursorReque
  * Use `create(UpdateCursorRequestSchema)` to create a new message.
  */
 export const UpdateCursorRequestSchema: GenMessage<UpdateCursorRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 2);
+  messageDesc(file_messenger_router_v1_router_service, 4);
 
 /**
  * UpdateCursorResponse is the member's receipt after the update.
@@ -131,7 +187,7 @@ export type UpdateCursorResponse = Message<"messenger.router.v1.UpdateCursorResp
  * Use `create(UpdateCursorResponseSchema)` to create a new message.
  */
 export const UpdateCursorResponseSchema: GenMessage<UpdateCursorResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 3);
+  messageDesc(file_messenger_router_v1_router_service, 5);
 
 /**
  * SetTypingRequest is the indicator.
@@ -159,7 +215,7 @@ export type SetTypingRequest = Message<"messenger.router.v1.SetTypingRequest"> &
  * Use `create(SetTypingRequestSchema)` to create a new message.
  */
 export const SetTypingRequestSchema: GenMessage<SetTypingRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 4);
+  messageDesc(file_messenger_router_v1_router_service, 6);
 
 /**
  * SetTypingResponse is empty.
@@ -174,7 +230,7 @@ export type SetTypingResponse = Message<"messenger.router.v1.SetTypingResponse">
  * Use `create(SetTypingResponseSchema)` to create a new message.
  */
 export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 5);
+  messageDesc(file_messenger_router_v1_router_service, 7);
 
 /**
  * RouterService is the internal send path: authorize, store, fan out. The calling user,
@@ -185,15 +241,16 @@ export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE_
  */
 export const RouterService: GenService<{
   /**
-   * SendMessage stores a message and delivers it to every live session of every member
-   * except the calling session.
+   * SendMessages stores one device's messages in the order given (see
+   * messenger.store.v1.StoreService.AppendMessages) and delivers each newly stored one to
+   * every live session of every member except the calling session.
    *
-   * @generated from rpc messenger.router.v1.RouterService.SendMessage
+   * @generated from rpc messenger.router.v1.RouterService.SendMessages
    */
-  sendMessage: {
+  sendMessages: {
     methodKind: "unary";
-    input: typeof SendMessageRequestSchema;
-    output: typeof SendMessageResponseSchema;
+    input: typeof SendMessagesRequestSchema;
+    output: typeof SendMessagesResponseSchema;
   },
   /**
    * UpdateCursor records delivered/read watermarks and tells members when they moved.

@@ -12,14 +12,35 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/store/v1/store_service.proto.
  */
 export const file_messenger_store_v1_store_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZtZXNzZW5nZXIvc3RvcmUvdjEvc3RvcmVfc2VydmljZS5wcm90bxISbWVzc2VuZ2VyLnN0b3JlLnYxIlgKFEFwcGVuZE1lc3NhZ2VSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJInAKFUFwcGVuZE1lc3NhZ2VSZXNwb25zZRIrCgdtZXNzYWdlGAEgASgLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAiABKAgSFwoPbWVtYmVyX3VzZXJfaWRzGAMgAygJIlcKE1VwZGF0ZUN1cnNvclJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQicwoUVXBkYXRlQ3Vyc29yUmVzcG9uc2USDwoHY2hhbmdlZBgBIAEoCBIxCgdyZWNlaXB0GAIgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkilwEKC1N5bmNSZXF1ZXN0EhUKDXNpbmNlX3ZlcnNpb24YASABKAQSNgoHY3Vyc29ycxgCIAMoCzIlLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbkN1cnNvchIUCgxtYXhfbWVzc2FnZXMYAyABKA0SIwobbWF4X3JlcGxheV9wZXJfY29udmVyc2F0aW9uGAQgASgNInAKDFN5bmNSZXNwb25zZRI9Cg1jb252ZXJzYXRpb25zGAEgAygLMiYubWVzc2VuZ2VyLnN0b3JlLnYxLlN5bmNlZENvbnZlcnNhdGlvbhIPCgd2ZXJzaW9uGAIgASgEEhAKCGNvbXBsZXRlGAMgASgIIrABChJTeW5jZWRDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEiwKCG1lc3NhZ2VzGAIgAygLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIyCghyZWNlaXB0cxgDIAMoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSDQoFcmVzZXQYBCABKAgSEAoIbGFzdF9zZXEYBSABKAQiLAoRR2V0TWVtYmVyc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIiYKEkdldE1lbWJlcnNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCSIVChNMaXN0Q29udGFjdHNSZXF1ZXN0IigKFExpc3RDb250YWN0c1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygJMuIDCgxTdG9yZVNlcnZpY2USZAoNQXBwZW5kTWVzc2FnZRIoLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBlbmRNZXNzYWdlUmVxdWVzdBopLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBlbmRNZXNzYWdlUmVzcG9uc2USYQoMVXBkYXRlQ3Vyc29yEicubWVzc2VuZ2VyLnN0b3JlLnYxLlVwZGF0ZUN1cnNvclJlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuVXBkYXRlQ3Vyc29yUmVzcG9uc2USSQoEU3luYxIfLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVxdWVzdBogLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVzcG9uc2USWwoKR2V0TWVtYmVycxIlLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVxdWVzdBomLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVzcG9uc2USYQoMTGlzdENvbnRhY3RzEicubWVzc2VuZ2VyLnN0b3JlLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuTGlzdENvbnRhY3RzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CiZtZXNzZW5nZXIvc3RvcmUvdjEvc3RvcmVfc2VydmljZS5wcm90bxISbWVzc2VuZ2VyLnN0b3JlLnYxIkYKFUFwcGVuZE1lc3NhZ2VzUmVxdWVzdBItCgVpdGVtcxgBIAMoCzIeLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBlbmRJdGVtIk4KCkFwcGVuZEl0ZW0SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAIgASgJEgwKBHRleHQYAyABKAkiSwoWQXBwZW5kTWVzc2FnZXNSZXNwb25zZRIxCgdyZXN1bHRzGAEgAygLMiAubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZFJlc3VsdCKSAQoMQXBwZW5kUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkSEgoKZXJyb3JfY29kZRgEIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIlcKE1VwZGF0ZUN1cnNvclJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQicwoUVXBkYXRlQ3Vyc29yUmVzcG9uc2USDwoHY2hhbmdlZBgBIAEoCBIxCgdyZWNlaXB0GAIgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkilwEKC1N5bmNSZXF1ZXN0EhUKDXNpbmNlX3ZlcnNpb24YASABKAQSNgoHY3Vyc29ycxgCIAMoCzIlLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbkN1cnNvchIUCgxtYXhfbWVzc2FnZXMYAyABKA0SIwobbWF4X3JlcGxheV9wZXJfY29udmVyc2F0aW9uGAQgASgNInAKDFN5bmNSZXNwb25zZRI9Cg1jb252ZXJzYXRpb25zGAEgAygLMiYubWVzc2VuZ2VyLnN0b3JlLnYxLlN5bmNlZENvbnZlcnNhdGlvbhIPCgd2ZXJzaW9uGAIgASgEEhAKCGNvbXBsZXRlGAMgASgIIrABChJTeW5jZWRDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEiwKCG1lc3NhZ2VzGAIgAygLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIyCghyZWNlaXB0cxgDIAMoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSDQoFcmVzZXQYBCABKAgSEAoIbGFzdF9zZXEYBSABKAQiLAoRR2V0TWVtYmVyc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIiYKEkdldE1lbWJlcnNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCSIVChNMaXN0Q29udGFjdHNSZXF1ZXN0IigKFExpc3RDb250YWN0c1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygJMuUDCgxTdG9yZVNlcnZpY2USZwoOQXBwZW5kTWVzc2FnZXMSKS5tZXNzZW5nZXIuc3RvcmUudjEuQXBwZW5kTWVzc2FnZXNSZXF1ZXN0GioubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZE1lc3NhZ2VzUmVzcG9uc2USYQoMVXBkYXRlQ3Vyc29yEicubWVzc2VuZ2VyLnN0b3JlLnYxLlVwZGF0ZUN1cnNvclJlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuVXBkYXRlQ3Vyc29yUmVzcG9uc2USSQoEU3luYxIfLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVxdWVzdBogLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVzcG9uc2USWwoKR2V0TWVtYmVycxIlLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVxdWVzdBomLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVzcG9uc2USYQoMTGlzdENvbnRhY3RzEicubWVzc2VuZ2VyLnN0b3JlLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuTGlzdENvbnRhY3RzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
 
 /**
- * AppendMessageRequest is the message to store.
+ * AppendMessagesRequest is the messages to store, in the device's order.
  *
- * @generated from message messenger.store.v1.AppendMessageRequest
+ * @generated from message messenger.store.v1.AppendMessagesRequest
  */
-export type AppendMessageRequest = Message<"messenger.store.v1.AppendMessageRequest"> & {
+export type AppendMessagesRequest = Message<"messenger.store.v1.AppendMessagesRequest"> & {
+  /**
+   * The messages, oldest first.
+   *
+   * @generated from field: repeated messenger.store.v1.AppendItem items = 1;
+   */
+  items: AppendItem[];
+};
+
+/**
+ * Describes the message messenger.store.v1.AppendMessagesRequest.
+ * Use `create(AppendMessagesRequestSchema)` to create a new message.
+ */
+export const AppendMessagesRequestSchema: GenMessage<AppendMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 0);
+
+/**
+ * AppendItem is one message to store.
+ *
+ * @generated from message messenger.store.v1.AppendItem
+ */
+export type AppendItem = Message<"messenger.store.v1.AppendItem"> & {
   /**
    * Target conversation.
    *
@@ -43,20 +64,41 @@ export type AppendMessageRequest = Message<"messenger.store.v1.AppendMessageRequ
 };
 
 /**
- * Describes the message messenger.store.v1.AppendMessageRequest.
- * Use `create(AppendMessageRequestSchema)` to create a new message.
+ * Describes the message messenger.store.v1.AppendItem.
+ * Use `create(AppendItemSchema)` to create a new message.
  */
-export const AppendMessageRequestSchema: GenMessage<AppendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 0);
+export const AppendItemSchema: GenMessage<AppendItem> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 1);
 
 /**
- * AppendMessageResponse is the stored message.
+ * AppendMessagesResponse has one result per item, in the same order.
  *
- * @generated from message messenger.store.v1.AppendMessageResponse
+ * @generated from message messenger.store.v1.AppendMessagesResponse
  */
-export type AppendMessageResponse = Message<"messenger.store.v1.AppendMessageResponse"> & {
+export type AppendMessagesResponse = Message<"messenger.store.v1.AppendMessagesResponse"> & {
   /**
-   * The stored message, with its seq.
+   * The results.
+   *
+   * @generated from field: repeated messenger.store.v1.AppendResult results = 1;
+   */
+  results: AppendResult[];
+};
+
+/**
+ * Describes the message messenger.store.v1.AppendMessagesResponse.
+ * Use `create(AppendMessagesResponseSchema)` to create a new message.
+ */
+export const AppendMessagesResponseSchema: GenMessage<AppendMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 2);
+
+/**
+ * AppendResult is one item's outcome: stored, or refused with a status.
+ *
+ * @generated from message messenger.store.v1.AppendResult
+ */
+export type AppendResult = Message<"messenger.store.v1.AppendResult"> & {
+  /**
+   * The stored message, with its seq; absent when refused.
    *
    * @generated from field: messenger.chat.v1.Message message = 1;
    */
@@ -75,14 +117,28 @@ export type AppendMessageResponse = Message<"messenger.store.v1.AppendMessageRes
    * @generated from field: repeated string member_user_ids = 3;
    */
   memberUserIds: string[];
+
+  /**
+   * A gRPC status code; 0 when stored.
+   *
+   * @generated from field: int32 error_code = 4;
+   */
+  errorCode: number;
+
+  /**
+   * Why it was refused.
+   *
+   * @generated from field: string error_message = 5;
+   */
+  errorMessage: string;
 };
 
 /**
- * Describes the message messenger.store.v1.AppendMessageResponse.
- * Use `create(AppendMessageResponseSchema)` to create a new message.
+ * Describes the message messenger.store.v1.AppendResult.
+ * Use `create(AppendResultSchema)` to create a new message.
  */
-export const AppendMessageResponseSchema: GenMessage<AppendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 1);
+export const AppendResultSchema: GenMessage<AppendResult> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 3);
 
 /**
  * UpdateCursorRequest carries the new watermarks; 0 leaves one as it is.
@@ -117,7 +173,7 @@ export type UpdateCursorRequest = Message<"messenger.store.v1.UpdateCursorReques
  * Use `create(UpdateCursorRequestSchema)` to create a new message.
  */
 export const UpdateCursorRequestSchema: GenMessage<UpdateCursorRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 2);
+  messageDesc(file_messenger_store_v1_store_service, 4);
 
 /**
  * UpdateCursorResponse says whether the caller's member-level receipt moved.
@@ -152,7 +208,7 @@ export type UpdateCursorResponse = Message<"messenger.store.v1.UpdateCursorRespo
  * Use `create(UpdateCursorResponseSchema)` to create a new message.
  */
 export const UpdateCursorResponseSchema: GenMessage<UpdateCursorResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 3);
+  messageDesc(file_messenger_store_v1_store_service, 5);
 
 /**
  * SyncRequest says what the device holds.
@@ -194,7 +250,7 @@ export type SyncRequest = Message<"messenger.store.v1.SyncRequest"> & {
  * Use `create(SyncRequestSchema)` to create a new message.
  */
 export const SyncRequestSchema: GenMessage<SyncRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 4);
+  messageDesc(file_messenger_store_v1_store_service, 6);
 
 /**
  * SyncResponse is one page of changes, oldest change first.
@@ -229,7 +285,7 @@ export type SyncResponse = Message<"messenger.store.v1.SyncResponse"> & {
  * Use `create(SyncResponseSchema)` to create a new message.
  */
 export const SyncResponseSchema: GenMessage<SyncResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 5);
+  messageDesc(file_messenger_store_v1_store_service, 7);
 
 /**
  * SyncedConversation is what changed in one conversation.
@@ -278,7 +334,7 @@ export type SyncedConversation = Message<"messenger.store.v1.SyncedConversation"
  * Use `create(SyncedConversationSchema)` to create a new message.
  */
 export const SyncedConversationSchema: GenMessage<SyncedConversation> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 6);
+  messageDesc(file_messenger_store_v1_store_service, 8);
 
 /**
  * GetMembersRequest names a conversation.
@@ -299,7 +355,7 @@ export type GetMembersRequest = Message<"messenger.store.v1.GetMembersRequest"> 
  * Use `create(GetMembersRequestSchema)` to create a new message.
  */
 export const GetMembersRequestSchema: GenMessage<GetMembersRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 7);
+  messageDesc(file_messenger_store_v1_store_service, 9);
 
 /**
  * GetMembersResponse lists its members.
@@ -320,7 +376,7 @@ export type GetMembersResponse = Message<"messenger.store.v1.GetMembersResponse"
  * Use `create(GetMembersResponseSchema)` to create a new message.
  */
 export const GetMembersResponseSchema: GenMessage<GetMembersResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 8);
+  messageDesc(file_messenger_store_v1_store_service, 10);
 
 /**
  * ListContactsRequest is empty: the caller is in the metadata.
@@ -335,7 +391,7 @@ export type ListContactsRequest = Message<"messenger.store.v1.ListContactsReques
  * Use `create(ListContactsRequestSchema)` to create a new message.
  */
 export const ListContactsRequestSchema: GenMessage<ListContactsRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 9);
+  messageDesc(file_messenger_store_v1_store_service, 11);
 
 /**
  * ListContactsResponse lists the caller's contacts.
@@ -356,7 +412,7 @@ export type ListContactsResponse = Message<"messenger.store.v1.ListContactsRespo
  * Use `create(ListContactsResponseSchema)` to create a new message.
  */
 export const ListContactsResponseSchema: GenMessage<ListContactsResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 10);
+  messageDesc(file_messenger_store_v1_store_service, 12);
 
 /**
  * StoreService is the internal API of the message store. The calling user and device
@@ -366,15 +422,18 @@ export const ListContactsResponseSchema: GenMessage<ListContactsResponse> = /*@_
  */
 export const StoreService: GenService<{
   /**
-   * AppendMessage stores a message and assigns its seq in one step; a repeat of the same
-   * (conversation, sender device, client message id) returns the stored message.
+   * AppendMessages stores one device's messages in the order given, each with its seq
+   * assigned in the same step; a repeat of the same (conversation, sender device, client
+   * message id) returns the stored message. A message refused for what it is (bad input, not
+   * a member) does not stop the rest; once one fails to be stored, none after it is stored,
+   * so a device's messages never land out of order.
    *
-   * @generated from rpc messenger.store.v1.StoreService.AppendMessage
+   * @generated from rpc messenger.store.v1.StoreService.AppendMessages
    */
-  appendMessage: {
+  appendMessages: {
     methodKind: "unary";
-    input: typeof AppendMessageRequestSchema;
-    output: typeof AppendMessageResponseSchema;
+    input: typeof AppendMessagesRequestSchema;
+    output: typeof AppendMessagesResponseSchema;
   },
   /**
    * UpdateCursor moves the caller device's watermarks forward (never back).

@@ -1,0 +1,65 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { AppendInput, ConversationRecord, HistoryRepository, MessageRecord } from "../storage/history-repository.js";
+import { limits } from "./limits.js";
+import { requireMember } from "./membership.js";
+
+/** A send as the store receives it. */
+export interface AppendMessageInput {
+  readonly conversationId: string;
+  readonly clientMessageId: string;
+  readonly text: string;
+}
+
+/** The sending device, from the caller's identity. */
+export interface Sender {
+  readonly userId: string;
+  readonly deviceId: string;
+}
+
+/** One send's outcome: stored (durable, with its seq) or refused with a status. */
+export type AppendMessageResult =
+  | { readonly ok: true; readonly message: MessageRecord; readonly duplicate: boolean; readonly conversation: ConversationRecord }
+  | { readonly ok: false; readonly error: ConnectError };
+
+function validate(input: AppendMessageInput): void {
+  if (!input.clientMessageId || input.clientMessageId.length > limits.maxClientMessageIdChars) {
+    throw new ConnectError(`client_message_id must be 1 to ${limits.maxClientMessageIdChars} characters`, Code.InvalidArgument);
+  }
+  if (input.text.length === 0) throw new ConnectError("text must not be empty", Code.InvalidArgument);
+  if (input.text.length > limits.maxTextChars) throw new ConnectError(`text exceeds ${limits.maxTextChars} characters`, Code.InvalidArgument);
+}
+
+/**
+ * Validates, authorizes and stores one device's messages in the order given. A message
+ * refused for what it is (bad input, not a member) does not affect the rest: repeating it
+ * would not help, so no order is at stake. Once one fails to be stored, none after it is
+ * stored (the port guarantees it), and each of those is UNAVAILABLE, to be repeated in order.
+ * A resend with the same client message id returns the original.
+ */
+export async function appendMessages(repo: HistoryRepository, sender: Sender, inputs: readonly AppendMessageInput[], now: number): Promise<AppendMessageResult[]> {
+  if (inputs.length > limits.maxSendBatch) throw new ConnectError(`at most ${limits.maxSendBatch} messages per call`, Code.InvalidArgument);
+  const results: (AppendMessageResult | undefined)[] = [];
+  const accepted: { index: number; conversation: ConversationRecord; input: AppendInput }[] = [];
+  const conversations = new Map<string, Promise<ConversationRecord>>();
+  for (const [index, input] of inputs.entries()) {
+    try {
+      validate(input);
+      let conversation = conversations.get(input.conversationId);
+      if (!conversation) conversations.set(input.conversationId, (conversation = requireMember(repo, input.conversationId, sender.userId)));
+      accepted.push({ index, conversation: await conversation, input: { ...input, senderUserId: sender.userId, senderDeviceId: sender.deviceId, now } });
+      results.push(undefined);
+    } catch (err) {
+      results.push({ ok: false, error: ConnectError.from(err) });
+    }
+  }
+  if (accepted.length > 0) {
+    const outcomes = await repo.append(accepted.map((a) => a.input));
+    outcomes.forEach((o, i) => {
+      const { index, conversation } = accepted[i]!;
+      results[index] = o.ok
+        ? { ok: true, message: o.message, duplicate: o.duplicate, conversation }
+        : { ok: false, error: new ConnectError("message not stored: send it again with the same client message id", Code.Unavailable) };
+    });
+  }
+  return results as AppendMessageResult[];
+}
