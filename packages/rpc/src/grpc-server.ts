@@ -1,3 +1,4 @@
+import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
@@ -44,9 +45,16 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const pkg = loadSync(protoFiles(), { includeDirs: [protoRoot], keepCase: true });
   // Only what is mounted here is advertised: internal services stay invisible on public ports.
   new ReflectionService(pkg, { services: names }).addToServer(server);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  // Our own listener feeds grpc-js through its connection injector, because grpc-js leaves
+  // Nagle's algorithm on for accepted sockets: with delayed ACKs that held small responses
+  // back by up to 40 ms once several calls shared a connection.
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const tcp = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(opts.port, opts.host, () => resolve());
   });
+  const port = (tcp.address() as net.AddressInfo).port;
   return {
     port,
     server,
@@ -55,6 +63,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     },
     close(graceMs = 5_000) {
       return new Promise<void>((resolve) => {
+        tcp.close();
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);

@@ -43,7 +43,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const h1 = http.createServer(handler);
   const h2 = http2.createServer(handler);
   const sockets = new Set<net.Socket>();
-  const tcp = net.createServer((socket) => {
+  // No Nagle: small responses must not wait for the peer's delayed ACK.
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.once("data", (chunk: Buffer) => {
