@@ -241,42 +241,20 @@ export class Gateway {
    * faster than the store takes is held back by HTTP/2 flow control.
    */
   private async readFrames(it: AsyncIterator<SessionRequest>, session: Session, identity: Record<string, string>): Promise<void> {
-    const sends = new SendPipeline(
-      {
-        send: async (batch) => {
-          const timer = this.metrics?.sendSeconds.startTimer();
-          try {
-            const res = await this.deps.router.sendMessages(
-              { items: batch.map((s) => ({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text })) },
-              { headers: identity },
-            );
-            for (const r of res.results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
-            return res.results;
-          } catch (err) {
-            this.metrics?.sends.inc({ result: "refused" }, batch.length);
-            throw err;
-          } finally {
-            timer?.();
-          }
-        },
-        result: (r) => session.enqueue({ frame: { case: "sendResult", value: r } }),
-        overflow: (reason) => session.fail(reason),
-        closed: () => session.isClosed,
-      },
-      this.settings.outboundQueueLimit,
-    );
+    // Made on the first send: most sessions sit idle, and idle sessions are what a gateway holds.
+    let sends: SendPipeline | undefined;
     for (;;) {
-      await sends.roomFor();
+      await sends?.roomFor();
       const r = await it.next();
       if (r.done) {
-        await sends.idle();
+        await sends?.idle();
         return session.end();
       }
       session.lastActivity = Date.now();
       const f = r.value.frame;
       switch (f.case) {
         case "send":
-          sends.add(f.value);
+          (sends ??= this.sendPipeline(session, identity)).add(f.value);
           break;
         case "ack":
         case "read": {
@@ -300,6 +278,34 @@ export class Gateway {
           session.enqueue({ frame: { case: "error", value: { code: Code.InvalidArgument, message: "empty or unknown frame", frame: "" } } });
       }
     }
+  }
+
+  /** The pipeline that stores a session's sends through the router. */
+  private sendPipeline(session: Session, identity: Record<string, string>): SendPipeline {
+    return new SendPipeline(
+      {
+        send: async (batch) => {
+          const timer = this.metrics?.sendSeconds.startTimer();
+          try {
+            const res = await this.deps.router.sendMessages(
+              { items: batch.map((s) => ({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text })) },
+              { headers: identity },
+            );
+            for (const r of res.results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
+            return res.results;
+          } catch (err) {
+            this.metrics?.sends.inc({ result: "refused" }, batch.length);
+            throw err;
+          } finally {
+            timer?.();
+          }
+        },
+        result: (r) => session.enqueue({ frame: { case: "sendResult", value: r } }),
+        overflow: (reason) => session.fail(reason),
+        closed: () => session.isClosed,
+      },
+      this.settings.outboundQueueLimit,
+    );
   }
 
   private async frameCall(session: Session, frame: string, call: () => Promise<unknown>): Promise<void> {
