@@ -73,5 +73,6 @@ try {
 } finally {
   await w.stop();
   await sys.stop();
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.KEEP_SNAPSHOTS) rmSync(dir, { recursive: true, force: true });
+  else console.log(`snapshots in ${dir}`);
 }
