@@ -6,6 +6,7 @@
 // profiler and prints the gateway's send-latency histogram instead.
 import { parseArgs } from "node:util";
 import { spawnSystem, startCluster } from "@messenger/testing";
+import { CpuMeter } from "./process-stats.js";
 import { quantile } from "./stats.js";
 import { WorkerProcess } from "./worker-host.js";
 
@@ -17,17 +18,18 @@ const execArgv = opts["no-prof"] ? [] : ["--cpu-prof", `--cpu-prof-dir=${opts.di
 let urls: string[];
 let metricsUrl: string;
 let stop: () => Promise<unknown>;
+const pids: Record<string, number> = {};
 if (opts.cluster) {
   const c = await startCluster({ gateways: 2, env, execArgv });
   urls = c.gatewayUrls();
   metricsUrl = `http://127.0.0.1:${c.gateways[0]!.httpPort}/metrics`;
-  for (const p of [c.store, c.router, ...c.gateways]) console.log(`${p.name}: pid ${p.child.pid}`);
+  for (const p of [c.store, c.router, ...c.gateways]) pids[p.name] = p.child.pid!;
   stop = () => c.stop();
 } else {
   const sys = await spawnSystem(env, execArgv);
   urls = [sys.grpcUrl];
   metricsUrl = `http://127.0.0.1:${sys.httpPort}/metrics`;
-  console.log(`server: pid ${sys.child.pid}`);
+  pids.server = sys.child.pid!;
   stop = () => sys.stop();
 }
 const w = WorkerProcess.start("pairs", "chat-pairs");
@@ -35,11 +37,16 @@ await w.request("setup", { urls, count: 50, prefix: `p${Date.now() % 1e6}`, mess
 const rate = Number(opts.rate);
 await w.request(rate > 0 ? "rate" : "saturate", rate > 0 ? { perSecond: rate } : { window: 16 });
 await new Promise((r) => setTimeout(r, 500));
+console.log(`pids: ${JSON.stringify(pids)}`);
+pids.pairs = w.pid;
+const meter = new CpuMeter(pids);
 await w.request("record");
 await new Promise((r) => setTimeout(r, 8_000));
+const cpu = meter.read();
 const got = await w.request<{ delivered: number; latenciesUs: number[] }>("collect");
 const ms = (q: number): string => (quantile(got.latenciesUs, q) / 1000).toFixed(2);
 console.log(`delivered ${(got.delivered / 8).toFixed(0)}/s, send→deliver p50 ${ms(0.5)} ms, p99 ${ms(0.99)} ms`);
+console.log(`CPU%: ${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")}`);
 if (opts["no-prof"]) {
   const text = await (await fetch(metricsUrl)).text();
   console.log(text.split("\n").filter((l) => l.startsWith("messenger_gateway_send_seconds")).join("\n"));

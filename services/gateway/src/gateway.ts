@@ -14,6 +14,7 @@ import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js"
 import { Session, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
 import { peerError } from "./peer-error.js";
+import { RouterBatcher } from "./router-batcher.js";
 import { SendPipeline } from "./send-pipeline.js";
 
 /** Gateway settings. */
@@ -55,12 +56,14 @@ export class Gateway {
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private readonly gatewayHeaders: Record<string, string>;
+  private readonly sendBatcher: RouterBatcher;
 
   constructor(
     private readonly deps: GatewayDeps,
     readonly settings: GatewaySettings,
   ) {
     this.gatewayHeaders = { [identityHeaders.gateway]: settings.gatewayId };
+    this.sendBatcher = new RouterBatcher(async (items) => (await deps.router.sendMessages({ items }, { headers: this.gatewayHeaders })).results);
     this.metrics = deps.metrics ? createGatewayMetrics(deps.metrics) : undefined;
     this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
     this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
@@ -254,7 +257,7 @@ export class Gateway {
       const f = r.value.frame;
       switch (f.case) {
         case "send":
-          (sends ??= this.sendPipeline(session, identity)).add(f.value);
+          (sends ??= this.sendPipeline(session)).add(f.value);
           break;
         case "ack":
         case "read": {
@@ -281,18 +284,18 @@ export class Gateway {
   }
 
   /** The pipeline that stores a session's sends through the router. */
-  private sendPipeline(session: Session, identity: Record<string, string>): SendPipeline {
+  private sendPipeline(session: Session): SendPipeline {
+    const sender = { userId: session.userId, deviceId: session.deviceId, sessionId: session.id };
     return new SendPipeline(
       {
         send: async (batch) => {
           const timer = this.metrics?.sendSeconds.startTimer();
           try {
-            const res = await this.deps.router.sendMessages(
-              { items: batch.map((s) => ({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text })) },
-              { headers: identity },
+            const results = await this.sendBatcher.send(
+              batch.map((s) => ({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text, sender })),
             );
-            for (const r of res.results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
-            return res.results;
+            for (const r of results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
+            return results;
           } catch (err) {
             this.metrics?.sends.inc({ result: "refused" }, batch.length);
             throw err;

@@ -2,9 +2,9 @@ import type { Client } from "@connectrpc/connect";
 import { fanOut, offlineNotificationCodec, subjects, type Bus, type DurableQueue, type SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
 import type { Message } from "@messenger/proto/chat/v1/types";
-import { RouterService } from "@messenger/proto/router/v1/router_service";
+import { RouterService, type Sender } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { callerFromHeaders, identityMetadata, route, type CallerIdentity, type ServiceRoute } from "@messenger/rpc";
+import { callerFromHeaders, identityMetadata, route, type ServiceRoute } from "@messenger/rpc";
 
 /** How long a typing indicator lasts unless renewed. */
 export const typingTtlMs = 6_000;
@@ -28,7 +28,7 @@ export function routerRoute(deps: RouterDeps): ServiceRoute {
   const { store } = deps;
 
   /** Pushes a newly stored message to the members' live sessions; members with none get an offline notification. */
-  async function deliver(message: Message, memberUserIds: readonly string[], caller: CallerIdentity): Promise<void> {
+  async function deliver(message: Message, memberUserIds: readonly string[], caller: Sender): Promise<void> {
     const reached = await fanOut(deps, memberUserIds, { frame: { case: "message", value: message } }, caller.sessionId);
     const offline = memberUserIds.filter((u) => u !== caller.userId && !reached.has(u));
     await Promise.all(
@@ -48,12 +48,18 @@ export function routerRoute(deps: RouterDeps): ServiceRoute {
     RouterService,
     {
       async sendMessages(req, ctx) {
-        const caller = callerFromHeaders(ctx.requestHeader);
-        const items = req.items.map((i) => ({ conversationId: i.conversationId, clientMessageId: i.clientMessageId, text: i.text }));
-        const res = await store.appendMessages({ items }, { headers: identityMetadata(caller), signal: ctx.signal });
+        const items = req.items.map((i) => ({
+          conversationId: i.conversationId,
+          clientMessageId: i.clientMessageId,
+          text: i.text,
+          senderUserId: i.sender?.userId ?? "",
+          senderDeviceId: i.sender?.deviceId ?? "",
+        }));
+        const res = await store.appendMessages({ items }, { signal: ctx.signal });
         // Delivered one after another so each member's gateways get them in seq order.
-        for (const r of res.results) {
-          if (r.message && !r.duplicate) await deliver(r.message, r.memberUserIds, caller);
+        for (const [i, r] of res.results.entries()) {
+          const sender = req.items[i]?.sender;
+          if (r.message && !r.duplicate && sender) await deliver(r.message, r.memberUserIds, sender);
         }
         return { results: res.results.map((r) => ({ message: r.message, duplicate: r.duplicate, errorCode: r.errorCode, errorMessage: r.errorMessage })) };
       },

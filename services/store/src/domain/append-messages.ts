@@ -1,19 +1,15 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AppendInput, ConversationRecord, HistoryRepository, MessageRecord } from "../storage/history-repository.js";
 import { limits } from "./limits.js";
-import { requireMember } from "./membership.js";
+import { requireMemberOf } from "./membership.js";
 
-/** A send as the store receives it. */
+/** A send as the store receives it, with the device that sends it. */
 export interface AppendMessageInput {
   readonly conversationId: string;
   readonly clientMessageId: string;
   readonly text: string;
-}
-
-/** The sending device, from the caller's identity. */
-export interface Sender {
-  readonly userId: string;
-  readonly deviceId: string;
+  readonly senderUserId: string;
+  readonly senderDeviceId: string;
 }
 
 /** One send's outcome: stored (durable, with its seq) or refused with a status. */
@@ -22,6 +18,8 @@ export type AppendMessageResult =
   | { readonly ok: false; readonly error: ConnectError };
 
 function validate(input: AppendMessageInput): void {
+  if (!input.conversationId) throw new ConnectError("conversation_id is required", Code.InvalidArgument);
+  if (!input.senderUserId || !input.senderDeviceId) throw new ConnectError("sender user and device are required", Code.InvalidArgument);
   if (!input.clientMessageId || input.clientMessageId.length > limits.maxClientMessageIdChars) {
     throw new ConnectError(`client_message_id must be 1 to ${limits.maxClientMessageIdChars} characters`, Code.InvalidArgument);
   }
@@ -30,23 +28,28 @@ function validate(input: AppendMessageInput): void {
 }
 
 /**
- * Validates, authorizes and stores one device's messages in the order given. A message
+ * Validates, authorizes and stores messages, each device's in the order given. A message
  * refused for what it is (bad input, not a member) does not affect the rest: repeating it
  * would not help, so no order is at stake. Once one fails to be stored, none after it is
  * stored (the port guarantees it), and each of those is UNAVAILABLE, to be repeated in order.
  * A resend with the same client message id returns the original.
  */
-export async function appendMessages(repo: HistoryRepository, sender: Sender, inputs: readonly AppendMessageInput[], now: number): Promise<AppendMessageResult[]> {
+export async function appendMessages(repo: HistoryRepository, inputs: readonly AppendMessageInput[], now: number): Promise<AppendMessageResult[]> {
   if (inputs.length > limits.maxSendBatch) throw new ConnectError(`at most ${limits.maxSendBatch} messages per call`, Code.InvalidArgument);
   const results: (AppendMessageResult | undefined)[] = [];
   const accepted: { index: number; conversation: ConversationRecord; input: AppendInput }[] = [];
-  const conversations = new Map<string, Promise<ConversationRecord>>();
+  const conversations = new Map<string, Promise<ConversationRecord | undefined>>();
   for (const [index, input] of inputs.entries()) {
     try {
       validate(input);
       let conversation = conversations.get(input.conversationId);
-      if (!conversation) conversations.set(input.conversationId, (conversation = requireMember(repo, input.conversationId, sender.userId)));
-      accepted.push({ index, conversation: await conversation, input: { ...input, senderUserId: sender.userId, senderDeviceId: sender.deviceId, now } });
+      if (!conversation) conversations.set(input.conversationId, (conversation = repo.getConversation(input.conversationId)));
+      const { conversationId, clientMessageId, text, senderUserId, senderDeviceId } = input;
+      accepted.push({
+        index,
+        conversation: requireMemberOf(await conversation, conversationId, senderUserId),
+        input: { conversationId, clientMessageId, text, senderUserId, senderDeviceId, now },
+      });
       results.push(undefined);
     } catch (err) {
       results.push({ ok: false, error: ConnectError.from(err) });

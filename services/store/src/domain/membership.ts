@@ -7,7 +7,11 @@ import type { ConversationRecord, HistoryRepository } from "../storage/history-r
  */
 export async function requireMember(repo: HistoryRepository, conversationId: string, userId: string): Promise<ConversationRecord> {
   if (!conversationId) throw new ConnectError("conversation_id is required", Code.InvalidArgument);
-  const conv = await repo.getConversation(conversationId);
+  return requireMemberOf(await repo.getConversation(conversationId), conversationId, userId);
+}
+
+/** The membership check of requireMember, on a conversation already loaded (or undefined). */
+export function requireMemberOf(conv: ConversationRecord | undefined, conversationId: string, userId: string): ConversationRecord {
   if (!conv) throw new ConnectError(`conversation ${conversationId} not found`, Code.NotFound);
   if (!conv.memberUserIds.includes(userId)) throw new ConnectError(`not a member of conversation ${conversationId}`, Code.PermissionDenied);
   return conv;

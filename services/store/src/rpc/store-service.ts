@@ -13,9 +13,8 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number })
   return route(
     StoreService,
     {
-      async appendMessages(req, ctx) {
-        const caller = callerFromHeaders(ctx.requestHeader);
-        const results = await appendMessages(repo, caller, req.items, deps.now());
+      async appendMessages(req) {
+        const results = await appendMessages(repo, req.items, deps.now());
         return {
           results: results.map((r) =>
             r.ok

@@ -12,16 +12,16 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/router/v1/router_service.proto.
  */
 export const file_messenger_router_v1_router_service: GenFile = /*@__PURE__*/
-  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIkMKE1NlbmRNZXNzYWdlc1JlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtIkwKCFNlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJIkwKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtUmVzdWx0InsKDlNlbmRJdGVtUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBISCgplcnJvcl9jb2RlGAMgASgFEhUKDWVycm9yX21lc3NhZ2UYBCABKAkiVwoTVXBkYXRlQ3Vyc29yUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSFQoNZGVsaXZlcmVkX3NlcRgCIAEoBBIQCghyZWFkX3NlcRgDIAEoBCJJChRVcGRhdGVDdXJzb3JSZXNwb25zZRIxCgdyZWNlaXB0GAEgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdCI7ChBTZXRUeXBpbmdSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIOCgZ0eXBpbmcYAiABKAgiEwoRU2V0VHlwaW5nUmVzcG9uc2UytQIKDVJvdXRlclNlcnZpY2USYwoMU2VuZE1lc3NhZ2VzEigubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXF1ZXN0GikubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXNwb25zZRJjCgxVcGRhdGVDdXJzb3ISKC5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlcXVlc3QaKS5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlc3BvbnNlEloKCVNldFR5cGluZxIlLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVxdWVzdBomLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIkMKE1NlbmRNZXNzYWdlc1JlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtInkKCFNlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJEisKBnNlbmRlchgEIAEoCzIbLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZGVyIkAKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJIkwKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtUmVzdWx0InsKDlNlbmRJdGVtUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBISCgplcnJvcl9jb2RlGAMgASgFEhUKDWVycm9yX21lc3NhZ2UYBCABKAkiVwoTVXBkYXRlQ3Vyc29yUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSFQoNZGVsaXZlcmVkX3NlcRgCIAEoBBIQCghyZWFkX3NlcRgDIAEoBCJJChRVcGRhdGVDdXJzb3JSZXNwb25zZRIxCgdyZWNlaXB0GAEgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdCI7ChBTZXRUeXBpbmdSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIOCgZ0eXBpbmcYAiABKAgiEwoRU2V0VHlwaW5nUmVzcG9uc2UytQIKDVJvdXRlclNlcnZpY2USYwoMU2VuZE1lc3NhZ2VzEigubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXF1ZXN0GikubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXNwb25zZRJjCgxVcGRhdGVDdXJzb3ISKC5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlcXVlc3QaKS5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlc3BvbnNlEloKCVNldFR5cGluZxIlLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVxdWVzdBomLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
 
 /**
- * SendMessagesRequest is the messages, in the device's order.
+ * SendMessagesRequest is the messages, each device's oldest first.
  *
  * @generated from message messenger.router.v1.SendMessagesRequest
  */
 export type SendMessagesRequest = Message<"messenger.router.v1.SendMessagesRequest"> & {
   /**
-   * The messages, oldest first.
+   * The messages.
    *
    * @generated from field: repeated messenger.router.v1.SendItem items = 1;
    */
@@ -61,6 +61,13 @@ export type SendItem = Message<"messenger.router.v1.SendItem"> & {
    * @generated from field: string text = 3;
    */
   text: string;
+
+  /**
+   * Who sends it, as the gateway authenticated it.
+   *
+   * @generated from field: messenger.router.v1.Sender sender = 4;
+   */
+  sender?: Sender | undefined;
 };
 
 /**
@@ -69,6 +76,41 @@ export type SendItem = Message<"messenger.router.v1.SendItem"> & {
  */
 export const SendItemSchema: GenMessage<SendItem> = /*@__PURE__*/
   messageDesc(file_messenger_router_v1_router_service, 1);
+
+/**
+ * Sender is the session a message comes from.
+ *
+ * @generated from message messenger.router.v1.Sender
+ */
+export type Sender = Message<"messenger.router.v1.Sender"> & {
+  /**
+   * The sending user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The sending device.
+   *
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+
+  /**
+   * The sending session, which does not get its own message back.
+   *
+   * @generated from field: string session_id = 3;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message messenger.router.v1.Sender.
+ * Use `create(SenderSchema)` to create a new message.
+ */
+export const SenderSchema: GenMessage<Sender> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 2);
 
 /**
  * SendMessagesResponse has one result per item, in the same order.
@@ -89,7 +131,7 @@ export type SendMessagesResponse = Message<"messenger.router.v1.SendMessagesResp
  * Use `create(SendMessagesResponseSchema)` to create a new message.
  */
 export const SendMessagesResponseSchema: GenMessage<SendMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 2);
+  messageDesc(file_messenger_router_v1_router_service, 3);
 
 /**
  * SendItemResult is one item's outcome: stored, or refused with a status.
@@ -131,7 +173,7 @@ export type SendItemResult = Message<"messenger.router.v1.SendItemResult"> & {
  * Use `create(SendItemResultSchema)` to create a new message.
  */
 export const SendItemResultSchema: GenMessage<SendItemResult> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 3);
+  messageDesc(file_messenger_router_v1_router_service, 4);
 
 /**
  * UpdateCursorRequest carries a device's watermarks.
@@ -166,7 +208,7 @@ export type UpdateCursorRequest = Message<"messenger.router.v1.UpdateCursorReque
  * Use `create(UpdateCursorRequestSchema)` to create a new message.
  */
 export const UpdateCursorRequestSchema: GenMessage<UpdateCursorRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 4);
+  messageDesc(file_messenger_router_v1_router_service, 5);
 
 /**
  * UpdateCursorResponse is the member's receipt after the update.
@@ -187,7 +229,7 @@ export type UpdateCursorResponse = Message<"messenger.router.v1.UpdateCursorResp
  * Use `create(UpdateCursorResponseSchema)` to create a new message.
  */
 export const UpdateCursorResponseSchema: GenMessage<UpdateCursorResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 5);
+  messageDesc(file_messenger_router_v1_router_service, 6);
 
 /**
  * SetTypingRequest is the indicator.
@@ -215,7 +257,7 @@ export type SetTypingRequest = Message<"messenger.router.v1.SetTypingRequest"> &
  * Use `create(SetTypingRequestSchema)` to create a new message.
  */
 export const SetTypingRequestSchema: GenMessage<SetTypingRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 6);
+  messageDesc(file_messenger_router_v1_router_service, 7);
 
 /**
  * SetTypingResponse is empty.
@@ -230,20 +272,21 @@ export type SetTypingResponse = Message<"messenger.router.v1.SetTypingResponse">
  * Use `create(SetTypingResponseSchema)` to create a new message.
  */
 export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 7);
+  messageDesc(file_messenger_router_v1_router_service, 8);
 
 /**
- * RouterService is the internal send path: authorize, store, fan out. The calling user,
- * device and session travel in x-messenger-user-id, x-messenger-device-id and
- * x-messenger-session-id metadata.
+ * RouterService is the internal send path: authorize, store, fan out. For UpdateCursor and
+ * SetTyping the calling user, device and session travel in x-messenger-user-id,
+ * x-messenger-device-id and x-messenger-session-id metadata; SendMessages carries a sender
+ * per item, so a gateway can send the messages of many sessions in one call.
  *
  * @generated from service messenger.router.v1.RouterService
  */
 export const RouterService: GenService<{
   /**
-   * SendMessages stores one device's messages in the order given (see
-   * messenger.store.v1.StoreService.AppendMessages) and delivers each newly stored one to
-   * every live session of every member except the calling session.
+   * SendMessages stores messages, each device's in the order given (see
+   * messenger.store.v1.StoreService.AppendMessages), and delivers each newly stored one to
+   * every live session of every member except the sending session.
    *
    * @generated from rpc messenger.router.v1.RouterService.SendMessages
    */
