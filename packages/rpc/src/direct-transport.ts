@@ -1,5 +1,6 @@
 import { create, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, createRouterTransport, type HandlerContext, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createRouterTransport, type HandlerContext, type Transport } from "@connectrpc/connect";
+import { CallContext } from "./handler-context.js";
 import type { ServiceRoute } from "./service-routes.js";
 
 type UnaryFn = (req: unknown, ctx: HandlerContext) => unknown;
@@ -9,8 +10,8 @@ const callCompleted = new ConnectError("call completed", Code.Canceled);
 
 /**
  * In-process service-to-service calls that invoke the handler directly: no serialization,
- * no envelopes, no stream plumbing, only a HandlerContext with the caller's headers,
- * signal and deadline. Measured in `npm run bench` against Connect's router transport (which
+ * no envelopes, no stream plumbing, only a CallContext with the caller's headers, signal
+ * and deadline. Measured in `npm run bench` against Connect's router transport (which
  * runs the full protocol in memory); streaming methods still go through that one.
  */
 export function createDirectTransport(routes: readonly ServiceRoute[]): Transport {
@@ -36,15 +37,13 @@ export function createDirectTransport(routes: readonly ServiceRoute[]): Transpor
       const key = `${method.parent.typeName}/${method.name}`;
       const target = unary.get(key);
       if (!target) throw new ConnectError(`${key} is not implemented`, Code.Unimplemented);
-      const ctx = createHandlerContext({
+      const ctx = new CallContext({
         service: method.parent,
         method,
         protocolName: "in-process",
-        requestMethod: "POST",
-        url: `/${key}`,
+        requestHeader: () => header,
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
         ...(signal ? { requestSignal: signal } : {}),
-        ...(header ? { requestHeader: header } : {}),
         ...(contextValues ? { contextValues } : {}),
       });
       try {
@@ -53,8 +52,8 @@ export function createDirectTransport(routes: readonly ServiceRoute[]): Transpor
           stream: false as const,
           service: method.parent,
           method,
-          header: ctx.responseHeader,
-          trailer: ctx.responseTrailer,
+          header: ctx.responseHeaderIfAny ?? new Headers(),
+          trailer: ctx.responseTrailerIfAny ?? new Headers(),
           message: create(method.output, res as never),
         };
       } finally {

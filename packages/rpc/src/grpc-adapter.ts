@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
-import { streamAbortKey } from "./stream-abort.js";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { CallContext } from "./handler-context.js";
 import * as grpc from "@grpc/grpc-js";
 import type { ServiceRoute } from "./service-routes.js";
 
@@ -51,39 +51,35 @@ function encode(schema: DescMessage, init: unknown): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function headersFrom(md: grpc.Metadata): Headers {
-  const h = new Headers();
+function headersFrom(md: grpc.Metadata): [string, string][] {
+  const h: [string, string][] = [];
   for (const [k, v] of Object.entries(md.getMap())) {
-    if (typeof v === "string") h.set(k, v);
+    if (typeof v === "string") h.push([k, v]);
   }
   return h;
 }
 
-function metadataFrom(h: Headers): grpc.Metadata {
+function metadataFrom(h: Headers | undefined): grpc.Metadata {
   const md = new grpc.Metadata();
-  h.forEach((v, k) => md.set(k, v));
+  h?.forEach((v, k) => md.set(k, v));
   return md;
 }
 
-function statusOf(err: unknown, trailer: Headers): grpc.StatusObject {
+function statusOf(err: unknown, trailer: Headers | undefined): grpc.StatusObject {
   const ce = ConnectError.from(err);
   const md = metadataFrom(trailer);
   ce.metadata.forEach((v, k) => md.set(k, v));
   return { code: ce.code as number as grpc.status, details: ce.rawMessage, metadata: md };
 }
 
-function contextFor(service: DescService, method: DescMethod, call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>): ReturnType<typeof createHandlerContext> {
+function contextFor(service: DescService, method: DescMethod, call: grpc.ServerUnaryCall<Buffer, Buffer> | grpc.ServerReadableStream<Buffer, Buffer> | grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>): CallContext {
   const deadline = call.getDeadline();
   const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : undefined;
-  const values = createContextValues().set(streamAbortKey, (reason) => ctx.abort(reason));
-  const ctx = createHandlerContext({
-    contextValues: values,
+  const ctx = new CallContext({
     service,
     method,
     protocolName: "grpc",
-    requestMethod: "POST",
-    url: call.getPath(),
-    requestHeader: headersFrom(call.metadata),
+    requestHeader: () => headersFrom(call.metadata),
     ...(ms !== undefined && ms > 0 ? { timeoutMs: ms } : {}),
   });
   (call as NodeJS.EventEmitter).on("cancelled", () => ctx.abort(new ConnectError("cancelled by client", Code.Canceled)));
@@ -144,9 +140,9 @@ function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): 
         void (async () => {
           try {
             const res = await impl(decode(method.input, call.request), ctx);
-            callback(null, encode(method.output, res), metadataFrom(ctx.responseTrailer));
+            callback(null, encode(method.output, res), metadataFrom(ctx.responseTrailerIfAny));
           } catch (err) {
-            callback(statusOf(err, ctx.responseTrailer));
+            callback(statusOf(err, ctx.responseTrailerIfAny));
           } finally {
             ctx.abort(callCompleted);
           }
@@ -158,9 +154,9 @@ function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): 
         void (async () => {
           try {
             const res = await impl(decodeStream(method.input, call), ctx);
-            callback(null, encode(method.output, res), metadataFrom(ctx.responseTrailer));
+            callback(null, encode(method.output, res), metadataFrom(ctx.responseTrailerIfAny));
           } catch (err) {
-            callback(statusOf(err, ctx.responseTrailer));
+            callback(statusOf(err, ctx.responseTrailerIfAny));
           } finally {
             ctx.abort(callCompleted);
           }
@@ -173,7 +169,7 @@ function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): 
         try {
           input = decode(method.input, call.request);
         } catch (err) {
-          call.emit("error", statusOf(err, ctx.responseTrailer));
+          call.emit("error", statusOf(err, ctx.responseTrailerIfAny));
           return;
         }
         void pump(call, method.output, impl(input, ctx) as AsyncIterable<unknown>, ctx);
@@ -191,13 +187,14 @@ async function pump(
   call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>,
   schema: DescMessage,
   out: AsyncIterable<unknown>,
-  ctx: ReturnType<typeof createHandlerContext>,
+  ctx: CallContext,
 ): Promise<void> {
   let headerSent = false;
   const sendHeader = (): void => {
     if (headerSent) return;
     headerSent = true;
-    if ([...ctx.responseHeader.keys()].length > 0) call.sendMetadata(metadataFrom(ctx.responseHeader));
+    const header = ctx.responseHeaderIfAny;
+    if (header && [...header.keys()].length > 0) call.sendMetadata(metadataFrom(header));
   };
   try {
     for await (const msg of out) {
@@ -212,9 +209,9 @@ async function pump(
       }
     }
     sendHeader();
-    if (!call.cancelled && !call.destroyed) call.end(metadataFrom(ctx.responseTrailer));
+    if (!call.cancelled && !call.destroyed) call.end(metadataFrom(ctx.responseTrailerIfAny));
   } catch (err) {
-    if (!call.cancelled && !call.destroyed) call.emit("error", statusOf(err, ctx.responseTrailer));
+    if (!call.cancelled && !call.destroyed) call.emit("error", statusOf(err, ctx.responseTrailerIfAny));
   } finally {
     ctx.abort(callCompleted);
   }
