@@ -20,6 +20,16 @@ type AnyFn = (req: unknown, ctx: HandlerContext) => unknown;
 /** The header carrying a request id across services; one is made up when absent. */
 export const requestIdHeader = "x-request-id";
 
+/** The call's request id, made up (and set on the request headers) when absent. */
+function requestIdOf(ctx: HandlerContext): string {
+  let requestId = ctx.requestHeader.get(requestIdHeader);
+  if (!requestId) {
+    requestId = randomUUID();
+    ctx.requestHeader.set(requestIdHeader, requestId);
+  }
+  return requestId;
+}
+
 /**
  * Wraps every method of a route so that errors cross the wire once, through toWireError,
  * each call is counted and timed (streams by their lifetime) when metrics are given, and
@@ -31,28 +41,22 @@ export function instrumentRoute(r: ServiceRoute, log: Logger, metrics?: ServiceM
     const fn = (r.impl as Record<string, AnyFn | undefined>)[method.localName];
     if (!fn) continue;
     const where = `${r.service.typeName}/${method.name}`;
-    const begin = (ctx: HandlerContext): { requestId: string; done: (code: Code | 0) => void } => {
+    const begin = (): { done: (code: Code | 0) => void } => {
       metrics?.rpcStarted.inc({ rpc: where });
       const start = process.hrtime.bigint();
-      let requestId = ctx.requestHeader.get(requestIdHeader);
-      if (!requestId) {
-        requestId = randomUUID();
-        ctx.requestHeader.set(requestIdHeader, requestId);
-      }
-      return {
-        requestId,
-        done: (code) => metrics?.rpcDuration.observe({ rpc: where, code: code === 0 ? "OK" : Code[code] }, Number(process.hrtime.bigint() - start) / 1e9),
-      };
+      return { done: (code) => metrics?.rpcDuration.observe({ rpc: where, code: code === 0 ? "OK" : Code[code] }, Number(process.hrtime.bigint() - start) / 1e9) };
     };
     if (method.methodKind === "unary" || method.methodKind === "client_streaming") {
       wrapped[method.localName] = async (req, ctx) => {
-        const call = begin(ctx);
+        const call = begin();
+        // Made up front so that calls this one forwards carry it.
+        const requestId = requestIdOf(ctx);
         try {
           const res = await fn.call(r.impl, req, ctx);
           call.done(0);
           return res;
         } catch (err) {
-          const e = toWireError(err, log, where, call.requestId);
+          const e = toWireError(err, log, where, requestId);
           call.done(e.code);
           throw e;
         }
@@ -60,12 +64,13 @@ export function instrumentRoute(r: ServiceRoute, log: Logger, metrics?: ServiceM
     } else {
       wrapped[method.localName] = (req, ctx) =>
         (async function* () {
-          const call = begin(ctx);
+          const call = begin();
           try {
             yield* fn.call(r.impl, req, ctx) as AsyncIterable<unknown>;
             call.done(0);
           } catch (err) {
-            const e = toWireError(err, log, where, call.requestId);
+            // Looked up only now: a stream forwards nothing, and a gateway holds many idle ones.
+            const e = toWireError(err, log, where, requestIdOf(ctx));
             call.done(e.code);
             throw e;
           }

@@ -96,24 +96,25 @@ function decodeStream(schema: DescMessage, call: grpc.ServerReadableStream<Buffe
   const queue: Buffer[] = [];
   let ended = false;
   let failure: unknown;
+  // No named helper closures here: tsx (esbuild keepNames) gives each one its own property
+  // store, and a gateway holds one of these per open session.
   let wake: (() => void) | undefined;
-  const notify = (): void => {
-    wake?.();
-    wake = undefined;
-  };
   call.on("data", (b: Buffer) => {
     queue.push(b);
     if (queue.length >= highWater) call.pause();
-    notify();
+    wake?.();
+    wake = undefined;
   });
   call.on("end", () => {
     ended = true;
-    notify();
+    wake?.();
+    wake = undefined;
   });
   call.on("error", (err: unknown) => {
     failure ??= err;
     ended = true;
-    notify();
+    wake?.();
+    wake = undefined;
   });
   return {
     async *[Symbol.asyncIterator]() {
@@ -182,6 +183,13 @@ function makeHandler(service: DescService, method: DescMethod, impl: MethodFn): 
   }
 }
 
+/** Sends the handler's response headers, if it set any; true once done. */
+function sendHeader(call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>, ctx: CallContext): true {
+  const header = ctx.responseHeaderIfAny;
+  if (header && [...header.keys()].length > 0) call.sendMetadata(metadataFrom(header));
+  return true;
+}
+
 /** Writes a response stream with backpressure, then ends it with the right status. */
 async function pump(
   call: grpc.ServerWritableStream<Buffer, Buffer> | grpc.ServerDuplexStream<Buffer, Buffer>,
@@ -190,15 +198,9 @@ async function pump(
   ctx: CallContext,
 ): Promise<void> {
   let headerSent = false;
-  const sendHeader = (): void => {
-    if (headerSent) return;
-    headerSent = true;
-    const header = ctx.responseHeaderIfAny;
-    if (header && [...header.keys()].length > 0) call.sendMetadata(metadataFrom(header));
-  };
   try {
     for await (const msg of out) {
-      sendHeader();
+      headerSent ||= sendHeader(call, ctx);
       if (call.cancelled || call.destroyed) break;
       if (!call.write(encode(schema, msg))) {
         try {
@@ -208,7 +210,7 @@ async function pump(
         }
       }
     }
-    sendHeader();
+    headerSent ||= sendHeader(call, ctx);
     if (!call.cancelled && !call.destroyed) call.end(metadataFrom(ctx.responseTrailerIfAny));
   } catch (err) {
     if (!call.cancelled && !call.destroyed) call.emit("error", statusOf(err, ctx.responseTrailerIfAny));

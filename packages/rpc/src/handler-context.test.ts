@@ -56,4 +56,22 @@ describe("CallContext", () => {
     ctx.responseTrailer.set("x-a", "1");
     expect(ctx.responseTrailerIfAny?.get("x-a")).toBe("1");
   });
+
+  it("tells its abort listener once, also when it was aborted before the listener came, and not after it left", () => {
+    const reasons: unknown[] = [];
+    const ctx = new CallContext({ ...base, requestHeader: () => undefined });
+    ctx.onAbort((r) => reasons.push(r));
+    ctx.abort("first");
+    ctx.abort("second");
+    expect(reasons).toEqual(["first"]);
+    const late = new CallContext({ ...base, requestHeader: () => undefined });
+    late.abort("early");
+    late.onAbort((r) => reasons.push(r));
+    expect(reasons).toEqual(["first", "early"]);
+    const gone = new CallContext({ ...base, requestHeader: () => undefined });
+    gone.onAbort((r) => reasons.push(r));
+    gone.onAbort(undefined);
+    gone.abort("unheard");
+    expect(reasons).toEqual(["first", "early"]);
+  });
 });

@@ -35,6 +35,7 @@ export class CallContext implements HandlerContext {
   private trailer: Headers | undefined;
   private contextValues: ContextValues | undefined;
   private onParentAbort: (() => void) | undefined;
+  private abortListener: ((reason: unknown) => void) | undefined;
 
   constructor(private readonly init: CallContextInit) {
     this.service = init.service;
@@ -98,6 +99,15 @@ export class CallContext implements HandlerContext {
     return this.deadline === undefined ? undefined : this.deadline - Date.now();
   }
 
+  /**
+   * Calls `listener` once when the call is aborted, without making the signal (an
+   * AbortController and its listener maps, per call). One listener at a time.
+   */
+  onAbort(listener: ((reason: unknown) => void) | undefined): void {
+    this.abortListener = listener;
+    if (listener && this.aborted) listener(this.abortedWith);
+  }
+
   /** Aborts the call's signal (made now or later) with `reason`; later calls do nothing. */
   abort(reason: unknown): void {
     if (this.aborted) return;
@@ -106,5 +116,6 @@ export class CallContext implements HandlerContext {
     clearTimeout(this.timer);
     if (this.onParentAbort) this.init.requestSignal?.removeEventListener("abort", this.onParentAbort);
     this.controller?.abort(reason);
+    this.abortListener?.(reason);
   }
 }

@@ -6,7 +6,7 @@ export { addRouteToGrpcServer } from "./grpc-adapter.js";
 export { startGrpcServer, type GrpcServerHandle, type GrpcServerOptions } from "./grpc-server.js";
 export { startHttpServer, type HttpServerHandle, type HttpServerOptions } from "./http-server.js";
 export { createDirectTransport } from "./direct-transport.js";
-export { abortStream } from "./stream-abort.js";
+export { abortStream, onCallAbort } from "./stream-abort.js";
 export { CallContext, type CallContextInit } from "./handler-context.js";
 export { hostService, type ServiceHost, type ServiceHostOptions } from "./service-host.js";
 export { forwardingRoute } from "./forwarding-route.js";

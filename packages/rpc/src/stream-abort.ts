@@ -10,3 +10,16 @@ import { CallContext } from "./handler-context.js";
 export function abortStream(ctx: HandlerContext, reason: ConnectError): void {
   if (ctx instanceof CallContext) ctx.abort(reason);
 }
+
+/**
+ * Calls `listener` once when the call ends early (the client cancelled, the deadline passed,
+ * or abortStream); returns what stops listening. On a CallContext this makes no AbortSignal.
+ */
+export function onCallAbort(ctx: HandlerContext, listener: () => void): () => void {
+  if (ctx instanceof CallContext) {
+    ctx.onAbort(listener);
+    return () => ctx.onAbort(undefined);
+  }
+  ctx.signal.addEventListener("abort", listener, { once: true });
+  return () => ctx.signal.removeEventListener("abort", listener);
+}

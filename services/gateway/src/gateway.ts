@@ -9,7 +9,7 @@ import { GatewayService, type ResumeState, type SessionRequest } from "@messenge
 import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import type { RouterService } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { abortStream, identityHeaders, identityMetadata, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { abortStream, identityHeaders, onCallAbort, identityMetadata, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
 import { Session, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
@@ -150,10 +150,7 @@ export class Gateway {
     const hello = first.frame.value;
     const claims = await this.deps.verifier.verify(hello.accessToken || bearerToken(ctx.requestHeader));
     const session = new Session(randomUUID(), claims.userId, claims.deviceId, this.settings.outboundQueueLimit, (reason) => abortStream(ctx, reason));
-    // Built only when something is logged: a child logger per idle session costs memory.
-    const log = (): Logger => this.deps.log.child({ sessionId: session.id, userId: session.userId, deviceId: session.deviceId });
-    const onAbort = (): void => session.end();
-    ctx.signal.addEventListener("abort", onAbort);
+    const stopListening = onCallAbort(ctx, session.end.bind(session));
     this.table.add(session);
     this.metrics?.activeStreams.inc();
     try {
@@ -166,18 +163,23 @@ export class Gateway {
       });
       const identity = identityMetadata({ userId: session.userId, deviceId: session.deviceId, sessionId: session.id });
       void this.replay(session, hello.resume, identity).catch((err: unknown) => {
-        log().warn({ err }, "resume sync failed");
+        this.sessionLog(session).warn({ err }, "resume sync failed");
         session.fail(ConnectError.from(err, Code.Unavailable));
       });
       void this.readFrames(it, session, identity).catch((err: unknown) => session.fail(ConnectError.from(err)));
       yield* session.frames();
     } finally {
-      ctx.signal.removeEventListener("abort", onAbort);
+      stopListening();
       this.table.remove(session);
       this.metrics?.activeStreams.dec();
       session.end();
-      await this.deps.sessions.endSession({ sessionId: session.id }, { headers: this.gatewayHeaders }).catch((err: unknown) => log().warn({ err }, "end session failed"));
+      await this.deps.sessions.endSession({ sessionId: session.id }, { headers: this.gatewayHeaders }).catch((err: unknown) => this.sessionLog(session).warn({ err }, "end session failed"));
     }
+  }
+
+  /** Made only when something is logged: a child logger per idle session costs memory. */
+  private sessionLog(session: Session): Logger {
+    return this.deps.log.child({ sessionId: session.id, userId: session.userId, deviceId: session.deviceId });
   }
 
   private async firstFrame(it: AsyncIterator<SessionRequest>): Promise<SessionRequest> {
