@@ -93,17 +93,34 @@ export function openHistoryDatabase(path: string): Database.Database {
   return db;
 }
 
-/** Reads a conversation with its members, or undefined. */
+/** Member lists kept per reader; past this many conversations the oldest are dropped. */
+const memberCacheSize = 50_000;
+
+/**
+ * Reads a conversation with its members, or undefined. Member lists are cached: a direct
+ * conversation's members are written with it, in one transaction, and never change. (Group
+ * membership, when it comes, must invalidate this.)
+ */
 export function conversationReader(db: Database.Database): (id: string) => ConversationRecord | undefined {
   const byId = db.prepare<[string], ConversationRow>("SELECT * FROM conversations WHERE id = ?");
   const members = db.prepare<[string], { user_id: string }>("SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id");
+  const memberCache = new Map<string, readonly string[]>();
+  const membersOf = (id: string): readonly string[] => {
+    let list = memberCache.get(id);
+    if (!list) {
+      list = members.all(id).map((m) => m.user_id);
+      if (memberCache.size >= memberCacheSize) memberCache.delete(memberCache.keys().next().value!);
+      memberCache.set(id, list);
+    }
+    return list;
+  };
   return (id) => {
     const row = byId.get(id);
     if (!row) return undefined;
     return {
       id: row.id,
       kind: "direct",
-      memberUserIds: members.all(id).map((m) => m.user_id),
+      memberUserIds: membersOf(id),
       lastSeq: row.last_seq,
       lastActivityAt: row.last_activity_at,
       createdAt: row.created_at,
