@@ -74,4 +74,18 @@ describe("CallContext", () => {
     gone.abort("unheard");
     expect(reasons).toEqual(["first", "early"]);
   });
+
+  it("tells its abort listener about the caller's abort and the deadline, also without a signal", async () => {
+    const parent = new AbortController();
+    const heard: unknown[] = [];
+    new CallContext({ ...base, requestHeader: () => undefined, requestSignal: parent.signal }).onAbort((r) => heard.push(r));
+    parent.abort("caller");
+    const gone = new AbortController();
+    gone.abort("already");
+    new CallContext({ ...base, requestHeader: () => undefined, requestSignal: gone.signal }).onAbort((r) => heard.push(r));
+    expect(heard).toEqual(["caller", "already"]);
+    const timed = new CallContext({ ...base, requestHeader: () => undefined, timeoutMs: 10 });
+    const reason = await new Promise((resolve) => timed.onAbort(resolve));
+    expect(ConnectError.from(reason).code).toBe(Code.DeadlineExceeded);
+  });
 });

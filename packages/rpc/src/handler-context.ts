@@ -28,6 +28,7 @@ export class CallContext implements HandlerContext {
   private controller: AbortController | undefined;
   private abortedWith: unknown;
   private aborted = false;
+  private armed = false;
   private deadline: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private request: Headers | undefined;
@@ -52,21 +53,25 @@ export class CallContext implements HandlerContext {
   get signal(): AbortSignal {
     if (this.controller) return this.controller.signal;
     const controller = (this.controller = new AbortController());
-    if (this.aborted) {
-      controller.abort(this.abortedWith);
-      return controller.signal;
-    }
+    if (this.aborted) controller.abort(this.abortedWith);
+    else this.arm();
+    return controller.signal;
+  }
+
+  /** Starts following the caller's signal and the deadline: needed once someone listens. */
+  private arm(): void {
+    if (this.armed || this.aborted) return;
+    this.armed = true;
     const parent = this.init.requestSignal;
-    if (parent?.aborted) controller.abort(parent.reason);
-    else if (parent) {
+    if (parent?.aborted) return this.abort(parent.reason);
+    if (parent) {
       this.onParentAbort = () => this.abort(parent.reason);
       parent.addEventListener("abort", this.onParentAbort, { once: true });
     }
-    if (this.deadline !== undefined && !controller.signal.aborted) {
+    if (this.deadline !== undefined) {
       this.timer = setTimeout(() => this.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded)), Math.max(0, this.deadline - Date.now()));
       this.timer.unref();
     }
-    return controller.signal;
   }
 
   get requestHeader(): Headers {
@@ -106,6 +111,7 @@ export class CallContext implements HandlerContext {
   onAbort(listener: ((reason: unknown) => void) | undefined): void {
     this.abortListener = listener;
     if (listener && this.aborted) listener(this.abortedWith);
+    else if (listener) this.arm();
   }
 
   /** Aborts the call's signal (made now or later) with `reason`; later calls do nothing. */

@@ -106,4 +106,36 @@ describe("SendPipeline", () => {
       ["b", 0],
     ]);
   });
+
+  it("takes a send added at any moment while the previous batch winds down", async () => {
+    // Each k adds the second send k microtask ticks after the first batch's result arrives,
+    // so some k land between the loop finding its queue empty and the loop being gone.
+    for (let k = 0; k < 12; k++) {
+      const answered: string[] = [];
+      let answer: (() => void) | undefined;
+      const pipeline = new SendPipeline(
+        {
+          send: (batch) =>
+            new Promise((resolve) => {
+              answer = () => resolve(batch.map((s) => create(SendItemResultSchema, { message: create(MessageSchema, { clientMessageId: s.clientMessageId }) })));
+            }),
+          result: (r) => answered.push(r.clientMessageId ?? ""),
+          overflow: () => undefined,
+          closed: () => false,
+        },
+        10,
+      );
+      const send = (id: string) => pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: id, text: id }));
+      send("a");
+      await new Promise((r) => setImmediate(r));
+      answer!();
+      let ticks: Promise<void> = Promise.resolve();
+      for (let i = 0; i < k; i++) ticks = ticks.then(() => undefined);
+      await ticks.then(() => send("b"));
+      await new Promise((r) => setImmediate(r));
+      answer!();
+      await pipeline.idle();
+      expect(answered, `second send added ${k} ticks later`).toEqual(["a", "b"]);
+    }
+  });
 });

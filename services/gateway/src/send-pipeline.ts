@@ -48,7 +48,17 @@ export class SendPipeline {
 
   add(send: SendMessage): void {
     this.queue.push(send);
-    this.running ??= this.run().finally(() => (this.running = undefined));
+    this.start();
+  }
+
+  private start(): void {
+    if (this.running) return;
+    // A send added after run() found the queue empty but before this finally ran saw a
+    // running loop and did not start one: start it here.
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      if (this.queue.length > 0) this.start();
+    });
   }
 
   /** Resolves once fewer than maxQueuedSends wait; until then the session reads no more frames. */

@@ -56,10 +56,14 @@ export function routerRoute(deps: RouterDeps): ServiceRoute {
           senderDeviceId: i.sender?.deviceId ?? "",
         }));
         const res = await store.appendMessages({ items }, { signal: ctx.signal });
-        // Delivered one after another so each member's gateways get them in seq order.
+        // Delivered one after another so each member's gateways get them in seq order. A
+        // message that cannot be pushed is still stored and answered: members get it on sync.
         for (const [i, r] of res.results.entries()) {
           const sender = req.items[i]?.sender;
-          if (r.message && !r.duplicate && sender) await deliver(r.message, r.memberUserIds, sender);
+          if (!r.message || r.duplicate || !sender) continue;
+          await deliver(r.message, r.memberUserIds, sender).catch((err: unknown) =>
+            deps.log.warn({ err, messageId: r.message?.id }, "live delivery failed; members will get the message on sync"),
+          );
         }
         return { results: res.results.map((r) => ({ message: r.message, duplicate: r.duplicate, errorCode: r.errorCode, errorMessage: r.errorMessage })) };
       },

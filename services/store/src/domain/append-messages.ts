@@ -39,6 +39,7 @@ export async function appendMessages(repo: HistoryRepository, inputs: readonly A
   const results: (AppendMessageResult | undefined)[] = [];
   const accepted: { index: number; conversation: ConversationRecord; input: AppendInput }[] = [];
   const conversations = new Map<string, Promise<ConversationRecord | undefined>>();
+  const notStored = (): AppendMessageResult => ({ ok: false, error: new ConnectError("message not stored: send it again with the same client message id", Code.Unavailable) });
   for (const [index, input] of inputs.entries()) {
     try {
       validate(input);
@@ -52,7 +53,13 @@ export async function appendMessages(repo: HistoryRepository, inputs: readonly A
       });
       results.push(undefined);
     } catch (err) {
-      results.push({ ok: false, error: ConnectError.from(err) });
+      if (!(err instanceof ConnectError)) {
+        // The lookup itself failed (storage trouble): this and every later message is left
+        // to be repeated, so no later message is stored before it.
+        while (results.length < inputs.length) results.push(notStored());
+        break;
+      }
+      results.push({ ok: false, error: err });
     }
   }
   if (accepted.length > 0) {
@@ -61,7 +68,7 @@ export async function appendMessages(repo: HistoryRepository, inputs: readonly A
       const { index, conversation } = accepted[i]!;
       results[index] = o.ok
         ? { ok: true, message: o.message, duplicate: o.duplicate, conversation }
-        : { ok: false, error: new ConnectError("message not stored: send it again with the same client message id", Code.Unavailable) };
+        : notStored();
     });
   }
   return results as AppendMessageResult[];

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { historyRepositoryContract } from "./history-repository.contract.js";
 import { openSqliteHistoryRepository } from "./sqlite-history-repository.js";
+import { SqliteWriter } from "./sqlite-writer.js";
 
 const dir = mkdtempSync(join(tmpdir(), "messenger-history-"));
 let n = 0;
@@ -43,5 +44,11 @@ describe("sqlite history writer thread", () => {
     const repo = openSqliteHistoryRepository(join(dir, `closed-${n++}.db`));
     await repo.close();
     await expect(repo.openDirect("alice", "bob", 1)).rejects.toThrow(/closed/);
+  });
+
+  it("fails writes clearly, and still closes, when the writer thread cannot open the file", async () => {
+    const writer = new SqliteWriter(join(dir, "missing-dir", "\0bad.db"));
+    await expect(writer.write({ kind: "openDirect", userA: "alice", userB: "bob", now: 1 })).rejects.toThrow(/cannot start/);
+    await writer.close();
   });
 });

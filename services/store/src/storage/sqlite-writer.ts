@@ -52,6 +52,8 @@ export class SqliteWriter {
     this.dispatch();
     if (this.inFlight) await new Promise<void>((r) => this.idle.push(r));
     this.closed = true;
+    // A broken writer's thread is already gone.
+    if (this.broken) return;
     const exited = new Promise((r) => this.worker.once("exit", r));
     this.worker.postMessage({ kind: "close" } satisfies WriterRequest);
     await exited;
@@ -82,6 +84,7 @@ export class SqliteWriter {
       this.dispatch();
     });
     worker.on("error", (err) => this.lost(err));
+    worker.on("messageerror", (err) => this.lost(err));
     worker.on("exit", (code) => this.lost(new Error(`history writer thread exited with code ${code}`)));
     return worker;
   }
@@ -91,19 +94,22 @@ export class SqliteWriter {
    * callers get an error (a resend with the same client message id is idempotent); writes
    * not yet sent go to a fresh writer thread.
    */
-  private lost(err: Error): void {
+  private lost(err: unknown): void {
     if (this.closed) return;
+    const why = err instanceof Error ? err.message : String(err);
     const jobs = this.inFlight ?? [];
     this.inFlight = undefined;
-    for (const j of jobs) j.reject(new Error(`history write outcome unknown: ${err.message}`));
     this.worker.removeAllListeners();
+    void this.worker.terminate();
     if (!this.ready) {
-      // It could not even open the file: another thread would fail the same way.
-      this.broken = new Error(`history writer cannot start: ${err.message}`);
-      for (const j of this.waiting.splice(0)) j.reject(this.broken);
+      // It could not even open the file, so nothing was committed, and another thread would
+      // fail the same way.
+      this.broken = new Error(`history writer cannot start: ${why}`);
+      for (const j of [...jobs, ...this.waiting.splice(0)]) j.reject(this.broken);
       for (const r of this.idle.splice(0)) r();
       return;
     }
+    for (const j of jobs) j.reject(new Error(`history write outcome unknown: ${why}`));
     this.ready = false;
     this.worker = this.start();
     this.dispatch();

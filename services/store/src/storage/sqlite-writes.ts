@@ -61,6 +61,12 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
     setMemberReceipt: db.prepare("UPDATE members SET delivered_seq = ?, read_seq = ? WHERE conversation_id = ? AND user_id = ?"),
   };
   const nextVersion = (): number => q.nextVersion.get()!.value;
+  // Some errors (disk full, I/O, out of memory) make SQLite roll back the whole batch, not
+  // just the failed write's savepoint; the writes after it would then each commit on their
+  // own. The batch must fail as a whole instead.
+  const failIfBatchLost = (err: unknown): void => {
+    if (!db.inTransaction) throw err;
+  };
 
   const openDirect = db.transaction((a: string, b: string, now: number): ConversationRecord => {
     const id = directConversationId(a, b);
@@ -100,6 +106,7 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
       try {
         return { ok: true, ...appendOne(input) };
       } catch (err) {
+        failIfBatchLost(err);
         failure = err instanceof Error ? err.message : String(err);
         return { ok: false, error: failure };
       }
@@ -141,6 +148,7 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
       try {
         return { ok: true, value: run(op) };
       } catch (err) {
+        failIfBatchLost(err);
         return { ok: false, message: err instanceof Error ? err.message : String(err) };
       }
     }),
