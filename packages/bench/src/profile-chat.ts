@@ -17,12 +17,14 @@ const env = { SCRYPT_LOG_N: "10", HEARTBEAT_INTERVAL_MS: "30000", LOG_LEVEL: "wa
 const execArgv = opts["no-prof"] ? [] : ["--cpu-prof", `--cpu-prof-dir=${opts.dir}`];
 let urls: string[];
 let metricsUrl: string;
+let routerMetricsUrl: string | undefined;
 let stop: () => Promise<unknown>;
 const pids: Record<string, number> = {};
 if (opts.cluster) {
   const c = await startCluster({ gateways: 2, env, execArgv });
   urls = c.gatewayUrls();
   metricsUrl = `http://127.0.0.1:${c.gateways[0]!.httpPort}/metrics`;
+  routerMetricsUrl = `http://127.0.0.1:${c.router.httpPort}/metrics`;
   for (const p of [c.store, c.router, ...c.gateways]) pids[p.name] = p.child.pid!;
   stop = () => c.stop();
 } else {
@@ -50,6 +52,10 @@ console.log(`CPU%: ${Object.entries(cpu).map(([k, v]) => `${k} ${v.toFixed(0)}`)
 if (opts["no-prof"]) {
   const text = await (await fetch(metricsUrl)).text();
   console.log(text.split("\n").filter((l) => l.startsWith("messenger_gateway_send_seconds")).join("\n"));
+  if (routerMetricsUrl) {
+    const router = await (await fetch(routerMetricsUrl)).text();
+    console.log(router.split("\n").filter((l) => l.startsWith("messenger_rpc_started_total")).join("\n"));
+  }
 }
 await w.request("stop");
 await w.stop();

@@ -1,3 +1,4 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { randomUUID } from "node:crypto";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Client, type HandlerContext } from "@connectrpc/connect";
@@ -7,14 +8,14 @@ import type { Logger } from "@messenger/logging";
 import type { ConversationCursor } from "@messenger/proto/chat/v1/types";
 import { GatewayService, type ResumeState, type SessionRequest } from "@messenger/proto/gateway/v1/gateway_service";
 import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
-import type { RouterService } from "@messenger/proto/router/v1/router_service";
+import type { CursorUpdateResult, CursorUpdateSchema, RouterService, SendItemResult, SendItemSchema } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import { abortStream, identityHeaders, onCallAbort, identityMetadata, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
 import { Session, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
 import { peerError } from "./peer-error.js";
-import { RouterBatcher } from "./router-batcher.js";
+import { TurnBatcher } from "./turn-batcher.js";
 import { SendPipeline } from "./send-pipeline.js";
 
 /** Gateway settings. */
@@ -56,14 +57,16 @@ export class Gateway {
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private readonly gatewayHeaders: Record<string, string>;
-  private readonly sendBatcher: RouterBatcher;
+  private readonly sendBatcher: TurnBatcher<MessageInitShape<typeof SendItemSchema>, SendItemResult>;
+  private readonly cursorBatcher: TurnBatcher<MessageInitShape<typeof CursorUpdateSchema>, CursorUpdateResult>;
 
   constructor(
     private readonly deps: GatewayDeps,
     readonly settings: GatewaySettings,
   ) {
     this.gatewayHeaders = { [identityHeaders.gateway]: settings.gatewayId };
-    this.sendBatcher = new RouterBatcher(async (items) => (await deps.router.sendMessages({ items }, { headers: this.gatewayHeaders })).results);
+    this.sendBatcher = new TurnBatcher(async (items) => (await deps.router.sendMessages({ items }, { headers: this.gatewayHeaders })).results);
+    this.cursorBatcher = new TurnBatcher(async (items) => (await deps.router.updateCursors({ items }, { headers: this.gatewayHeaders })).results);
     this.metrics = deps.metrics ? createGatewayMetrics(deps.metrics) : undefined;
     this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
     this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
@@ -265,7 +268,10 @@ export class Gateway {
         case "read": {
           const c = f.value;
           const seqs = f.case === "ack" ? { deliveredSeq: c.seq } : { readSeq: c.seq };
-          await this.frameCall(session, f.case, () => this.deps.router.updateCursor({ conversationId: c.conversationId, ...seqs }, { headers: identity }));
+          await this.frameCall(session, f.case, async () => {
+            const [r] = await this.cursorBatcher.send([{ conversationId: c.conversationId, ...seqs, sender: { userId: session.userId, deviceId: session.deviceId, sessionId: session.id } }]);
+            if (r && r.errorCode !== 0) throw new ConnectError(r.errorMessage, r.errorCode as Code);
+          });
           break;
         }
         case "typing":

@@ -67,13 +67,26 @@ export function routerRoute(deps: RouterDeps): ServiceRoute {
         }
         return { results: res.results.map((r) => ({ message: r.message, duplicate: r.duplicate, errorCode: r.errorCode, errorMessage: r.errorMessage })) };
       },
-      async updateCursor(req, ctx) {
-        const caller = callerFromHeaders(ctx.requestHeader);
-        const res = await store.updateCursor({ conversationId: req.conversationId, deliveredSeq: req.deliveredSeq, readSeq: req.readSeq }, { headers: identityMetadata(caller), signal: ctx.signal });
-        if (res.changed && res.receipt) {
-          await fanOut(deps, res.memberUserIds, { frame: { case: "receipt", value: { conversationId: req.conversationId, receipt: res.receipt } } }, caller.sessionId);
-        }
-        return { receipt: res.receipt };
+      async updateCursors(req, ctx) {
+        const items = req.items.map((i) => ({
+          conversationId: i.conversationId,
+          deliveredSeq: i.deliveredSeq,
+          readSeq: i.readSeq,
+          userId: i.sender?.userId ?? "",
+          deviceId: i.sender?.deviceId ?? "",
+        }));
+        const res = await store.updateCursors({ items }, { signal: ctx.signal });
+        // A receipt that cannot be pushed is still recorded: members get it on sync.
+        await Promise.all(
+          res.results.map((r, i) => {
+            const item = req.items[i]!;
+            if (!r.changed || !r.receipt) return undefined;
+            return fanOut(deps, r.memberUserIds, { frame: { case: "receipt", value: { conversationId: item.conversationId, receipt: r.receipt } } }, item.sender?.sessionId).catch(
+              (err: unknown) => deps.log.warn({ err, conversationId: item.conversationId }, "live receipt failed; members will get it on sync"),
+            );
+          }),
+        );
+        return { results: res.results.map((r) => ({ receipt: r.receipt, errorCode: r.errorCode, errorMessage: r.errorMessage })) };
       },
       async setTyping(req, ctx) {
         const caller = callerFromHeaders(ctx.requestHeader);

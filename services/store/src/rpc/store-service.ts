@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { callerFromHeaders, route, type ServiceRoute } from "@messenger/rpc";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { appendMessages } from "../domain/append-messages.js";
@@ -23,16 +24,27 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number })
           ),
         };
       },
-      async updateCursor(req, ctx) {
-        const caller = callerFromHeaders(ctx.requestHeader);
-        const r = await updateCursor(repo, {
-          conversationId: req.conversationId,
-          userId: caller.userId,
-          deviceId: caller.deviceId,
-          deliveredSeq: seqFromWire(req.deliveredSeq),
-          readSeq: seqFromWire(req.readSeq),
-        });
-        return { changed: r.changed, receipt: receiptToProto(r.receipt), memberUserIds: [...r.conversation.memberUserIds] };
+      async updateCursors(req) {
+        // Each on its own; made together, their writes share one commit.
+        const results = await Promise.all(
+          req.items.map(async (item) => {
+            try {
+              if (!item.userId || !item.deviceId) throw new ConnectError("user and device are required", Code.InvalidArgument);
+              const r = await updateCursor(repo, {
+                conversationId: item.conversationId,
+                userId: item.userId,
+                deviceId: item.deviceId,
+                deliveredSeq: seqFromWire(item.deliveredSeq),
+                readSeq: seqFromWire(item.readSeq),
+              });
+              return { changed: r.changed, receipt: receiptToProto(r.receipt), memberUserIds: [...r.conversation.memberUserIds] };
+            } catch (err) {
+              const e = err instanceof ConnectError ? err : new ConnectError("watermark not recorded: send it again", Code.Unavailable);
+              return { errorCode: e.code, errorMessage: e.rawMessage };
+            }
+          }),
+        );
+        return { results };
       },
       async sync(req, ctx) {
         const caller = callerFromHeaders(ctx.requestHeader);

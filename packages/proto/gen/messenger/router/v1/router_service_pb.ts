@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/router/v1/router_service.proto.
  */
 export const file_messenger_router_v1_router_service: GenFile = /*@__PURE__*/
-  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIkMKE1NlbmRNZXNzYWdlc1JlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtInkKCFNlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJEisKBnNlbmRlchgEIAEoCzIbLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZGVyIkAKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJIkwKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtUmVzdWx0InsKDlNlbmRJdGVtUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBISCgplcnJvcl9jb2RlGAMgASgFEhUKDWVycm9yX21lc3NhZ2UYBCABKAkiVwoTVXBkYXRlQ3Vyc29yUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSFQoNZGVsaXZlcmVkX3NlcRgCIAEoBBIQCghyZWFkX3NlcRgDIAEoBCJJChRVcGRhdGVDdXJzb3JSZXNwb25zZRIxCgdyZWNlaXB0GAEgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdCI7ChBTZXRUeXBpbmdSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIOCgZ0eXBpbmcYAiABKAgiEwoRU2V0VHlwaW5nUmVzcG9uc2UytQIKDVJvdXRlclNlcnZpY2USYwoMU2VuZE1lc3NhZ2VzEigubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXF1ZXN0GikubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXNwb25zZRJjCgxVcGRhdGVDdXJzb3ISKC5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlcXVlc3QaKS5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvclJlc3BvbnNlEloKCVNldFR5cGluZxIlLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVxdWVzdBomLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2V0VHlwaW5nUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIkMKE1NlbmRNZXNzYWdlc1JlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtInkKCFNlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJEisKBnNlbmRlchgEIAEoCzIbLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZGVyIkAKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJIkwKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtUmVzdWx0InsKDlNlbmRJdGVtUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBISCgplcnJvcl9jb2RlGAMgASgFEhUKDWVycm9yX21lc3NhZ2UYBCABKAkiSAoUVXBkYXRlQ3Vyc29yc1JlcXVlc3QSMAoFaXRlbXMYASADKAsyIS5tZXNzZW5nZXIucm91dGVyLnYxLkN1cnNvclVwZGF0ZSJ9CgxDdXJzb3JVcGRhdGUSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQSKwoGc2VuZGVyGAQgASgLMhsubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kZXIiUQoVVXBkYXRlQ3Vyc29yc1Jlc3BvbnNlEjgKB3Jlc3VsdHMYASADKAsyJy5tZXNzZW5nZXIucm91dGVyLnYxLkN1cnNvclVwZGF0ZVJlc3VsdCJyChJDdXJzb3JVcGRhdGVSZXN1bHQSMQoHcmVjZWlwdBgBIAEoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSEgoKZXJyb3JfY29kZRgCIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJIjsKEFNldFR5cGluZ1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg4KBnR5cGluZxgCIAEoCCITChFTZXRUeXBpbmdSZXNwb25zZTK4AgoNUm91dGVyU2VydmljZRJjCgxTZW5kTWVzc2FnZXMSKC5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRNZXNzYWdlc1JlcXVlc3QaKS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRNZXNzYWdlc1Jlc3BvbnNlEmYKDVVwZGF0ZUN1cnNvcnMSKS5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvcnNSZXF1ZXN0GioubWVzc2VuZ2VyLnJvdXRlci52MS5VcGRhdGVDdXJzb3JzUmVzcG9uc2USWgoJU2V0VHlwaW5nEiUubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXF1ZXN0GiYubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXNwb25zZWIGcHJvdG8z", [file_messenger_chat_v1_types]);
 
 /**
  * SendMessagesRequest is the messages, each device's oldest first.
@@ -176,11 +176,32 @@ export const SendItemResultSchema: GenMessage<SendItemResult> = /*@__PURE__*/
   messageDesc(file_messenger_router_v1_router_service, 4);
 
 /**
- * UpdateCursorRequest carries a device's watermarks.
+ * UpdateCursorsRequest is the watermark moves.
  *
- * @generated from message messenger.router.v1.UpdateCursorRequest
+ * @generated from message messenger.router.v1.UpdateCursorsRequest
  */
-export type UpdateCursorRequest = Message<"messenger.router.v1.UpdateCursorRequest"> & {
+export type UpdateCursorsRequest = Message<"messenger.router.v1.UpdateCursorsRequest"> & {
+  /**
+   * The moves.
+   *
+   * @generated from field: repeated messenger.router.v1.CursorUpdate items = 1;
+   */
+  items: CursorUpdate[];
+};
+
+/**
+ * Describes the message messenger.router.v1.UpdateCursorsRequest.
+ * Use `create(UpdateCursorsRequestSchema)` to create a new message.
+ */
+export const UpdateCursorsRequestSchema: GenMessage<UpdateCursorsRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 5);
+
+/**
+ * CursorUpdate carries one device's watermarks in one conversation.
+ *
+ * @generated from message messenger.router.v1.CursorUpdate
+ */
+export type CursorUpdate = Message<"messenger.router.v1.CursorUpdate"> & {
   /**
    * Conversation id.
    *
@@ -201,35 +222,77 @@ export type UpdateCursorRequest = Message<"messenger.router.v1.UpdateCursorReque
    * @generated from field: uint64 read_seq = 3;
    */
   readSeq: bigint;
+
+  /**
+   * The device, as the gateway authenticated it.
+   *
+   * @generated from field: messenger.router.v1.Sender sender = 4;
+   */
+  sender?: Sender | undefined;
 };
 
 /**
- * Describes the message messenger.router.v1.UpdateCursorRequest.
- * Use `create(UpdateCursorRequestSchema)` to create a new message.
+ * Describes the message messenger.router.v1.CursorUpdate.
+ * Use `create(CursorUpdateSchema)` to create a new message.
  */
-export const UpdateCursorRequestSchema: GenMessage<UpdateCursorRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 5);
+export const CursorUpdateSchema: GenMessage<CursorUpdate> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 6);
 
 /**
- * UpdateCursorResponse is the member's receipt after the update.
+ * UpdateCursorsResponse has one result per item, in the same order.
  *
- * @generated from message messenger.router.v1.UpdateCursorResponse
+ * @generated from message messenger.router.v1.UpdateCursorsResponse
  */
-export type UpdateCursorResponse = Message<"messenger.router.v1.UpdateCursorResponse"> & {
+export type UpdateCursorsResponse = Message<"messenger.router.v1.UpdateCursorsResponse"> & {
   /**
-   * The caller's member-level receipt.
+   * The results.
+   *
+   * @generated from field: repeated messenger.router.v1.CursorUpdateResult results = 1;
+   */
+  results: CursorUpdateResult[];
+};
+
+/**
+ * Describes the message messenger.router.v1.UpdateCursorsResponse.
+ * Use `create(UpdateCursorsResponseSchema)` to create a new message.
+ */
+export const UpdateCursorsResponseSchema: GenMessage<UpdateCursorsResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 7);
+
+/**
+ * CursorUpdateResult is the member's receipt after the move, or why it was refused.
+ *
+ * @generated from message messenger.router.v1.CursorUpdateResult
+ */
+export type CursorUpdateResult = Message<"messenger.router.v1.CursorUpdateResult"> & {
+  /**
+   * The member-level receipt; absent when refused.
    *
    * @generated from field: messenger.chat.v1.MemberReceipt receipt = 1;
    */
   receipt?: MemberReceipt | undefined;
+
+  /**
+   * A gRPC status code; 0 when recorded.
+   *
+   * @generated from field: int32 error_code = 2;
+   */
+  errorCode: number;
+
+  /**
+   * Why it was refused.
+   *
+   * @generated from field: string error_message = 3;
+   */
+  errorMessage: string;
 };
 
 /**
- * Describes the message messenger.router.v1.UpdateCursorResponse.
- * Use `create(UpdateCursorResponseSchema)` to create a new message.
+ * Describes the message messenger.router.v1.CursorUpdateResult.
+ * Use `create(CursorUpdateResultSchema)` to create a new message.
  */
-export const UpdateCursorResponseSchema: GenMessage<UpdateCursorResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 6);
+export const CursorUpdateResultSchema: GenMessage<CursorUpdateResult> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 8);
 
 /**
  * SetTypingRequest is the indicator.
@@ -257,7 +320,7 @@ export type SetTypingRequest = Message<"messenger.router.v1.SetTypingRequest"> &
  * Use `create(SetTypingRequestSchema)` to create a new message.
  */
 export const SetTypingRequestSchema: GenMessage<SetTypingRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 7);
+  messageDesc(file_messenger_router_v1_router_service, 9);
 
 /**
  * SetTypingResponse is empty.
@@ -272,13 +335,13 @@ export type SetTypingResponse = Message<"messenger.router.v1.SetTypingResponse">
  * Use `create(SetTypingResponseSchema)` to create a new message.
  */
 export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 8);
+  messageDesc(file_messenger_router_v1_router_service, 10);
 
 /**
- * RouterService is the internal send path: authorize, store, fan out. For UpdateCursor and
- * SetTyping the calling user, device and session travel in x-messenger-user-id,
- * x-messenger-device-id and x-messenger-session-id metadata; SendMessages carries a sender
- * per item, so a gateway can send the messages of many sessions in one call.
+ * RouterService is the internal send path: authorize, store, fan out. For SetTyping the
+ * calling user, device and session travel in x-messenger-user-id, x-messenger-device-id and
+ * x-messenger-session-id metadata; SendMessages and UpdateCursors carry a sender per item,
+ * so a gateway can pass on the frames of many sessions in one call.
  *
  * @generated from service messenger.router.v1.RouterService
  */
@@ -296,14 +359,15 @@ export const RouterService: GenService<{
     output: typeof SendMessagesResponseSchema;
   },
   /**
-   * UpdateCursor records delivered/read watermarks and tells members when they moved.
+   * UpdateCursors records devices' delivered/read watermarks and tells members when a
+   * member's receipt moved.
    *
-   * @generated from rpc messenger.router.v1.RouterService.UpdateCursor
+   * @generated from rpc messenger.router.v1.RouterService.UpdateCursors
    */
-  updateCursor: {
+  updateCursors: {
     methodKind: "unary";
-    input: typeof UpdateCursorRequestSchema;
-    output: typeof UpdateCursorResponseSchema;
+    input: typeof UpdateCursorsRequestSchema;
+    output: typeof UpdateCursorsResponseSchema;
   },
   /**
    * SetTyping tells the other members' sessions.

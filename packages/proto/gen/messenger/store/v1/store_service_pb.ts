@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/store/v1/store_service.proto.
  */
 export const file_messenger_store_v1_store_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZtZXNzZW5nZXIvc3RvcmUvdjEvc3RvcmVfc2VydmljZS5wcm90bxISbWVzc2VuZ2VyLnN0b3JlLnYxIkYKFUFwcGVuZE1lc3NhZ2VzUmVxdWVzdBItCgVpdGVtcxgBIAMoCzIeLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBlbmRJdGVtIoABCgpBcHBlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJEhYKDnNlbmRlcl91c2VyX2lkGAQgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBSABKAkiSwoWQXBwZW5kTWVzc2FnZXNSZXNwb25zZRIxCgdyZXN1bHRzGAEgAygLMiAubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZFJlc3VsdCKSAQoMQXBwZW5kUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkSEgoKZXJyb3JfY29kZRgEIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIlcKE1VwZGF0ZUN1cnNvclJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQicwoUVXBkYXRlQ3Vyc29yUmVzcG9uc2USDwoHY2hhbmdlZBgBIAEoCBIxCgdyZWNlaXB0GAIgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkilwEKC1N5bmNSZXF1ZXN0EhUKDXNpbmNlX3ZlcnNpb24YASABKAQSNgoHY3Vyc29ycxgCIAMoCzIlLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbkN1cnNvchIUCgxtYXhfbWVzc2FnZXMYAyABKA0SIwobbWF4X3JlcGxheV9wZXJfY29udmVyc2F0aW9uGAQgASgNInAKDFN5bmNSZXNwb25zZRI9Cg1jb252ZXJzYXRpb25zGAEgAygLMiYubWVzc2VuZ2VyLnN0b3JlLnYxLlN5bmNlZENvbnZlcnNhdGlvbhIPCgd2ZXJzaW9uGAIgASgEEhAKCGNvbXBsZXRlGAMgASgIIrABChJTeW5jZWRDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEiwKCG1lc3NhZ2VzGAIgAygLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIyCghyZWNlaXB0cxgDIAMoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSDQoFcmVzZXQYBCABKAgSEAoIbGFzdF9zZXEYBSABKAQiLAoRR2V0TWVtYmVyc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIiYKEkdldE1lbWJlcnNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCSIVChNMaXN0Q29udGFjdHNSZXF1ZXN0IigKFExpc3RDb250YWN0c1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygJMuUDCgxTdG9yZVNlcnZpY2USZwoOQXBwZW5kTWVzc2FnZXMSKS5tZXNzZW5nZXIuc3RvcmUudjEuQXBwZW5kTWVzc2FnZXNSZXF1ZXN0GioubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZE1lc3NhZ2VzUmVzcG9uc2USYQoMVXBkYXRlQ3Vyc29yEicubWVzc2VuZ2VyLnN0b3JlLnYxLlVwZGF0ZUN1cnNvclJlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuVXBkYXRlQ3Vyc29yUmVzcG9uc2USSQoEU3luYxIfLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVxdWVzdBogLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVzcG9uc2USWwoKR2V0TWVtYmVycxIlLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVxdWVzdBomLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVzcG9uc2USYQoMTGlzdENvbnRhY3RzEicubWVzc2VuZ2VyLnN0b3JlLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuTGlzdENvbnRhY3RzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CiZtZXNzZW5nZXIvc3RvcmUvdjEvc3RvcmVfc2VydmljZS5wcm90bxISbWVzc2VuZ2VyLnN0b3JlLnYxIkYKFUFwcGVuZE1lc3NhZ2VzUmVxdWVzdBItCgVpdGVtcxgBIAMoCzIeLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBlbmRJdGVtIoABCgpBcHBlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJEhYKDnNlbmRlcl91c2VyX2lkGAQgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBSABKAkiSwoWQXBwZW5kTWVzc2FnZXNSZXNwb25zZRIxCgdyZXN1bHRzGAEgAygLMiAubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZFJlc3VsdCKSAQoMQXBwZW5kUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkSEgoKZXJyb3JfY29kZRgEIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIkUKFFVwZGF0ZUN1cnNvcnNSZXF1ZXN0Ei0KBWl0ZW1zGAEgAygLMh4ubWVzc2VuZ2VyLnN0b3JlLnYxLkN1cnNvckl0ZW0icgoKQ3Vyc29ySXRlbRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSFQoNZGVsaXZlcmVkX3NlcRgCIAEoBBIQCghyZWFkX3NlcRgDIAEoBBIPCgd1c2VyX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCSJKChVVcGRhdGVDdXJzb3JzUmVzcG9uc2USMQoHcmVzdWx0cxgBIAMoCzIgLm1lc3Nlbmdlci5zdG9yZS52MS5DdXJzb3JSZXN1bHQilgEKDEN1cnNvclJlc3VsdBIPCgdjaGFuZ2VkGAEgASgIEjEKB3JlY2VpcHQYAiABKAsyIC5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSZWNlaXB0EhcKD21lbWJlcl91c2VyX2lkcxgDIAMoCRISCgplcnJvcl9jb2RlGAQgASgFEhUKDWVycm9yX21lc3NhZ2UYBSABKAkilwEKC1N5bmNSZXF1ZXN0EhUKDXNpbmNlX3ZlcnNpb24YASABKAQSNgoHY3Vyc29ycxgCIAMoCzIlLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbkN1cnNvchIUCgxtYXhfbWVzc2FnZXMYAyABKA0SIwobbWF4X3JlcGxheV9wZXJfY29udmVyc2F0aW9uGAQgASgNInAKDFN5bmNSZXNwb25zZRI9Cg1jb252ZXJzYXRpb25zGAEgAygLMiYubWVzc2VuZ2VyLnN0b3JlLnYxLlN5bmNlZENvbnZlcnNhdGlvbhIPCgd2ZXJzaW9uGAIgASgEEhAKCGNvbXBsZXRlGAMgASgIIrABChJTeW5jZWRDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEiwKCG1lc3NhZ2VzGAIgAygLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIyCghyZWNlaXB0cxgDIAMoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSDQoFcmVzZXQYBCABKAgSEAoIbGFzdF9zZXEYBSABKAQiLAoRR2V0TWVtYmVyc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIiYKEkdldE1lbWJlcnNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCSIVChNMaXN0Q29udGFjdHNSZXF1ZXN0IigKFExpc3RDb250YWN0c1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygJMugDCgxTdG9yZVNlcnZpY2USZwoOQXBwZW5kTWVzc2FnZXMSKS5tZXNzZW5nZXIuc3RvcmUudjEuQXBwZW5kTWVzc2FnZXNSZXF1ZXN0GioubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZE1lc3NhZ2VzUmVzcG9uc2USZAoNVXBkYXRlQ3Vyc29ycxIoLm1lc3Nlbmdlci5zdG9yZS52MS5VcGRhdGVDdXJzb3JzUmVxdWVzdBopLm1lc3Nlbmdlci5zdG9yZS52MS5VcGRhdGVDdXJzb3JzUmVzcG9uc2USSQoEU3luYxIfLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVxdWVzdBogLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVzcG9uc2USWwoKR2V0TWVtYmVycxIlLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVxdWVzdBomLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVzcG9uc2USYQoMTGlzdENvbnRhY3RzEicubWVzc2VuZ2VyLnN0b3JlLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuTGlzdENvbnRhY3RzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
 
 /**
  * AppendMessagesRequest is the messages to store, each device's oldest first.
@@ -155,11 +155,32 @@ export const AppendResultSchema: GenMessage<AppendResult> = /*@__PURE__*/
   messageDesc(file_messenger_store_v1_store_service, 3);
 
 /**
- * UpdateCursorRequest carries the new watermarks; 0 leaves one as it is.
+ * UpdateCursorsRequest is the watermark moves.
  *
- * @generated from message messenger.store.v1.UpdateCursorRequest
+ * @generated from message messenger.store.v1.UpdateCursorsRequest
  */
-export type UpdateCursorRequest = Message<"messenger.store.v1.UpdateCursorRequest"> & {
+export type UpdateCursorsRequest = Message<"messenger.store.v1.UpdateCursorsRequest"> & {
+  /**
+   * The moves.
+   *
+   * @generated from field: repeated messenger.store.v1.CursorItem items = 1;
+   */
+  items: CursorItem[];
+};
+
+/**
+ * Describes the message messenger.store.v1.UpdateCursorsRequest.
+ * Use `create(UpdateCursorsRequestSchema)` to create a new message.
+ */
+export const UpdateCursorsRequestSchema: GenMessage<UpdateCursorsRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 4);
+
+/**
+ * CursorItem carries one device's new watermarks; 0 leaves one as it is.
+ *
+ * @generated from message messenger.store.v1.CursorItem
+ */
+export type CursorItem = Message<"messenger.store.v1.CursorItem"> & {
   /**
    * Conversation id.
    *
@@ -180,21 +201,56 @@ export type UpdateCursorRequest = Message<"messenger.store.v1.UpdateCursorReques
    * @generated from field: uint64 read_seq = 3;
    */
   readSeq: bigint;
+
+  /**
+   * The user.
+   *
+   * @generated from field: string user_id = 4;
+   */
+  userId: string;
+
+  /**
+   * The device.
+   *
+   * @generated from field: string device_id = 5;
+   */
+  deviceId: string;
 };
 
 /**
- * Describes the message messenger.store.v1.UpdateCursorRequest.
- * Use `create(UpdateCursorRequestSchema)` to create a new message.
+ * Describes the message messenger.store.v1.CursorItem.
+ * Use `create(CursorItemSchema)` to create a new message.
  */
-export const UpdateCursorRequestSchema: GenMessage<UpdateCursorRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 4);
+export const CursorItemSchema: GenMessage<CursorItem> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 5);
 
 /**
- * UpdateCursorResponse says whether the caller's member-level receipt moved.
+ * UpdateCursorsResponse has one result per item, in the same order.
  *
- * @generated from message messenger.store.v1.UpdateCursorResponse
+ * @generated from message messenger.store.v1.UpdateCursorsResponse
  */
-export type UpdateCursorResponse = Message<"messenger.store.v1.UpdateCursorResponse"> & {
+export type UpdateCursorsResponse = Message<"messenger.store.v1.UpdateCursorsResponse"> & {
+  /**
+   * The results.
+   *
+   * @generated from field: repeated messenger.store.v1.CursorResult results = 1;
+   */
+  results: CursorResult[];
+};
+
+/**
+ * Describes the message messenger.store.v1.UpdateCursorsResponse.
+ * Use `create(UpdateCursorsResponseSchema)` to create a new message.
+ */
+export const UpdateCursorsResponseSchema: GenMessage<UpdateCursorsResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 6);
+
+/**
+ * CursorResult says whether the member-level receipt moved, or why the item was refused.
+ *
+ * @generated from message messenger.store.v1.CursorResult
+ */
+export type CursorResult = Message<"messenger.store.v1.CursorResult"> & {
   /**
    * True when the member's receipt moved and members should be told.
    *
@@ -215,14 +271,28 @@ export type UpdateCursorResponse = Message<"messenger.store.v1.UpdateCursorRespo
    * @generated from field: repeated string member_user_ids = 3;
    */
   memberUserIds: string[];
+
+  /**
+   * A gRPC status code; 0 when recorded.
+   *
+   * @generated from field: int32 error_code = 4;
+   */
+  errorCode: number;
+
+  /**
+   * Why it was refused.
+   *
+   * @generated from field: string error_message = 5;
+   */
+  errorMessage: string;
 };
 
 /**
- * Describes the message messenger.store.v1.UpdateCursorResponse.
- * Use `create(UpdateCursorResponseSchema)` to create a new message.
+ * Describes the message messenger.store.v1.CursorResult.
+ * Use `create(CursorResultSchema)` to create a new message.
  */
-export const UpdateCursorResponseSchema: GenMessage<UpdateCursorResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 5);
+export const CursorResultSchema: GenMessage<CursorResult> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 7);
 
 /**
  * SyncRequest says what the device holds.
@@ -264,7 +334,7 @@ export type SyncRequest = Message<"messenger.store.v1.SyncRequest"> & {
  * Use `create(SyncRequestSchema)` to create a new message.
  */
 export const SyncRequestSchema: GenMessage<SyncRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 6);
+  messageDesc(file_messenger_store_v1_store_service, 8);
 
 /**
  * SyncResponse is one page of changes, oldest change first.
@@ -299,7 +369,7 @@ export type SyncResponse = Message<"messenger.store.v1.SyncResponse"> & {
  * Use `create(SyncResponseSchema)` to create a new message.
  */
 export const SyncResponseSchema: GenMessage<SyncResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 7);
+  messageDesc(file_messenger_store_v1_store_service, 9);
 
 /**
  * SyncedConversation is what changed in one conversation.
@@ -348,7 +418,7 @@ export type SyncedConversation = Message<"messenger.store.v1.SyncedConversation"
  * Use `create(SyncedConversationSchema)` to create a new message.
  */
 export const SyncedConversationSchema: GenMessage<SyncedConversation> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 8);
+  messageDesc(file_messenger_store_v1_store_service, 10);
 
 /**
  * GetMembersRequest names a conversation.
@@ -369,7 +439,7 @@ export type GetMembersRequest = Message<"messenger.store.v1.GetMembersRequest"> 
  * Use `create(GetMembersRequestSchema)` to create a new message.
  */
 export const GetMembersRequestSchema: GenMessage<GetMembersRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 9);
+  messageDesc(file_messenger_store_v1_store_service, 11);
 
 /**
  * GetMembersResponse lists its members.
@@ -390,7 +460,7 @@ export type GetMembersResponse = Message<"messenger.store.v1.GetMembersResponse"
  * Use `create(GetMembersResponseSchema)` to create a new message.
  */
 export const GetMembersResponseSchema: GenMessage<GetMembersResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 10);
+  messageDesc(file_messenger_store_v1_store_service, 12);
 
 /**
  * ListContactsRequest is empty: the caller is in the metadata.
@@ -405,7 +475,7 @@ export type ListContactsRequest = Message<"messenger.store.v1.ListContactsReques
  * Use `create(ListContactsRequestSchema)` to create a new message.
  */
 export const ListContactsRequestSchema: GenMessage<ListContactsRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 11);
+  messageDesc(file_messenger_store_v1_store_service, 13);
 
 /**
  * ListContactsResponse lists the caller's contacts.
@@ -426,12 +496,12 @@ export type ListContactsResponse = Message<"messenger.store.v1.ListContactsRespo
  * Use `create(ListContactsResponseSchema)` to create a new message.
  */
 export const ListContactsResponseSchema: GenMessage<ListContactsResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 12);
+  messageDesc(file_messenger_store_v1_store_service, 14);
 
 /**
  * StoreService is the internal API of the message store. The calling user and device
  * travel in the x-messenger-user-id and x-messenger-device-id metadata, except for
- * AppendMessages, which names the sender of each item.
+ * AppendMessages and UpdateCursors, which name the device of each item.
  *
  * @generated from service messenger.store.v1.StoreService
  */
@@ -451,14 +521,14 @@ export const StoreService: GenService<{
     output: typeof AppendMessagesResponseSchema;
   },
   /**
-   * UpdateCursor moves the caller device's watermarks forward (never back).
+   * UpdateCursors moves devices' watermarks forward (never back), each item on its own.
    *
-   * @generated from rpc messenger.store.v1.StoreService.UpdateCursor
+   * @generated from rpc messenger.store.v1.StoreService.UpdateCursors
    */
-  updateCursor: {
+  updateCursors: {
     methodKind: "unary";
-    input: typeof UpdateCursorRequestSchema;
-    output: typeof UpdateCursorResponseSchema;
+    input: typeof UpdateCursorsRequestSchema;
+    output: typeof UpdateCursorsResponseSchema;
   },
   /**
    * Sync returns what changed for the caller device since a sync version.
