@@ -24,8 +24,20 @@ export const offlineNotificationCodec = {
   decode: (bytes: Uint8Array): OfflineNotification => fromBinary(OfflineNotificationSchema, bytes),
 };
 
+/**
+ * The deliveries this process encoded, by their bytes: on the in-process bus the subscriber
+ * gets the very same bytes and takes the message back instead of parsing it. Nobody mutates
+ * a delivery after encoding it.
+ */
+const encodedHere = new WeakMap<Uint8Array, Delivery>();
+
 /** Codec of the payload on subjects.gatewayDeliveries. */
 export const deliveryCodec = {
-  encode: (d: MessageInitShape<typeof DeliverySchema>): Uint8Array => toBinary(DeliverySchema, create(DeliverySchema, d)),
-  decode: (bytes: Uint8Array): Delivery => fromBinary(DeliverySchema, bytes),
+  encode: (d: MessageInitShape<typeof DeliverySchema>): Uint8Array => {
+    const message = create(DeliverySchema, d);
+    const bytes = toBinary(DeliverySchema, message);
+    encodedHere.set(bytes, message);
+    return bytes;
+  },
+  decode: (bytes: Uint8Array): Delivery => encodedHere.get(bytes) ?? fromBinary(DeliverySchema, bytes),
 };
