@@ -29,6 +29,11 @@ export async function spawnSystem(env: Record<string, string> = {}, execArgv: st
     env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  // Whatever ends this process (a test runner, a bench tool whose output pipe closed) ends
+  // the server with it.
+  const killOnExit = (): void => void child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.removeListener("exit", killOnExit));
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   const ports = await new Promise<{ grpc: number; http: number }>((resolve, reject) => {
