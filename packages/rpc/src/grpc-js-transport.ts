@@ -15,6 +15,8 @@ export function createGrpcJsTransport(baseUrl: string, opts: { defaultTimeoutMs?
   const client = new grpc.Client(url.host, grpc.credentials.createInsecure(), {
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_permit_without_calls": 1,
+    // No channelz service is served; its per-call bookkeeping is wasted.
+    "grpc.enable_channelz": 0,
   });
   const unsupported = createRouterTransport(() => {});
   const unary = ((method: DescMethodUnary<DescMessage, DescMessage>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: Parameters<Transport["unary"]>[3], input: unknown) => {
