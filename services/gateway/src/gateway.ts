@@ -8,7 +8,7 @@ import type { Logger } from "@messenger/logging";
 import type { ConversationCursor } from "@messenger/proto/chat/v1/types";
 import { GatewayService, type ResumeState, type SessionRequest } from "@messenger/proto/gateway/v1/gateway_service";
 import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
-import type { CursorUpdateResult, CursorUpdateSchema, RouterService, SendItemResult, SendItemSchema } from "@messenger/proto/router/v1/router_service";
+import type { CursorUpdateResult, CursorUpdateSchema, RouterService, SendItemResult, SendItemSchema, SenderSchema } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import { abortStream, identityHeaders, onCallAbort, identityMetadata, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
@@ -17,6 +17,9 @@ import { SessionTable } from "./session-table.js";
 import { peerError } from "./peer-error.js";
 import { TurnBatcher } from "./turn-batcher.js";
 import { SendPipeline } from "./send-pipeline.js";
+
+/** A session as the router's batched calls name it. */
+type SenderInit = MessageInitShape<typeof SenderSchema>;
 
 /** Gateway settings. */
 export interface GatewaySettings {
@@ -251,6 +254,8 @@ export class Gateway {
   private async readFrames(it: AsyncIterator<SessionRequest>, session: Session, identity: Record<string, string>): Promise<void> {
     // Made on the first send: most sessions sit idle, and idle sessions are what a gateway holds.
     let sends: SendPipeline | undefined;
+    // Who this session's sends and marks come from, as the router's batched calls name it.
+    const sender: SenderInit = { userId: session.userId, deviceId: session.deviceId, sessionId: session.id };
     for (;;) {
       await sends?.roomFor();
       const r = await it.next();
@@ -262,14 +267,14 @@ export class Gateway {
       const f = r.value.frame;
       switch (f.case) {
         case "send":
-          (sends ??= this.sendPipeline(session)).add(f.value);
+          (sends ??= this.sendPipeline(session, sender)).add(f.value);
           break;
         case "ack":
         case "read": {
           const c = f.value;
           const seqs = f.case === "ack" ? { deliveredSeq: c.seq } : { readSeq: c.seq };
           await this.frameCall(session, f.case, async () => {
-            const [r] = await this.cursorBatcher.send([{ conversationId: c.conversationId, ...seqs, sender: { userId: session.userId, deviceId: session.deviceId, sessionId: session.id } }]);
+            const [r] = await this.cursorBatcher.send([{ conversationId: c.conversationId, ...seqs, sender }]);
             if (r && r.errorCode !== 0) throw new ConnectError(r.errorMessage, r.errorCode as Code);
           });
           break;
@@ -292,8 +297,7 @@ export class Gateway {
   }
 
   /** The pipeline that stores a session's sends through the router. */
-  private sendPipeline(session: Session): SendPipeline {
-    const sender = { userId: session.userId, deviceId: session.deviceId, sessionId: session.id };
+  private sendPipeline(session: Session, sender: SenderInit): SendPipeline {
     return new SendPipeline(
       {
         send: async (batch) => {
