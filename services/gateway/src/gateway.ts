@@ -32,6 +32,14 @@ export interface GatewaySettings {
   readonly helloTimeoutMs: number;
   /** Conversations missing more than this are reset rather than replayed. */
   readonly maxReplayPerConversation: number;
+  /**
+   * How long a resuming session waits, after registering, before it reads what it missed.
+   * Routers learn of a new session through the session registry a little later; a message
+   * stored in that gap would be pushed only to the old session and read too early to be in
+   * the replay. Waiting out the registry's propagation closes the gap (live copies that
+   * arrive meanwhile are held and deduplicated as usual). 0 where the registry is in-process.
+   */
+  readonly resumeSettleMs: number;
 }
 
 /** What the gateway calls. */
@@ -207,6 +215,7 @@ export class Gateway {
     let version = resume?.syncVersion ?? 0n;
     const cursors = new Map<string, bigint>((resume?.cursors ?? []).map((c: ConversationCursor) => [c.conversationId, c.seq]));
     let replayed = 0;
+    if (this.settings.resumeSettleMs > 0) await new Promise((r) => setTimeout(r, this.settings.resumeSettleMs));
     for (;;) {
       await session.roomFor();
       if (session.isClosed) return;

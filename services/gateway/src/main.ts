@@ -30,6 +30,7 @@ const env = z.object({
   OUTBOUND_QUEUE_LIMIT: positiveInt(1024),
   MAX_REPLAY_PER_CONVERSATION: positiveInt(1000),
   DRAIN_WAVES: positiveInt(5),
+  RESUME_SETTLE_MS: z.coerce.number().int().min(0).default(150),
 });
 
 await runService("gateway", () => parseEnv(env), async (config, { log, metrics }) => {
@@ -53,6 +54,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       outboundQueueLimit: config.OUTBOUND_QUEUE_LIMIT,
       helloTimeoutMs: config.HELLO_TIMEOUT_MS,
       maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
+      resumeSettleMs: config.RESUME_SETTLE_MS,
     },
   );
   log.info({ gatewayId: config.GATEWAY_ID }, "gateway id");

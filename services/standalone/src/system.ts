@@ -88,6 +88,8 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       outboundQueueLimit: config.OUTBOUND_QUEUE_LIMIT,
       helloTimeoutMs: config.HELLO_TIMEOUT_MS,
       maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
+      // The in-process registry is up to date as soon as the session is registered.
+      resumeSettleMs: 0,
     },
   );
 
