@@ -12,11 +12,427 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file messenger/chat/v1/types.proto.
  */
 export const file_messenger_chat_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("Ch1tZXNzZW5nZXIvY2hhdC92MS90eXBlcy5wcm90bxIRbWVzc2VuZ2VyLmNoYXQudjEiwwEKB01lc3NhZ2USCgoCaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgsKA3NlcRgDIAEoBBIWCg5zZW5kZXJfdXNlcl9pZBgEIAEoCRIYChBzZW5kZXJfZGV2aWNlX2lkGAUgASgJEhkKEWNsaWVudF9tZXNzYWdlX2lkGAYgASgJEgwKBHRleHQYByABKAkSKwoHc2VudF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiSQoNTWVtYmVyUmVjZWlwdBIPCgd1c2VyX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQiqgIKDENvbnZlcnNhdGlvbhIKCgJpZBgBIAEoCRIxCgRraW5kGAIgASgOMiMubWVzc2VuZ2VyLmNoYXQudjEuQ29udmVyc2F0aW9uS2luZBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkSEAoIbGFzdF9zZXEYBCABKAQSNAoQbGFzdF9hY3Rpdml0eV9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF9tZXNzYWdlGAYgASgLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIUCgx1bnJlYWRfY291bnQYByABKAQSMgoIcmVjZWlwdHMYCCADKAsyIC5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSZWNlaXB0IjoKEkNvbnZlcnNhdGlvbkN1cnNvchIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEIl0KCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEjAKDGxhc3Rfc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqUwoQQ29udmVyc2F0aW9uS2luZBIhCh1DT05WRVJTQVRJT05fS0lORF9VTlNQRUNJRklFRBAAEhwKGENPTlZFUlNBVElPTl9LSU5EX0RJUkVDVBABYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch1tZXNzZW5nZXIvY2hhdC92MS90eXBlcy5wcm90bxIRbWVzc2VuZ2VyLmNoYXQudjEiUAoJUmV0ZW50aW9uEi4KBG1vZGUYASABKA4yIC5tZXNzZW5nZXIuY2hhdC52MS5SZXRlbnRpb25Nb2RlEhMKC3R0bF9zZWNvbmRzGAIgASgNIogBCghNZWRpYVJlZhIQCghtZWRpYV9pZBgBIAEoCRIRCgltaW1lX3R5cGUYAiABKAkSEgoKc2l6ZV9ieXRlcxgDIAEoBBINCgV3aWR0aBgEIAEoDRIOCgZoZWlnaHQYBSABKA0SEQoJdGh1bWJuYWlsGAYgASgMEhEKCWZpbGVfbmFtZRgHIAEoCSJKCgpDaXBoZXJ0ZXh0EhIKCmNpcGhlcnRleHQYASABKAwSEQoJYWxnb3JpdGhtGAIgASgJEhUKDXNlbmRlcl9rZXlfaWQYAyABKAkiNgoMR3JvdXBDcmVhdGVkEg0KBXRpdGxlGAEgASgJEhcKD21lbWJlcl91c2VyX2lkcxgCIAMoCSIgCgxNZW1iZXJzQWRkZWQSEAoIdXNlcl9pZHMYASADKAkiIAoNTWVtYmVyUmVtb3ZlZBIPCgd1c2VyX2lkGAEgASgJIh0KCk1lbWJlckxlZnQSDwoHdXNlcl9pZBgBIAEoCSJLCgtSb2xlQ2hhbmdlZBIPCgd1c2VyX2lkGAEgASgJEisKBHJvbGUYAiABKA4yHS5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSb2xlIkAKFE93bmVyc2hpcFRyYW5zZmVycmVkEhQKDGZyb21fdXNlcl9pZBgBIAEoCRISCgp0b191c2VyX2lkGAIgASgJIjYKEEdyb3VwSW5mb0NoYW5nZWQSDQoFdGl0bGUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkiQwoQUmV0ZW50aW9uQ2hhbmdlZBIvCglyZXRlbnRpb24YASABKAsyHC5tZXNzZW5nZXIuY2hhdC52MS5SZXRlbnRpb24ilAQKC1N5c3RlbUV2ZW50EhUKDWFjdG9yX3VzZXJfaWQYASABKAkSOAoNZ3JvdXBfY3JlYXRlZBgCIAEoCzIfLm1lc3Nlbmdlci5jaGF0LnYxLkdyb3VwQ3JlYXRlZEgAEjgKDW1lbWJlcnNfYWRkZWQYAyABKAsyHy5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJzQWRkZWRIABI6Cg5tZW1iZXJfcmVtb3ZlZBgEIAEoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlbW92ZWRIABI0CgttZW1iZXJfbGVmdBgFIAEoCzIdLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlckxlZnRIABI2Cgxyb2xlX2NoYW5nZWQYBiABKAsyHi5tZXNzZW5nZXIuY2hhdC52MS5Sb2xlQ2hhbmdlZEgAEkgKFW93bmVyc2hpcF90cmFuc2ZlcnJlZBgHIAEoCzInLm1lc3Nlbmdlci5jaGF0LnYxLk93bmVyc2hpcFRyYW5zZmVycmVkSAASOwoMaW5mb19jaGFuZ2VkGAggASgLMiMubWVzc2VuZ2VyLmNoYXQudjEuR3JvdXBJbmZvQ2hhbmdlZEgAEkAKEXJldGVudGlvbl9jaGFuZ2VkGAkgASgLMiMubWVzc2VuZ2VyLmNoYXQudjEuUmV0ZW50aW9uQ2hhbmdlZEgAQgcKBWV2ZW50IqwDCgdNZXNzYWdlEgoKAmlkGAEgASgJEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRILCgNzZXEYAyABKAQSFgoOc2VuZGVyX3VzZXJfaWQYBCABKAkSGAoQc2VuZGVyX2RldmljZV9pZBgFIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgGIAEoCRIOCgR0ZXh0GAcgASgJSAASLAoFbWVkaWEYCSABKAsyGy5tZXNzZW5nZXIuY2hhdC52MS5NZWRpYVJlZkgAEjMKCmNpcGhlcnRleHQYCiABKAsyHS5tZXNzZW5nZXIuY2hhdC52MS5DaXBoZXJ0ZXh0SAASMAoGc3lzdGVtGAsgASgLMh4ubWVzc2VuZ2VyLmNoYXQudjEuU3lzdGVtRXZlbnRIABIrCgdzZW50X2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxyZXBseV90b19zZXEYDCABKAQSMgoOY2xpZW50X3NlbnRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgYKBGJvZHkiSQoNTWVtYmVyUmVjZWlwdBIPCgd1c2VyX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQiVwoOUmVjZWlwdFN1bW1hcnkSFAoMbWVtYmVyX2NvdW50GAEgASgNEhkKEWRlbGl2ZXJlZF9hbGxfc2VxGAIgASgEEhQKDHJlYWRfYWxsX3NlcRgDIAEoBCKxBAoMQ29udmVyc2F0aW9uEgoKAmlkGAEgASgJEjEKBGtpbmQYAiABKA4yIy5tZXNzZW5nZXIuY2hhdC52MS5Db252ZXJzYXRpb25LaW5kEhcKD21lbWJlcl91c2VyX2lkcxgDIAMoCRIQCghsYXN0X3NlcRgEIAEoBBI0ChBsYXN0X2FjdGl2aXR5X2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X21lc3NhZ2UYBiABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhQKDHVucmVhZF9jb3VudBgHIAEoBBIyCghyZWNlaXB0cxgIIAMoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSDQoFdGl0bGUYCSABKAkSEwoLZGVzY3JpcHRpb24YCiABKAkSFAoMbWVtYmVyX2NvdW50GAsgASgNEisKBHJvbGUYDCABKA4yHS5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSb2xlEhEKCWlzX21lbWJlchgNIAEoCBIPCgdtaW5fc2VxGA4gASgEEjoKD3JlY2VpcHRfc3VtbWFyeRgPIAEoCzIhLm1lc3Nlbmdlci5jaGF0LnYxLlJlY2VpcHRTdW1tYXJ5Eg0KBWxhcmdlGBAgASgIEi8KCXJldGVudGlvbhgRIAEoCzIcLm1lc3Nlbmdlci5jaGF0LnYxLlJldGVudGlvbiJUChJDb252ZXJzYXRpb25DdXJzb3ISFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEgsKA3NlcRgCIAEoBBIYChByZWNlaXB0c192ZXJzaW9uGAMgASgEIl0KCFByZXNlbmNlEg8KB3VzZXJfaWQYASABKAkSDgoGb25saW5lGAIgASgIEjAKDGxhc3Rfc2Vlbl9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAqcAoQQ29udmVyc2F0aW9uS2luZBIhCh1DT05WRVJTQVRJT05fS0lORF9VTlNQRUNJRklFRBAAEhwKGENPTlZFUlNBVElPTl9LSU5EX0RJUkVDVBABEhsKF0NPTlZFUlNBVElPTl9LSU5EX0dST1VQEAIqbwoKTWVtYmVyUm9sZRIbChdNRU1CRVJfUk9MRV9VTlNQRUNJRklFRBAAEhYKEk1FTUJFUl9ST0xFX01FTUJFUhABEhUKEU1FTUJFUl9ST0xFX0FETUlOEAISFQoRTUVNQkVSX1JPTEVfT1dORVIQAyqUAQoNUmV0ZW50aW9uTW9kZRIeChpSRVRFTlRJT05fTU9ERV9VTlNQRUNJRklFRBAAEhwKGFJFVEVOVElPTl9NT0RFX1BFUk1BTkVOVBABEiQKIFJFVEVOVElPTl9NT0RFX1NUT1JFX0FORF9GT1JXQVJEEAISHwobUkVURU5USU9OX01PREVfRElTQVBQRUFSSU5HEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
+
+/**
+ * Retention is a conversation's retention policy.
+ *
+ * @generated from message messenger.chat.v1.Retention
+ */
+export type Retention = Message$1<"messenger.chat.v1.Retention"> & {
+  /**
+   * The mode.
+   *
+   * @generated from field: messenger.chat.v1.RetentionMode mode = 1;
+   */
+  mode: RetentionMode;
+
+  /**
+   * For RETENTION_MODE_DISAPPEARING: seconds after sending.
+   *
+   * @generated from field: uint32 ttl_seconds = 2;
+   */
+  ttlSeconds: number;
+};
+
+/**
+ * Describes the message messenger.chat.v1.Retention.
+ * Use `create(RetentionSchema)` to create a new message.
+ */
+export const RetentionSchema: GenMessage<Retention> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 0);
+
+/**
+ * MediaRef points to an uploaded image or file held by the media service.
+ *
+ * @generated from message messenger.chat.v1.MediaRef
+ */
+export type MediaRef = Message$1<"messenger.chat.v1.MediaRef"> & {
+  /**
+   * The media service's id of the object.
+   *
+   * @generated from field: string media_id = 1;
+   */
+  mediaId: string;
+
+  /**
+   * Its MIME type, as sniffed by the media service.
+   *
+   * @generated from field: string mime_type = 2;
+   */
+  mimeType: string;
+
+  /**
+   * Its size in bytes.
+   *
+   * @generated from field: uint64 size_bytes = 3;
+   */
+  sizeBytes: bigint;
+
+  /**
+   * Pixel width of an image; 0 otherwise.
+   *
+   * @generated from field: uint32 width = 4;
+   */
+  width: number;
+
+  /**
+   * Pixel height of an image; 0 otherwise.
+   *
+   * @generated from field: uint32 height = 5;
+   */
+  height: number;
+
+  /**
+   * A tiny inline preview (at most 8 KiB), shown before the download.
+   *
+   * @generated from field: bytes thumbnail = 6;
+   */
+  thumbnail: Uint8Array;
+
+  /**
+   * The file name shown to recipients.
+   *
+   * @generated from field: string file_name = 7;
+   */
+  fileName: string;
+};
+
+/**
+ * Describes the message messenger.chat.v1.MediaRef.
+ * Use `create(MediaRefSchema)` to create a new message.
+ */
+export const MediaRefSchema: GenMessage<MediaRef> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 1);
+
+/**
+ * Ciphertext is an end-to-end encrypted body: the server stores and forwards it unread.
+ *
+ * @generated from message messenger.chat.v1.Ciphertext
+ */
+export type Ciphertext = Message$1<"messenger.chat.v1.Ciphertext"> & {
+  /**
+   * The encrypted bytes (at most 64 KiB).
+   *
+   * @generated from field: bytes ciphertext = 1;
+   */
+  ciphertext: Uint8Array;
+
+  /**
+   * The protocol that made it, e.g. "signal-v1".
+   *
+   * @generated from field: string algorithm = 2;
+   */
+  algorithm: string;
+
+  /**
+   * The sender's key the recipients decrypt with.
+   *
+   * @generated from field: string sender_key_id = 3;
+   */
+  senderKeyId: string;
+};
+
+/**
+ * Describes the message messenger.chat.v1.Ciphertext.
+ * Use `create(CiphertextSchema)` to create a new message.
+ */
+export const CiphertextSchema: GenMessage<Ciphertext> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 2);
+
+/**
+ * GroupCreated is the first message of a group.
+ *
+ * @generated from message messenger.chat.v1.GroupCreated
+ */
+export type GroupCreated = Message$1<"messenger.chat.v1.GroupCreated"> & {
+  /**
+   * Its title at creation.
+   *
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * The members at creation, the owner included.
+   *
+   * @generated from field: repeated string member_user_ids = 2;
+   */
+  memberUserIds: string[];
+};
+
+/**
+ * Describes the message messenger.chat.v1.GroupCreated.
+ * Use `create(GroupCreatedSchema)` to create a new message.
+ */
+export const GroupCreatedSchema: GenMessage<GroupCreated> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 3);
+
+/**
+ * MembersAdded says users joined; their membership starts at this message.
+ *
+ * @generated from message messenger.chat.v1.MembersAdded
+ */
+export type MembersAdded = Message$1<"messenger.chat.v1.MembersAdded"> & {
+  /**
+   * The new members.
+   *
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message messenger.chat.v1.MembersAdded.
+ * Use `create(MembersAddedSchema)` to create a new message.
+ */
+export const MembersAddedSchema: GenMessage<MembersAdded> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 4);
+
+/**
+ * MemberRemoved says an admin removed a member; this is the last message they receive.
+ *
+ * @generated from message messenger.chat.v1.MemberRemoved
+ */
+export type MemberRemoved = Message$1<"messenger.chat.v1.MemberRemoved"> & {
+  /**
+   * The removed member.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message messenger.chat.v1.MemberRemoved.
+ * Use `create(MemberRemovedSchema)` to create a new message.
+ */
+export const MemberRemovedSchema: GenMessage<MemberRemoved> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 5);
+
+/**
+ * MemberLeft says a member left; this is the last message they receive.
+ *
+ * @generated from message messenger.chat.v1.MemberLeft
+ */
+export type MemberLeft = Message$1<"messenger.chat.v1.MemberLeft"> & {
+  /**
+   * The member who left.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message messenger.chat.v1.MemberLeft.
+ * Use `create(MemberLeftSchema)` to create a new message.
+ */
+export const MemberLeftSchema: GenMessage<MemberLeft> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 6);
+
+/**
+ * RoleChanged says a member's role changed.
+ *
+ * @generated from message messenger.chat.v1.RoleChanged
+ */
+export type RoleChanged = Message$1<"messenger.chat.v1.RoleChanged"> & {
+  /**
+   * The member.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Their new role.
+   *
+   * @generated from field: messenger.chat.v1.MemberRole role = 2;
+   */
+  role: MemberRole;
+};
+
+/**
+ * Describes the message messenger.chat.v1.RoleChanged.
+ * Use `create(RoleChangedSchema)` to create a new message.
+ */
+export const RoleChangedSchema: GenMessage<RoleChanged> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 7);
+
+/**
+ * OwnershipTransferred says the owner handed the group over and became an admin.
+ *
+ * @generated from message messenger.chat.v1.OwnershipTransferred
+ */
+export type OwnershipTransferred = Message$1<"messenger.chat.v1.OwnershipTransferred"> & {
+  /**
+   * The old owner.
+   *
+   * @generated from field: string from_user_id = 1;
+   */
+  fromUserId: string;
+
+  /**
+   * The new owner.
+   *
+   * @generated from field: string to_user_id = 2;
+   */
+  toUserId: string;
+};
+
+/**
+ * Describes the message messenger.chat.v1.OwnershipTransferred.
+ * Use `create(OwnershipTransferredSchema)` to create a new message.
+ */
+export const OwnershipTransferredSchema: GenMessage<OwnershipTransferred> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 8);
+
+/**
+ * GroupInfoChanged says the title or description changed.
+ *
+ * @generated from message messenger.chat.v1.GroupInfoChanged
+ */
+export type GroupInfoChanged = Message$1<"messenger.chat.v1.GroupInfoChanged"> & {
+  /**
+   * The new title.
+   *
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * The new description.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message messenger.chat.v1.GroupInfoChanged.
+ * Use `create(GroupInfoChangedSchema)` to create a new message.
+ */
+export const GroupInfoChangedSchema: GenMessage<GroupInfoChanged> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 9);
+
+/**
+ * RetentionChanged says the conversation's retention policy changed.
+ *
+ * @generated from message messenger.chat.v1.RetentionChanged
+ */
+export type RetentionChanged = Message$1<"messenger.chat.v1.RetentionChanged"> & {
+  /**
+   * The new policy.
+   *
+   * @generated from field: messenger.chat.v1.Retention retention = 1;
+   */
+  retention?: Retention | undefined;
+};
+
+/**
+ * Describes the message messenger.chat.v1.RetentionChanged.
+ * Use `create(RetentionChangedSchema)` to create a new message.
+ */
+export const RetentionChangedSchema: GenMessage<RetentionChanged> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 10);
+
+/**
+ * SystemEvent is a message the server writes when the conversation itself changes. It
+ * commits in the conversation's seq together with the change.
+ *
+ * @generated from message messenger.chat.v1.SystemEvent
+ */
+export type SystemEvent = Message$1<"messenger.chat.v1.SystemEvent"> & {
+  /**
+   * Who made the change.
+   *
+   * @generated from field: string actor_user_id = 1;
+   */
+  actorUserId: string;
+
+  /**
+   * The change.
+   *
+   * @generated from oneof messenger.chat.v1.SystemEvent.event
+   */
+  event: {
+    /**
+     * The group was created.
+     *
+     * @generated from field: messenger.chat.v1.GroupCreated group_created = 2;
+     */
+    value: GroupCreated;
+    case: "groupCreated";
+  } | {
+    /**
+     * Members were added.
+     *
+     * @generated from field: messenger.chat.v1.MembersAdded members_added = 3;
+     */
+    value: MembersAdded;
+    case: "membersAdded";
+  } | {
+    /**
+     * A member was removed.
+     *
+     * @generated from field: messenger.chat.v1.MemberRemoved member_removed = 4;
+     */
+    value: MemberRemoved;
+    case: "memberRemoved";
+  } | {
+    /**
+     * A member left.
+     *
+     * @generated from field: messenger.chat.v1.MemberLeft member_left = 5;
+     */
+    value: MemberLeft;
+    case: "memberLeft";
+  } | {
+    /**
+     * A member's role changed.
+     *
+     * @generated from field: messenger.chat.v1.RoleChanged role_changed = 6;
+     */
+    value: RoleChanged;
+    case: "roleChanged";
+  } | {
+    /**
+     * The ownership moved.
+     *
+     * @generated from field: messenger.chat.v1.OwnershipTransferred ownership_transferred = 7;
+     */
+    value: OwnershipTransferred;
+    case: "ownershipTransferred";
+  } | {
+    /**
+     * Title or description changed.
+     *
+     * @generated from field: messenger.chat.v1.GroupInfoChanged info_changed = 8;
+     */
+    value: GroupInfoChanged;
+    case: "infoChanged";
+  } | {
+    /**
+     * Retention changed.
+     *
+     * @generated from field: messenger.chat.v1.RetentionChanged retention_changed = 9;
+     */
+    value: RetentionChanged;
+    case: "retentionChanged";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message messenger.chat.v1.SystemEvent.
+ * Use `create(SystemEventSchema)` to create a new message.
+ */
+export const SystemEventSchema: GenMessage<SystemEvent> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 11);
 
 /**
  * Message is one stored chat message. Its seq is assigned by the server when it is
- * stored and is contiguous within its conversation, so a gap tells a client it missed one.
+ * stored and is contiguous within its conversation, so a gap tells a client it missed one
+ * (or, in a group, that it was not a member then: history and sync say which).
  *
  * @generated from message messenger.chat.v1.Message
  */
@@ -43,14 +459,14 @@ export type Message = Message$1<"messenger.chat.v1.Message"> & {
   seq: bigint;
 
   /**
-   * Author, taken from the sender's access token.
+   * Author, taken from the sender's access token; for a system event, its actor.
    *
    * @generated from field: string sender_user_id = 4;
    */
   senderUserId: string;
 
   /**
-   * The device it was sent from.
+   * The device it was sent from; empty for a system event.
    *
    * @generated from field: string sender_device_id = 5;
    */
@@ -64,11 +480,43 @@ export type Message = Message$1<"messenger.chat.v1.Message"> & {
   clientMessageId: string;
 
   /**
-   * The text body.
+   * The body.
    *
-   * @generated from field: string text = 7;
+   * @generated from oneof messenger.chat.v1.Message.body
    */
-  text: string;
+  body: {
+    /**
+     * Plain text.
+     *
+     * @generated from field: string text = 7;
+     */
+    value: string;
+    case: "text";
+  } | {
+    /**
+     * An image or file.
+     *
+     * @generated from field: messenger.chat.v1.MediaRef media = 9;
+     */
+    value: MediaRef;
+    case: "media";
+  } | {
+    /**
+     * An end-to-end encrypted body.
+     *
+     * @generated from field: messenger.chat.v1.Ciphertext ciphertext = 10;
+     */
+    value: Ciphertext;
+    case: "ciphertext";
+  } | {
+    /**
+     * A change of the conversation, written by the server.
+     *
+     * @generated from field: messenger.chat.v1.SystemEvent system = 11;
+     */
+    value: SystemEvent;
+    case: "system";
+  } | { case: undefined; value?: undefined };
 
   /**
    * When the server stored it.
@@ -76,6 +524,20 @@ export type Message = Message$1<"messenger.chat.v1.Message"> & {
    * @generated from field: google.protobuf.Timestamp sent_at = 8;
    */
   sentAt?: Timestamp | undefined;
+
+  /**
+   * The seq of the message this one answers; 0 when none.
+   *
+   * @generated from field: uint64 reply_to_seq = 12;
+   */
+  replyToSeq: bigint;
+
+  /**
+   * When the sender's device says it was written (for display; ordering is by seq).
+   *
+   * @generated from field: google.protobuf.Timestamp client_sent_at = 13;
+   */
+  clientSentAt?: Timestamp | undefined;
 };
 
 /**
@@ -83,7 +545,7 @@ export type Message = Message$1<"messenger.chat.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_messenger_chat_v1_types, 0);
+  messageDesc(file_messenger_chat_v1_types, 12);
 
 /**
  * MemberReceipt is one member's delivered and read watermarks in a conversation: every
@@ -120,7 +582,43 @@ export type MemberReceipt = Message$1<"messenger.chat.v1.MemberReceipt"> & {
  * Use `create(MemberReceiptSchema)` to create a new message.
  */
 export const MemberReceiptSchema: GenMessage<MemberReceipt> = /*@__PURE__*/
-  messageDesc(file_messenger_chat_v1_types, 1);
+  messageDesc(file_messenger_chat_v1_types, 13);
+
+/**
+ * ReceiptSummary aggregates a conversation's receipts: a message at or below
+ * delivered_all_seq reached every member, one at or below read_all_seq was read by all.
+ *
+ * @generated from message messenger.chat.v1.ReceiptSummary
+ */
+export type ReceiptSummary = Message$1<"messenger.chat.v1.ReceiptSummary"> & {
+  /**
+   * Current members.
+   *
+   * @generated from field: uint32 member_count = 1;
+   */
+  memberCount: number;
+
+  /**
+   * The lowest delivered watermark over current members.
+   *
+   * @generated from field: uint64 delivered_all_seq = 2;
+   */
+  deliveredAllSeq: bigint;
+
+  /**
+   * The lowest read watermark over current members.
+   *
+   * @generated from field: uint64 read_all_seq = 3;
+   */
+  readAllSeq: bigint;
+};
+
+/**
+ * Describes the message messenger.chat.v1.ReceiptSummary.
+ * Use `create(ReceiptSummarySchema)` to create a new message.
+ */
+export const ReceiptSummarySchema: GenMessage<ReceiptSummary> = /*@__PURE__*/
+  messageDesc(file_messenger_chat_v1_types, 14);
 
 /**
  * Conversation is a conversation as one member sees it in the inbox.
@@ -143,7 +641,8 @@ export type Conversation = Message$1<"messenger.chat.v1.Conversation"> & {
   kind: ConversationKind;
 
   /**
-   * Every member's user id.
+   * Every member's user id for a direct conversation; empty for a group (page them with
+   * messenger.groups.v1.GroupService.ListMembers).
    *
    * @generated from field: repeated string member_user_ids = 3;
    */
@@ -164,7 +663,7 @@ export type Conversation = Message$1<"messenger.chat.v1.Conversation"> & {
   lastActivityAt?: Timestamp | undefined;
 
   /**
-   * The newest message, absent when empty.
+   * The newest message the caller may see, absent when none.
    *
    * @generated from field: messenger.chat.v1.Message last_message = 6;
    */
@@ -178,11 +677,76 @@ export type Conversation = Message$1<"messenger.chat.v1.Conversation"> & {
   unreadCount: bigint;
 
   /**
-   * Every member's watermarks.
+   * Every member's watermarks in a direct conversation or a small group; empty in a
+   * large group (see receipt_summary and ListReadBy).
    *
    * @generated from field: repeated messenger.chat.v1.MemberReceipt receipts = 8;
    */
   receipts: MemberReceipt[];
+
+  /**
+   * A group's title.
+   *
+   * @generated from field: string title = 9;
+   */
+  title: string;
+
+  /**
+   * A group's description.
+   *
+   * @generated from field: string description = 10;
+   */
+  description: string;
+
+  /**
+   * Current members.
+   *
+   * @generated from field: uint32 member_count = 11;
+   */
+  memberCount: number;
+
+  /**
+   * The caller's role in a group.
+   *
+   * @generated from field: messenger.chat.v1.MemberRole role = 12;
+   */
+  role: MemberRole;
+
+  /**
+   * False once the caller left or was removed: history up to then stays readable.
+   *
+   * @generated from field: bool is_member = 13;
+   */
+  isMember: boolean;
+
+  /**
+   * Nothing below this seq exists any more (retention, archive); 0 when nothing was deleted.
+   *
+   * @generated from field: uint64 min_seq = 14;
+   */
+  minSeq: bigint;
+
+  /**
+   * The receipts aggregated over current members.
+   *
+   * @generated from field: messenger.chat.v1.ReceiptSummary receipt_summary = 15;
+   */
+  receiptSummary?: ReceiptSummary | undefined;
+
+  /**
+   * True above the large-group threshold: members get conversation_updated signals instead
+   * of every message, and pull history when they open the conversation.
+   *
+   * @generated from field: bool large = 16;
+   */
+  large: boolean;
+
+  /**
+   * The retention policy.
+   *
+   * @generated from field: messenger.chat.v1.Retention retention = 17;
+   */
+  retention?: Retention | undefined;
 };
 
 /**
@@ -190,10 +754,10 @@ export type Conversation = Message$1<"messenger.chat.v1.Conversation"> & {
  * Use `create(ConversationSchema)` to create a new message.
  */
 export const ConversationSchema: GenMessage<Conversation> = /*@__PURE__*/
-  messageDesc(file_messenger_chat_v1_types, 2);
+  messageDesc(file_messenger_chat_v1_types, 15);
 
 /**
- * ConversationCursor is the highest seq a device holds of a conversation.
+ * ConversationCursor is what a device holds of a conversation.
  *
  * @generated from message messenger.chat.v1.ConversationCursor
  */
@@ -211,6 +775,13 @@ export type ConversationCursor = Message$1<"messenger.chat.v1.ConversationCursor
    * @generated from field: uint64 seq = 2;
    */
   seq: bigint;
+
+  /**
+   * The receipts_version of the last receipts the device got for it; 0 when none.
+   *
+   * @generated from field: uint64 receipts_version = 3;
+   */
+  receiptsVersion: bigint;
 };
 
 /**
@@ -218,7 +789,7 @@ export type ConversationCursor = Message$1<"messenger.chat.v1.ConversationCursor
  * Use `create(ConversationCursorSchema)` to create a new message.
  */
 export const ConversationCursorSchema: GenMessage<ConversationCursor> = /*@__PURE__*/
-  messageDesc(file_messenger_chat_v1_types, 3);
+  messageDesc(file_messenger_chat_v1_types, 16);
 
 /**
  * Presence is whether a user has a live session, and when they last had one.
@@ -253,7 +824,7 @@ export type Presence = Message$1<"messenger.chat.v1.Presence"> & {
  * Use `create(PresenceSchema)` to create a new message.
  */
 export const PresenceSchema: GenMessage<Presence> = /*@__PURE__*/
-  messageDesc(file_messenger_chat_v1_types, 4);
+  messageDesc(file_messenger_chat_v1_types, 17);
 
 /**
  * ConversationKind says how membership of a conversation is decided.
@@ -274,6 +845,13 @@ export enum ConversationKind {
    * @generated from enum value: CONVERSATION_KIND_DIRECT = 1;
    */
   DIRECT = 1,
+
+  /**
+   * A group: members are added and removed by its owner and admins.
+   *
+   * @generated from enum value: CONVERSATION_KIND_GROUP = 2;
+   */
+  GROUP = 2,
 }
 
 /**
@@ -281,4 +859,86 @@ export enum ConversationKind {
  */
 export const ConversationKindSchema: GenEnum<ConversationKind> = /*@__PURE__*/
   enumDesc(file_messenger_chat_v1_types, 0);
+
+/**
+ * MemberRole is what a member of a group may do.
+ *
+ * @generated from enum messenger.chat.v1.MemberRole
+ */
+export enum MemberRole {
+  /**
+   * Never sent for a group member; direct conversations have no roles.
+   *
+   * @generated from enum value: MEMBER_ROLE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Reads and sends.
+   *
+   * @generated from enum value: MEMBER_ROLE_MEMBER = 1;
+   */
+  MEMBER = 1,
+
+  /**
+   * Also adds and removes members and renames the group.
+   *
+   * @generated from enum value: MEMBER_ROLE_ADMIN = 2;
+   */
+  ADMIN = 2,
+
+  /**
+   * Also sets roles and transfers ownership; exactly one per group.
+   *
+   * @generated from enum value: MEMBER_ROLE_OWNER = 3;
+   */
+  OWNER = 3,
+}
+
+/**
+ * Describes the enum messenger.chat.v1.MemberRole.
+ */
+export const MemberRoleSchema: GenEnum<MemberRole> = /*@__PURE__*/
+  enumDesc(file_messenger_chat_v1_types, 1);
+
+/**
+ * RetentionMode says how long the server keeps a conversation's messages.
+ *
+ * @generated from enum messenger.chat.v1.RetentionMode
+ */
+export enum RetentionMode {
+  /**
+   * Treated as RETENTION_MODE_PERMANENT.
+   *
+   * @generated from enum value: RETENTION_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Kept until deleted.
+   *
+   * @generated from enum value: RETENTION_MODE_PERMANENT = 1;
+   */
+  PERMANENT = 1,
+
+  /**
+   * Deleted once every recipient device has it.
+   *
+   * @generated from enum value: RETENTION_MODE_STORE_AND_FORWARD = 2;
+   */
+  STORE_AND_FORWARD = 2,
+
+  /**
+   * Deleted a TTL after it was sent.
+   *
+   * @generated from enum value: RETENTION_MODE_DISAPPEARING = 3;
+   */
+  DISAPPEARING = 3,
+}
+
+/**
+ * Describes the enum messenger.chat.v1.RetentionMode.
+ */
+export const RetentionModeSchema: GenEnum<RetentionMode> = /*@__PURE__*/
+  enumDesc(file_messenger_chat_v1_types, 2);
 

@@ -6,7 +6,7 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { ConversationCursor, MemberReceipt, Message as Message$1, Presence } from "../../chat/v1/types_pb.js";
+import type { Ciphertext, ConversationCursor, MediaRef, MemberReceipt, Message as Message$1, Presence, ReceiptSummary } from "../../chat/v1/types_pb.js";
 import { file_messenger_chat_v1_types } from "../../chat/v1/types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/gateway/v1/gateway_service.proto.
  */
 export const file_messenger_gateway_v1_gateway_service: GenFile = /*@__PURE__*/
-  fileDesc("CiptZXNzZW5nZXIvZ2F0ZXdheS92MS9nYXRld2F5X3NlcnZpY2UucHJvdG8SFG1lc3Nlbmdlci5nYXRld2F5LnYxIrwCCg5TZXNzaW9uUmVxdWVzdBIsCgVoZWxsbxgBIAEoCzIbLm1lc3Nlbmdlci5nYXRld2F5LnYxLkhlbGxvSAASMQoEc2VuZBgCIAEoCzIhLm1lc3Nlbmdlci5nYXRld2F5LnYxLlNlbmRNZXNzYWdlSAASMQoDYWNrGAMgASgLMiIubWVzc2VuZ2VyLmdhdGV3YXkudjEuQWNrRGVsaXZlcmVkSAASLgoEcmVhZBgEIAEoCzIeLm1lc3Nlbmdlci5nYXRld2F5LnYxLk1hcmtSZWFkSAASMQoGdHlwaW5nGAUgASgLMh8ubWVzc2VuZ2VyLmdhdGV3YXkudjEuU2V0VHlwaW5nSAASKgoEcGluZxgGIAEoCzIaLm1lc3Nlbmdlci5nYXRld2F5LnYxLlBpbmdIAEIHCgVmcmFtZSLgBAoPU2Vzc2lvblJlc3BvbnNlEjAKB3dlbGNvbWUYASABKAsyHS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5XZWxjb21lSAASNwoLc2VuZF9yZXN1bHQYAiABKAsyIC5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZW5kUmVzdWx0SAASLQoHbWVzc2FnZRgDIAEoCzIaLm1lc3Nlbmdlci5jaGF0LnYxLk1lc3NhZ2VIABI1CgdyZWNlaXB0GAQgASgLMiIubWVzc2VuZ2VyLmdhdGV3YXkudjEuUmVjZWlwdEV2ZW50SAASNwoIcHJlc2VuY2UYBSABKAsyIy5tZXNzZW5nZXIuZ2F0ZXdheS52MS5QcmVzZW5jZUV2ZW50SAASMwoGdHlwaW5nGAYgASgLMiEubWVzc2VuZ2VyLmdhdGV3YXkudjEuVHlwaW5nRXZlbnRIABI7Cg1zeW5jX2NvbXBsZXRlGAcgASgLMiIubWVzc2VuZ2VyLmdhdGV3YXkudjEuU3luY0NvbXBsZXRlSAASOAoFcmVzZXQYCCABKAsyJy5tZXNzZW5nZXIuZ2F0ZXdheS52MS5Db252ZXJzYXRpb25SZXNldEgAEioKBHBvbmcYCSABKAsyGi5tZXNzZW5nZXIuZ2F0ZXdheS52MS5Qb25nSAASLwoHZ29fYXdheRgKIAEoCzIcLm1lc3Nlbmdlci5nYXRld2F5LnYxLkdvQXdheUgAEjEKBWVycm9yGAsgASgLMiAubWVzc2VuZ2VyLmdhdGV3YXkudjEuRnJhbWVFcnJvckgAQgcKBWZyYW1lIlAKBUhlbGxvEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIxCgZyZXN1bWUYAiABKAsyIS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5SZXN1bWVTdGF0ZSJbCgtSZXN1bWVTdGF0ZRIUCgxzeW5jX3ZlcnNpb24YASABKAQSNgoHY3Vyc29ycxgCIAMoCzIlLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbkN1cnNvciKRAQoHV2VsY29tZRISCgpzZXNzaW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJZGV2aWNlX2lkGAMgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgEIAEoDRIvCgtzZXJ2ZXJfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTwoLU2VuZE1lc3NhZ2USGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEgwKBHRleHQYAyABKAkikgEKClNlbmRSZXN1bHQSGQoRY2xpZW50X21lc3NhZ2VfaWQYASABKAkSKwoHbWVzc2FnZRgCIAEoCzIaLm1lc3Nlbmdlci5jaGF0LnYxLk1lc3NhZ2USEQoJZHVwbGljYXRlGAMgASgIEhIKCmVycm9yX2NvZGUYBCABKAUSFQoNZXJyb3JfbWVzc2FnZRgFIAEoCSI0CgxBY2tEZWxpdmVyZWQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEgsKA3NlcRgCIAEoBCIwCghNYXJrUmVhZBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEIjQKCVNldFR5cGluZxIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDgoGdHlwaW5nGAIgASgIIhUKBFBpbmcSDQoFbm9uY2UYASABKAQiRgoEUG9uZxINCgVub25jZRgBIAEoBBIvCgtzZXJ2ZXJfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWgoMUmVjZWlwdEV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIxCgdyZWNlaXB0GAIgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdCI+Cg1QcmVzZW5jZUV2ZW50Ei0KCHByZXNlbmNlGAEgASgLMhsubWVzc2VuZ2VyLmNoYXQudjEuUHJlc2VuY2UiXgoLVHlwaW5nRXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDgoGdHlwaW5nGAMgASgIEhUKDWV4cGlyZXNfaW5fbXMYBCABKA0iPwoMU3luY0NvbXBsZXRlEhQKDHN5bmNfdmVyc2lvbhgBIAEoBBIZChFyZXBsYXllZF9tZXNzYWdlcxgCIAEoDSI+ChFDb252ZXJzYXRpb25SZXNldBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEAoIbGFzdF9zZXEYAiABKAQiNAoGR29Bd2F5Eg4KBnJlYXNvbhgBIAEoCRIaChJyZWNvbm5lY3RfYWZ0ZXJfbXMYAiABKA0iOgoKRnJhbWVFcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSDQoFZnJhbWUYAyABKAkybAoOR2F0ZXdheVNlcnZpY2USWgoHU2Vzc2lvbhIkLm1lc3Nlbmdlci5nYXRld2F5LnYxLlNlc3Npb25SZXF1ZXN0GiUubWVzc2VuZ2VyLmdhdGV3YXkudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_messenger_chat_v1_types]);
+  fileDesc("CiptZXNzZW5nZXIvZ2F0ZXdheS92MS9nYXRld2F5X3NlcnZpY2UucHJvdG8SFG1lc3Nlbmdlci5nYXRld2F5LnYxIrwCCg5TZXNzaW9uUmVxdWVzdBIsCgVoZWxsbxgBIAEoCzIbLm1lc3Nlbmdlci5nYXRld2F5LnYxLkhlbGxvSAASMQoEc2VuZBgCIAEoCzIhLm1lc3Nlbmdlci5nYXRld2F5LnYxLlNlbmRNZXNzYWdlSAASMQoDYWNrGAMgASgLMiIubWVzc2VuZ2VyLmdhdGV3YXkudjEuQWNrRGVsaXZlcmVkSAASLgoEcmVhZBgEIAEoCzIeLm1lc3Nlbmdlci5nYXRld2F5LnYxLk1hcmtSZWFkSAASMQoGdHlwaW5nGAUgASgLMh8ubWVzc2VuZ2VyLmdhdGV3YXkudjEuU2V0VHlwaW5nSAASKgoEcGluZxgGIAEoCzIaLm1lc3Nlbmdlci5nYXRld2F5LnYxLlBpbmdIAEIHCgVmcmFtZSLxBQoPU2Vzc2lvblJlc3BvbnNlEjAKB3dlbGNvbWUYASABKAsyHS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5XZWxjb21lSAASNwoLc2VuZF9yZXN1bHQYAiABKAsyIC5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZW5kUmVzdWx0SAASLQoHbWVzc2FnZRgDIAEoCzIaLm1lc3Nlbmdlci5jaGF0LnYxLk1lc3NhZ2VIABI1CgdyZWNlaXB0GAQgASgLMiIubWVzc2VuZ2VyLmdhdGV3YXkudjEuUmVjZWlwdEV2ZW50SAASNwoIcHJlc2VuY2UYBSABKAsyIy5tZXNzZW5nZXIuZ2F0ZXdheS52MS5QcmVzZW5jZUV2ZW50SAASMwoGdHlwaW5nGAYgASgLMiEubWVzc2VuZ2VyLmdhdGV3YXkudjEuVHlwaW5nRXZlbnRIABI7Cg1zeW5jX2NvbXBsZXRlGAcgASgLMiIubWVzc2VuZ2VyLmdhdGV3YXkudjEuU3luY0NvbXBsZXRlSAASOAoFcmVzZXQYCCABKAsyJy5tZXNzZW5nZXIuZ2F0ZXdheS52MS5Db252ZXJzYXRpb25SZXNldEgAEioKBHBvbmcYCSABKAsyGi5tZXNzZW5nZXIuZ2F0ZXdheS52MS5Qb25nSAASLwoHZ29fYXdheRgKIAEoCzIcLm1lc3Nlbmdlci5nYXRld2F5LnYxLkdvQXdheUgAEjEKBWVycm9yGAsgASgLMiAubWVzc2VuZ2VyLmdhdGV3YXkudjEuRnJhbWVFcnJvckgAEkkKFGNvbnZlcnNhdGlvbl91cGRhdGVkGAwgASgLMikubWVzc2VuZ2VyLmdhdGV3YXkudjEuQ29udmVyc2F0aW9uVXBkYXRlZEgAEkQKD3JlY2VpcHRfc3VtbWFyeRgNIAEoCzIpLm1lc3Nlbmdlci5nYXRld2F5LnYxLlJlY2VpcHRTdW1tYXJ5RXZlbnRIAEIHCgVmcmFtZSJQCgVIZWxsbxIUCgxhY2Nlc3NfdG9rZW4YASABKAkSMQoGcmVzdW1lGAIgASgLMiEubWVzc2VuZ2VyLmdhdGV3YXkudjEuUmVzdW1lU3RhdGUiWwoLUmVzdW1lU3RhdGUSFAoMc3luY192ZXJzaW9uGAEgASgEEjYKB2N1cnNvcnMYAiADKAsyJS5tZXNzZW5nZXIuY2hhdC52MS5Db252ZXJzYXRpb25DdXJzb3IikQEKB1dlbGNvbWUSEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYBCABKA0SLwoLc2VydmVyX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoYCCgtTZW5kTWVzc2FnZRIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSDgoEdGV4dBgDIAEoCUgAEiwKBW1lZGlhGAQgASgLMhsubWVzc2VuZ2VyLmNoYXQudjEuTWVkaWFSZWZIABIzCgpjaXBoZXJ0ZXh0GAUgASgLMh0ubWVzc2VuZ2VyLmNoYXQudjEuQ2lwaGVydGV4dEgAEhQKDHJlcGx5X3RvX3NlcRgGIAEoBBIyCg5jbGllbnRfc2VudF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBgoEYm9keSKSAQoKU2VuZFJlc3VsdBIZChFjbGllbnRfbWVzc2FnZV9pZBgBIAEoCRIrCgdtZXNzYWdlGAIgASgLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAyABKAgSEgoKZXJyb3JfY29kZRgEIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIjQKDEFja0RlbGl2ZXJlZBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEIjAKCE1hcmtSZWFkEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRILCgNzZXEYAiABKAQiNAoJU2V0VHlwaW5nEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIOCgZ0eXBpbmcYAiABKAgiFQoEUGluZxINCgVub25jZRgBIAEoBCJGCgRQb25nEg0KBW5vbmNlGAEgASgEEi8KC3NlcnZlcl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKoAQoMUmVjZWlwdEV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIxCgdyZWNlaXB0GAIgASgLMiAubWVzc2VuZ2VyLmNoYXQudjEuTWVtYmVyUmVjZWlwdBIYChByZWNlaXB0c192ZXJzaW9uGAMgASgEEjIKB3N1bW1hcnkYBCABKAsyIS5tZXNzZW5nZXIuY2hhdC52MS5SZWNlaXB0U3VtbWFyeSJ8ChNSZWNlaXB0U3VtbWFyeUV2ZW50EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIyCgdzdW1tYXJ5GAIgASgLMiEubWVzc2VuZ2VyLmNoYXQudjEuUmVjZWlwdFN1bW1hcnkSGAoQcmVjZWlwdHNfdmVyc2lvbhgDIAEoBCJAChNDb252ZXJzYXRpb25VcGRhdGVkEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIQCghsYXN0X3NlcRgCIAEoBCI+Cg1QcmVzZW5jZUV2ZW50Ei0KCHByZXNlbmNlGAEgASgLMhsubWVzc2VuZ2VyLmNoYXQudjEuUHJlc2VuY2UiXgoLVHlwaW5nRXZlbnQSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSDgoGdHlwaW5nGAMgASgIEhUKDWV4cGlyZXNfaW5fbXMYBCABKA0iPwoMU3luY0NvbXBsZXRlEhQKDHN5bmNfdmVyc2lvbhgBIAEoBBIZChFyZXBsYXllZF9tZXNzYWdlcxgCIAEoDSI+ChFDb252ZXJzYXRpb25SZXNldBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEAoIbGFzdF9zZXEYAiABKAQiNAoGR29Bd2F5Eg4KBnJlYXNvbhgBIAEoCRIaChJyZWNvbm5lY3RfYWZ0ZXJfbXMYAiABKA0iOgoKRnJhbWVFcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAkSDQoFZnJhbWUYAyABKAkybAoOR2F0ZXdheVNlcnZpY2USWgoHU2Vzc2lvbhIkLm1lc3Nlbmdlci5nYXRld2F5LnYxLlNlc3Npb25SZXF1ZXN0GiUubWVzc2VuZ2VyLmdhdGV3YXkudjEuU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_messenger_chat_v1_types]);
 
 /**
  * SessionRequest is one frame from the client.
@@ -184,6 +184,22 @@ export type SessionResponse = Message<"messenger.gateway.v1.SessionResponse"> & 
      */
     value: FrameError;
     case: "error";
+  } | {
+    /**
+     * A large group has news: pull it through history when the conversation is opened.
+     *
+     * @generated from field: messenger.gateway.v1.ConversationUpdated conversation_updated = 12;
+     */
+    value: ConversationUpdated;
+    case: "conversationUpdated";
+  } | {
+    /**
+     * A large group's aggregated receipts moved.
+     *
+     * @generated from field: messenger.gateway.v1.ReceiptSummaryEvent receipt_summary = 13;
+     */
+    value: ReceiptSummaryEvent;
+    case: "receiptSummary";
   } | { case: undefined; value?: undefined };
 };
 
@@ -229,15 +245,16 @@ export const HelloSchema: GenMessage<Hello> = /*@__PURE__*/
  */
 export type ResumeState = Message<"messenger.gateway.v1.ResumeState"> & {
   /**
-   * The sync_version of the last sync_complete the device saw; 0 for a first session.
+   * Unused: a resume works from the cursors alone. Kept so older clients still parse.
    *
    * @generated from field: uint64 sync_version = 1;
    */
   syncVersion: bigint;
 
   /**
-   * Per conversation, the highest contiguous seq the device holds. Conversations not
-   * listed resume from the device's delivered watermark kept by the server.
+   * Per conversation, the highest contiguous seq the device holds and the receipts version
+   * it last saw. Conversations not listed resume from the device's delivered watermark kept
+   * by the server.
    *
    * @generated from field: repeated messenger.chat.v1.ConversationCursor cursors = 2;
    */
@@ -321,11 +338,49 @@ export type SendMessage = Message<"messenger.gateway.v1.SendMessage"> & {
   conversationId: string;
 
   /**
-   * The text body.
+   * The body; exactly one is required.
    *
-   * @generated from field: string text = 3;
+   * @generated from oneof messenger.gateway.v1.SendMessage.body
    */
-  text: string;
+  body: {
+    /**
+     * Plain text, 1 to 16,384 characters.
+     *
+     * @generated from field: string text = 3;
+     */
+    value: string;
+    case: "text";
+  } | {
+    /**
+     * An uploaded image or file.
+     *
+     * @generated from field: messenger.chat.v1.MediaRef media = 4;
+     */
+    value: MediaRef;
+    case: "media";
+  } | {
+    /**
+     * An end-to-end encrypted body.
+     *
+     * @generated from field: messenger.chat.v1.Ciphertext ciphertext = 5;
+     */
+    value: Ciphertext;
+    case: "ciphertext";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * The seq of the message this one answers; 0 when none.
+   *
+   * @generated from field: uint64 reply_to_seq = 6;
+   */
+  replyToSeq: bigint;
+
+  /**
+   * When the device says it was written.
+   *
+   * @generated from field: google.protobuf.Timestamp client_sent_at = 7;
+   */
+  clientSentAt?: Timestamp | undefined;
 };
 
 /**
@@ -539,6 +594,20 @@ export type ReceiptEvent = Message<"messenger.gateway.v1.ReceiptEvent"> & {
    * @generated from field: messenger.chat.v1.MemberReceipt receipt = 2;
    */
   receipt?: MemberReceipt | undefined;
+
+  /**
+   * The conversation's receipts version after this move: keep the highest in the cursor.
+   *
+   * @generated from field: uint64 receipts_version = 3;
+   */
+  receiptsVersion: bigint;
+
+  /**
+   * The receipts aggregated over current members after this move.
+   *
+   * @generated from field: messenger.chat.v1.ReceiptSummary summary = 4;
+   */
+  summary?: ReceiptSummary | undefined;
 };
 
 /**
@@ -547,6 +616,70 @@ export type ReceiptEvent = Message<"messenger.gateway.v1.ReceiptEvent"> & {
  */
 export const ReceiptEventSchema: GenMessage<ReceiptEvent> = /*@__PURE__*/
   messageDesc(file_messenger_gateway_v1_gateway_service, 12);
+
+/**
+ * ReceiptSummaryEvent carries a large group's aggregated receipts, coalesced and rate
+ * limited rather than one event per member.
+ *
+ * @generated from message messenger.gateway.v1.ReceiptSummaryEvent
+ */
+export type ReceiptSummaryEvent = Message<"messenger.gateway.v1.ReceiptSummaryEvent"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The aggregate.
+   *
+   * @generated from field: messenger.chat.v1.ReceiptSummary summary = 2;
+   */
+  summary?: ReceiptSummary | undefined;
+
+  /**
+   * The conversation's receipts version it reflects.
+   *
+   * @generated from field: uint64 receipts_version = 3;
+   */
+  receiptsVersion: bigint;
+};
+
+/**
+ * Describes the message messenger.gateway.v1.ReceiptSummaryEvent.
+ * Use `create(ReceiptSummaryEventSchema)` to create a new message.
+ */
+export const ReceiptSummaryEventSchema: GenMessage<ReceiptSummaryEvent> = /*@__PURE__*/
+  messageDesc(file_messenger_gateway_v1_gateway_service, 13);
+
+/**
+ * ConversationUpdated tells a member of a large group that it has news up to last_seq.
+ *
+ * @generated from message messenger.gateway.v1.ConversationUpdated
+ */
+export type ConversationUpdated = Message<"messenger.gateway.v1.ConversationUpdated"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * Its newest seq.
+   *
+   * @generated from field: uint64 last_seq = 2;
+   */
+  lastSeq: bigint;
+};
+
+/**
+ * Describes the message messenger.gateway.v1.ConversationUpdated.
+ * Use `create(ConversationUpdatedSchema)` to create a new message.
+ */
+export const ConversationUpdatedSchema: GenMessage<ConversationUpdated> = /*@__PURE__*/
+  messageDesc(file_messenger_gateway_v1_gateway_service, 14);
 
 /**
  * PresenceEvent carries a contact's presence.
@@ -567,7 +700,7 @@ export type PresenceEvent = Message<"messenger.gateway.v1.PresenceEvent"> & {
  * Use `create(PresenceEventSchema)` to create a new message.
  */
 export const PresenceEventSchema: GenMessage<PresenceEvent> = /*@__PURE__*/
-  messageDesc(file_messenger_gateway_v1_gateway_service, 13);
+  messageDesc(file_messenger_gateway_v1_gateway_service, 15);
 
 /**
  * TypingEvent says a member is typing or stopped.
@@ -609,16 +742,17 @@ export type TypingEvent = Message<"messenger.gateway.v1.TypingEvent"> & {
  * Use `create(TypingEventSchema)` to create a new message.
  */
 export const TypingEventSchema: GenMessage<TypingEvent> = /*@__PURE__*/
-  messageDesc(file_messenger_gateway_v1_gateway_service, 14);
+  messageDesc(file_messenger_gateway_v1_gateway_service, 16);
 
 /**
- * SyncComplete ends the replay that follows a welcome.
+ * SyncComplete ends the replay that follows a welcome: every message stored before it
+ * that the device lacked was sent before it, and everything stored after it comes live.
  *
  * @generated from message messenger.gateway.v1.SyncComplete
  */
 export type SyncComplete = Message<"messenger.gateway.v1.SyncComplete"> & {
   /**
-   * Keep this and send it in the next hello.
+   * Unused (always 0): a resume works from the cursors alone.
    *
    * @generated from field: uint64 sync_version = 1;
    */
@@ -637,7 +771,7 @@ export type SyncComplete = Message<"messenger.gateway.v1.SyncComplete"> & {
  * Use `create(SyncCompleteSchema)` to create a new message.
  */
 export const SyncCompleteSchema: GenMessage<SyncComplete> = /*@__PURE__*/
-  messageDesc(file_messenger_gateway_v1_gateway_service, 15);
+  messageDesc(file_messenger_gateway_v1_gateway_service, 17);
 
 /**
  * ConversationReset says a conversation is too far behind for a replay.
@@ -665,7 +799,7 @@ export type ConversationReset = Message<"messenger.gateway.v1.ConversationReset"
  * Use `create(ConversationResetSchema)` to create a new message.
  */
 export const ConversationResetSchema: GenMessage<ConversationReset> = /*@__PURE__*/
-  messageDesc(file_messenger_gateway_v1_gateway_service, 16);
+  messageDesc(file_messenger_gateway_v1_gateway_service, 18);
 
 /**
  * GoAway asks the client to reconnect.
@@ -693,7 +827,7 @@ export type GoAway = Message<"messenger.gateway.v1.GoAway"> & {
  * Use `create(GoAwaySchema)` to create a new message.
  */
 export const GoAwaySchema: GenMessage<GoAway> = /*@__PURE__*/
-  messageDesc(file_messenger_gateway_v1_gateway_service, 17);
+  messageDesc(file_messenger_gateway_v1_gateway_service, 19);
 
 /**
  * FrameError refuses one client frame without ending the session.
@@ -728,7 +862,7 @@ export type FrameError = Message<"messenger.gateway.v1.FrameError"> & {
  * Use `create(FrameErrorSchema)` to create a new message.
  */
 export const FrameErrorSchema: GenMessage<FrameError> = /*@__PURE__*/
-  messageDesc(file_messenger_gateway_v1_gateway_service, 18);
+  messageDesc(file_messenger_gateway_v1_gateway_service, 20);
 
 /**
  * GatewayService holds the one long-lived stream of each client device.

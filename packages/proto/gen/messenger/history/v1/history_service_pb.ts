@@ -12,7 +12,133 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/history/v1/history_service.proto.
  */
 export const file_messenger_history_v1_history_service: GenFile = /*@__PURE__*/
-  fileDesc("CiptZXNzZW5nZXIvaGlzdG9yeS92MS9oaXN0b3J5X3NlcnZpY2UucHJvdG8SFG1lc3Nlbmdlci5oaXN0b3J5LnYxIjUKHU9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXF1ZXN0EhQKDHBlZXJfdXNlcl9pZBgBIAEoCSJXCh5PcGVuRGlyZWN0Q29udmVyc2F0aW9uUmVzcG9uc2USNQoMY29udmVyc2F0aW9uGAEgASgLMh8ubWVzc2VuZ2VyLmNoYXQudjEuQ29udmVyc2F0aW9uIkEKGExpc3RDb252ZXJzYXRpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKA0SEgoKcGFnZV90b2tlbhgCIAEoCSJsChlMaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEjYKDWNvbnZlcnNhdGlvbnMYASADKAsyHy5tZXNzZW5nZXIuY2hhdC52MS5Db252ZXJzYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIokBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRISCgphbmNob3Jfc2VxGAIgASgEEjIKCWRpcmVjdGlvbhgDIAEoDjIfLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkRpcmVjdGlvbhIRCglwYWdlX3NpemUYBCABKA0iaAoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USLAoIbWVzc2FnZXMYASADKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhAKCGhhc19tb3JlGAIgASgIEhAKCGxhc3Rfc2VxGAMgASgEKlUKCURpcmVjdGlvbhIZChVESVJFQ1RJT05fVU5TUEVDSUZJRUQQABIWChJESVJFQ1RJT05fQkFDS1dBUkQQARIVChFESVJFQ1RJT05fRk9SV0FSRBACMvMCCg5IaXN0b3J5U2VydmljZRKDAQoWT3BlbkRpcmVjdENvbnZlcnNhdGlvbhIzLm1lc3Nlbmdlci5oaXN0b3J5LnYxLk9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXF1ZXN0GjQubWVzc2VuZ2VyLmhpc3RvcnkudjEuT3BlbkRpcmVjdENvbnZlcnNhdGlvblJlc3BvbnNlEnQKEUxpc3RDb252ZXJzYXRpb25zEi4ubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0Gi8ubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJlCgxMaXN0TWVzc2FnZXMSKS5tZXNzZW5nZXIuaGlzdG9yeS52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GioubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CiptZXNzZW5nZXIvaGlzdG9yeS92MS9oaXN0b3J5X3NlcnZpY2UucHJvdG8SFG1lc3Nlbmdlci5oaXN0b3J5LnYxIjEKFkdldENvbnZlcnNhdGlvblJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIlAKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEjUKDGNvbnZlcnNhdGlvbhgBIAEoCzIfLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbiJgChFMaXN0UmVhZEJ5UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImkKEkxpc3RSZWFkQnlSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCRISCgpyZWFkX2NvdW50GAIgASgNEhQKDG1lbWJlcl9jb3VudBgDIAEoDRIXCg9uZXh0X3BhZ2VfdG9rZW4YBCABKAkiNQodT3BlbkRpcmVjdENvbnZlcnNhdGlvblJlcXVlc3QSFAoMcGVlcl91c2VyX2lkGAEgASgJIlcKHk9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXNwb25zZRI1Cgxjb252ZXJzYXRpb24YASABKAsyHy5tZXNzZW5nZXIuY2hhdC52MS5Db252ZXJzYXRpb24iQQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJImwKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USNgoNY29udmVyc2F0aW9ucxgBIAMoCzIfLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiQEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhIKCmFuY2hvcl9zZXEYAiABKAQSMgoJZGlyZWN0aW9uGAMgASgOMh8ubWVzc2VuZ2VyLmhpc3RvcnkudjEuRGlyZWN0aW9uEhEKCXBhZ2Vfc2l6ZRgEIAEoDSJ5ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIsCghtZXNzYWdlcxgBIAMoCzIaLm1lc3Nlbmdlci5jaGF0LnYxLk1lc3NhZ2USEAoIaGFzX21vcmUYAiABKAgSEAoIbGFzdF9zZXEYAyABKAQSDwoHbWluX3NlcRgEIAEoBCpVCglEaXJlY3Rpb24SGQoVRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSRElSRUNUSU9OX0JBQ0tXQVJEEAESFQoRRElSRUNUSU9OX0ZPUldBUkQQAjLEBAoOSGlzdG9yeVNlcnZpY2USgwEKFk9wZW5EaXJlY3RDb252ZXJzYXRpb24SMy5tZXNzZW5nZXIuaGlzdG9yeS52MS5PcGVuRGlyZWN0Q29udmVyc2F0aW9uUmVxdWVzdBo0Lm1lc3Nlbmdlci5oaXN0b3J5LnYxLk9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXNwb25zZRJ0ChFMaXN0Q29udmVyc2F0aW9ucxIuLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBovLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USZQoMTGlzdE1lc3NhZ2VzEikubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBoqLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlEm4KD0dldENvbnZlcnNhdGlvbhIsLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaLS5tZXNzZW5nZXIuaGlzdG9yeS52MS5HZXRDb252ZXJzYXRpb25SZXNwb25zZRJfCgpMaXN0UmVhZEJ5EicubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdFJlYWRCeVJlcXVlc3QaKC5tZXNzZW5nZXIuaGlzdG9yeS52MS5MaXN0UmVhZEJ5UmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+
+/**
+ * GetConversationRequest names the conversation.
+ *
+ * @generated from message messenger.history.v1.GetConversationRequest
+ */
+export type GetConversationRequest = Message<"messenger.history.v1.GetConversationRequest"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message messenger.history.v1.GetConversationRequest.
+ * Use `create(GetConversationRequestSchema)` to create a new message.
+ */
+export const GetConversationRequestSchema: GenMessage<GetConversationRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 0);
+
+/**
+ * GetConversationResponse is the conversation.
+ *
+ * @generated from message messenger.history.v1.GetConversationResponse
+ */
+export type GetConversationResponse = Message<"messenger.history.v1.GetConversationResponse"> & {
+  /**
+   * The conversation as the caller sees it.
+   *
+   * @generated from field: messenger.chat.v1.Conversation conversation = 1;
+   */
+  conversation?: Conversation | undefined;
+};
+
+/**
+ * Describes the message messenger.history.v1.GetConversationResponse.
+ * Use `create(GetConversationResponseSchema)` to create a new message.
+ */
+export const GetConversationResponseSchema: GenMessage<GetConversationResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 1);
+
+/**
+ * ListReadByRequest names a message.
+ *
+ * @generated from message messenger.history.v1.ListReadByRequest
+ */
+export type ListReadByRequest = Message<"messenger.history.v1.ListReadByRequest"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * The message's seq.
+   *
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * 1 to 500; 100 when 0.
+   *
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * From the previous response.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message messenger.history.v1.ListReadByRequest.
+ * Use `create(ListReadByRequestSchema)` to create a new message.
+ */
+export const ListReadByRequestSchema: GenMessage<ListReadByRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 2);
+
+/**
+ * ListReadByResponse is one page of readers, ordered by user id.
+ *
+ * @generated from message messenger.history.v1.ListReadByResponse
+ */
+export type ListReadByResponse = Message<"messenger.history.v1.ListReadByResponse"> & {
+  /**
+   * Current members whose read watermark is at or past the seq (the sender excluded).
+   *
+   * @generated from field: repeated string user_ids = 1;
+   */
+  userIds: string[];
+
+  /**
+   * How many current members read it, the sender excluded.
+   *
+   * @generated from field: uint32 read_count = 2;
+   */
+  readCount: number;
+
+  /**
+   * Current members besides the sender: "read by read_count of member_count".
+   *
+   * @generated from field: uint32 member_count = 3;
+   */
+  memberCount: number;
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 4;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message messenger.history.v1.ListReadByResponse.
+ * Use `create(ListReadByResponseSchema)` to create a new message.
+ */
+export const ListReadByResponseSchema: GenMessage<ListReadByResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 3);
 
 /**
  * OpenDirectConversationRequest names the peer.
@@ -33,7 +159,7 @@ export type OpenDirectConversationRequest = Message<"messenger.history.v1.OpenDi
  * Use `create(OpenDirectConversationRequestSchema)` to create a new message.
  */
 export const OpenDirectConversationRequestSchema: GenMessage<OpenDirectConversationRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 0);
+  messageDesc(file_messenger_history_v1_history_service, 4);
 
 /**
  * OpenDirectConversationResponse is the conversation.
@@ -54,7 +180,7 @@ export type OpenDirectConversationResponse = Message<"messenger.history.v1.OpenD
  * Use `create(OpenDirectConversationResponseSchema)` to create a new message.
  */
 export const OpenDirectConversationResponseSchema: GenMessage<OpenDirectConversationResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 1);
+  messageDesc(file_messenger_history_v1_history_service, 5);
 
 /**
  * ListConversationsRequest pages through the inbox.
@@ -82,7 +208,7 @@ export type ListConversationsRequest = Message<"messenger.history.v1.ListConvers
  * Use `create(ListConversationsRequestSchema)` to create a new message.
  */
 export const ListConversationsRequestSchema: GenMessage<ListConversationsRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 2);
+  messageDesc(file_messenger_history_v1_history_service, 6);
 
 /**
  * ListConversationsResponse is one page of the inbox.
@@ -110,7 +236,7 @@ export type ListConversationsResponse = Message<"messenger.history.v1.ListConver
  * Use `create(ListConversationsResponseSchema)` to create a new message.
  */
 export const ListConversationsResponseSchema: GenMessage<ListConversationsResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 3);
+  messageDesc(file_messenger_history_v1_history_service, 7);
 
 /**
  * ListMessagesRequest asks for one page.
@@ -152,7 +278,7 @@ export type ListMessagesRequest = Message<"messenger.history.v1.ListMessagesRequ
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 4);
+  messageDesc(file_messenger_history_v1_history_service, 8);
 
 /**
  * ListMessagesResponse is one page, always in ascending seq.
@@ -161,25 +287,32 @@ export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__P
  */
 export type ListMessagesResponse = Message<"messenger.history.v1.ListMessagesResponse"> & {
   /**
-   * Ascending by seq.
+   * Ascending by seq; seqs the caller may not see are left out.
    *
    * @generated from field: repeated messenger.chat.v1.Message messages = 1;
    */
   messages: Message$1[];
 
   /**
-   * True when more messages lie further in the requested direction.
+   * True when more messages the caller may see lie further in the requested direction.
    *
    * @generated from field: bool has_more = 2;
    */
   hasMore: boolean;
 
   /**
-   * The conversation's newest seq.
+   * The newest seq the caller may see.
    *
    * @generated from field: uint64 last_seq = 3;
    */
   lastSeq: bigint;
+
+  /**
+   * Nothing below this seq exists any more; 0 when nothing was deleted.
+   *
+   * @generated from field: uint64 min_seq = 4;
+   */
+  minSeq: bigint;
 };
 
 /**
@@ -187,7 +320,7 @@ export type ListMessagesResponse = Message<"messenger.history.v1.ListMessagesRes
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 5);
+  messageDesc(file_messenger_history_v1_history_service, 9);
 
 /**
  * Direction of a page of messages.
@@ -252,7 +385,8 @@ export const HistoryService: GenService<{
     output: typeof ListConversationsResponseSchema;
   },
   /**
-   * ListMessages pages through a conversation by seq in either direction.
+   * ListMessages pages through a conversation by seq in either direction. A group member
+   * sees only the messages inside their membership ranges; seqs outside them are skipped.
    *
    * @generated from rpc messenger.history.v1.HistoryService.ListMessages
    */
@@ -260,6 +394,26 @@ export const HistoryService: GenService<{
     methodKind: "unary";
     input: typeof ListMessagesRequestSchema;
     output: typeof ListMessagesResponseSchema;
+  },
+  /**
+   * GetConversation returns one of the caller's conversations.
+   *
+   * @generated from rpc messenger.history.v1.HistoryService.GetConversation
+   */
+  getConversation: {
+    methodKind: "unary";
+    input: typeof GetConversationRequestSchema;
+    output: typeof GetConversationResponseSchema;
+  },
+  /**
+   * ListReadBy pages through the current members who read a message, with the count.
+   *
+   * @generated from rpc messenger.history.v1.HistoryService.ListReadBy
+   */
+  listReadBy: {
+    methodKind: "unary";
+    input: typeof ListReadByRequestSchema;
+    output: typeof ListReadByResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_messenger_history_v1_history_service, 0);

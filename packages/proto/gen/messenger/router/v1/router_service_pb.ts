@@ -6,13 +6,50 @@ import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegen
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { MemberReceipt, Message as Message$1 } from "../../chat/v1/types_pb.js";
 import { file_messenger_chat_v1_types } from "../../chat/v1/types_pb.js";
+import type { SendMessage } from "../../gateway/v1/gateway_service_pb.js";
+import { file_messenger_gateway_v1_gateway_service } from "../../gateway/v1/gateway_service_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file messenger/router/v1/router_service.proto.
  */
 export const file_messenger_router_v1_router_service: GenFile = /*@__PURE__*/
-  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIkMKE1NlbmRNZXNzYWdlc1JlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtInkKCFNlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJEisKBnNlbmRlchgEIAEoCzIbLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZGVyIkAKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJIkwKFFNlbmRNZXNzYWdlc1Jlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtUmVzdWx0InsKDlNlbmRJdGVtUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBISCgplcnJvcl9jb2RlGAMgASgFEhUKDWVycm9yX21lc3NhZ2UYBCABKAkiSAoUVXBkYXRlQ3Vyc29yc1JlcXVlc3QSMAoFaXRlbXMYASADKAsyIS5tZXNzZW5nZXIucm91dGVyLnYxLkN1cnNvclVwZGF0ZSJ9CgxDdXJzb3JVcGRhdGUSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhUKDWRlbGl2ZXJlZF9zZXEYAiABKAQSEAoIcmVhZF9zZXEYAyABKAQSKwoGc2VuZGVyGAQgASgLMhsubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kZXIiUQoVVXBkYXRlQ3Vyc29yc1Jlc3BvbnNlEjgKB3Jlc3VsdHMYASADKAsyJy5tZXNzZW5nZXIucm91dGVyLnYxLkN1cnNvclVwZGF0ZVJlc3VsdCJyChJDdXJzb3JVcGRhdGVSZXN1bHQSMQoHcmVjZWlwdBgBIAEoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSEgoKZXJyb3JfY29kZRgCIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAMgASgJIjsKEFNldFR5cGluZ1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEg4KBnR5cGluZxgCIAEoCCITChFTZXRUeXBpbmdSZXNwb25zZTK4AgoNUm91dGVyU2VydmljZRJjCgxTZW5kTWVzc2FnZXMSKC5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRNZXNzYWdlc1JlcXVlc3QaKS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRNZXNzYWdlc1Jlc3BvbnNlEmYKDVVwZGF0ZUN1cnNvcnMSKS5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvcnNSZXF1ZXN0GioubWVzc2VuZ2VyLnJvdXRlci52MS5VcGRhdGVDdXJzb3JzUmVzcG9uc2USWgoJU2V0VHlwaW5nEiUubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXF1ZXN0GiYubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXNwb25zZWIGcHJvdG8z", [file_messenger_chat_v1_types]);
+  fileDesc("CihtZXNzZW5nZXIvcm91dGVyL3YxL3JvdXRlcl9zZXJ2aWNlLnByb3RvEhNtZXNzZW5nZXIucm91dGVyLnYxIkAKBlNlbmRlchIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRISCgpzZXNzaW9uX2lkGAMgASgJIkMKE1NlbmRNZXNzYWdlc1JlcXVlc3QSLAoFaXRlbXMYASADKAsyHS5tZXNzZW5nZXIucm91dGVyLnYxLlNlbmRJdGVtImsKCFNlbmRJdGVtEisKBnNlbmRlchgBIAEoCzIbLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZGVyEjIKB21lc3NhZ2UYAiABKAsyIS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZW5kTWVzc2FnZSJMChRTZW5kTWVzc2FnZXNSZXNwb25zZRI0CgdyZXN1bHRzGAEgAygLMiMubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kSXRlbVJlc3VsdCJ7Cg5TZW5kSXRlbVJlc3VsdBIrCgdtZXNzYWdlGAEgASgLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIRCglkdXBsaWNhdGUYAiABKAgSEgoKZXJyb3JfY29kZRgDIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAQgASgJIkYKFkRlbGl2ZXJNZXNzYWdlc1JlcXVlc3QSLAoIbWVzc2FnZXMYASADKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlIhkKF0RlbGl2ZXJNZXNzYWdlc1Jlc3BvbnNlIkgKFFVwZGF0ZUN1cnNvcnNSZXF1ZXN0EjAKBWl0ZW1zGAEgAygLMiEubWVzc2VuZ2VyLnJvdXRlci52MS5DdXJzb3JVcGRhdGUifQoMQ3Vyc29yVXBkYXRlEisKBnNlbmRlchgBIAEoCzIbLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZGVyEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIVCg1kZWxpdmVyZWRfc2VxGAMgASgEEhAKCHJlYWRfc2VxGAQgASgEIlEKFVVwZGF0ZUN1cnNvcnNSZXNwb25zZRI4CgdyZXN1bHRzGAEgAygLMicubWVzc2VuZ2VyLnJvdXRlci52MS5DdXJzb3JVcGRhdGVSZXN1bHQicgoSQ3Vyc29yVXBkYXRlUmVzdWx0EjEKB3JlY2VpcHQYASABKAsyIC5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSZWNlaXB0EhIKCmVycm9yX2NvZGUYAiABKAUSFQoNZXJyb3JfbWVzc2FnZRgDIAEoCSJoChBTZXRUeXBpbmdSZXF1ZXN0EisKBnNlbmRlchgBIAEoCzIbLm1lc3Nlbmdlci5yb3V0ZXIudjEuU2VuZGVyEhcKD2NvbnZlcnNhdGlvbl9pZBgCIAEoCRIOCgZ0eXBpbmcYAyABKAgiEwoRU2V0VHlwaW5nUmVzcG9uc2UypgMKDVJvdXRlclNlcnZpY2USYwoMU2VuZE1lc3NhZ2VzEigubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXF1ZXN0GikubWVzc2VuZ2VyLnJvdXRlci52MS5TZW5kTWVzc2FnZXNSZXNwb25zZRJsCg9EZWxpdmVyTWVzc2FnZXMSKy5tZXNzZW5nZXIucm91dGVyLnYxLkRlbGl2ZXJNZXNzYWdlc1JlcXVlc3QaLC5tZXNzZW5nZXIucm91dGVyLnYxLkRlbGl2ZXJNZXNzYWdlc1Jlc3BvbnNlEmYKDVVwZGF0ZUN1cnNvcnMSKS5tZXNzZW5nZXIucm91dGVyLnYxLlVwZGF0ZUN1cnNvcnNSZXF1ZXN0GioubWVzc2VuZ2VyLnJvdXRlci52MS5VcGRhdGVDdXJzb3JzUmVzcG9uc2USWgoJU2V0VHlwaW5nEiUubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXF1ZXN0GiYubWVzc2VuZ2VyLnJvdXRlci52MS5TZXRUeXBpbmdSZXNwb25zZWIGcHJvdG8z", [file_messenger_chat_v1_types, file_messenger_gateway_v1_gateway_service]);
+
+/**
+ * Sender is the session a request comes from.
+ *
+ * @generated from message messenger.router.v1.Sender
+ */
+export type Sender = Message<"messenger.router.v1.Sender"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The device.
+   *
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
+
+  /**
+   * The session, which does not get its own events back.
+   *
+   * @generated from field: string session_id = 3;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message messenger.router.v1.Sender.
+ * Use `create(SenderSchema)` to create a new message.
+ */
+export const SenderSchema: GenMessage<Sender> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 0);
 
 /**
  * SendMessagesRequest is the messages, each device's oldest first.
@@ -33,7 +70,7 @@ export type SendMessagesRequest = Message<"messenger.router.v1.SendMessagesReque
  * Use `create(SendMessagesRequestSchema)` to create a new message.
  */
 export const SendMessagesRequestSchema: GenMessage<SendMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 0);
+  messageDesc(file_messenger_router_v1_router_service, 1);
 
 /**
  * SendItem is one message.
@@ -42,32 +79,18 @@ export const SendMessagesRequestSchema: GenMessage<SendMessagesRequest> = /*@__P
  */
 export type SendItem = Message<"messenger.router.v1.SendItem"> & {
   /**
-   * Target conversation.
-   *
-   * @generated from field: string conversation_id = 1;
-   */
-  conversationId: string;
-
-  /**
-   * The sender's idempotency key.
-   *
-   * @generated from field: string client_message_id = 2;
-   */
-  clientMessageId: string;
-
-  /**
-   * The text body.
-   *
-   * @generated from field: string text = 3;
-   */
-  text: string;
-
-  /**
    * Who sends it, as the gateway authenticated it.
    *
-   * @generated from field: messenger.router.v1.Sender sender = 4;
+   * @generated from field: messenger.router.v1.Sender sender = 1;
    */
   sender?: Sender | undefined;
+
+  /**
+   * What the device sent.
+   *
+   * @generated from field: messenger.gateway.v1.SendMessage message = 2;
+   */
+  message?: SendMessage | undefined;
 };
 
 /**
@@ -75,41 +98,6 @@ export type SendItem = Message<"messenger.router.v1.SendItem"> & {
  * Use `create(SendItemSchema)` to create a new message.
  */
 export const SendItemSchema: GenMessage<SendItem> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 1);
-
-/**
- * Sender is the session a message comes from.
- *
- * @generated from message messenger.router.v1.Sender
- */
-export type Sender = Message<"messenger.router.v1.Sender"> & {
-  /**
-   * The sending user.
-   *
-   * @generated from field: string user_id = 1;
-   */
-  userId: string;
-
-  /**
-   * The sending device.
-   *
-   * @generated from field: string device_id = 2;
-   */
-  deviceId: string;
-
-  /**
-   * The sending session, which does not get its own message back.
-   *
-   * @generated from field: string session_id = 3;
-   */
-  sessionId: string;
-};
-
-/**
- * Describes the message messenger.router.v1.Sender.
- * Use `create(SenderSchema)` to create a new message.
- */
-export const SenderSchema: GenMessage<Sender> = /*@__PURE__*/
   messageDesc(file_messenger_router_v1_router_service, 2);
 
 /**
@@ -176,6 +164,42 @@ export const SendItemResultSchema: GenMessage<SendItemResult> = /*@__PURE__*/
   messageDesc(file_messenger_router_v1_router_service, 4);
 
 /**
+ * DeliverMessagesRequest is stored messages to deliver.
+ *
+ * @generated from message messenger.router.v1.DeliverMessagesRequest
+ */
+export type DeliverMessagesRequest = Message<"messenger.router.v1.DeliverMessagesRequest"> & {
+  /**
+   * The messages, as stored.
+   *
+   * @generated from field: repeated messenger.chat.v1.Message messages = 1;
+   */
+  messages: Message$1[];
+};
+
+/**
+ * Describes the message messenger.router.v1.DeliverMessagesRequest.
+ * Use `create(DeliverMessagesRequestSchema)` to create a new message.
+ */
+export const DeliverMessagesRequestSchema: GenMessage<DeliverMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 5);
+
+/**
+ * DeliverMessagesResponse is empty.
+ *
+ * @generated from message messenger.router.v1.DeliverMessagesResponse
+ */
+export type DeliverMessagesResponse = Message<"messenger.router.v1.DeliverMessagesResponse"> & {
+};
+
+/**
+ * Describes the message messenger.router.v1.DeliverMessagesResponse.
+ * Use `create(DeliverMessagesResponseSchema)` to create a new message.
+ */
+export const DeliverMessagesResponseSchema: GenMessage<DeliverMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_router_v1_router_service, 6);
+
+/**
  * UpdateCursorsRequest is the watermark moves.
  *
  * @generated from message messenger.router.v1.UpdateCursorsRequest
@@ -194,7 +218,7 @@ export type UpdateCursorsRequest = Message<"messenger.router.v1.UpdateCursorsReq
  * Use `create(UpdateCursorsRequestSchema)` to create a new message.
  */
 export const UpdateCursorsRequestSchema: GenMessage<UpdateCursorsRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 5);
+  messageDesc(file_messenger_router_v1_router_service, 7);
 
 /**
  * CursorUpdate carries one device's watermarks in one conversation.
@@ -203,32 +227,32 @@ export const UpdateCursorsRequestSchema: GenMessage<UpdateCursorsRequest> = /*@_
  */
 export type CursorUpdate = Message<"messenger.router.v1.CursorUpdate"> & {
   /**
+   * The device, as the gateway authenticated it.
+   *
+   * @generated from field: messenger.router.v1.Sender sender = 1;
+   */
+  sender?: Sender | undefined;
+
+  /**
    * Conversation id.
    *
-   * @generated from field: string conversation_id = 1;
+   * @generated from field: string conversation_id = 2;
    */
   conversationId: string;
 
   /**
    * Delivered up to here; 0 leaves it.
    *
-   * @generated from field: uint64 delivered_seq = 2;
+   * @generated from field: uint64 delivered_seq = 3;
    */
   deliveredSeq: bigint;
 
   /**
    * Read up to here; 0 leaves it.
    *
-   * @generated from field: uint64 read_seq = 3;
+   * @generated from field: uint64 read_seq = 4;
    */
   readSeq: bigint;
-
-  /**
-   * The device, as the gateway authenticated it.
-   *
-   * @generated from field: messenger.router.v1.Sender sender = 4;
-   */
-  sender?: Sender | undefined;
 };
 
 /**
@@ -236,7 +260,7 @@ export type CursorUpdate = Message<"messenger.router.v1.CursorUpdate"> & {
  * Use `create(CursorUpdateSchema)` to create a new message.
  */
 export const CursorUpdateSchema: GenMessage<CursorUpdate> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 6);
+  messageDesc(file_messenger_router_v1_router_service, 8);
 
 /**
  * UpdateCursorsResponse has one result per item, in the same order.
@@ -257,7 +281,7 @@ export type UpdateCursorsResponse = Message<"messenger.router.v1.UpdateCursorsRe
  * Use `create(UpdateCursorsResponseSchema)` to create a new message.
  */
 export const UpdateCursorsResponseSchema: GenMessage<UpdateCursorsResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 7);
+  messageDesc(file_messenger_router_v1_router_service, 9);
 
 /**
  * CursorUpdateResult is the member's receipt after the move, or why it was refused.
@@ -292,7 +316,7 @@ export type CursorUpdateResult = Message<"messenger.router.v1.CursorUpdateResult
  * Use `create(CursorUpdateResultSchema)` to create a new message.
  */
 export const CursorUpdateResultSchema: GenMessage<CursorUpdateResult> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 8);
+  messageDesc(file_messenger_router_v1_router_service, 10);
 
 /**
  * SetTypingRequest is the indicator.
@@ -301,16 +325,23 @@ export const CursorUpdateResultSchema: GenMessage<CursorUpdateResult> = /*@__PUR
  */
 export type SetTypingRequest = Message<"messenger.router.v1.SetTypingRequest"> & {
   /**
+   * Who types.
+   *
+   * @generated from field: messenger.router.v1.Sender sender = 1;
+   */
+  sender?: Sender | undefined;
+
+  /**
    * Conversation id.
    *
-   * @generated from field: string conversation_id = 1;
+   * @generated from field: string conversation_id = 2;
    */
   conversationId: string;
 
   /**
    * True while typing.
    *
-   * @generated from field: bool typing = 2;
+   * @generated from field: bool typing = 3;
    */
   typing: boolean;
 };
@@ -320,7 +351,7 @@ export type SetTypingRequest = Message<"messenger.router.v1.SetTypingRequest"> &
  * Use `create(SetTypingRequestSchema)` to create a new message.
  */
 export const SetTypingRequestSchema: GenMessage<SetTypingRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 9);
+  messageDesc(file_messenger_router_v1_router_service, 11);
 
 /**
  * SetTypingResponse is empty.
@@ -335,21 +366,21 @@ export type SetTypingResponse = Message<"messenger.router.v1.SetTypingResponse">
  * Use `create(SetTypingResponseSchema)` to create a new message.
  */
 export const SetTypingResponseSchema: GenMessage<SetTypingResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_router_v1_router_service, 10);
+  messageDesc(file_messenger_router_v1_router_service, 12);
 
 /**
- * RouterService is the internal send path: authorize, store, fan out. For SetTyping the
- * calling user, device and session travel in x-messenger-user-id, x-messenger-device-id and
- * x-messenger-session-id metadata; SendMessages and UpdateCursors carry a sender per item,
- * so a gateway can pass on the frames of many sessions in one call.
+ * RouterService is the internal send path: store, then fan out. Every request names the
+ * session it acts for in its body, so a gateway can pass on the frames of many sessions in
+ * one call.
  *
  * @generated from service messenger.router.v1.RouterService
  */
 export const RouterService: GenService<{
   /**
    * SendMessages stores messages, each device's in the order given (see
-   * messenger.store.v1.StoreService.AppendMessages), and delivers each newly stored one to
-   * every live session of every member except the sending session.
+   * messenger.store.v1.StoreService.AppendMessages), and answers as soon as they are stored.
+   * Each stored message (a duplicate included) is then delivered, off the answer's path, to
+   * the gateways holding sessions of the members who may see it.
    *
    * @generated from rpc messenger.router.v1.RouterService.SendMessages
    */
@@ -357,6 +388,16 @@ export const RouterService: GenService<{
     methodKind: "unary";
     input: typeof SendMessagesRequestSchema;
     output: typeof SendMessagesResponseSchema;
+  },
+  /**
+   * DeliverMessages delivers already stored messages (the groups service's system messages).
+   *
+   * @generated from rpc messenger.router.v1.RouterService.DeliverMessages
+   */
+  deliverMessages: {
+    methodKind: "unary";
+    input: typeof DeliverMessagesRequestSchema;
+    output: typeof DeliverMessagesResponseSchema;
   },
   /**
    * UpdateCursors records devices' delivered/read watermarks and tells members when a

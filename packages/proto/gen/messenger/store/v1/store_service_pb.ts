@@ -4,15 +4,17 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { ConversationCursor, MemberReceipt, Message as Message$1 } from "../../chat/v1/types_pb.js";
+import type { ConversationCursor, ConversationKind, MemberReceipt, MemberRole, Message as Message$1, ReceiptSummary } from "../../chat/v1/types_pb.js";
 import { file_messenger_chat_v1_types } from "../../chat/v1/types_pb.js";
+import type { SendMessage } from "../../gateway/v1/gateway_service_pb.js";
+import { file_messenger_gateway_v1_gateway_service } from "../../gateway/v1/gateway_service_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file messenger/store/v1/store_service.proto.
  */
 export const file_messenger_store_v1_store_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZtZXNzZW5nZXIvc3RvcmUvdjEvc3RvcmVfc2VydmljZS5wcm90bxISbWVzc2VuZ2VyLnN0b3JlLnYxIkYKFUFwcGVuZE1lc3NhZ2VzUmVxdWVzdBItCgVpdGVtcxgBIAMoCzIeLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBlbmRJdGVtIoABCgpBcHBlbmRJdGVtEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIZChFjbGllbnRfbWVzc2FnZV9pZBgCIAEoCRIMCgR0ZXh0GAMgASgJEhYKDnNlbmRlcl91c2VyX2lkGAQgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYBSABKAkiSwoWQXBwZW5kTWVzc2FnZXNSZXNwb25zZRIxCgdyZXN1bHRzGAEgAygLMiAubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZFJlc3VsdCKSAQoMQXBwZW5kUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkSEgoKZXJyb3JfY29kZRgEIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAUgASgJIkUKFFVwZGF0ZUN1cnNvcnNSZXF1ZXN0Ei0KBWl0ZW1zGAEgAygLMh4ubWVzc2VuZ2VyLnN0b3JlLnYxLkN1cnNvckl0ZW0icgoKQ3Vyc29ySXRlbRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSFQoNZGVsaXZlcmVkX3NlcRgCIAEoBBIQCghyZWFkX3NlcRgDIAEoBBIPCgd1c2VyX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCSJKChVVcGRhdGVDdXJzb3JzUmVzcG9uc2USMQoHcmVzdWx0cxgBIAMoCzIgLm1lc3Nlbmdlci5zdG9yZS52MS5DdXJzb3JSZXN1bHQilgEKDEN1cnNvclJlc3VsdBIPCgdjaGFuZ2VkGAEgASgIEjEKB3JlY2VpcHQYAiABKAsyIC5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSZWNlaXB0EhcKD21lbWJlcl91c2VyX2lkcxgDIAMoCRISCgplcnJvcl9jb2RlGAQgASgFEhUKDWVycm9yX21lc3NhZ2UYBSABKAkilwEKC1N5bmNSZXF1ZXN0EhUKDXNpbmNlX3ZlcnNpb24YASABKAQSNgoHY3Vyc29ycxgCIAMoCzIlLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbkN1cnNvchIUCgxtYXhfbWVzc2FnZXMYAyABKA0SIwobbWF4X3JlcGxheV9wZXJfY29udmVyc2F0aW9uGAQgASgNInAKDFN5bmNSZXNwb25zZRI9Cg1jb252ZXJzYXRpb25zGAEgAygLMiYubWVzc2VuZ2VyLnN0b3JlLnYxLlN5bmNlZENvbnZlcnNhdGlvbhIPCgd2ZXJzaW9uGAIgASgEEhAKCGNvbXBsZXRlGAMgASgIIrABChJTeW5jZWRDb252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEiwKCG1lc3NhZ2VzGAIgAygLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIyCghyZWNlaXB0cxgDIAMoCzIgLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJlY2VpcHQSDQoFcmVzZXQYBCABKAgSEAoIbGFzdF9zZXEYBSABKAQiLAoRR2V0TWVtYmVyc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIiYKEkdldE1lbWJlcnNSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCSIVChNMaXN0Q29udGFjdHNSZXF1ZXN0IigKFExpc3RDb250YWN0c1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygJMugDCgxTdG9yZVNlcnZpY2USZwoOQXBwZW5kTWVzc2FnZXMSKS5tZXNzZW5nZXIuc3RvcmUudjEuQXBwZW5kTWVzc2FnZXNSZXF1ZXN0GioubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZE1lc3NhZ2VzUmVzcG9uc2USZAoNVXBkYXRlQ3Vyc29ycxIoLm1lc3Nlbmdlci5zdG9yZS52MS5VcGRhdGVDdXJzb3JzUmVxdWVzdBopLm1lc3Nlbmdlci5zdG9yZS52MS5VcGRhdGVDdXJzb3JzUmVzcG9uc2USSQoEU3luYxIfLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVxdWVzdBogLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVzcG9uc2USWwoKR2V0TWVtYmVycxIlLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVxdWVzdBomLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRNZW1iZXJzUmVzcG9uc2USYQoMTGlzdENvbnRhY3RzEicubWVzc2VuZ2VyLnN0b3JlLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuTGlzdENvbnRhY3RzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CiZtZXNzZW5nZXIvc3RvcmUvdjEvc3RvcmVfc2VydmljZS5wcm90bxISbWVzc2VuZ2VyLnN0b3JlLnYxIkYKFUFwcGVuZE1lc3NhZ2VzUmVxdWVzdBItCgVpdGVtcxgBIAMoCzIeLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBlbmRJdGVtInIKCkFwcGVuZEl0ZW0SMgoHbWVzc2FnZRgBIAEoCzIhLm1lc3Nlbmdlci5nYXRld2F5LnYxLlNlbmRNZXNzYWdlEhYKDnNlbmRlcl91c2VyX2lkGAIgASgJEhgKEHNlbmRlcl9kZXZpY2VfaWQYAyABKAkiSwoWQXBwZW5kTWVzc2FnZXNSZXNwb25zZRIxCgdyZXN1bHRzGAEgAygLMiAubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZFJlc3VsdCKnAQoMQXBwZW5kUmVzdWx0EisKB21lc3NhZ2UYASABKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhEKCWR1cGxpY2F0ZRgCIAEoCBIWCg5tZW1iZXJfdmVyc2lvbhgDIAEoBBIUCgxtZW1iZXJfY291bnQYBCABKA0SEgoKZXJyb3JfY29kZRgFIAEoBRIVCg1lcnJvcl9tZXNzYWdlGAYgASgJIkUKFFVwZGF0ZUN1cnNvcnNSZXF1ZXN0Ei0KBWl0ZW1zGAEgAygLMh4ubWVzc2VuZ2VyLnN0b3JlLnYxLkN1cnNvckl0ZW0icgoKQ3Vyc29ySXRlbRIXCg9jb252ZXJzYXRpb25faWQYASABKAkSFQoNZGVsaXZlcmVkX3NlcRgCIAEoBBIQCghyZWFkX3NlcRgDIAEoBBIPCgd1c2VyX2lkGAQgASgJEhEKCWRldmljZV9pZBgFIAEoCSJKChVVcGRhdGVDdXJzb3JzUmVzcG9uc2USMQoHcmVzdWx0cxgBIAMoCzIgLm1lc3Nlbmdlci5zdG9yZS52MS5DdXJzb3JSZXN1bHQi4wEKDEN1cnNvclJlc3VsdBIPCgdjaGFuZ2VkGAEgASgIEjEKB3JlY2VpcHQYAiABKAsyIC5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSZWNlaXB0EhgKEHJlY2VpcHRzX3ZlcnNpb24YAyABKAQSMgoHc3VtbWFyeRgEIAEoCzIhLm1lc3Nlbmdlci5jaGF0LnYxLlJlY2VpcHRTdW1tYXJ5EhYKDm1lbWJlcl92ZXJzaW9uGAUgASgEEhIKCmVycm9yX2NvZGUYBiABKAUSFQoNZXJyb3JfbWVzc2FnZRgHIAEoCSK4AQoLU3luY1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIRCglkZXZpY2VfaWQYAiABKAkSNgoHY3Vyc29ycxgDIAMoCzIlLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbkN1cnNvchIUCgxtYXhfbWVzc2FnZXMYBCABKA0SIwobbWF4X3JlcGxheV9wZXJfY29udmVyc2F0aW9uGAUgASgNEhIKCnBhZ2VfdG9rZW4YBiABKAkiZgoMU3luY1Jlc3BvbnNlEj0KDWNvbnZlcnNhdGlvbnMYASADKAsyJi5tZXNzZW5nZXIuc3RvcmUudjEuU3luY2VkQ29udmVyc2F0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKgAgoSU3luY2VkQ29udmVyc2F0aW9uEhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIsCghtZXNzYWdlcxgCIAMoCzIaLm1lc3Nlbmdlci5jaGF0LnYxLk1lc3NhZ2USMgoIcmVjZWlwdHMYAyADKAsyIC5tZXNzZW5nZXIuY2hhdC52MS5NZW1iZXJSZWNlaXB0Eg0KBXJlc2V0GAQgASgIEhAKCGxhc3Rfc2VxGAUgASgEEhgKEHJlY2VpcHRzX3ZlcnNpb24YBiABKAQSMgoHc3VtbWFyeRgHIAEoCzIhLm1lc3Nlbmdlci5jaGF0LnYxLlJlY2VpcHRTdW1tYXJ5Eg0KBWxhcmdlGAggASgIEhEKCXVuY2hhbmdlZBgJIAEoCCJ1ChNSZWFkTWVzc2FnZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhEKCWFmdGVyX3NlcRgDIAEoBBISCgpiZWZvcmVfc2VxGAQgASgEEg0KBWxpbWl0GAUgASgNIlYKFFJlYWRNZXNzYWdlc1Jlc3BvbnNlEiwKCG1lc3NhZ2VzGAEgAygLMhoubWVzc2VuZ2VyLmNoYXQudjEuTWVzc2FnZRIQCghsYXN0X3NlcRgCIAEoBCJACgtNZW1iZXJSYW5nZRIPCgd1c2VyX2lkGAEgASgJEhAKCGZyb21fc2VxGAIgASgEEg4KBnRvX3NlcRgDIAEoBCJPChZHZXRNZW1iZXJSYW5nZXNSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIcChRrbm93bl9tZW1iZXJfdmVyc2lvbhgCIAEoBCKLAQoXR2V0TWVtYmVyUmFuZ2VzUmVzcG9uc2USFgoObWVtYmVyX3ZlcnNpb24YASABKAQSEQoJdW5jaGFuZ2VkGAIgASgIEi8KBnJhbmdlcxgDIAMoCzIfLm1lc3Nlbmdlci5zdG9yZS52MS5NZW1iZXJSYW5nZRIUCgxtZW1iZXJfY291bnQYBCABKA0iQQoUR2V0R3JvdXBTdGF0ZVJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIm8KC01lbWJlclN0YXRlEg8KB3VzZXJfaWQYASABKAkSKwoEcm9sZRgCIAEoDjIdLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJvbGUSDgoGYWN0aXZlGAMgASgIEhIKCmpvaW5lZF9zZXEYBCABKAQi4AEKFUdldEdyb3VwU3RhdGVSZXNwb25zZRIxCgRraW5kGAEgASgOMiMubWVzc2VuZ2VyLmNoYXQudjEuQ29udmVyc2F0aW9uS2luZBINCgV0aXRsZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIWCg5tZW1iZXJfdmVyc2lvbhgEIAEoBBIUCgxtZW1iZXJfY291bnQYBSABKA0SMAoHbWVtYmVycxgGIAMoCzIfLm1lc3Nlbmdlci5zdG9yZS52MS5NZW1iZXJTdGF0ZRIQCghsYXN0X3NlcRgHIAEoBCKcBAoXQXBwbHlHcm91cENoYW5nZVJlcXVlc3QSFQoNYWN0b3JfdXNlcl9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSHwoXZXhwZWN0ZWRfbWVtYmVyX3ZlcnNpb24YAyABKAQSNwoGY3JlYXRlGAQgASgLMiUubWVzc2VuZ2VyLnN0b3JlLnYxLkNyZWF0ZUdyb3VwQ2hhbmdlSAASOwoLYWRkX21lbWJlcnMYBSABKAsyJC5tZXNzZW5nZXIuc3RvcmUudjEuQWRkTWVtYmVyc0NoYW5nZUgAEj8KDXJlbW92ZV9tZW1iZXIYBiABKAsyJi5tZXNzZW5nZXIuc3RvcmUudjEuUmVtb3ZlTWVtYmVyQ2hhbmdlSAASMAoFbGVhdmUYByABKAsyHy5tZXNzZW5nZXIuc3RvcmUudjEuTGVhdmVDaGFuZ2VIABI1CghzZXRfcm9sZRgIIAEoCzIhLm1lc3Nlbmdlci5zdG9yZS52MS5TZXRSb2xlQ2hhbmdlSAASSQoSdHJhbnNmZXJfb3duZXJzaGlwGAkgASgLMisubWVzc2VuZ2VyLnN0b3JlLnYxLlRyYW5zZmVyT3duZXJzaGlwQ2hhbmdlSAASOwoLdXBkYXRlX2luZm8YCiABKAsyJC5tZXNzZW5nZXIuc3RvcmUudjEuVXBkYXRlSW5mb0NoYW5nZUgAQggKBmNoYW5nZSJQChFDcmVhdGVHcm91cENoYW5nZRINCgV0aXRsZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIXCg9tZW1iZXJfdXNlcl9pZHMYAyADKAkiJAoQQWRkTWVtYmVyc0NoYW5nZRIQCgh1c2VyX2lkcxgBIAMoCSIlChJSZW1vdmVNZW1iZXJDaGFuZ2USDwoHdXNlcl9pZBgBIAEoCSINCgtMZWF2ZUNoYW5nZSJNCg1TZXRSb2xlQ2hhbmdlEg8KB3VzZXJfaWQYASABKAkSKwoEcm9sZRgCIAEoDjIdLm1lc3Nlbmdlci5jaGF0LnYxLk1lbWJlclJvbGUiLQoXVHJhbnNmZXJPd25lcnNoaXBDaGFuZ2USEgoKdG9fdXNlcl9pZBgBIAEoCSI2ChBVcGRhdGVJbmZvQ2hhbmdlEg0KBXRpdGxlGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJInMKGEFwcGx5R3JvdXBDaGFuZ2VSZXNwb25zZRIpCgVldmVudBgBIAEoCzIaLm1lc3Nlbmdlci5jaGF0LnYxLk1lc3NhZ2USFgoObWVtYmVyX3ZlcnNpb24YAiABKAQSFAoMbWVtYmVyX2NvdW50GAMgASgNIlQKEkxpc3RNZW1iZXJzUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkidgoTTGlzdE1lbWJlcnNSZXNwb25zZRIwCgdtZW1iZXJzGAEgAygLMh8ubWVzc2VuZ2VyLnN0b3JlLnYxLk1lbWJlclN0YXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCRIUCgxtZW1iZXJfY291bnQYAyABKA0iJgoTTGlzdENvbnRhY3RzUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJIigKFExpc3RDb250YWN0c1Jlc3BvbnNlEhAKCHVzZXJfaWRzGAEgAygJMo8HCgxTdG9yZVNlcnZpY2USZwoOQXBwZW5kTWVzc2FnZXMSKS5tZXNzZW5nZXIuc3RvcmUudjEuQXBwZW5kTWVzc2FnZXNSZXF1ZXN0GioubWVzc2VuZ2VyLnN0b3JlLnYxLkFwcGVuZE1lc3NhZ2VzUmVzcG9uc2USZAoNVXBkYXRlQ3Vyc29ycxIoLm1lc3Nlbmdlci5zdG9yZS52MS5VcGRhdGVDdXJzb3JzUmVxdWVzdBopLm1lc3Nlbmdlci5zdG9yZS52MS5VcGRhdGVDdXJzb3JzUmVzcG9uc2USSQoEU3luYxIfLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVxdWVzdBogLm1lc3Nlbmdlci5zdG9yZS52MS5TeW5jUmVzcG9uc2USYQoMUmVhZE1lc3NhZ2VzEicubWVzc2VuZ2VyLnN0b3JlLnYxLlJlYWRNZXNzYWdlc1JlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuUmVhZE1lc3NhZ2VzUmVzcG9uc2USagoPR2V0TWVtYmVyUmFuZ2VzEioubWVzc2VuZ2VyLnN0b3JlLnYxLkdldE1lbWJlclJhbmdlc1JlcXVlc3QaKy5tZXNzZW5nZXIuc3RvcmUudjEuR2V0TWVtYmVyUmFuZ2VzUmVzcG9uc2USZAoNR2V0R3JvdXBTdGF0ZRIoLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRHcm91cFN0YXRlUmVxdWVzdBopLm1lc3Nlbmdlci5zdG9yZS52MS5HZXRHcm91cFN0YXRlUmVzcG9uc2USbQoQQXBwbHlHcm91cENoYW5nZRIrLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBseUdyb3VwQ2hhbmdlUmVxdWVzdBosLm1lc3Nlbmdlci5zdG9yZS52MS5BcHBseUdyb3VwQ2hhbmdlUmVzcG9uc2USXgoLTGlzdE1lbWJlcnMSJi5tZXNzZW5nZXIuc3RvcmUudjEuTGlzdE1lbWJlcnNSZXF1ZXN0GicubWVzc2VuZ2VyLnN0b3JlLnYxLkxpc3RNZW1iZXJzUmVzcG9uc2USYQoMTGlzdENvbnRhY3RzEicubWVzc2VuZ2VyLnN0b3JlLnYxLkxpc3RDb250YWN0c1JlcXVlc3QaKC5tZXNzZW5nZXIuc3RvcmUudjEuTGlzdENvbnRhY3RzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types, file_messenger_gateway_v1_gateway_service]);
 
 /**
  * AppendMessagesRequest is the messages to store, each device's oldest first.
@@ -42,37 +44,23 @@ export const AppendMessagesRequestSchema: GenMessage<AppendMessagesRequest> = /*
  */
 export type AppendItem = Message<"messenger.store.v1.AppendItem"> & {
   /**
-   * Target conversation.
+   * What the device sent.
    *
-   * @generated from field: string conversation_id = 1;
+   * @generated from field: messenger.gateway.v1.SendMessage message = 1;
    */
-  conversationId: string;
-
-  /**
-   * The sender's idempotency key.
-   *
-   * @generated from field: string client_message_id = 2;
-   */
-  clientMessageId: string;
-
-  /**
-   * The text body.
-   *
-   * @generated from field: string text = 3;
-   */
-  text: string;
+  message?: SendMessage | undefined;
 
   /**
    * The sending user.
    *
-   * @generated from field: string sender_user_id = 4;
+   * @generated from field: string sender_user_id = 2;
    */
   senderUserId: string;
 
   /**
    * The sending device.
    *
-   * @generated from field: string sender_device_id = 5;
+   * @generated from field: string sender_device_id = 3;
    */
   senderDeviceId: string;
 };
@@ -126,23 +114,30 @@ export type AppendResult = Message<"messenger.store.v1.AppendResult"> & {
   duplicate: boolean;
 
   /**
-   * Every member, the sender included.
+   * The conversation's membership version when the message was stored.
    *
-   * @generated from field: repeated string member_user_ids = 3;
+   * @generated from field: uint64 member_version = 3;
    */
-  memberUserIds: string[];
+  memberVersion: bigint;
+
+  /**
+   * Current members when the message was stored.
+   *
+   * @generated from field: uint32 member_count = 4;
+   */
+  memberCount: number;
 
   /**
    * A gRPC status code; 0 when stored.
    *
-   * @generated from field: int32 error_code = 4;
+   * @generated from field: int32 error_code = 5;
    */
   errorCode: number;
 
   /**
    * Why it was refused.
    *
-   * @generated from field: string error_message = 5;
+   * @generated from field: string error_message = 6;
    */
   errorMessage: string;
 };
@@ -266,23 +261,37 @@ export type CursorResult = Message<"messenger.store.v1.CursorResult"> & {
   receipt?: MemberReceipt | undefined;
 
   /**
-   * Every member.
+   * The conversation's receipts version after the update.
    *
-   * @generated from field: repeated string member_user_ids = 3;
+   * @generated from field: uint64 receipts_version = 3;
    */
-  memberUserIds: string[];
+  receiptsVersion: bigint;
+
+  /**
+   * The aggregate over current members after the update.
+   *
+   * @generated from field: messenger.chat.v1.ReceiptSummary summary = 4;
+   */
+  summary?: ReceiptSummary | undefined;
+
+  /**
+   * The conversation's membership version.
+   *
+   * @generated from field: uint64 member_version = 5;
+   */
+  memberVersion: bigint;
 
   /**
    * A gRPC status code; 0 when recorded.
    *
-   * @generated from field: int32 error_code = 4;
+   * @generated from field: int32 error_code = 6;
    */
   errorCode: number;
 
   /**
    * Why it was refused.
    *
-   * @generated from field: string error_message = 5;
+   * @generated from field: string error_message = 7;
    */
   errorMessage: string;
 };
@@ -301,32 +310,46 @@ export const CursorResultSchema: GenMessage<CursorResult> = /*@__PURE__*/
  */
 export type SyncRequest = Message<"messenger.store.v1.SyncRequest"> & {
   /**
-   * From the device's last sync; 0 for everything.
+   * The user.
    *
-   * @generated from field: uint64 since_version = 1;
+   * @generated from field: string user_id = 1;
    */
-  sinceVersion: bigint;
+  userId: string;
+
+  /**
+   * The device.
+   *
+   * @generated from field: string device_id = 2;
+   */
+  deviceId: string;
 
   /**
    * The device's own cursors; they win over the watermarks the server keeps.
    *
-   * @generated from field: repeated messenger.chat.v1.ConversationCursor cursors = 2;
+   * @generated from field: repeated messenger.chat.v1.ConversationCursor cursors = 3;
    */
   cursors: ConversationCursor[];
 
   /**
    * Stop adding conversations once this many messages are in the page.
    *
-   * @generated from field: uint32 max_messages = 3;
+   * @generated from field: uint32 max_messages = 4;
    */
   maxMessages: number;
 
   /**
    * A conversation with more missed messages than this is reset instead of replayed.
    *
-   * @generated from field: uint32 max_replay_per_conversation = 4;
+   * @generated from field: uint32 max_replay_per_conversation = 5;
    */
   maxReplayPerConversation: number;
+
+  /**
+   * From the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 6;
+   */
+  pageToken: string;
 };
 
 /**
@@ -337,31 +360,24 @@ export const SyncRequestSchema: GenMessage<SyncRequest> = /*@__PURE__*/
   messageDesc(file_messenger_store_v1_store_service, 8);
 
 /**
- * SyncResponse is one page of changes, oldest change first.
+ * SyncResponse is one page of the device's conversations.
  *
  * @generated from message messenger.store.v1.SyncResponse
  */
 export type SyncResponse = Message<"messenger.store.v1.SyncResponse"> & {
   /**
-   * Changed conversations.
+   * The conversations of this page, each with what the device misses.
    *
    * @generated from field: repeated messenger.store.v1.SyncedConversation conversations = 1;
    */
   conversations: SyncedConversation[];
 
   /**
-   * Pass as since_version to continue; when complete, the version to resume from.
+   * Pass it to get the next page; empty on the last page.
    *
-   * @generated from field: uint64 version = 2;
+   * @generated from field: string next_page_token = 2;
    */
-  version: bigint;
-
-  /**
-   * True when nothing more changed up to version.
-   *
-   * @generated from field: bool complete = 3;
-   */
-  complete: boolean;
+  nextPageToken: string;
 };
 
 /**
@@ -372,7 +388,7 @@ export const SyncResponseSchema: GenMessage<SyncResponse> = /*@__PURE__*/
   messageDesc(file_messenger_store_v1_store_service, 9);
 
 /**
- * SyncedConversation is what changed in one conversation.
+ * SyncedConversation is one conversation's head and what the device misses of it.
  *
  * @generated from message messenger.store.v1.SyncedConversation
  */
@@ -385,14 +401,15 @@ export type SyncedConversation = Message<"messenger.store.v1.SyncedConversation"
   conversationId: string;
 
   /**
-   * Missed messages, ascending.
+   * Missed messages the device may see, ascending; empty for a large group (pull instead).
    *
    * @generated from field: repeated messenger.chat.v1.Message messages = 2;
    */
   messages: Message$1[];
 
   /**
-   * Every member's watermarks now.
+   * Every member's watermarks, when they moved after the device's receipts version and the
+   * group is not large.
    *
    * @generated from field: repeated messenger.chat.v1.MemberReceipt receipts = 3;
    */
@@ -406,11 +423,39 @@ export type SyncedConversation = Message<"messenger.store.v1.SyncedConversation"
   reset: boolean;
 
   /**
-   * The newest seq.
+   * The newest seq the user may see (a former member's last seq).
    *
    * @generated from field: uint64 last_seq = 5;
    */
   lastSeq: bigint;
+
+  /**
+   * The receipts version now.
+   *
+   * @generated from field: uint64 receipts_version = 6;
+   */
+  receiptsVersion: bigint;
+
+  /**
+   * The aggregate over current members, when the receipts moved.
+   *
+   * @generated from field: messenger.chat.v1.ReceiptSummary summary = 7;
+   */
+  summary?: ReceiptSummary | undefined;
+
+  /**
+   * True above the large-group threshold.
+   *
+   * @generated from field: bool large = 8;
+   */
+  large: boolean;
+
+  /**
+   * True when the device already had everything: nothing to send it.
+   *
+   * @generated from field: bool unchanged = 9;
+   */
+  unchanged: boolean;
 };
 
 /**
@@ -421,34 +466,461 @@ export const SyncedConversationSchema: GenMessage<SyncedConversation> = /*@__PUR
   messageDesc(file_messenger_store_v1_store_service, 10);
 
 /**
- * GetMembersRequest names a conversation.
+ * ReadMessagesRequest names a seq window of a conversation.
  *
- * @generated from message messenger.store.v1.GetMembersRequest
+ * @generated from message messenger.store.v1.ReadMessagesRequest
  */
-export type GetMembersRequest = Message<"messenger.store.v1.GetMembersRequest"> & {
+export type ReadMessagesRequest = Message<"messenger.store.v1.ReadMessagesRequest"> & {
+  /**
+   * The reader.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 2;
+   */
+  conversationId: string;
+
+  /**
+   * Exclusive lower bound.
+   *
+   * @generated from field: uint64 after_seq = 3;
+   */
+  afterSeq: bigint;
+
+  /**
+   * Exclusive upper bound; 0 for none.
+   *
+   * @generated from field: uint64 before_seq = 4;
+   */
+  beforeSeq: bigint;
+
+  /**
+   * At most this many (lowest first).
+   *
+   * @generated from field: uint32 limit = 5;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message messenger.store.v1.ReadMessagesRequest.
+ * Use `create(ReadMessagesRequestSchema)` to create a new message.
+ */
+export const ReadMessagesRequestSchema: GenMessage<ReadMessagesRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 11);
+
+/**
+ * ReadMessagesResponse is the visible messages of the window.
+ *
+ * @generated from message messenger.store.v1.ReadMessagesResponse
+ */
+export type ReadMessagesResponse = Message<"messenger.store.v1.ReadMessagesResponse"> & {
+  /**
+   * Ascending by seq; seqs the reader may not see are left out.
+   *
+   * @generated from field: repeated messenger.chat.v1.Message messages = 1;
+   */
+  messages: Message$1[];
+
+  /**
+   * The conversation's newest seq.
+   *
+   * @generated from field: uint64 last_seq = 2;
+   */
+  lastSeq: bigint;
+};
+
+/**
+ * Describes the message messenger.store.v1.ReadMessagesResponse.
+ * Use `create(ReadMessagesResponseSchema)` to create a new message.
+ */
+export const ReadMessagesResponseSchema: GenMessage<ReadMessagesResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 12);
+
+/**
+ * MemberRange says a user was a member from from_seq to to_seq, both inclusive.
+ *
+ * @generated from message messenger.store.v1.MemberRange
+ */
+export type MemberRange = Message<"messenger.store.v1.MemberRange"> & {
+  /**
+   * The member.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The seq of the message that added them (1 for a direct conversation).
+   *
+   * @generated from field: uint64 from_seq = 2;
+   */
+  fromSeq: bigint;
+
+  /**
+   * The seq of the message that removed them; 0 while they are a member.
+   *
+   * @generated from field: uint64 to_seq = 3;
+   */
+  toSeq: bigint;
+};
+
+/**
+ * Describes the message messenger.store.v1.MemberRange.
+ * Use `create(MemberRangeSchema)` to create a new message.
+ */
+export const MemberRangeSchema: GenMessage<MemberRange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 13);
+
+/**
+ * GetMemberRangesRequest names a conversation.
+ *
+ * @generated from message messenger.store.v1.GetMemberRangesRequest
+ */
+export type GetMemberRangesRequest = Message<"messenger.store.v1.GetMemberRangesRequest"> & {
   /**
    * Conversation id.
    *
    * @generated from field: string conversation_id = 1;
    */
   conversationId: string;
+
+  /**
+   * The membership version the caller holds; when it is current, ranges come back empty.
+   *
+   * @generated from field: uint64 known_member_version = 2;
+   */
+  knownMemberVersion: bigint;
 };
 
 /**
- * Describes the message messenger.store.v1.GetMembersRequest.
- * Use `create(GetMembersRequestSchema)` to create a new message.
+ * Describes the message messenger.store.v1.GetMemberRangesRequest.
+ * Use `create(GetMemberRangesRequestSchema)` to create a new message.
  */
-export const GetMembersRequestSchema: GenMessage<GetMembersRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 11);
+export const GetMemberRangesRequestSchema: GenMessage<GetMemberRangesRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 14);
 
 /**
- * GetMembersResponse lists its members.
+ * GetMemberRangesResponse is the membership history.
  *
- * @generated from message messenger.store.v1.GetMembersResponse
+ * @generated from message messenger.store.v1.GetMemberRangesResponse
  */
-export type GetMembersResponse = Message<"messenger.store.v1.GetMembersResponse"> & {
+export type GetMemberRangesResponse = Message<"messenger.store.v1.GetMemberRangesResponse"> & {
   /**
-   * Member user ids.
+   * The current membership version.
+   *
+   * @generated from field: uint64 member_version = 1;
+   */
+  memberVersion: bigint;
+
+  /**
+   * True when member_version equals known_member_version: ranges is empty.
+   *
+   * @generated from field: bool unchanged = 2;
+   */
+  unchanged: boolean;
+
+  /**
+   * Every range, current and past.
+   *
+   * @generated from field: repeated messenger.store.v1.MemberRange ranges = 3;
+   */
+  ranges: MemberRange[];
+
+  /**
+   * Current members.
+   *
+   * @generated from field: uint32 member_count = 4;
+   */
+  memberCount: number;
+};
+
+/**
+ * Describes the message messenger.store.v1.GetMemberRangesResponse.
+ * Use `create(GetMemberRangesResponseSchema)` to create a new message.
+ */
+export const GetMemberRangesResponseSchema: GenMessage<GetMemberRangesResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 15);
+
+/**
+ * GetGroupStateRequest names a group and the users whose memberships matter.
+ *
+ * @generated from message messenger.store.v1.GetGroupStateRequest
+ */
+export type GetGroupStateRequest = Message<"messenger.store.v1.GetGroupStateRequest"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * Users whose membership to return (the actor and the targets of a change).
+   *
+   * @generated from field: repeated string user_ids = 2;
+   */
+  userIds: string[];
+};
+
+/**
+ * Describes the message messenger.store.v1.GetGroupStateRequest.
+ * Use `create(GetGroupStateRequestSchema)` to create a new message.
+ */
+export const GetGroupStateRequestSchema: GenMessage<GetGroupStateRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 16);
+
+/**
+ * MemberState is one user's membership as it stands.
+ *
+ * @generated from message messenger.store.v1.MemberState
+ */
+export type MemberState = Message<"messenger.store.v1.MemberState"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Their role; UNSPECIFIED in a direct conversation.
+   *
+   * @generated from field: messenger.chat.v1.MemberRole role = 2;
+   */
+  role: MemberRole;
+
+  /**
+   * True while they are a member.
+   *
+   * @generated from field: bool active = 3;
+   */
+  active: boolean;
+
+  /**
+   * Where their current (or last) range starts.
+   *
+   * @generated from field: uint64 joined_seq = 4;
+   */
+  joinedSeq: bigint;
+};
+
+/**
+ * Describes the message messenger.store.v1.MemberState.
+ * Use `create(MemberStateSchema)` to create a new message.
+ */
+export const MemberStateSchema: GenMessage<MemberState> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 17);
+
+/**
+ * GetGroupStateResponse is the group header and the asked memberships.
+ *
+ * @generated from message messenger.store.v1.GetGroupStateResponse
+ */
+export type GetGroupStateResponse = Message<"messenger.store.v1.GetGroupStateResponse"> & {
+  /**
+   * Conversation kind.
+   *
+   * @generated from field: messenger.chat.v1.ConversationKind kind = 1;
+   */
+  kind: ConversationKind;
+
+  /**
+   * Title.
+   *
+   * @generated from field: string title = 2;
+   */
+  title: string;
+
+  /**
+   * Description.
+   *
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * Current membership version: pass it as expected_member_version.
+   *
+   * @generated from field: uint64 member_version = 4;
+   */
+  memberVersion: bigint;
+
+  /**
+   * Current members.
+   *
+   * @generated from field: uint32 member_count = 5;
+   */
+  memberCount: number;
+
+  /**
+   * The asked users that ever were members.
+   *
+   * @generated from field: repeated messenger.store.v1.MemberState members = 6;
+   */
+  members: MemberState[];
+
+  /**
+   * Newest seq.
+   *
+   * @generated from field: uint64 last_seq = 7;
+   */
+  lastSeq: bigint;
+};
+
+/**
+ * Describes the message messenger.store.v1.GetGroupStateResponse.
+ * Use `create(GetGroupStateResponseSchema)` to create a new message.
+ */
+export const GetGroupStateResponseSchema: GenMessage<GetGroupStateResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 18);
+
+/**
+ * ApplyGroupChangeRequest is one change, made by actor_user_id.
+ *
+ * @generated from message messenger.store.v1.ApplyGroupChangeRequest
+ */
+export type ApplyGroupChangeRequest = Message<"messenger.store.v1.ApplyGroupChangeRequest"> & {
+  /**
+   * Who makes it.
+   *
+   * @generated from field: string actor_user_id = 1;
+   */
+  actorUserId: string;
+
+  /**
+   * The group (for create: the id to give it).
+   *
+   * @generated from field: string conversation_id = 2;
+   */
+  conversationId: string;
+
+  /**
+   * The member_version the change was decided on; 0 for create.
+   *
+   * @generated from field: uint64 expected_member_version = 3;
+   */
+  expectedMemberVersion: bigint;
+
+  /**
+   * The change.
+   *
+   * @generated from oneof messenger.store.v1.ApplyGroupChangeRequest.change
+   */
+  change: {
+    /**
+     * Creates the group; the actor becomes its owner.
+     *
+     * @generated from field: messenger.store.v1.CreateGroupChange create = 4;
+     */
+    value: CreateGroupChange;
+    case: "create";
+  } | {
+    /**
+     * Adds members (as MEMBER_ROLE_MEMBER).
+     *
+     * @generated from field: messenger.store.v1.AddMembersChange add_members = 5;
+     */
+    value: AddMembersChange;
+    case: "addMembers";
+  } | {
+    /**
+     * Removes a member.
+     *
+     * @generated from field: messenger.store.v1.RemoveMemberChange remove_member = 6;
+     */
+    value: RemoveMemberChange;
+    case: "removeMember";
+  } | {
+    /**
+     * The actor leaves.
+     *
+     * @generated from field: messenger.store.v1.LeaveChange leave = 7;
+     */
+    value: LeaveChange;
+    case: "leave";
+  } | {
+    /**
+     * Sets a member's role.
+     *
+     * @generated from field: messenger.store.v1.SetRoleChange set_role = 8;
+     */
+    value: SetRoleChange;
+    case: "setRole";
+  } | {
+    /**
+     * Hands ownership to another member; the old owner becomes an admin.
+     *
+     * @generated from field: messenger.store.v1.TransferOwnershipChange transfer_ownership = 9;
+     */
+    value: TransferOwnershipChange;
+    case: "transferOwnership";
+  } | {
+    /**
+     * Changes the title and description.
+     *
+     * @generated from field: messenger.store.v1.UpdateInfoChange update_info = 10;
+     */
+    value: UpdateInfoChange;
+    case: "updateInfo";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message messenger.store.v1.ApplyGroupChangeRequest.
+ * Use `create(ApplyGroupChangeRequestSchema)` to create a new message.
+ */
+export const ApplyGroupChangeRequestSchema: GenMessage<ApplyGroupChangeRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 19);
+
+/**
+ * CreateGroupChange creates a group.
+ *
+ * @generated from message messenger.store.v1.CreateGroupChange
+ */
+export type CreateGroupChange = Message<"messenger.store.v1.CreateGroupChange"> & {
+  /**
+   * Title.
+   *
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * Description.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+
+  /**
+   * Members besides the owner.
+   *
+   * @generated from field: repeated string member_user_ids = 3;
+   */
+  memberUserIds: string[];
+};
+
+/**
+ * Describes the message messenger.store.v1.CreateGroupChange.
+ * Use `create(CreateGroupChangeSchema)` to create a new message.
+ */
+export const CreateGroupChangeSchema: GenMessage<CreateGroupChange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 20);
+
+/**
+ * AddMembersChange adds users.
+ *
+ * @generated from message messenger.store.v1.AddMembersChange
+ */
+export type AddMembersChange = Message<"messenger.store.v1.AddMembersChange"> & {
+  /**
+   * Users who are not current members.
    *
    * @generated from field: repeated string user_ids = 1;
    */
@@ -456,18 +928,242 @@ export type GetMembersResponse = Message<"messenger.store.v1.GetMembersResponse"
 };
 
 /**
- * Describes the message messenger.store.v1.GetMembersResponse.
- * Use `create(GetMembersResponseSchema)` to create a new message.
+ * Describes the message messenger.store.v1.AddMembersChange.
+ * Use `create(AddMembersChangeSchema)` to create a new message.
  */
-export const GetMembersResponseSchema: GenMessage<GetMembersResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 12);
+export const AddMembersChangeSchema: GenMessage<AddMembersChange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 21);
 
 /**
- * ListContactsRequest is empty: the caller is in the metadata.
+ * RemoveMemberChange removes a member.
+ *
+ * @generated from message messenger.store.v1.RemoveMemberChange
+ */
+export type RemoveMemberChange = Message<"messenger.store.v1.RemoveMemberChange"> & {
+  /**
+   * A current member.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message messenger.store.v1.RemoveMemberChange.
+ * Use `create(RemoveMemberChangeSchema)` to create a new message.
+ */
+export const RemoveMemberChangeSchema: GenMessage<RemoveMemberChange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 22);
+
+/**
+ * LeaveChange is the actor leaving.
+ *
+ * @generated from message messenger.store.v1.LeaveChange
+ */
+export type LeaveChange = Message<"messenger.store.v1.LeaveChange"> & {
+};
+
+/**
+ * Describes the message messenger.store.v1.LeaveChange.
+ * Use `create(LeaveChangeSchema)` to create a new message.
+ */
+export const LeaveChangeSchema: GenMessage<LeaveChange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 23);
+
+/**
+ * SetRoleChange sets a member's role.
+ *
+ * @generated from message messenger.store.v1.SetRoleChange
+ */
+export type SetRoleChange = Message<"messenger.store.v1.SetRoleChange"> & {
+  /**
+   * A current member.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * MEMBER or ADMIN.
+   *
+   * @generated from field: messenger.chat.v1.MemberRole role = 2;
+   */
+  role: MemberRole;
+};
+
+/**
+ * Describes the message messenger.store.v1.SetRoleChange.
+ * Use `create(SetRoleChangeSchema)` to create a new message.
+ */
+export const SetRoleChangeSchema: GenMessage<SetRoleChange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 24);
+
+/**
+ * TransferOwnershipChange hands the group over.
+ *
+ * @generated from message messenger.store.v1.TransferOwnershipChange
+ */
+export type TransferOwnershipChange = Message<"messenger.store.v1.TransferOwnershipChange"> & {
+  /**
+   * A current member.
+   *
+   * @generated from field: string to_user_id = 1;
+   */
+  toUserId: string;
+};
+
+/**
+ * Describes the message messenger.store.v1.TransferOwnershipChange.
+ * Use `create(TransferOwnershipChangeSchema)` to create a new message.
+ */
+export const TransferOwnershipChangeSchema: GenMessage<TransferOwnershipChange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 25);
+
+/**
+ * UpdateInfoChange sets title and description.
+ *
+ * @generated from message messenger.store.v1.UpdateInfoChange
+ */
+export type UpdateInfoChange = Message<"messenger.store.v1.UpdateInfoChange"> & {
+  /**
+   * New title.
+   *
+   * @generated from field: string title = 1;
+   */
+  title: string;
+
+  /**
+   * New description.
+   *
+   * @generated from field: string description = 2;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message messenger.store.v1.UpdateInfoChange.
+ * Use `create(UpdateInfoChangeSchema)` to create a new message.
+ */
+export const UpdateInfoChangeSchema: GenMessage<UpdateInfoChange> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 26);
+
+/**
+ * ApplyGroupChangeResponse is the committed change.
+ *
+ * @generated from message messenger.store.v1.ApplyGroupChangeResponse
+ */
+export type ApplyGroupChangeResponse = Message<"messenger.store.v1.ApplyGroupChangeResponse"> & {
+  /**
+   * Its system message, with its seq.
+   *
+   * @generated from field: messenger.chat.v1.Message event = 1;
+   */
+  event?: Message$1 | undefined;
+
+  /**
+   * The membership version after it.
+   *
+   * @generated from field: uint64 member_version = 2;
+   */
+  memberVersion: bigint;
+
+  /**
+   * Current members after it.
+   *
+   * @generated from field: uint32 member_count = 3;
+   */
+  memberCount: number;
+};
+
+/**
+ * Describes the message messenger.store.v1.ApplyGroupChangeResponse.
+ * Use `create(ApplyGroupChangeResponseSchema)` to create a new message.
+ */
+export const ApplyGroupChangeResponseSchema: GenMessage<ApplyGroupChangeResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 27);
+
+/**
+ * ListMembersRequest pages through current members.
+ *
+ * @generated from message messenger.store.v1.ListMembersRequest
+ */
+export type ListMembersRequest = Message<"messenger.store.v1.ListMembersRequest"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * 1 to 500; 100 when 0.
+   *
+   * @generated from field: uint32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * From the previous response.
+   *
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message messenger.store.v1.ListMembersRequest.
+ * Use `create(ListMembersRequestSchema)` to create a new message.
+ */
+export const ListMembersRequestSchema: GenMessage<ListMembersRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 28);
+
+/**
+ * ListMembersResponse is one page, ordered by user id.
+ *
+ * @generated from message messenger.store.v1.ListMembersResponse
+ */
+export type ListMembersResponse = Message<"messenger.store.v1.ListMembersResponse"> & {
+  /**
+   * The members.
+   *
+   * @generated from field: repeated messenger.store.v1.MemberState members = 1;
+   */
+  members: MemberState[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * Current members in all.
+   *
+   * @generated from field: uint32 member_count = 3;
+   */
+  memberCount: number;
+};
+
+/**
+ * Describes the message messenger.store.v1.ListMembersResponse.
+ * Use `create(ListMembersResponseSchema)` to create a new message.
+ */
+export const ListMembersResponseSchema: GenMessage<ListMembersResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_store_v1_store_service, 29);
+
+/**
+ * ListContactsRequest names the user.
  *
  * @generated from message messenger.store.v1.ListContactsRequest
  */
 export type ListContactsRequest = Message<"messenger.store.v1.ListContactsRequest"> & {
+  /**
+   * The user.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
 };
 
 /**
@@ -475,10 +1171,10 @@ export type ListContactsRequest = Message<"messenger.store.v1.ListContactsReques
  * Use `create(ListContactsRequestSchema)` to create a new message.
  */
 export const ListContactsRequestSchema: GenMessage<ListContactsRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 13);
+  messageDesc(file_messenger_store_v1_store_service, 30);
 
 /**
- * ListContactsResponse lists the caller's contacts.
+ * ListContactsResponse lists the user's contacts.
  *
  * @generated from message messenger.store.v1.ListContactsResponse
  */
@@ -496,12 +1192,12 @@ export type ListContactsResponse = Message<"messenger.store.v1.ListContactsRespo
  * Use `create(ListContactsResponseSchema)` to create a new message.
  */
 export const ListContactsResponseSchema: GenMessage<ListContactsResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_store_v1_store_service, 14);
+  messageDesc(file_messenger_store_v1_store_service, 31);
 
 /**
- * StoreService is the internal API of the message store. The calling user and device
- * travel in the x-messenger-user-id and x-messenger-device-id metadata, except for
- * AppendMessages and UpdateCursors, which name the device of each item.
+ * StoreService is the internal API of the message store: messages, conversations, the
+ * membership history, receipts watermarks and sync. Internal services are never mounted on
+ * a public port; every request names the user (and device) it acts for in its body.
  *
  * @generated from service messenger.store.v1.StoreService
  */
@@ -509,9 +1205,9 @@ export const StoreService: GenService<{
   /**
    * AppendMessages stores messages, each device's in the order given, each with its seq
    * assigned in the same step; a repeat of the same (conversation, sender device, client
-   * message id) returns the stored message. A message refused for what it is (bad input, not
-   * a member) does not stop the rest; once one fails to be stored, none after it is stored,
-   * so a device's messages never land out of order.
+   * message id) returns the stored message. Only a current member may send. A message
+   * refused for what it is (bad input, not a member) does not stop the rest; once one fails
+   * to be stored, none after it is stored, so a device's messages never land out of order.
    *
    * @generated from rpc messenger.store.v1.StoreService.AppendMessages
    */
@@ -531,7 +1227,8 @@ export const StoreService: GenService<{
     output: typeof UpdateCursorsResponseSchema;
   },
   /**
-   * Sync returns what changed for the caller device since a sync version.
+   * Sync pages through the device's conversations: every conversation's head, and what the
+   * device misses after its cursors.
    *
    * @generated from rpc messenger.store.v1.StoreService.Sync
    */
@@ -541,17 +1238,58 @@ export const StoreService: GenService<{
     output: typeof SyncResponseSchema;
   },
   /**
-   * GetMembers lists a conversation's members; PERMISSION_DENIED for a non-member caller.
+   * ReadMessages returns the messages of a conversation that a user may see in a seq window.
    *
-   * @generated from rpc messenger.store.v1.StoreService.GetMembers
+   * @generated from rpc messenger.store.v1.StoreService.ReadMessages
    */
-  getMembers: {
+  readMessages: {
     methodKind: "unary";
-    input: typeof GetMembersRequestSchema;
-    output: typeof GetMembersResponseSchema;
+    input: typeof ReadMessagesRequestSchema;
+    output: typeof ReadMessagesResponseSchema;
   },
   /**
-   * ListContacts lists the users who share a conversation with the caller.
+   * GetMemberRanges returns who was a member over which seqs, for fan-out.
+   *
+   * @generated from rpc messenger.store.v1.StoreService.GetMemberRanges
+   */
+  getMemberRanges: {
+    methodKind: "unary";
+    input: typeof GetMemberRangesRequestSchema;
+    output: typeof GetMemberRangesResponseSchema;
+  },
+  /**
+   * GetGroupState reads a group's header and the memberships of the named users.
+   *
+   * @generated from rpc messenger.store.v1.StoreService.GetGroupState
+   */
+  getGroupState: {
+    methodKind: "unary";
+    input: typeof GetGroupStateRequestSchema;
+    output: typeof GetGroupStateResponseSchema;
+  },
+  /**
+   * ApplyGroupChange commits a membership or group change together with its system message,
+   * if the group's member_version is still the expected one (ABORTED otherwise).
+   *
+   * @generated from rpc messenger.store.v1.StoreService.ApplyGroupChange
+   */
+  applyGroupChange: {
+    methodKind: "unary";
+    input: typeof ApplyGroupChangeRequestSchema;
+    output: typeof ApplyGroupChangeResponseSchema;
+  },
+  /**
+   * ListMembers pages through a conversation's current members.
+   *
+   * @generated from rpc messenger.store.v1.StoreService.ListMembers
+   */
+  listMembers: {
+    methodKind: "unary";
+    input: typeof ListMembersRequestSchema;
+    output: typeof ListMembersResponseSchema;
+  },
+  /**
+   * ListContacts lists the users who share a conversation with a user.
    *
    * @generated from rpc messenger.store.v1.StoreService.ListContacts
    */
