@@ -2,15 +2,35 @@ import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "@messenger/logging";
 import { randomUUID } from "node:crypto";
+import { DomainError, type DomainErrorKind } from "./domain-error.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { ServiceRoute } from "./service-routes.js";
 
+const codeOfKind: Record<DomainErrorKind, Code> = {
+  invalid_argument: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  permission_denied: Code.PermissionDenied,
+  failed_precondition: Code.FailedPrecondition,
+  aborted: Code.Aborted,
+  out_of_range: Code.OutOfRange,
+  resource_exhausted: Code.ResourceExhausted,
+  unavailable: Code.Unavailable,
+};
+
+/** The one mapping of a domain refusal to its gRPC status. */
+export function domainErrorToConnect(err: DomainError): ConnectError {
+  return new ConnectError(err.message, codeOfKind[err.kind]);
+}
+
 /**
  * Maps any thrown value to the error that crosses the wire: a ConnectError passes as it is;
- * anything else becomes INTERNAL with a generic message, and its cause goes to the log only.
+ * a DomainError becomes its status with its message; anything else becomes INTERNAL with a
+ * generic message, and its cause goes to the log only.
  */
 export function toWireError(err: unknown, log: Logger, where: string, requestId = ""): ConnectError {
   if (err instanceof ConnectError) return err;
+  if (err instanceof DomainError) return domainErrorToConnect(err);
   log.error({ err, rpc: where, requestId }, "unhandled error in rpc handler");
   return new ConnectError("internal error", Code.Internal);
 }

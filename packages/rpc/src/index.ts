@@ -1,5 +1,6 @@
 export { route, type ServiceRoute, type Visibility } from "./service-routes.js";
-export { instrumentRoute, requestIdHeader, toWireError } from "./errors.js";
+export { instrumentRoute, requestIdHeader, toWireError, domainErrorToConnect } from "./errors.js";
+export { DomainError, type DomainErrorKind } from "./domain-error.js";
 export { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
 export { identityHeaders, identityMetadata, callerFromHeaders, type CallerIdentity } from "./internal-identity.js";
 export { addRouteToGrpcServer } from "./grpc-adapter.js";
