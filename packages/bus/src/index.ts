@@ -3,6 +3,6 @@ export { createMemorySessionRegistry, type SessionRecord, type SessionRegistry }
 export { subjects, deliveryCodec, offlineNotificationCodec, offlineStream, pushWorkerGroup } from "./subjects.js";
 export { fanOut } from "./fanout.js";
 export { createNatsBus } from "./nats-bus.js";
-export { createNatsSessionRegistry, registryBuckets } from "./nats-session-registry.js";
+export { createNatsSessionRegistry, registryBuckets, type NatsSessionRegistryOptions } from "./nats-session-registry.js";
 export { createMemoryQueue, type DurableQueue } from "./durable-queue.js";
 export { createJetStreamQueue, type QueueStream } from "./jetstream-queue.js";

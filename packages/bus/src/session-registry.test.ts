@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { startNatsServer, type NatsServer } from "@messenger/testing";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsSessionRegistry, registryBuckets } from "./nats-session-registry.js";
 import { sessionRegistryContract } from "./session-registry.contract.js";
 import { createMemorySessionRegistry } from "./session-registry.js";
@@ -28,3 +28,23 @@ sessionRegistryContract(
   },
 
 );
+
+describe("NATS KV registry reads, whatever the propagation delay", () => {
+  it("sees a session registered through another connection as soon as the put returned, with the watch delayed by 1.5 s", async () => {
+    const jsm = await jetstreamManager(nc);
+    for (const bucket of Object.values(registryBuckets)) await jsm.streams.delete(`KV_${bucket}`).catch(() => false);
+    const other = await connect({ servers: nats.url });
+    const writer = await createNatsSessionRegistry(nc, { ttlMs: 10_000 });
+    const reader = await createNatsSessionRegistry(other, { ttlMs: 10_000, mirrorDelayMs: 1_500 });
+    try {
+      await writer.put({ sessionId: "s1", userId: "alice", deviceId: "phone", gatewayId: "gw-new" });
+      expect((await reader.sessionsOf(["alice"])).map((s) => s.sessionId)).toEqual(["s1"]);
+      await writer.remove("s1");
+      expect(await reader.sessionsOf(["alice"])).toEqual([]);
+    } finally {
+      await writer.close();
+      await reader.close();
+      await other.close();
+    }
+  });
+});

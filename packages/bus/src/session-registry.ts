@@ -16,7 +16,12 @@ export interface SessionRegistry {
   refresh(gatewayId: string, sessionIds: readonly string[]): Promise<string[]>;
   /** Removes a session; returns it if it was there. */
   remove(sessionId: string): Promise<SessionRecord | undefined>;
-  /** Every live session of the given users. */
+  /**
+   * Every live session of the given users, including every session whose put (or remove)
+   * completed, in any process, before this call began. Adapters that read a local mirror
+   * first catch it up to the backing store: a router that looks recipients up after a
+   * message was stored must find a session that registered before it read what it missed.
+   */
   sessionsOf(userIds: readonly string[]): Promise<SessionRecord[]>;
   /** Drops entries past their TTL and returns them. */
   expire(now?: number): Promise<SessionRecord[]>;
