@@ -4,7 +4,8 @@
 // `npm run bench` covers it.
 import { parseArgs } from "node:util";
 import { MessengerClient } from "@messenger/sdk";
-import { newUser, startCluster } from "@messenger/testing";
+import { startCluster } from "@messenger/testing";
+import { newUser } from "@messenger/test-system";
 
 const { values } = parseArgs({ options: { clients: { type: "string", default: "200" } } });
 const n = Number(values.clients);

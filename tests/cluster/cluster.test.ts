@@ -3,7 +3,8 @@ import type { OfflineNotification } from "@messenger/proto/bus/v1/events";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { connect } from "@nats-io/transport-node";
 import { MessengerClient } from "@messenger/sdk";
-import { collectMessages, eventually, newUser, startCluster, type LocalCluster } from "@messenger/testing";
+import { eventually, startCluster, type LocalCluster } from "@messenger/testing";
+import { collectMessages, newUser } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 // Services as separate processes, a real nats-server, real gRPC between them. Heartbeats are

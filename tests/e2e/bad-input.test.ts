@@ -10,7 +10,8 @@ import { createWritableIterable } from "@connectrpc/connect/protocol";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { GatewayService, type SessionRequestSchema } from "@messenger/proto/gateway/v1/gateway_service";
 import type { MessengerClient } from "@messenger/sdk";
-import { eventually, newUser, spawnSystem, startTestSystem, type TestSystem } from "@messenger/testing";
+import { eventually, spawnSystem } from "@messenger/testing";
+import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openRawSession, type RawSession } from "./raw-session.js";
 

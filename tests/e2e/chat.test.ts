@@ -1,5 +1,6 @@
 import type { MessengerClient } from "@messenger/sdk";
-import { collectMessages, eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
+import { eventually } from "@messenger/testing";
+import { collectMessages, newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 let sys: TestSystem;

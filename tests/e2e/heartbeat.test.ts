@@ -2,7 +2,8 @@ import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
-import { eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
+import { eventually } from "@messenger/testing";
+import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRawSession } from "./raw-session.js";
 

@@ -10,7 +10,8 @@ import { loadSync, type Options } from "@grpc/proto-loader";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { protoFiles, protoRoot } from "@messenger/proto";
 import type { MessengerClient } from "@messenger/sdk";
-import { eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
+import { eventually } from "@messenger/testing";
+import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // ---- The frames this test uses, as proto-loader decodes them (keepCase, longs as String,

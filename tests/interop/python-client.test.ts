@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { protoFiles, protoRoot } from "@messenger/proto";
 import type { MessengerClient } from "@messenger/sdk";
-import { eventually, newUser, startTestSystem, type TestSystem } from "@messenger/testing";
+import { eventually } from "@messenger/testing";
+import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /** Always Debian's interpreter: the python3 on PATH may be a pyenv without grpcio. */

@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
-import { startTestSystem, type TestSystem } from "@messenger/testing";
+import { startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGrpcJsTransport } from "./grpc-js-transport.js";
 

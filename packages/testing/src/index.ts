@@ -1,74 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createLogger } from "@messenger/logging";
-import { loadStandaloneConfig, startSystem, type RunningSystem, type StandaloneConfig } from "@messenger/standalone";
-import type { Message } from "@messenger/proto/chat/v1/types";
-import { MessengerClient } from "@messenger/sdk";
-
-/** A one-process system on free loopback ports with its own temporary data directory. */
-export interface TestSystem extends RunningSystem {
-  readonly grpcUrl: string;
-  readonly httpUrl: string;
-  readonly dataDir: string;
-  readonly config: StandaloneConfig;
-  /** Stops the system and deletes its data. */
-  dispose(): Promise<void>;
-}
-
 /**
- * Starts the whole system for a test. The scrypt cost is lowered (2^12) only to keep the
- * suite fast; everything else runs as in production.
+ * Test harness that depends on no service: a real nats-server on a free port, the system as
+ * child processes (one process, or a local cluster), and polling. Tests that run the
+ * system inside their own process use @messenger/test-system.
  */
-export async function startTestSystem(env: Record<string, string> = {}): Promise<TestSystem> {
-  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "messenger-test-"));
-  const config = loadStandaloneConfig({ GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", ...env, DATA_DIR: dataDir });
-  const system = await startSystem(config, createLogger("messenger-test", process.env.TEST_LOG_LEVEL ?? "silent"));
-  let stopped = false;
-  return {
-    ...system,
-    grpcUrl: `http://127.0.0.1:${system.grpcPort}`,
-    httpUrl: `http://127.0.0.1:${system.httpPort}`,
-    dataDir,
-    config,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await system.stop();
-    },
-    async dispose() {
-      if (!stopped) {
-        stopped = true;
-        await system.stop();
-      }
-      if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-let userCounter = 0;
-
-/** Registers a fresh user, logs a device in, and returns the connected-ready client. */
-export async function newUser(url: string, opts: { name?: string; deviceId?: string; password?: string } = {}): Promise<MessengerClient> {
-  const username = opts.name ?? `user${process.pid}_${Date.now().toString(36)}_${userCounter++}`;
-  const password = opts.password ?? "correct horse battery";
-  const client = new MessengerClient({ url, deviceId: opts.deviceId ?? "phone", reconnectBaseMs: 50, reconnectMaxMs: 500, gapWaitMs: 100 });
-  try {
-    await client.register(username, password);
-  } catch {
-    // Already registered: a second device of the same user.
-  }
-  await client.login(username, password);
-  return client;
-}
-
-/** Every message the client emits from now on, in order. */
-export function collectMessages(c: MessengerClient): Message[] {
-  const got: Message[] = [];
-  c.on("message", (m) => got.push(m));
-  return got;
-}
-
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs` with `what`. */
 export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
