@@ -1,12 +1,69 @@
+import type { Client } from "@connectrpc/connect";
+import { deliveryCodec, offlineNotificationCodec, subjects, type Bus, type DurableQueue, type SessionRegistry } from "@messenger/bus";
+import type { Logger } from "@messenger/logging";
+import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import type { ServiceRoute } from "@messenger/rpc";
-import { routerRoute, type RouterDeps } from "./rpc/router-service.js";
+import { MessageDelivery } from "./domain/deliver-messages.js";
+import { MembershipCache } from "./domain/membership-cache.js";
+import type { NotifyOffline, PublishToGateway } from "./domain/ports.js";
+import { ReceiptFanout } from "./domain/receipt-fanout.js";
+import { routerRoute } from "./rpc/router-service.js";
+
+/** What the router calls. */
+export interface RouterDeps {
+  readonly store: Client<typeof StoreService>;
+  readonly bus: Bus;
+  readonly registry: SessionRegistry;
+  /** Offline notifications for members without a live session (the push worker consumes them). */
+  readonly offline: DurableQueue;
+  readonly log: Logger;
+}
+
+/** Router settings. */
+export interface RouterSettings {
+  /** Above this many members a group gets light signals instead of full pushes. */
+  readonly largeGroupThreshold: number;
+  /** A large group's receipt summary is pushed at most once per this window. */
+  readonly largeGroupReceiptWindowMs: number;
+}
+
+/** The router's defaults (the same threshold as the store's). */
+export const defaultRouterSettings: RouterSettings = { largeGroupThreshold: 256, largeGroupReceiptWindowMs: 1_000 };
 
 /** The router service, ready to mount on any transport. */
 export interface RouterApp {
   readonly routes: ServiceRoute[];
+  /** Resolves once every accepted delivery was published. */
+  idle(): Promise<void>;
+  close(): Promise<void>;
 }
 
 /** Composes the router from a store client, the bus, the session registry and the offline queue. */
-export function createRouterApp(deps: RouterDeps): RouterApp {
-  return { routes: [routerRoute(deps)] };
+export function createRouterApp(deps: RouterDeps, settings: RouterSettings = defaultRouterSettings): RouterApp {
+  const memberships = new MembershipCache({
+    async memberRanges(conversationId, knownVersion) {
+      const r = await deps.store.getMemberRanges({ conversationId, knownMemberVersion: BigInt(knownVersion) });
+      return {
+        version: Number(r.memberVersion),
+        unchanged: r.unchanged,
+        memberCount: r.memberCount,
+        ranges: r.ranges.map((x) => ({ userId: x.userId, fromSeq: Number(x.fromSeq), toSeq: Number(x.toSeq) })),
+      };
+    },
+  });
+  const publish: PublishToGateway = (gatewayId, userIds, frame, excludeSessionId) =>
+    deps.bus.publish(subjects.gatewayDeliveries(gatewayId), deliveryCodec.encode({ userIds: [...userIds], excludeSessionId, frame }));
+  const notifyOffline: NotifyOffline = (n) =>
+    deps.offline.publish(subjects.offlineNotifications(n.userId), offlineNotificationCodec.encode(n), `${n.messageId}:${n.userId}`);
+  const sessions = deps.registry;
+  const delivery = new MessageDelivery({ memberships, sessions, publish, notifyOffline, log: deps.log }, settings);
+  const receipts = new ReceiptFanout({ memberships, sessions, publish, log: deps.log }, settings);
+  return {
+    routes: [routerRoute({ store: deps.store, delivery, receipts, memberships, sessions, publish, largeGroupThreshold: settings.largeGroupThreshold })],
+    idle: () => delivery.idle(),
+    async close() {
+      await delivery.idle();
+      receipts.close();
+    },
+  };
 }

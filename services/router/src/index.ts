@@ -1,2 +1,2 @@
-export { createRouterApp, type RouterApp } from "./app.js";
-export { typingTtlMs } from "./rpc/router-service.js";
+export { createRouterApp, defaultRouterSettings, type RouterApp, type RouterDeps, type RouterSettings } from "./app.js";
+export { typingTtlMs } from "./domain/typing.js";

@@ -11,16 +11,24 @@ const env = z.object({
   NATS_URL: natsUrl(),
   STORE_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
+  LARGE_GROUP_THRESHOLD: positiveInt(256),
+  LARGE_GROUP_RECEIPT_WINDOW_MS: positiveInt(1_000),
+  /** Test hook: the session registry's watch applies changes this much later (see the bus README). */
+  REGISTRY_MIRROR_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
 
 await runService("router", () => parseEnv(env), async (config, { log }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "router", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS });
+  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS, mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS });
   const offline = await createJetStreamQueue(nc, offlineStream);
-  const app = createRouterApp({ store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry, offline, log });
+  const app = createRouterApp(
+    { store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry, offline, log },
+    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupReceiptWindowMs: config.LARGE_GROUP_RECEIPT_WINDOW_MS },
+  );
   return {
     routes: app.routes,
     async close() {
+      await app.close();
       await registry.close();
       await offline.close();
       await nc.drain();

@@ -1,0 +1,126 @@
+import type { Logger } from "@messenger/logging";
+import type { Message } from "@messenger/proto/chat/v1/types";
+import { membersAt } from "./member-ranges.js";
+import type { MembershipCache } from "./membership-cache.js";
+import { offlineRecipients } from "./offline-policy.js";
+import { OrderedWork } from "./ordered-work.js";
+import type { Frame, NotifyOffline, PublishToGateway, SessionLookup } from "./ports.js";
+
+/** A stored message to deliver. */
+export interface StoredMessage {
+  readonly message: Message;
+  /** The conversation's membership version when it was stored; 0 when not known. */
+  readonly memberVersion: number;
+  /** The session that sent it, which has it already; "" for none. */
+  readonly excludeSessionId: string;
+}
+
+/** Delivery settings. */
+export interface DeliverySettings {
+  /** Above this many members a group gets conversation_updated signals instead of messages. */
+  readonly largeGroupThreshold: number;
+}
+
+interface Plan {
+  readonly publishes: { gatewayId: string; userIds: string[]; frame: Frame; exclude: string }[];
+  readonly offline: { userId: string; message: Message }[];
+}
+
+/**
+ * Delivers stored messages, off the sender's ack path: each message goes to the members
+ * whose membership range covers its seq, as one publish per gateway that holds one of their
+ * sessions (never a broadcast, never a publish per member). A group above the large-group
+ * threshold gets a light conversation_updated frame instead of the message. Recipients with
+ * no live session get an offline notification.
+ *
+ * Lookups of several batches overlap; their publishes leave in the order the batches were
+ * stored, so one router's deliveries of a conversation go out in seq order. (Gateways still
+ * order what several routers publish: see the gateway's ConversationFeed.) The session
+ * lookup happens after the store answered, and the registry's reads are consistent, so a
+ * session registered before a message was stored is never missed.
+ */
+export class MessageDelivery {
+  private readonly work: OrderedWork;
+
+  constructor(
+    private readonly deps: {
+      memberships: MembershipCache;
+      sessions: SessionLookup;
+      publish: PublishToGateway;
+      notifyOffline: NotifyOffline;
+      log: Logger;
+    },
+    private readonly settings: DeliverySettings,
+  ) {
+    this.work = new OrderedWork((err) => deps.log.warn({ err }, "live delivery failed; members get the messages on sync"));
+  }
+
+  /** Batches waiting to be published. */
+  get backlog(): number {
+    return this.work.size;
+  }
+
+  /** Queues a batch; returns at once. */
+  deliver(batch: readonly StoredMessage[]): void {
+    if (batch.length === 0) return;
+    this.work.add(
+      () => this.plan(batch),
+      (plan) => this.commit(plan),
+    );
+  }
+
+  /** Resolves once every queued batch was published. */
+  idle(): Promise<void> {
+    return this.work.idle();
+  }
+
+  private async plan(batch: readonly StoredMessage[]): Promise<Plan> {
+    const targets = await Promise.all(
+      batch.map(async (item) => {
+        const conversationId = item.message.conversationId;
+        const membership =
+          item.memberVersion > 0 ? await this.deps.memberships.atLeast(conversationId, item.memberVersion) : await this.deps.memberships.current(conversationId);
+        return { item, recipients: membersAt(membership, Number(item.message.seq)), large: membership.memberCount > this.settings.largeGroupThreshold };
+      }),
+    );
+    const everyone = [...new Set(targets.flatMap((t) => t.recipients))];
+    const sessions = await this.deps.sessions.sessionsOf(everyone);
+    const byUser = new Map<string, { gatewayId: string; sessionId: string }[]>();
+    for (const s of sessions) {
+      let list = byUser.get(s.userId);
+      if (!list) byUser.set(s.userId, (list = []));
+      list.push(s);
+    }
+    const plan: Plan = { publishes: [], offline: [] };
+    for (const { item, recipients, large } of targets) {
+      const m = item.message;
+      const frame: Frame = large
+        ? { frame: { case: "conversationUpdated", value: { conversationId: m.conversationId, lastSeq: m.seq } } }
+        : { frame: { case: "message", value: m } };
+      const byGateway = new Map<string, string[]>();
+      const live = new Set<string>();
+      for (const userId of recipients) {
+        for (const s of byUser.get(userId) ?? []) {
+          live.add(userId);
+          if (s.sessionId === item.excludeSessionId) continue;
+          let users = byGateway.get(s.gatewayId);
+          if (!users) byGateway.set(s.gatewayId, (users = []));
+          if (users.at(-1) !== userId) users.push(userId);
+        }
+      }
+      for (const [gatewayId, userIds] of byGateway) plan.publishes.push({ gatewayId, userIds, frame, exclude: item.excludeSessionId });
+      for (const userId of offlineRecipients(recipients, live, m.senderUserId)) plan.offline.push({ userId, message: m });
+    }
+    return plan;
+  }
+
+  private commit(plan: Plan): void {
+    for (const p of plan.publishes) this.deps.publish(p.gatewayId, p.userIds, p.frame, p.exclude);
+    for (const { userId, message: m } of plan.offline) {
+      this.deps
+        .notifyOffline({ userId, conversationId: m.conversationId, messageId: m.id, seq: m.seq, senderUserId: m.senderUserId })
+        // The message itself is stored and will sync; only the notification is late or lost.
+        .catch((err: unknown) => this.deps.log.warn({ err, userId }, "offline notification not queued"));
+    }
+  }
+}

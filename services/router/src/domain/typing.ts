@@ -1,0 +1,32 @@
+import { DomainError } from "@messenger/rpc/domain-error";
+import { currentMembers } from "./member-ranges.js";
+import type { MembershipCache } from "./membership-cache.js";
+import type { PublishToGateway, SessionLookup } from "./ports.js";
+
+/** How long a typing indicator lasts unless renewed. */
+export const typingTtlMs = 6_000;
+
+/**
+ * Tells the other current members that someone types. Only a current member may (checked
+ * against the membership as it is now); in a large group typing is not pushed at all, since
+ * a thousand members cannot follow who types and it would cost a fan-out per keystroke.
+ */
+export async function setTyping(
+  deps: { memberships: MembershipCache; sessions: SessionLookup; publish: PublishToGateway; largeGroupThreshold: number },
+  req: { userId: string; sessionId: string; conversationId: string; typing: boolean },
+): Promise<void> {
+  if (!req.conversationId) throw new DomainError("invalid_argument", "conversation_id is required");
+  const membership = await deps.memberships.current(req.conversationId);
+  const members = currentMembers(membership);
+  if (!members.includes(req.userId)) throw new DomainError("permission_denied", `not a member of conversation ${req.conversationId}`);
+  if (membership.memberCount > deps.largeGroupThreshold) return;
+  const others = members.filter((u) => u !== req.userId);
+  const byGateway = new Map<string, string[]>();
+  for (const s of await deps.sessions.sessionsOf(others)) {
+    let users = byGateway.get(s.gatewayId);
+    if (!users) byGateway.set(s.gatewayId, (users = []));
+    if (!users.includes(s.userId)) users.push(s.userId);
+  }
+  const frame = { frame: { case: "typing" as const, value: { conversationId: req.conversationId, userId: req.userId, typing: req.typing, expiresInMs: typingTtlMs } } };
+  for (const [gatewayId, userIds] of byGateway) deps.publish(gatewayId, userIds, frame, req.sessionId);
+}
