@@ -8,6 +8,7 @@ export interface GatewayMetrics {
   readonly framesDelivered: Counter;
   readonly sends: Counter<"result">;
   readonly sendSeconds: Histogram;
+  readonly gapFills: Counter;
 }
 
 export function createGatewayMetrics(m: ServiceMetrics): GatewayMetrics {
@@ -17,9 +18,10 @@ export function createGatewayMetrics(m: ServiceMetrics): GatewayMetrics {
     deliveriesReceived: new Counter({ name: "messenger_gateway_deliveries_received_total", help: "Deliveries received on this gateway's bus subject", registers }),
     framesDelivered: new Counter({ name: "messenger_gateway_frames_delivered_total", help: "Frames pushed to local sessions from deliveries", registers }),
     sends: new Counter({ name: "messenger_gateway_sends_total", help: "Client sends, by result (ok, duplicate, refused)", labelNames: ["result"], registers }),
+    gapFills: new Counter({ name: "messenger_gateway_gap_fills_total", help: "Gaps in a session's conversation filled from the store (deliveries crossed or were lost)", registers }),
     sendSeconds: new Histogram({
       name: "messenger_gateway_send_seconds",
-      help: "From a send frame to its send_result (store and fan-out included)",
+      help: "From a send frame batch to its send_results (the durable store; delivery follows off this path)",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
       registers,
     }),

@@ -5,21 +5,19 @@ import { Code, ConnectError, type Client, type HandlerContext } from "@connectrp
 import { bearerToken, type TokenVerifier } from "@messenger/auth";
 import { deliveryCodec, subjects, type Bus, type Subscription } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
-import type { ConversationCursor } from "@messenger/proto/chat/v1/types";
-import { GatewayService, type ResumeState, type SessionRequest } from "@messenger/proto/gateway/v1/gateway_service";
+import { GatewayService, type SessionRequest } from "@messenger/proto/gateway/v1/gateway_service";
 import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
-import type { CursorUpdateResult, CursorUpdateSchema, RouterService, SendItemResult, SendItemSchema, SenderSchema } from "@messenger/proto/router/v1/router_service";
+import type { CursorUpdateResult, CursorUpdateSchema, RouterService, SendItemResult, SendItemSchema } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { abortStream, identityHeaders, onCallAbort, identityMetadata, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { abortStream, identityHeaders, onCallAbort, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { readFrames, type SenderInit } from "./frame-reader.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
+import { readHello } from "./handshake.js";
+import { replay } from "./replay.js";
+import { SendPipeline } from "./send-pipeline.js";
 import { Session, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
-import { peerError } from "./peer-error.js";
 import { TurnBatcher } from "./turn-batcher.js";
-import { SendPipeline } from "./send-pipeline.js";
-
-/** A session as the router's batched calls name it. */
-type SenderInit = MessageInitShape<typeof SenderSchema>;
 
 /** Gateway settings. */
 export interface GatewaySettings {
@@ -33,13 +31,13 @@ export interface GatewaySettings {
   /** Conversations missing more than this are reset rather than replayed. */
   readonly maxReplayPerConversation: number;
   /**
-   * How long a resuming session waits, after registering, before it reads what it missed.
-   * Routers learn of a new session through the session registry a little later; a message
-   * stored in that gap would be pushed only to the old session and read too early to be in
-   * the replay. Waiting out the registry's propagation closes the gap (live copies that
-   * arrive meanwhile are held and deduplicated as usual). 0 where the registry is in-process.
+   * How long a gap in a session's conversation may stand before the gateway fetches the
+   * missing messages from the store. Only a cost trade-off: deliveries from several routers
+   * may cross, and most gaps close on their own within milliseconds.
    */
-  readonly resumeSettleMs: number;
+  readonly gapFillDelayMs: number;
+  /** A large group's conversation_updated signals are coalesced per session over this window. */
+  readonly conversationUpdateWindowMs: number;
 }
 
 /** What the gateway calls. */
@@ -54,12 +52,10 @@ export interface GatewayDeps {
   readonly metrics?: ServiceMetrics;
 }
 
-const syncPageMessages = 200;
-
 /**
  * The connection service: holds one stream per device, authenticates it, registers it with
- * presence, replays what it missed, pushes what the bus delivers for its users, and turns
- * client frames into router calls.
+ * presence, replays what it missed, pushes what the bus delivers for its users in each
+ * conversation's seq order, and turns client frames into router calls.
  */
 export class Gateway {
   readonly table = new SessionTable();
@@ -159,15 +155,22 @@ export class Gateway {
   private async *session(requests: AsyncIterable<SessionRequest>, ctx: HandlerContext): AsyncGenerator<OutboundFrame> {
     if (this.draining) throw new ConnectError("gateway is draining: reconnect to another", Code.Unavailable);
     const it = requests[Symbol.asyncIterator]();
-    const first = await this.firstFrame(it);
-    if (first.frame.case !== "hello") throw new ConnectError("the first frame must be a hello", Code.InvalidArgument);
-    const hello = first.frame.value;
+    const hello = await readHello(it, this.settings.helloTimeoutMs);
     const claims = await this.deps.verifier.verify(hello.accessToken || bearerToken(ctx.requestHeader));
-    const session = new Session(randomUUID(), claims.userId, claims.deviceId, this.settings.outboundQueueLimit, (reason) => abortStream(ctx, reason));
+    const session = new Session(
+      randomUUID(),
+      claims.userId,
+      claims.deviceId,
+      this.settings.outboundQueueLimit,
+      { fail: (reason) => abortStream(ctx, reason), fill: (s, c, after, before) => this.fill(s, c, after, before) },
+      this.settings.conversationUpdateWindowMs,
+    );
     const stopListening = onCallAbort(ctx, session.end.bind(session));
     this.table.add(session);
     this.metrics?.activeStreams.inc();
     try {
+      // Registered before the replay reads the store: whatever is stored after that read is
+      // delivered live (the router's registry reads are consistent), the rest is replayed.
       await this.register(session);
       session.enqueue({
         frame: {
@@ -175,12 +178,15 @@ export class Gateway {
           value: { sessionId: session.id, userId: session.userId, deviceId: session.deviceId, heartbeatIntervalMs: this.settings.heartbeatIntervalMs, serverTime: timestampNow() },
         },
       });
-      const identity = identityMetadata({ userId: session.userId, deviceId: session.deviceId, sessionId: session.id });
-      void this.replay(session, hello.resume, identity).catch((err: unknown) => {
+      void replay(this.deps.store, session, hello.resume, this.settings.maxReplayPerConversation).catch((err: unknown) => {
         this.sessionLog(session).warn({ err }, "resume sync failed");
         session.fail(ConnectError.from(err, Code.Unavailable));
       });
-      void this.readFrames(it, session, identity).catch((err: unknown) => session.fail(ConnectError.from(err)));
+      void readFrames(
+        { router: this.deps.router, cursors: this.cursorBatcher, routerHeaders: this.gatewayHeaders, sendPipeline: (s, sender) => this.sendPipeline(s, sender) },
+        it,
+        session,
+      ).catch((err: unknown) => session.fail(ConnectError.from(err)));
       yield* session.frames();
     } finally {
       stopListening();
@@ -191,118 +197,39 @@ export class Gateway {
     }
   }
 
+  /**
+   * Fetches a gap of a session's conversation from the store after gapFillDelayMs (unless it
+   * closed meanwhile) and settles it; on failure the feed asks again.
+   */
+  private fill(session: Session, conversationId: string, afterSeq: bigint, beforeSeq: bigint): void {
+    const timer = setTimeout(() => {
+      void (async () => {
+        try {
+          const current = session.feeds.deliveredOf(conversationId) ?? afterSeq;
+          if (current + 1n >= beforeSeq || session.isClosed) return;
+          const limit = this.settings.maxReplayPerConversation;
+          const res = await this.deps.store.readMessages({ userId: session.userId, conversationId, afterSeq: current, beforeSeq, limit });
+          this.metrics?.gapFills.inc();
+          if (res.messages.length >= limit) {
+            session.enqueue({ frame: { case: "reset", value: { conversationId, lastSeq: beforeSeq - 1n } } });
+            session.feeds.settle(conversationId, [], beforeSeq - 1n);
+          } else {
+            session.feeds.settle(conversationId, res.messages, beforeSeq - 1n);
+          }
+        } catch (err) {
+          this.sessionLog(session).warn({ err, conversationId }, "gap fill failed; trying again");
+          await new Promise((r) => setTimeout(r, this.settings.gapFillDelayMs));
+        } finally {
+          if (!session.isClosed) session.feeds.fillEnded(conversationId);
+        }
+      })();
+    }, this.settings.gapFillDelayMs);
+    timer.unref();
+  }
+
   /** Made only when something is logged: a child logger per idle session costs memory. */
   private sessionLog(session: Session): Logger {
     return this.deps.log.child({ sessionId: session.id, userId: session.userId, deviceId: session.deviceId });
-  }
-
-  private async firstFrame(it: AsyncIterator<SessionRequest>): Promise<SessionRequest> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectError("no hello within the hello timeout", Code.DeadlineExceeded)), this.settings.helloTimeoutMs);
-    });
-    try {
-      const r = await Promise.race([it.next(), timeout]);
-      if (r.done) throw new ConnectError("stream closed before hello", Code.InvalidArgument);
-      return r.value;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** Replays what the device missed since its resume state, paced by the outbound queue. */
-  private async replay(session: Session, resume: ResumeState | undefined, identity: Record<string, string>): Promise<void> {
-    let version = resume?.syncVersion ?? 0n;
-    const cursors = new Map<string, bigint>((resume?.cursors ?? []).map((c: ConversationCursor) => [c.conversationId, c.seq]));
-    let replayed = 0;
-    if (this.settings.resumeSettleMs > 0) await new Promise((r) => setTimeout(r, this.settings.resumeSettleMs));
-    for (;;) {
-      await session.roomFor();
-      if (session.isClosed) return;
-      const page = await this.deps.store.sync(
-        {
-          sinceVersion: version,
-          cursors: [...cursors].map(([conversationId, seq]) => ({ conversationId, seq })),
-          maxMessages: syncPageMessages,
-          maxReplayPerConversation: this.settings.maxReplayPerConversation,
-        },
-        { headers: identity },
-      );
-      for (const c of page.conversations) {
-        await session.roomFor();
-        if (session.isClosed) return;
-        if (c.reset) {
-          session.enqueue({ frame: { case: "reset", value: { conversationId: c.conversationId, lastSeq: c.lastSeq } } });
-          session.replayedUpTo(c.conversationId, c.lastSeq);
-        }
-        for (const m of c.messages) {
-          // The replay is paced by the session's own queue, so it never trips the slow-consumer bound.
-          await session.roomFor();
-          if (session.isClosed) return;
-          session.replay({ frame: { case: "message", value: m } });
-          replayed++;
-        }
-        for (const r of c.receipts) session.enqueue({ frame: { case: "receipt", value: { conversationId: c.conversationId, receipt: r } } });
-        const last = c.messages.at(-1)?.seq;
-        if (last !== undefined) cursors.set(c.conversationId, last);
-        else if (c.reset) cursors.set(c.conversationId, c.lastSeq);
-      }
-      version = page.version;
-      if (page.complete) break;
-    }
-    session.enqueue({ frame: { case: "syncComplete", value: { syncVersion: version, replayedMessages: replayed } } });
-    session.finishSync();
-  }
-
-  /**
-   * Turns client frames into router calls. Sends go through the session's SendPipeline
-   * (pipelined, stored in the device's order); the other frames are handled one at a time.
-   * The client's stream is read only while the pipeline has room, so a client that sends
-   * faster than the store takes is held back by HTTP/2 flow control.
-   */
-  private async readFrames(it: AsyncIterator<SessionRequest>, session: Session, identity: Record<string, string>): Promise<void> {
-    // Made on the first send: most sessions sit idle, and idle sessions are what a gateway holds.
-    let sends: SendPipeline | undefined;
-    // Who this session's sends and marks come from, as the router's batched calls name it.
-    const sender: SenderInit = { userId: session.userId, deviceId: session.deviceId, sessionId: session.id };
-    for (;;) {
-      await sends?.roomFor();
-      const r = await it.next();
-      if (r.done) {
-        await sends?.idle();
-        return session.end();
-      }
-      session.lastActivity = Date.now();
-      const f = r.value.frame;
-      switch (f.case) {
-        case "send":
-          (sends ??= this.sendPipeline(session, sender)).add(f.value);
-          break;
-        case "ack":
-        case "read": {
-          const c = f.value;
-          const seqs = f.case === "ack" ? { deliveredSeq: c.seq } : { readSeq: c.seq };
-          await this.frameCall(session, f.case, async () => {
-            const [r] = await this.cursorBatcher.send([{ conversationId: c.conversationId, ...seqs, sender }]);
-            if (r && r.errorCode !== 0) throw new ConnectError(r.errorMessage, r.errorCode as Code);
-          });
-          break;
-        }
-        case "typing":
-          await this.frameCall(session, "typing", () =>
-            this.deps.router.setTyping({ conversationId: f.value.conversationId, typing: f.value.typing }, { headers: identity }),
-          );
-          break;
-        case "ping":
-          session.enqueue({ frame: { case: "pong", value: { nonce: f.value.nonce, serverTime: timestampNow() } } });
-          break;
-        case "hello":
-          session.enqueue({ frame: { case: "error", value: { code: Code.InvalidArgument, message: "hello may be sent only once", frame: "hello" } } });
-          break;
-        default:
-          session.enqueue({ frame: { case: "error", value: { code: Code.InvalidArgument, message: "empty or unknown frame", frame: "" } } });
-      }
-    }
   }
 
   /** The pipeline that stores a session's sends through the router. */
@@ -312,9 +239,7 @@ export class Gateway {
         send: async (batch) => {
           const timer = this.metrics?.sendSeconds.startTimer();
           try {
-            const results = await this.sendBatcher.send(
-              batch.map((s) => ({ conversationId: s.conversationId, clientMessageId: s.clientMessageId, text: s.text, sender })),
-            );
+            const results = await this.sendBatcher.send(batch.map((message) => ({ sender, message })));
             for (const r of results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
             return results;
           } catch (err) {
@@ -324,20 +249,11 @@ export class Gateway {
             timer?.();
           }
         },
-        result: (r) => session.enqueue({ frame: { case: "sendResult", value: r } }),
+        result: (r) => session.sendResult({ frame: { case: "sendResult", value: r } }),
         overflow: (reason) => session.fail(reason),
         closed: () => session.isClosed,
       },
       this.settings.outboundQueueLimit,
     );
-  }
-
-  private async frameCall(session: Session, frame: string, call: () => Promise<unknown>): Promise<void> {
-    try {
-      await call();
-    } catch (err) {
-      const e = peerError(err);
-      session.enqueue({ frame: { case: "error", value: { code: e.code, message: e.rawMessage, frame } } });
-    }
   }
 }

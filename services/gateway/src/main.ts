@@ -30,7 +30,8 @@ const env = z.object({
   OUTBOUND_QUEUE_LIMIT: positiveInt(1024),
   MAX_REPLAY_PER_CONVERSATION: positiveInt(1000),
   DRAIN_WAVES: positiveInt(5),
-  RESUME_SETTLE_MS: z.coerce.number().int().min(0).default(150),
+  GAP_FILL_DELAY_MS: z.coerce.number().int().min(0).default(200),
+  CONVERSATION_UPDATE_WINDOW_MS: z.coerce.number().int().min(0).default(250),
 });
 
 await runService("gateway", () => parseEnv(env), async (config, { log, metrics }) => {
@@ -54,7 +55,8 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       outboundQueueLimit: config.OUTBOUND_QUEUE_LIMIT,
       helloTimeoutMs: config.HELLO_TIMEOUT_MS,
       maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
-      resumeSettleMs: config.RESUME_SETTLE_MS,
+      gapFillDelayMs: config.GAP_FILL_DELAY_MS,
+      conversationUpdateWindowMs: config.CONVERSATION_UPDATE_WINDOW_MS,
     },
   );
   log.info({ gatewayId: config.GATEWAY_ID }, "gateway id");

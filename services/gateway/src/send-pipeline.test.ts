@@ -34,7 +34,7 @@ function harness(fail: (id: string) => Code | undefined = () => undefined) {
     },
     100,
   );
-  const send = (id: string) => pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: id, text: id }));
+  const send = (id: string) => pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: id, body: { case: "text", value: id } }));
   const summary = () => results.map((r) => (r.errorCode ? `${r.clientMessageId}:${Code[r.errorCode]}` : `${r.clientMessageId}@${r.message?.seq}`));
   return { pipeline, calls, send, summary, holdNext: () => (hold = true), release: () => ((hold = false), release?.()) };
 }
@@ -88,7 +88,7 @@ describe("SendPipeline", () => {
       },
       100,
     );
-    const send = (id: string) => pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: id, text: id }));
+    const send = (id: string) => pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: id, body: { case: "text", value: id } }));
     send("a");
     send("b");
     await pipeline.idle();
@@ -125,7 +125,7 @@ describe("SendPipeline", () => {
         },
         10,
       );
-      const send = (id: string) => pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: id, text: id }));
+      const send = (id: string) => pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: id, body: { case: "text", value: id } }));
       send("a");
       await new Promise((r) => setImmediate(r));
       answer!();

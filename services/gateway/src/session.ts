@@ -1,21 +1,32 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { Message } from "@messenger/proto/chat/v1/types";
 import type { SessionResponseSchema } from "@messenger/proto/gateway/v1/gateway_service";
+import { ConversationFeeds } from "./conversation-feeds.js";
 
 /** A frame for the client, as a message or its init shape. */
 export type OutboundFrame = MessageInitShape<typeof SessionResponseSchema>;
 
+/** What a session asks of its gateway. */
+export interface SessionHooks {
+  /** The stream must end now with this status. */
+  fail(reason: ConnectError): void;
+  /** Fetch what the user may see of (afterSeq, beforeSeq) and settle it on this session. */
+  fill(session: Session, conversationId: string, afterSeq: bigint, beforeSeq: bigint): void;
+}
+
 /**
- * One device's live stream on this gateway: a bounded outbound queue and the merge of the
- * resume replay with live deliveries.
+ * One device's live stream on this gateway: a bounded outbound queue, the per-conversation
+ * order of its messages (ConversationFeeds) and the merge of the resume replay with live
+ * deliveries.
  *
- * While the replay runs, live deliveries are held back; afterwards they are released,
- * skipping messages the replay already sent. Live deliveries are never duplicated by the
- * router, so this is the only place a session could see a message twice.
+ * While the replay runs, live deliveries are held back; afterwards they are released
+ * through the feeds, which drop what the replay already sent and fetch what no router sent.
  */
 export class Session {
   /** Epoch ms of the last frame from the client. */
   lastActivity = Date.now();
+  readonly feeds: ConversationFeeds;
   private readonly queue: OutboundFrame[] = [];
   private head = 0;
   private wake: (() => void) | undefined;
@@ -24,15 +35,23 @@ export class Session {
   private failure: ConnectError | undefined;
   private syncing = true;
   private held: OutboundFrame[] = [];
-  private readonly replayed = new Map<string, bigint>();
+  private updates: Map<string, bigint> | undefined;
+  private updateTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
     readonly userId: string,
     readonly deviceId: string,
     private readonly limit: number,
-    private readonly onFail: (reason: ConnectError) => void,
-  ) {}
+    private readonly hooks: SessionHooks,
+    /** conversation_updated signals are coalesced per conversation over this window. */
+    private readonly updateWindowMs = 250,
+  ) {
+    this.feeds = new ConversationFeeds({
+      emit: (m) => this.enqueue({ frame: { case: "message", value: m } }),
+      requestFill: (c, after, before) => this.hooks.fill(this, c, after, before),
+    });
+  }
 
   get isClosed(): boolean {
     return this.closed;
@@ -54,24 +73,17 @@ export class Session {
     this.release(frame);
   }
 
-  /** A message replayed by the resume sync. */
-  replay(frame: OutboundFrame & { frame: { case: "message" } }): void {
-    const m = frame.frame.value;
-    const conv = m.conversationId ?? "";
-    const seq = BigInt(m.seq ?? 0);
-    if (seq <= (this.replayed.get(conv) ?? 0n)) return;
-    this.replayed.set(conv, seq);
+  /** The answer to one of this session's sends; a stored message counts as delivered to it. */
+  sendResult(frame: OutboundFrame & { frame: { case: "sendResult" } }): void {
+    const m = frame.frame.value.message;
+    if (m && !this.closed) this.feeds.own(m as Message);
     this.enqueue(frame);
   }
 
-  /** Marks a conversation replayed up to `seq`, so older live copies are dropped. */
-  replayedUpTo(conversationId: string, seq: bigint): void {
-    if (seq > (this.replayed.get(conversationId) ?? 0n)) this.replayed.set(conversationId, seq);
-  }
-
-  /** Ends the replay and releases the live frames held back meanwhile. */
+  /** Ends the replay: fills may start, and the live frames held back meanwhile go out. */
   finishSync(): void {
     this.syncing = false;
+    this.feeds.startFilling();
     const held = this.held;
     this.held = [];
     for (const f of held) this.release(f);
@@ -80,7 +92,7 @@ export class Session {
   enqueue(frame: OutboundFrame): void {
     if (this.closed) return;
     this.queue.push(frame);
-    if (this.backlog > this.limit) return this.overflow();
+    if (this.backlog + this.feeds.backlog > this.limit) return this.overflow();
     this.wake?.();
   }
 
@@ -93,6 +105,7 @@ export class Session {
   /** Ends the stream after what is queued has been written. */
   end(): void {
     this.closed = true;
+    clearTimeout(this.updateTimer);
     this.wake?.();
     this.roomWaiter?.();
   }
@@ -102,12 +115,13 @@ export class Session {
     if (this.failure) return;
     this.failure = reason;
     this.closed = true;
+    clearTimeout(this.updateTimer);
     this.queue.length = 0;
     this.head = 0;
     this.held = [];
     this.wake?.();
     this.roomWaiter?.();
-    this.onFail(reason);
+    this.hooks.fail(reason);
   }
 
   /** The outbound frames, until the session ends. */
@@ -133,11 +147,23 @@ export class Session {
     }
   }
 
+  /** A large group's news, coalesced: at most one signal per conversation per window. */
+  conversationUpdated(conversationId: string, lastSeq: bigint): void {
+    if (this.closed) return;
+    const updates = (this.updates ??= new Map());
+    if ((updates.get(conversationId) ?? 0n) < lastSeq) updates.set(conversationId, lastSeq);
+    this.updateTimer ??= setTimeout(() => {
+      this.updateTimer = undefined;
+      const pending = this.updates;
+      this.updates = undefined;
+      for (const [id, seq] of pending ?? []) this.enqueue({ frame: { case: "conversationUpdated", value: { conversationId: id, lastSeq: seq } } });
+    }, this.updateWindowMs);
+  }
+
   private release(frame: OutboundFrame): void {
-    if (frame.frame?.case === "message") {
-      const m = frame.frame.value;
-      if (BigInt(m.seq ?? 0) <= (this.replayed.get(m.conversationId ?? "") ?? 0n)) return;
-    }
+    const f = frame.frame;
+    if (f?.case === "message") return this.feeds.live(f.value as Message);
+    if (f?.case === "conversationUpdated") return this.conversationUpdated(f.value.conversationId ?? "", BigInt(f.value.lastSeq ?? 0));
     this.enqueue(frame);
   }
 

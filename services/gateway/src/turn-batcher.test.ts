@@ -10,13 +10,13 @@ type SendItemInit = MessageInitShape<typeof SendItemSchema>;
 const batcher = (call: (items: SendItemInit[]) => Promise<readonly SendItemResult[]>) => new TurnBatcher<SendItemInit, SendItemResult>(call);
 
 const items = (session: string, n: number): SendItemInit[] =>
-  Array.from({ length: n }, (_, i) => ({ conversationId: "c", clientMessageId: `${session}-${i}`, text: "t", sender: { userId: session, deviceId: "d", sessionId: session } }));
+  Array.from({ length: n }, (_, i) => ({ message: { conversationId: "c", clientMessageId: `${session}-${i}`, body: { case: "text" as const, value: "t" } }, sender: { userId: session, deviceId: "d", sessionId: session } }));
 
 /** A router that echoes each item's id back as its message. */
 function echoRouter(calls: SendItemInit[][]) {
   return async (sent: SendItemInit[]) => {
     calls.push(sent);
-    return sent.map((s) => create(SendItemResultSchema, { message: create(MessageSchema, { clientMessageId: s.clientMessageId, senderUserId: s.sender?.userId ?? "" }) }));
+    return sent.map((s) => create(SendItemResultSchema, { message: create(MessageSchema, { clientMessageId: s.message?.clientMessageId ?? "", senderUserId: s.sender?.userId ?? "" }) }));
   };
 }
 

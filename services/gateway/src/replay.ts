@@ -1,0 +1,72 @@
+import type { Client } from "@connectrpc/connect";
+import type { ResumeState } from "@messenger/proto/gateway/v1/gateway_service";
+import type { StoreService } from "@messenger/proto/store/v1/store_service";
+import type { Session } from "./session.js";
+
+const syncPageMessages = 200;
+
+/**
+ * Replays what the device missed since its cursors, paced by the session's outbound queue,
+ * and ends with sync_complete. It runs after the session is registered, so every message
+ * stored after the store read a conversation reaches the session live (routers read the
+ * registry consistently); the feeds merge the two without loss or duplicates.
+ *
+ * Every conversation of the user is listed by the store with its head, so afterwards the
+ * session knows, for each, up to which seq the device is served.
+ */
+export async function replay(
+  store: Client<typeof StoreService>,
+  session: Session,
+  resume: ResumeState | undefined,
+  maxReplayPerConversation: number,
+): Promise<void> {
+  const cursors = (resume?.cursors ?? []).map((c) => ({ conversationId: c.conversationId, seq: c.seq, receiptsVersion: c.receiptsVersion }));
+  let replayed = 0;
+  let pageToken = "";
+  do {
+    await session.roomFor();
+    if (session.isClosed) return;
+    const page = await store.sync({
+      userId: session.userId,
+      deviceId: session.deviceId,
+      cursors,
+      maxMessages: syncPageMessages,
+      maxReplayPerConversation,
+      pageToken,
+    });
+    for (const c of page.conversations) {
+      if (c.unchanged) {
+        session.feeds.settle(c.conversationId, [], c.lastSeq);
+        continue;
+      }
+      await session.roomFor();
+      if (session.isClosed) return;
+      if (c.large) {
+        session.feeds.settle(c.conversationId, [], c.lastSeq);
+        session.enqueue({ frame: { case: "conversationUpdated", value: { conversationId: c.conversationId, lastSeq: c.lastSeq } } });
+      } else if (c.reset) {
+        session.enqueue({ frame: { case: "reset", value: { conversationId: c.conversationId, lastSeq: c.lastSeq } } });
+        session.feeds.settle(c.conversationId, [], c.lastSeq);
+      } else {
+        // Paced message by message so a long replay never trips the slow-consumer bound.
+        for (let i = 0; i < c.messages.length; i += 32) {
+          await session.roomFor();
+          if (session.isClosed) return;
+          const chunk = c.messages.slice(i, i + 32);
+          session.feeds.settle(c.conversationId, chunk, chunk.at(-1)!.seq);
+          replayed += chunk.length;
+        }
+        session.feeds.settle(c.conversationId, [], c.lastSeq);
+      }
+      for (const r of c.receipts) {
+        session.enqueue({ frame: { case: "receipt", value: { conversationId: c.conversationId, receipt: r, receiptsVersion: c.receiptsVersion, summary: c.summary } } });
+      }
+      if (c.receipts.length === 0 && c.summary) {
+        session.enqueue({ frame: { case: "receiptSummary", value: { conversationId: c.conversationId, summary: c.summary, receiptsVersion: c.receiptsVersion } } });
+      }
+    }
+    pageToken = page.nextPageToken;
+  } while (pageToken);
+  session.enqueue({ frame: { case: "syncComplete", value: { syncVersion: 0n, replayedMessages: replayed } } });
+  session.finishSync();
+}
