@@ -24,7 +24,7 @@ const cluster = await startCluster({
 const row = (name: string, detail: string): void => void console.log(`  ${name.padEnd(12)} ${detail}`);
 console.log("\nmessenger cluster is up:");
 row("nats", cluster.nats.url);
-for (const [name, p] of [["accounts", cluster.accounts], ["store", cluster.store], ["presence", cluster.presence], ["router", cluster.router]] as const) {
+for (const [name, p] of [["accounts", cluster.accounts], ["store", cluster.store], ["presence", cluster.presence], ["router", cluster.router], ["groups", cluster.groups]] as const) {
   row(name, `internal gRPC 127.0.0.1:${p.internalGrpcPort}${p.grpcPort ? `, public gRPC 127.0.0.1:${p.grpcPort}` : ""}, http://127.0.0.1:${p.httpPort} (/metrics)`);
 }
 for (const g of cluster.gateways) row(g.name, `gRPC 127.0.0.1:${g.grpcPort} (clients connect here), http://127.0.0.1:${g.httpPort} (/metrics)`);

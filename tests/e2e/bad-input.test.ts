@@ -13,7 +13,8 @@ import type { MessengerClient } from "@messenger/sdk";
 import { eventually, spawnSystem } from "@messenger/testing";
 import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openRawSession, type RawSession } from "./raw-session.js";
+import { openRawSession, type RawSession } from "../support/raw-session.js";
+import { textOf } from "../support/api-user.js";
 
 let sys: TestSystem;
 const clients: MessengerClient[] = [];
@@ -54,7 +55,7 @@ async function stillServing(): Promise<void> {
   await Promise.all([a.connect(), b.connect()]);
   const conv = await a.openDirect(b.user!.id);
   const got: string[] = [];
-  b.on("message", (m) => got.push(m.text));
+  b.on("message", (m) => got.push(textOf(m)));
   await a.send(conv.id, "still here");
   await eventually(() => got.includes("still here"), "a message after the bad input");
 }
@@ -105,7 +106,7 @@ describe("bad input on the session stream", () => {
     const r = raw();
     r.send({ frame: { case: "hello", value: { accessToken: await tokenFor(alice.user!.username) } } });
     await r.next((f) => f.frame.case === "syncComplete");
-    r.send({ frame: { case: "send", value: { clientMessageId: "big", conversationId: "x", text: "x".repeat(200 * 1024) } } });
+    r.send({ frame: { case: "send", value: { clientMessageId: "big", conversationId: "x", body: { case: "text", value: "x".repeat(200 * 1024) } } } });
     expect((await r.status).code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     await stillServing();
   });
@@ -161,13 +162,13 @@ describe("bad input on the session stream", () => {
     const r = raw();
     r.send({ frame: { case: "hello", value: { accessToken: await tokenFor(alice.user!.username, "phone") } } });
     await r.next((f) => f.frame.case === "syncComplete");
-    r.send({ frame: { case: "send", value: { clientMessageId: "vanish-1", conversationId: conv.id, text: "mid-send" } } });
+    r.send({ frame: { case: "send", value: { clientMessageId: "vanish-1", conversationId: conv.id, body: { case: "text", value: "mid-send" } } } });
     r.close();
     await alice.connect();
     const m = await alice.send(conv.id, "mid-send", "vanish-1");
     expect(m.seq).toBe(1n);
     const page = await bob.listMessages(conv.id);
-    expect(page.messages.map((x) => x.text)).toEqual(["mid-send"]);
+    expect(page.messages.map((x) => textOf(x))).toEqual(["mid-send"]);
     await stillServing();
   });
 });

@@ -2,6 +2,7 @@ import type { MessengerClient } from "@messenger/sdk";
 import { eventually } from "@messenger/testing";
 import { collectMessages, newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { textOf } from "../support/api-user.js";
 
 let sys: TestSystem;
 const clients: MessengerClient[] = [];
@@ -32,12 +33,12 @@ describe("1:1 chat over the SDK", () => {
     const aliceGot = collectMessages(alice);
     for (let i = 0; i < 20; i++) await alice.send(conv.id, `a${i}`);
     await eventually(() => bobGot.length === 20, "bob receives 20 messages");
-    expect(bobGot.map((m) => m.text)).toEqual(Array.from({ length: 20 }, (_, i) => `a${i}`));
+    expect(bobGot.map((m) => textOf(m))).toEqual(Array.from({ length: 20 }, (_, i) => `a${i}`));
     expect(bobGot.map((m) => Number(m.seq))).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(bobGot.every((m) => m.senderUserId === alice.user!.id)).toBe(true);
     const reply = await bob.send(conv.id, "hi alice");
     expect(reply.seq).toBe(21n);
-    await eventually(() => aliceGot.some((m) => m.text === "hi alice"), "alice receives the reply");
+    await eventually(() => aliceGot.some((m) => textOf(m) === "hi alice"), "alice receives the reply");
   });
 
   it("a resend with the same client message id yields one message with the same seq", async () => {
@@ -51,7 +52,7 @@ describe("1:1 chat over the SDK", () => {
     expect(again.seq).toBe(first.seq);
     expect(again.id).toBe(first.id);
     const page = await bob.listMessages(conv.id);
-    expect(page.messages.map((m) => m.text)).toEqual(["once"]);
+    expect(page.messages.map((m) => textOf(m))).toEqual(["once"]);
     await eventually(() => bobGot.length === 1, "bob gets it");
     await new Promise((r) => setTimeout(r, 200));
     expect(bobGot).toHaveLength(1);
@@ -118,7 +119,7 @@ describe("1:1 chat over the SDK", () => {
     await bob2.login(bob.user!.username, "correct horse battery");
     const sync = await bob2.connect();
     expect(sync.replayedMessages).toBe(50);
-    expect(replayed.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `offline ${i}`));
+    expect(replayed.map((m) => textOf(m))).toEqual(Array.from({ length: 50 }, (_, i) => `offline ${i}`));
     expect(replayed.map((m) => Number(m.seq))).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
   });
 
@@ -135,8 +136,8 @@ describe("1:1 chat over the SDK", () => {
     await bob.send(conv.id, "from bob");
     await laptop.send(conv.id, "from laptop");
     await eventually(() => laptopGot.length === 3 && phoneGot.length === 3, "both devices see all three");
-    expect(laptopGot.map((m) => m.text)).toEqual(["from phone", "from bob", "from laptop"]);
-    expect(phoneGot.map((m) => m.text)).toEqual(["from phone", "from bob", "from laptop"]);
+    expect(laptopGot.map((m) => textOf(m))).toEqual(["from phone", "from bob", "from laptop"]);
+    expect(phoneGot.map((m) => textOf(m))).toEqual(["from phone", "from bob", "from laptop"]);
     const a = await phone.listMessages(conv.id);
     const b = await laptop.listMessages(conv.id);
     expect(b.messages).toEqual(a.messages);
@@ -149,7 +150,7 @@ describe("1:1 chat over the SDK", () => {
     await alice.connect();
     for (let i = 1; i <= 25; i++) await alice.send(conv.id, `m${i}`);
     const newest = await bob.listMessages(conv.id, { pageSize: 10 });
-    expect(newest.messages.map((m) => m.text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 16}`));
+    expect(newest.messages.map((m) => textOf(m))).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 16}`));
     expect(newest.hasMore).toBe(true);
     const older = await bob.listMessages(conv.id, { anchorSeq: newest.messages[0]!.seq, pageSize: 10 });
     expect(older.messages.map((m) => Number(m.seq))).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
@@ -162,7 +163,7 @@ describe("1:1 chat over the SDK", () => {
     const inbox = await bob.listConversations();
     expect(inbox.conversations[0]?.id).toBe(conv.id);
     expect(inbox.conversations[0]?.unreadCount).toBe(25n);
-    expect(inbox.conversations[0]?.lastMessage?.text).toBe("m25");
+    expect(textOf(inbox.conversations[0]!.lastMessage!)).toBe("m25");
   });
 
   it("presence goes online, then offline with a last-seen time, for a contact", async () => {

@@ -5,7 +5,7 @@ import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { eventually } from "@messenger/testing";
 import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openRawSession } from "./raw-session.js";
+import { openRawSession } from "../support/raw-session.js";
 
 let sys: TestSystem;
 beforeAll(async () => {

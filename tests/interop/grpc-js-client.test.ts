@@ -13,6 +13,7 @@ import type { MessengerClient } from "@messenger/sdk";
 import { eventually } from "@messenger/testing";
 import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { textOf } from "../support/api-user.js";
 
 // ---- The frames this test uses, as proto-loader decodes them (keepCase, longs as String,
 // ---- enums as String, defaults, oneofs). Only the fields the test reads are listed.
@@ -307,9 +308,9 @@ describe("a raw @grpc/grpc-js client with proto-loader", () => {
       client_message_id: "grpcjs-1",
       text: "hello from grpc-js",
     });
-    await eventually(() => sdkGot.some((m) => m.text === "hello from grpc-js"), "the SDK user receives the grpc-js message");
+    await eventually(() => sdkGot.some((m) => textOf(m) === "hello from grpc-js"), "the SDK user receives the grpc-js message");
     const inConv = sdkGot.filter((m) => m.conversationId === conversationId);
-    expect(inConv.map((m) => [m.seq, m.text])).toEqual([
+    expect(inConv.map((m) => [m.seq, textOf(m)])).toEqual([
       [1n, "hello from the SDK"],
       [2n, "hello from grpc-js"],
     ]);

@@ -16,6 +16,7 @@ import type { MessengerClient } from "@messenger/sdk";
 import { eventually } from "@messenger/testing";
 import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { textOf } from "../support/api-user.js";
 
 /** Always Debian's interpreter: the python3 on PATH may be a pyenv without grpcio. */
 const python = "/usr/bin/python3";
@@ -235,9 +236,9 @@ describe("a Python grpcio client", () => {
     });
 
     // The SDK user gets the reply live, after its own message, with the next seq.
-    await eventually(() => sdkGot.some((m) => m.text === reply), "the SDK user receives the Python reply");
+    await eventually(() => sdkGot.some((m) => textOf(m) === reply), "the SDK user receives the Python reply");
     const inConv = sdkGot.filter((m) => m.conversationId === conv.id);
-    expect(inConv.map((m) => [m.seq, m.text])).toEqual([
+    expect(inConv.map((m) => [m.seq, textOf(m)])).toEqual([
       [1n, incoming],
       [2n, reply],
     ]);

@@ -14,7 +14,7 @@ process.once("exit", () => {
 });
 
 /** The services a local cluster runs, one OS process each. */
-export type ServiceName = "accounts" | "store" | "presence" | "router" | "gateway";
+export type ServiceName = "accounts" | "store" | "presence" | "router" | "groups" | "gateway";
 
 /** One service process of a local cluster. */
 export interface ServiceProcess {
@@ -56,6 +56,7 @@ export interface LocalCluster {
   readonly store: ServiceProcess;
   readonly presence: ServiceProcess;
   readonly router: ServiceProcess;
+  readonly groups: ServiceProcess;
   readonly gateways: ServiceProcess[];
   /** gRPC URLs of the gateways, in order. */
   gatewayUrls(): string[];
@@ -163,7 +164,7 @@ function startService(
 
 /**
  * Starts the system as a real distributed system on this machine: a nats-server with
- * JetStream on a free port, then accounts, store, presence, router and N gateways, each its
+ * JetStream on a free port, then accounts, store, presence, router, groups and N gateways, each its
  * own process, talking gRPC and NATS exactly as in production.
  */
 export async function startCluster(opts: ClusterOptions = {}): Promise<LocalCluster> {
@@ -183,6 +184,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       startService("router", "router", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort) }, opts.onLog, opts.execArgv),
     ]);
     started.push(presence, router);
+    const groups = await startService(
+      "groups",
+      "groups",
+      { ...base, STORE_URL: url(store.internalGrpcPort), ROUTER_URL: url(router.internalGrpcPort), ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks },
+      opts.onLog,
+      opts.execArgv,
+    );
+    started.push(groups);
     const n = opts.gateways ?? 2;
     const gateways = await Promise.all(
       Array.from({ length: n }, (_, i) =>
@@ -198,6 +207,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
             STORE_URL: url(store.internalGrpcPort),
             PRESENCE_URL: url(presence.internalGrpcPort),
             ACCOUNTS_URL: url(accounts.internalGrpcPort),
+            GROUPS_URL: url(groups.internalGrpcPort),
             JWKS_URL: jwks,
           },
           opts.onLog,
@@ -212,12 +222,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       store,
       presence,
       router,
+      groups,
       gateways,
       gatewayUrls: () => gateways.map((g) => url(g.grpcPort)),
       async stop() {
         // Gateways first, so they drain while their peers still answer.
         await Promise.all(gateways.map((g) => g.stop()));
-        await Promise.all([presence.stop(), router.stop(), store.stop(), accounts.stop()]);
+        await Promise.all([presence.stop(), router.stop(), groups.stop(), store.stop(), accounts.stop()]);
         await nats.stop();
         rmSync(dataDir, { recursive: true, force: true });
       },

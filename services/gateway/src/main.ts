@@ -5,6 +5,7 @@ import { createTokenVerifier } from "@messenger/auth";
 import { createNatsBus } from "@messenger/bus";
 import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
@@ -24,6 +25,7 @@ const env = z.object({
   STORE_URL: serviceUrl(),
   PRESENCE_URL: serviceUrl(),
   ACCOUNTS_URL: serviceUrl(),
+  GROUPS_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
   HELLO_TIMEOUT_MS: positiveInt(10_000),
@@ -67,6 +69,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       forwardingRoute(AccountsService, accounts),
       forwardingRoute(HistoryService, store),
       forwardingRoute(PresenceService, presence),
+      forwardingRoute(GroupService, peerTransport(config.GROUPS_URL)),
     ],
     drain: (graceMs) => app.gateway.drain(graceMs, config.DRAIN_WAVES),
     async close() {

@@ -3,7 +3,7 @@ import type { TokenVerifier } from "@messenger/auth";
 import type { Bus, SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { identityMetadata, type ServiceRoute } from "@messenger/rpc";
+import type { ServiceRoute } from "@messenger/rpc";
 import { PresenceTracker } from "./domain/presence-tracker.js";
 import { presenceRoute, sessionRoute } from "./rpc/presence-services.js";
 
@@ -27,7 +27,7 @@ export function createPresenceApp(deps: {
   sweepIntervalMs: number;
 }): PresenceApp {
   const contactsOf = async (userId: string): Promise<string[]> =>
-    (await deps.store.listContacts({}, { headers: identityMetadata({ userId }) })).userIds;
+    (await deps.store.listContacts({ userId })).userIds;
   const tracker = new PresenceTracker({ registry: deps.registry, bus: deps.bus, contactsOf, log: deps.log });
   const timer = setInterval(() => {
     tracker.sweep().catch((err: unknown) => deps.log.warn({ err }, "session sweep failed"));

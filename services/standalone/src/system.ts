@@ -4,9 +4,11 @@ import { createAccountsApp, openSqliteAccountRepository } from "@messenger/accou
 import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
 import { createMemoryBus, createMemoryQueue, createMemorySessionRegistry } from "@messenger/bus";
 import { createGatewayApp, type Gateway } from "@messenger/gateway";
+import { createGroupsApp } from "@messenger/groups";
 import { createLogger, type Logger } from "@messenger/logging";
 import { createPresenceApp } from "@messenger/presence";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
@@ -61,7 +63,12 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     verifier,
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
   });
-  const store = createStoreApp({ repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db")), verifier, accounts: accountsClient });
+  const store = createStoreApp({
+    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db")),
+    verifier,
+    accounts: accountsClient,
+    largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
+  });
   const presence = createPresenceApp({
     registry,
     bus,
@@ -71,11 +78,24 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     sweepIntervalMs: config.HEARTBEAT_INTERVAL_MS,
   });
   const offline = createMemoryQueue();
-  const router = createRouterApp({ store: storeClient, bus, registry, offline, log: log.child({ component: "router" }) });
+  const router = createRouterApp(
+    { store: storeClient, bus, registry, offline, log: log.child({ component: "router" }) },
+    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupReceiptWindowMs: config.LARGE_GROUP_RECEIPT_WINDOW_MS },
+  );
+  const routerClient = createClient(RouterService, internal.transport);
+  const groups = createGroupsApp({
+    verifier,
+    store: storeClient,
+    router: routerClient,
+    accounts: accountsClient,
+    history: createClient(HistoryService, internal.transport),
+    settings: { maxGroupMembers: config.MAX_GROUP_MEMBERS },
+    log: log.child({ component: "groups" }),
+  });
   const gateway = createGatewayApp(
     {
       verifier,
-      router: createClient(RouterService, internal.transport),
+      router: routerClient,
       store: storeClient,
       sessions: createClient(SessionService, internal.transport),
       bus,
@@ -88,12 +108,12 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       outboundQueueLimit: config.OUTBOUND_QUEUE_LIMIT,
       helloTimeoutMs: config.HELLO_TIMEOUT_MS,
       maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
-      // The in-process registry is up to date as soon as the session is registered.
-      resumeSettleMs: 0,
+      gapFillDelayMs: config.GAP_FILL_DELAY_MS,
+      conversationUpdateWindowMs: config.CONVERSATION_UPDATE_WINDOW_MS,
     },
   );
 
-  const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...router.routes, ...gateway.routes].map((r) =>
+  const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...router.routes, ...groups.routes, ...gateway.routes].map((r) =>
     instrumentRoute(r, log, metrics),
   );
   internal.bind(createDirectTransport(routes));
@@ -129,6 +149,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       await Promise.all([grpc.close(config.SHUTDOWN_GRACE_MS), http.close()]);
       await gateway.close();
       await presence.close();
+      await router.close();
       await Promise.all([store.close(), accounts.close(), bus.close(), registry.close(), offline.close()]);
     },
   };

@@ -38,7 +38,7 @@ function pump(p: Pair): void {
 
 function sendOne(p: Pair): void {
   p.inFlight++;
-  p.sender.send({ frame: { case: "send", value: { clientMessageId: `m${p.nextId++}`, conversationId: p.conversationId, text: text(padding) } } });
+  p.sender.send({ frame: { case: "send", value: { clientMessageId: `m${p.nextId++}`, conversationId: p.conversationId, body: { case: "text", value: text(padding) } } } });
 }
 
 async function session(url: string, token: string, onFrame: ConstructorParameters<typeof RawSession>[1]): Promise<RawSession> {
@@ -84,7 +84,8 @@ serveWorker({
       pair.receiver = await session(peerUrl, tokens[1]!, (f) => {
         if (f.frame.case !== "message") return;
         const m = f.frame.value;
-        const sentAt = BigInt(m.text.slice(0, m.text.indexOf("|")));
+        const body = m.body.case === "text" ? m.body.value : "0|";
+        const sentAt = BigInt(body.slice(0, body.indexOf("|")));
         if (recording) {
           deliveredTotal++;
           latenciesUs.push(Number(process.hrtime.bigint() - sentAt) / 1000);
