@@ -1,0 +1,17 @@
+import type { ServiceRoute } from "@messenger/rpc";
+import { groupsRoute, type GroupsDeps } from "./rpc/group-service.js";
+
+/** The groups service, ready to mount on any transport. */
+export interface GroupsApp {
+  readonly routes: ServiceRoute[];
+}
+
+/**
+ * Composes the groups service from its peers: the store (where groups live), the router
+ * (live delivery of system messages), accounts (added users must exist) and optionally the
+ * history API (the caller's view of a group). Holds no state of its own, so any number of
+ * replicas may run.
+ */
+export function createGroupsApp(deps: GroupsDeps): GroupsApp {
+  return { routes: [groupsRoute(deps)] };
+}

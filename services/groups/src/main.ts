@@ -1,0 +1,37 @@
+import { createClient } from "@connectrpc/connect";
+import { createTokenVerifier } from "@messenger/auth";
+import { parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { HistoryService } from "@messenger/proto/history/v1/history_service";
+import { RouterService } from "@messenger/proto/router/v1/router_service";
+import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { peerTransport, runService } from "@messenger/rpc";
+import { createGroupsApp } from "./app.js";
+
+const env = z.object({
+  ...serviceEnv,
+  STORE_URL: serviceUrl(),
+  ROUTER_URL: serviceUrl(),
+  ACCOUNTS_URL: serviceUrl(),
+  JWKS_URL: serviceUrl(),
+  MAX_GROUP_MEMBERS: positiveInt(1024),
+  GROUP_EVENT_DELIVERY_TIMEOUT_MS: positiveInt(1_000),
+});
+
+await runService("groups", () => parseEnv(env), async (config, { log }) => {
+  // The store's internal address serves its every route, the public history API included.
+  const store = peerTransport(config.STORE_URL);
+  const app = createGroupsApp({
+    verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
+    store: createClient(StoreService, store),
+    history: createClient(HistoryService, store),
+    router: createClient(RouterService, peerTransport(config.ROUTER_URL)),
+    accounts: createClient(AccountsService, peerTransport(config.ACCOUNTS_URL)),
+    settings: { maxGroupMembers: config.MAX_GROUP_MEMBERS, deliveryTimeoutMs: config.GROUP_EVENT_DELIVERY_TIMEOUT_MS },
+    log,
+  });
+  return {
+    routes: app.routes,
+    async close() {},
+  };
+});

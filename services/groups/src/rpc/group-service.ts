@@ -1,0 +1,137 @@
+import type { Client, HandlerContext } from "@connectrpc/connect";
+import { authenticate, type TokenVerifier } from "@messenger/auth";
+import type { Logger } from "@messenger/logging";
+import type { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { MemberRole, type Message } from "@messenger/proto/chat/v1/types";
+import { GroupService } from "@messenger/proto/groups/v1/group_service";
+import type { HistoryService } from "@messenger/proto/history/v1/history_service";
+import type { RouterService } from "@messenger/proto/router/v1/router_service";
+import type { StoreService } from "@messenger/proto/store/v1/store_service";
+import { requestIdHeader, route, type ServiceRoute } from "@messenger/rpc";
+import { accountsUserDirectory } from "../adapters/accounts-user-directory.js";
+import type { PeerCall } from "../adapters/peer-call.js";
+import { routerEventDelivery } from "../adapters/router-event-delivery.js";
+import { roleToProto, storeGroupStore } from "../adapters/store-group-store.js";
+import { groupUseCases, type GroupUseCases } from "../domain/group-use-cases.js";
+import type { Role } from "../domain/group-state.js";
+import type { RetryPolicy } from "../domain/optimistic-retry.js";
+import { callerConversation, conversationAfterCreate, conversationFromView } from "./conversation-view.js";
+import { withGroupErrors } from "./group-errors.js";
+
+/** Limits and timings of the groups service. */
+export interface GroupsSettings {
+  /** Current members a group may have, its owner included (MAX_GROUP_MEMBERS, 1024 by default). */
+  readonly maxGroupMembers: number;
+  /** How long a change's answer waits for the live push of its system message; @default 1000 */
+  readonly deliveryTimeoutMs?: number;
+  /** Retries of a change decided on a stale read; @default defaultRetryPolicy (4 tries, ~70 ms at most) */
+  readonly retry?: RetryPolicy;
+}
+
+/** What the groups service calls. */
+export interface GroupsDeps {
+  /** Checks the callers' access tokens. */
+  readonly verifier: TokenVerifier;
+  /** The message store's internal API (GetGroupState, ApplyGroupChange, ListMembers): where groups live. */
+  readonly store: Client<typeof StoreService>;
+  /** DeliverMessages: pushes each committed system message to the members' live sessions. */
+  readonly router: Client<typeof RouterService>;
+  /** GetUsers, called with the caller's token: users added to a group must exist. */
+  readonly accounts: Client<typeof AccountsService>;
+  /**
+   * The store's public history API, called with the caller's token: when given, CreateGroup
+   * and GetGroup answer with the conversation exactly as the caller's inbox shows it (last
+   * message, unread count, receipts, retention); without it, with the group's header.
+   */
+  readonly history?: Client<typeof HistoryService>;
+  readonly settings: GroupsSettings;
+  readonly log: Logger;
+}
+
+/** A role as a request names it; UNSPECIFIED (or a number we do not know) is no role. */
+function roleFromRequest(role: MemberRole): Role | undefined {
+  if (role === MemberRole.MEMBER) return "member";
+  if (role === MemberRole.ADMIN) return "admin";
+  if (role === MemberRole.OWNER) return "owner";
+  return undefined;
+}
+
+/**
+ * The public messenger.groups.v1.GroupService. Handlers only authenticate the caller,
+ * translate proto <-> domain and bind the peers to the call; the rules are in src/domain,
+ * and refusals become statuses in one place (withGroupErrors).
+ */
+export function groupsRoute(deps: GroupsDeps): ServiceRoute {
+  const deliveryTimeoutMs = deps.settings.deliveryTimeoutMs ?? 1_000;
+
+  async function begin(ctx: HandlerContext): Promise<{ me: string; call: PeerCall; groups: GroupUseCases<Message> }> {
+    const claims = await authenticate(deps.verifier, ctx.requestHeader);
+    const call: PeerCall = {
+      authorization: ctx.requestHeader.get("authorization") ?? "",
+      requestId: ctx.requestHeader.get(requestIdHeader) ?? "",
+      signal: ctx.signal,
+    };
+    const groups = groupUseCases(
+      {
+        store: storeGroupStore(deps.store, call),
+        users: accountsUserDirectory(deps.accounts, call),
+        delivery: routerEventDelivery(deps.router, call, deps.log, deliveryTimeoutMs),
+      },
+      { settings: { maxGroupMembers: deps.settings.maxGroupMembers }, ...(deps.settings.retry ? { retry: deps.settings.retry } : {}) },
+    );
+    return { me: claims.userId, call, groups };
+  }
+
+  return route(
+    GroupService,
+    withGroupErrors<typeof GroupService>({
+      async createGroup(req, ctx) {
+        const { me, call, groups } = await begin(ctx);
+        const { conversationId, committed } = await groups.createGroup(me, { title: req.title, description: req.description, memberUserIds: req.memberUserIds });
+        const conversation = await callerConversation(deps.history, call, conversationId, () => conversationAfterCreate(conversationId, req.title, req.description, committed), deps.log);
+        return { conversation, event: committed.event };
+      },
+      async getGroup(req, ctx) {
+        const { me, call, groups } = await begin(ctx);
+        const view = await groups.getGroup(me, req.conversationId);
+        return { conversation: await callerConversation(deps.history, call, req.conversationId, () => conversationFromView(view), deps.log) };
+      },
+      async updateGroupInfo(req, ctx) {
+        const { me, groups } = await begin(ctx);
+        const committed = await groups.updateGroupInfo(me, req.conversationId, req.title, req.description);
+        return committed ? { event: committed.event } : {};
+      },
+      async addMembers(req, ctx) {
+        const { me, groups } = await begin(ctx);
+        return { event: (await groups.addMembers(me, req.conversationId, req.userIds)).event };
+      },
+      async removeMember(req, ctx) {
+        const { me, groups } = await begin(ctx);
+        return { event: (await groups.removeMember(me, req.conversationId, req.userId)).event };
+      },
+      async leaveGroup(req, ctx) {
+        const { me, groups } = await begin(ctx);
+        return { event: (await groups.leaveGroup(me, req.conversationId)).event };
+      },
+      async setMemberRole(req, ctx) {
+        const { me, groups } = await begin(ctx);
+        const committed = await groups.setMemberRole(me, req.conversationId, req.userId, roleFromRequest(req.role));
+        return committed ? { event: committed.event } : {};
+      },
+      async transferOwnership(req, ctx) {
+        const { me, groups } = await begin(ctx);
+        return { event: (await groups.transferOwnership(me, req.conversationId, req.userId)).event };
+      },
+      async listMembers(req, ctx) {
+        const { me, groups } = await begin(ctx);
+        const page = await groups.listMembers(me, req.conversationId, req.pageSize, req.pageToken);
+        return {
+          members: page.members.map((m) => ({ userId: m.userId, role: roleToProto(m.role), joinedSeq: m.joinedSeq })),
+          nextPageToken: page.nextPageToken,
+          memberCount: page.memberCount,
+        };
+      },
+    }),
+    "public",
+  );
+}
