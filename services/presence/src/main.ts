@@ -13,11 +13,13 @@ const env = z.object({
   STORE_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
+  /** Test hook: the session registry's watch applies changes this much later. */
+  REGISTRY_MIRROR_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
 
 await runService("presence", () => parseEnv(env), async (config, { log }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "presence", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS });
+  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS, mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS });
   const app = createPresenceApp({
     registry,
     bus: createNatsBus(nc),
