@@ -2,6 +2,7 @@ import type { Client } from "@connectrpc/connect";
 import type { TokenVerifier } from "@messenger/auth";
 import type { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import type { ServiceRoute } from "@messenger/rpc";
+import { limits } from "./domain/limits.js";
 import { historyRoute } from "./rpc/history-service.js";
 import { storeRoute } from "./rpc/store-service.js";
 import type { HistoryRepository } from "./storage/history-repository.js";
@@ -12,16 +13,22 @@ export interface StoreApp {
   close(): Promise<void>;
 }
 
-/** Composes the store from its adapters: the history repository and an accounts client. */
+/**
+ * Composes the store from its adapters: the history repository and an accounts client.
+ * `largeGroupThreshold` (default 256): above this many current members a group is large
+ * (no messages or per-member receipts in sync and inbox; clients pull).
+ */
 export function createStoreApp(deps: {
   repo: HistoryRepository;
   verifier: TokenVerifier;
   accounts: Client<typeof AccountsService>;
   now?: () => number;
+  largeGroupThreshold?: number;
 }): StoreApp {
   const now = deps.now ?? Date.now;
+  const largeGroupThreshold = deps.largeGroupThreshold ?? limits.defaultLargeGroupThreshold;
   return {
-    routes: [historyRoute({ ...deps, now }), storeRoute({ repo: deps.repo, now })],
+    routes: [historyRoute({ ...deps, now, largeGroupThreshold }), storeRoute({ repo: deps.repo, now, largeGroupThreshold })],
     close: () => deps.repo.close(),
   };
 }

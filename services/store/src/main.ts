@@ -5,6 +5,7 @@ import { parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createStoreApp } from "./app.js";
+import { limits } from "./domain/limits.js";
 import { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
 
 const env = z.object({
@@ -12,6 +13,7 @@ const env = z.object({
   DATA_DIR: z.string().min(1).default("./data/store"),
   JWKS_URL: serviceUrl(),
   ACCOUNTS_URL: serviceUrl(),
+  LARGE_GROUP_THRESHOLD: z.coerce.number().int().min(1).default(limits.defaultLargeGroupThreshold),
 });
 
 await runService("store", () => parseEnv(env), async (config) => {
@@ -19,6 +21,7 @@ await runService("store", () => parseEnv(env), async (config) => {
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db")),
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
     accounts: createClient(AccountsService, peerTransport(config.ACCOUNTS_URL)),
+    largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
   });
   return { routes: app.routes, close: () => app.close() };
 });

@@ -1,40 +1,61 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import Database from "better-sqlite3";
 import { join } from "node:path";
-import { Code } from "@connectrpc/connect";
 import { afterAll, describe, expect, it } from "vitest";
-import type { HistoryRepository } from "../storage/history-repository.js";
-import { openSqliteHistoryRepository } from "../storage/sqlite-history-repository.js";
-import { appendMessages } from "./append-messages.js";
+import { tempRepos } from "../../test/temp-repo.js";
+import { appendMessages, type AppendMessageInput } from "./append-messages.js";
 
-const dir = mkdtempSync(join(tmpdir(), "messenger-append-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const repos = tempRepos("append");
+afterAll(() => repos.cleanup());
+
+const send = (conversationId: string, clientMessageId: string, over: Partial<AppendMessageInput> = {}): AppendMessageInput => ({
+  conversationId,
+  clientMessageId,
+  body: { kind: "text", text: "hi" },
+  replyToSeq: 0,
+  clientSentAt: undefined,
+  senderUserId: "alice",
+  senderDeviceId: "phone",
+  ...over,
+});
+const outcome = (r: Awaited<ReturnType<typeof appendMessages>>[number]) => (r.ok ? r.message.seq : r.error.kind);
 
 describe("appendMessages", () => {
   it("refuses a message for what it is without holding back the rest, and stores the rest in order", async () => {
-    const repo = openSqliteHistoryRepository(join(dir, "a.db"));
+    const repo = repos.open();
     const conv = await repo.openDirect("alice", "bob", 1);
-    const send = (clientMessageId: string, text = "hi", senderUserId = "alice") => ({ conversationId: conv.id, clientMessageId, text, senderUserId, senderDeviceId: "phone" });
-    const results = await appendMessages(repo, [send("m1"), send("m2", ""), send("m3", "hi", "mallory"), send("m4")], 10);
-    expect(results.map((r) => (r.ok ? r.message.seq : Code[r.error.code]))).toEqual([1, "InvalidArgument", "PermissionDenied", 2]);
-    await repo.close();
+    const results = await appendMessages(
+      repo,
+      [
+        send(conv.id, "m1"),
+        send(conv.id, "m2", { body: { kind: "text", text: "" } }),
+        send(conv.id, "m3", { senderUserId: "mallory" }),
+        send(conv.id, "m4", { body: undefined }),
+        send(conv.id, "m5", { replyToSeq: 9 }),
+        send(conv.id, "m6", { replyToSeq: 1 }),
+        send(conv.id, ""),
+      ],
+      10,
+    );
+    expect(results.map(outcome)).toEqual([1, "invalid_argument", "permission_denied", "invalid_argument", "invalid_argument", 2, "invalid_argument"]);
+    const ok = results[0]!;
+    expect(ok.ok && ok.memberCount).toBe(2);
+    expect(ok.ok && ok.memberVersion).toBeGreaterThan(0);
   });
 
-  it("stores nothing after a message whose conversation could not be read, and asks for all of them again", async () => {
-    const real = openSqliteHistoryRepository(join(dir, "b.db"));
-    const a = await real.openDirect("alice", "bob", 1);
-    const b = await real.openDirect("alice", "carol", 1);
-    const flaky: HistoryRepository = {
-      ...real,
-      getConversation: async (id) => {
-        if (id === b.id) throw new Error("disk I/O error");
-        return real.getConversation(id);
-      },
-    };
-    const send = (conversationId: string, clientMessageId: string) => ({ conversationId, clientMessageId, text: "hi", senderUserId: "alice", senderDeviceId: "phone" });
-    const results = await appendMessages(flaky, [send(a.id, "m1"), send(b.id, "m2"), send(a.id, "m3")], 10);
-    expect(results.map((r) => (r.ok ? "stored" : Code[r.error.code]))).toEqual(["stored", "Unavailable", "Unavailable"]);
-    expect((await real.listMessages(a.id, { limit: 10, direction: "forward" })).map((m) => m.clientMessageId)).toEqual(["m1"]);
-    await real.close();
+  it("answers UNAVAILABLE for a message that failed to be stored and every one after it", async () => {
+    const repo = repos.open("fail.db");
+    const conv = await repo.openDirect("alice", "bob", 1);
+    const other = new Database(join(repos.dir, "fail.db"));
+    other.exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.client_message_id = 'boom' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
+    other.close();
+    const results = await appendMessages(repo, [send(conv.id, "m1"), send(conv.id, "boom"), send(conv.id, "m3")], 10);
+    expect(results.map(outcome)).toEqual([1, "unavailable", "unavailable"]);
+    expect(results[1]!.ok ? "" : results[1]!.error.message).not.toMatch(/disk/);
+    expect((await repo.listMessages(conv.id, { limit: 10, direction: "forward" })).map((m) => m.clientMessageId)).toEqual(["m1"]);
+  });
+
+  it("refuses more than the batch limit as a whole", async () => {
+    const repo = repos.open();
+    await expect(appendMessages(repo, Array.from({ length: 257 }, (_, i) => send("c", `m${i}`)), 1)).rejects.toMatchObject({ kind: "invalid_argument" });
   });
 });

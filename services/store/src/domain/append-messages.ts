@@ -1,74 +1,68 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { AppendInput, ConversationRecord, HistoryRepository, MessageRecord } from "../storage/history-repository.js";
+import type { AppendInput, HistoryRepository, MessageBody, MessageRecord } from "../storage/history-repository.js";
+import { DomainError, invalidArgument } from "./errors.js";
 import { limits } from "./limits.js";
-import { requireMemberOf } from "./membership.js";
+import { validateClientBody } from "./message-body.js";
+import { requireId } from "./membership.js";
 
 /** A send as the store receives it, with the device that sends it. */
 export interface AppendMessageInput {
   readonly conversationId: string;
   readonly clientMessageId: string;
-  readonly text: string;
+  /** Undefined when the client set no body. */
+  readonly body: MessageBody | undefined;
+  readonly replyToSeq: number;
+  readonly clientSentAt: number | undefined;
   readonly senderUserId: string;
   readonly senderDeviceId: string;
 }
 
-/** One send's outcome: stored (durable, with its seq) or refused with a status. */
+/** One send's outcome: stored (durable, with its seq) or refused. */
 export type AppendMessageResult =
-  | { readonly ok: true; readonly message: MessageRecord; readonly duplicate: boolean; readonly conversation: ConversationRecord }
-  | { readonly ok: false; readonly error: ConnectError };
+  | { readonly ok: true; readonly message: MessageRecord; readonly duplicate: boolean; readonly memberVersion: number; readonly memberCount: number }
+  | { readonly ok: false; readonly error: DomainError };
 
-function validate(input: AppendMessageInput): void {
-  if (!input.conversationId) throw new ConnectError("conversation_id is required", Code.InvalidArgument);
-  if (!input.senderUserId || !input.senderDeviceId) throw new ConnectError("sender user and device are required", Code.InvalidArgument);
+function validate(input: AppendMessageInput, now: number): AppendInput {
+  requireId(input.conversationId, "conversation_id");
+  if (!input.senderUserId || !input.senderDeviceId) throw invalidArgument("sender user and device are required");
   if (!input.clientMessageId || input.clientMessageId.length > limits.maxClientMessageIdChars) {
-    throw new ConnectError(`client_message_id must be 1 to ${limits.maxClientMessageIdChars} characters`, Code.InvalidArgument);
+    throw invalidArgument(`client_message_id must be 1 to ${limits.maxClientMessageIdChars} characters`);
   }
-  if (input.text.length === 0) throw new ConnectError("text must not be empty", Code.InvalidArgument);
-  if (input.text.length > limits.maxTextChars) throw new ConnectError(`text exceeds ${limits.maxTextChars} characters`, Code.InvalidArgument);
+  const body = validateClientBody(input.body);
+  const { conversationId, clientMessageId, senderUserId, senderDeviceId, replyToSeq, clientSentAt } = input;
+  return { conversationId, clientMessageId, senderUserId, senderDeviceId, body, replyToSeq, clientSentAt, now };
 }
 
 /**
- * Validates, authorizes and stores messages, each device's in the order given. A message
- * refused for what it is (bad input, not a member) does not affect the rest: repeating it
- * would not help, so no order is at stake. Once one fails to be stored, none after it is
- * stored (the port guarantees it), and each of those is UNAVAILABLE, to be repeated in order.
- * A resend with the same client message id returns the original.
+ * Validates and stores messages, each device's in the order given. A message refused for
+ * what it is (bad input, not an active member, unknown conversation, reply_to_seq beyond the
+ * end) does not affect the rest: repeating it would not help, so no order is at stake. The
+ * membership check runs in the adapter, atomically with the seq assignment. Once one fails
+ * to be stored, none after it is stored (the port guarantees it), and each of those is
+ * UNAVAILABLE, to be repeated in order. A resend with the same client message id returns
+ * the original.
  */
 export async function appendMessages(repo: HistoryRepository, inputs: readonly AppendMessageInput[], now: number): Promise<AppendMessageResult[]> {
-  if (inputs.length > limits.maxSendBatch) throw new ConnectError(`at most ${limits.maxSendBatch} messages per call`, Code.InvalidArgument);
+  if (inputs.length > limits.maxSendBatch) throw invalidArgument(`at most ${limits.maxSendBatch} messages per call`);
   const results: (AppendMessageResult | undefined)[] = [];
-  const accepted: { index: number; conversation: ConversationRecord; input: AppendInput }[] = [];
-  const conversations = new Map<string, Promise<ConversationRecord | undefined>>();
-  const notStored = (): AppendMessageResult => ({ ok: false, error: new ConnectError("message not stored: send it again with the same client message id", Code.Unavailable) });
+  const accepted: { index: number; input: AppendInput }[] = [];
   for (const [index, input] of inputs.entries()) {
     try {
-      validate(input);
-      let conversation = conversations.get(input.conversationId);
-      if (!conversation) conversations.set(input.conversationId, (conversation = repo.getConversation(input.conversationId)));
-      const { conversationId, clientMessageId, text, senderUserId, senderDeviceId } = input;
-      accepted.push({
-        index,
-        conversation: requireMemberOf(await conversation, conversationId, senderUserId),
-        input: { conversationId, clientMessageId, text, senderUserId, senderDeviceId, now },
-      });
+      accepted.push({ index, input: validate(input, now) });
       results.push(undefined);
     } catch (err) {
-      if (!(err instanceof ConnectError)) {
-        // The lookup itself failed (storage trouble): this and every later message is left
-        // to be repeated, so no later message is stored before it.
-        while (results.length < inputs.length) results.push(notStored());
-        break;
-      }
+      if (!(err instanceof DomainError)) throw err;
       results.push({ ok: false, error: err });
     }
   }
   if (accepted.length > 0) {
     const outcomes = await repo.append(accepted.map((a) => a.input));
     outcomes.forEach((o, i) => {
-      const { index, conversation } = accepted[i]!;
+      const { index } = accepted[i]!;
       results[index] = o.ok
-        ? { ok: true, message: o.message, duplicate: o.duplicate, conversation }
-        : notStored();
+        ? { ok: true, message: o.message, duplicate: o.duplicate, memberVersion: o.memberVersion, memberCount: o.memberCount }
+        : o.refused
+          ? { ok: false, error: new DomainError(o.kind, o.error) }
+          : { ok: false, error: new DomainError("unavailable", "message not stored: send it again with the same client message id", { cause: o.error }) };
     });
   }
   return results as AppendMessageResult[];

@@ -1,47 +1,41 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { HistoryRepository, InboxCursor, InboxEntry, ReceiptRecord } from "../storage/history-repository.js";
+import type { HistoryRepository, UserConversation } from "../storage/history-repository.js";
+import { viewConversations, activityFor, type ConversationView } from "./conversation-view.js";
 import { limits } from "./limits.js";
-
-/** An inbox row with every member's receipts. */
-export interface InboxItem extends InboxEntry {
-  readonly receipts: ReceiptRecord[];
-  readonly unreadCount: number;
-}
+import { requireId } from "./membership.js";
+import { clampPageSize, decodePageToken, encodePageToken } from "./page-token.js";
 
 /** One page of the inbox and the token of the next. */
 export interface InboxPage {
-  readonly items: InboxItem[];
+  readonly items: ConversationView[];
   readonly nextPageToken: string;
 }
 
-function encodeToken(c: InboxCursor): string {
-  return Buffer.from(JSON.stringify([c.lastActivityAt, c.conversationId])).toString("base64url");
-}
+/** Conversations read from the user index per round trip while building the inbox order. */
+const indexReadSize = 1_000;
 
-function decodeToken(token: string): InboxCursor {
-  try {
-    const [lastActivityAt, conversationId] = JSON.parse(Buffer.from(token, "base64url").toString()) as unknown[];
-    if (typeof lastActivityAt === "number" && typeof conversationId === "string") return { lastActivityAt, conversationId };
-  } catch {
-    // fall through to the error below
+/**
+ * The user's conversations, newest activity first (then conversation id, descending).
+ * Nothing is written per member per message, so the order is computed at read time: the
+ * whole user index and the heads are read (batched), sorted in memory, and only the page's
+ * conversations get their last message and receipts read. That is O(conversations of the
+ * user) per page: fine up to a few thousand conversations (see the README's figure).
+ */
+export async function listInbox(repo: HistoryRepository, userId: string, pageSize: number, pageToken: string, largeGroupThreshold: number): Promise<InboxPage> {
+  requireId(userId, "user_id");
+  const size = clampPageSize(pageSize, limits.defaultPageSize, limits.maxInboxPageSize);
+  const after = pageToken ? decodePageToken(pageToken, ["number", "string"] as const) : undefined;
+  const all: UserConversation[] = [];
+  for (let from = ""; ; ) {
+    const rows = await repo.userConversations(userId, from, indexReadSize);
+    all.push(...rows);
+    if (rows.length < indexReadSize) break;
+    from = rows.at(-1)!.conversation.id;
   }
-  throw new ConnectError("invalid page_token", Code.InvalidArgument);
-}
-
-/** The caller's conversations, newest activity first, with unread counts. */
-export async function listInbox(repo: HistoryRepository, userId: string, pageSize: number, pageToken: string): Promise<InboxPage> {
-  const size = Math.min(Math.max(pageSize || limits.defaultPageSize, 1), limits.maxInboxPageSize);
-  const entries = await repo.listInbox(userId, size + 1, pageToken ? decodeToken(pageToken) : undefined);
-  const page = entries.slice(0, size);
-  const items = await Promise.all(
-    page.map(async (e) => ({
-      ...e,
-      receipts: await repo.receipts(e.conversation.id),
-      unreadCount: Math.max(0, e.conversation.lastSeq - e.readSeq),
-    })),
-  );
+  const keyed = all.map((row) => ({ row, at: activityFor(row.conversation, row.member), id: row.conversation.id }));
+  keyed.sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const start = after ? keyed.filter((k) => k.at < after[0] || (k.at === after[0] && k.id < after[1])) : keyed;
+  const page = start.slice(0, size);
+  const items = await viewConversations(repo, page.map((k) => k.row), largeGroupThreshold);
   const last = page.at(-1);
-  const nextPageToken =
-    entries.length > size && last ? encodeToken({ lastActivityAt: last.conversation.lastActivityAt, conversationId: last.conversation.id }) : "";
-  return { items, nextPageToken };
+  return { items, nextPageToken: start.length > size && last ? encodePageToken([last.at, last.id]) : "" };
 }

@@ -1,18 +1,37 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { ConversationRecord, HistoryRepository } from "../storage/history-repository.js";
+import type { ConversationRecord, HistoryRepository, MemberRecord } from "../storage/history-repository.js";
+import { invalidArgument, notFound, permissionDenied } from "./errors.js";
+import { limits } from "./limits.js";
 
-/**
- * Loads a conversation for a caller: NOT_FOUND when it does not exist, PERMISSION_DENIED
- * when the caller is not a member.
- */
-export async function requireMember(repo: HistoryRepository, conversationId: string, userId: string): Promise<ConversationRecord> {
-  if (!conversationId) throw new ConnectError("conversation_id is required", Code.InvalidArgument);
-  return requireMemberOf(await repo.getConversation(conversationId), conversationId, userId);
+/** A conversation with the viewer's membership (current or former). */
+export interface Viewer {
+  readonly conversation: ConversationRecord;
+  readonly member: MemberRecord;
 }
 
-/** The membership check of requireMember, on a conversation already loaded (or undefined). */
-export function requireMemberOf(conv: ConversationRecord | undefined, conversationId: string, userId: string): ConversationRecord {
-  if (!conv) throw new ConnectError(`conversation ${conversationId} not found`, Code.NotFound);
-  if (!conv.memberUserIds.includes(userId)) throw new ConnectError(`not a member of conversation ${conversationId}`, Code.PermissionDenied);
-  return conv;
+/** Checks an id a request names. */
+export function requireId(value: string, what: string): void {
+  if (!value) throw invalidArgument(`${what} is required`);
+  if (value.length > limits.maxIdChars) throw invalidArgument(`${what} exceeds ${limits.maxIdChars} characters`);
+}
+
+/**
+ * Loads a conversation for a user who is or was a member (a former member still reads up to
+ * the end of their ranges): NOT_FOUND when it does not exist, PERMISSION_DENIED when the user
+ * never was a member.
+ */
+export async function requireViewer(repo: HistoryRepository, conversationId: string, userId: string): Promise<Viewer> {
+  requireId(conversationId, "conversation_id");
+  requireId(userId, "user_id");
+  const [conversation, member] = await Promise.all([repo.getConversation(conversationId), repo.getMember(conversationId, userId)]);
+  if (!conversation) throw notFound(`conversation ${conversationId} not found`);
+  if (!member) throw permissionDenied(`not a member of conversation ${conversationId}`);
+  return { conversation, member };
+}
+
+/** Loads a conversation that must exist (internal reads that need no viewer). */
+export async function requireConversation(repo: HistoryRepository, conversationId: string): Promise<ConversationRecord> {
+  requireId(conversationId, "conversation_id");
+  const conversation = await repo.getConversation(conversationId);
+  if (!conversation) throw notFound(`conversation ${conversationId} not found`);
+  return conversation;
 }

@@ -1,19 +1,19 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { ConversationRecord, HistoryRepository, ReceiptRecord } from "../storage/history-repository.js";
-import { requireMember } from "./membership.js";
+import type { CursorOutcome, HistoryRepository } from "../storage/history-repository.js";
+import { invalidArgument } from "./errors.js";
+import { requireId } from "./membership.js";
 
 /**
- * Moves a device's delivered/read watermarks forward. A watermark beyond the newest message
- * is refused with OUT_OF_RANGE, so a client cannot claim to have read the future.
+ * Moves a device's delivered/read watermarks forward (0 leaves one as it is). The adapter
+ * checks, in the write's transaction: the conversation exists (NOT_FOUND), the user is or was
+ * a member (PERMISSION_DENIED), and neither watermark passes the newest seq the user may see
+ * (OUT_OF_RANGE), so a client cannot claim to have read the future, and a former member moves
+ * theirs only up to the end of their range.
  */
 export async function updateCursor(
   repo: HistoryRepository,
   req: { conversationId: string; userId: string; deviceId: string; deliveredSeq: number; readSeq: number },
-): Promise<{ changed: boolean; receipt: ReceiptRecord; conversation: ConversationRecord }> {
-  const conversation = await requireMember(repo, req.conversationId, req.userId);
-  if (req.deliveredSeq > conversation.lastSeq || req.readSeq > conversation.lastSeq) {
-    throw new ConnectError(`seq beyond the newest message (${conversation.lastSeq})`, Code.OutOfRange);
-  }
-  const result = await repo.updateCursor(conversation.id, req.userId, req.deviceId, req.deliveredSeq, req.readSeq);
-  return { ...result, conversation };
+): Promise<CursorOutcome> {
+  requireId(req.conversationId, "conversation_id");
+  if (!req.userId || !req.deviceId) throw invalidArgument("user and device are required");
+  return repo.updateCursor(req.conversationId, req.userId, req.deviceId, req.deliveredSeq, req.readSeq);
 }

@@ -1,43 +1,48 @@
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { type Client } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
 import { route, type ServiceRoute } from "@messenger/rpc";
 import type { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { Direction, HistoryService } from "@messenger/proto/history/v1/history_service";
+import { notFound } from "../domain/errors.js";
+import { getConversation } from "../domain/get-conversation.js";
 import { listInbox } from "../domain/list-inbox.js";
 import { listMessages } from "../domain/list-messages.js";
+import { listReadBy } from "../domain/list-read-by.js";
+import { requireId } from "../domain/membership.js";
+import { openDirectConversation } from "../domain/open-direct-conversation.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
-import { conversationToProto, inboxItemToProto, messageToProto, seqFromWire } from "./convert.js";
+import { conversationViewToProto, messageToProto, seqFromWire } from "./convert.js";
+import { mapDomainErrors } from "./domain-status.js";
 
-/** The public history API: translates proto <-> domain, nothing else. */
+/** The public history API: authenticates the caller, translates proto <-> domain, nothing else. */
 export function historyRoute(deps: {
   repo: HistoryRepository;
   verifier: TokenVerifier;
   accounts: Client<typeof AccountsService>;
   now: () => number;
+  largeGroupThreshold: number;
 }): ServiceRoute {
-  const { repo, verifier } = deps;
+  const { repo, verifier, largeGroupThreshold } = deps;
   return route(
     HistoryService,
-    {
+    mapDomainErrors<typeof HistoryService>({
       async openDirectConversation(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
-        if (!req.peerUserId) throw new ConnectError("peer_user_id is required", Code.InvalidArgument);
-        if (req.peerUserId === me.userId) throw new ConnectError("cannot open a direct conversation with yourself", Code.InvalidArgument);
-        const found = await deps.accounts.getUsers(
-          { userIds: [req.peerUserId] },
-          { headers: { authorization: ctx.requestHeader.get("authorization") ?? "" }, signal: ctx.signal },
-        );
-        if (found.users.length === 0) throw new ConnectError(`user ${req.peerUserId} not found`, Code.NotFound);
-        const conv = await repo.openDirect(me.userId, req.peerUserId, deps.now());
-        const receipts = await repo.receipts(conv.id);
-        const mine = receipts.find((r) => r.userId === me.userId);
-        const [lastMessage] = conv.lastSeq > 0 ? await repo.listMessages(conv.id, { limit: 1, direction: "backward" }) : [];
-        return { conversation: conversationToProto(conv, { lastMessage, receipts, unreadCount: conv.lastSeq - (mine?.readSeq ?? 0) }) };
+        requireId(req.peerUserId, "peer_user_id");
+        if (req.peerUserId !== me.userId) {
+          const found = await deps.accounts.getUsers(
+            { userIds: [req.peerUserId] },
+            { headers: { authorization: ctx.requestHeader.get("authorization") ?? "" }, signal: ctx.signal },
+          );
+          if (found.users.length === 0) throw notFound(`user ${req.peerUserId} not found`);
+        }
+        const view = await openDirectConversation(repo, me.userId, req.peerUserId, deps.now(), largeGroupThreshold);
+        return { conversation: conversationViewToProto(view) };
       },
       async listConversations(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
-        const page = await listInbox(repo, me.userId, req.pageSize, req.pageToken);
-        return { conversations: page.items.map(inboxItemToProto), nextPageToken: page.nextPageToken };
+        const page = await listInbox(repo, me.userId, req.pageSize, req.pageToken, largeGroupThreshold);
+        return { conversations: page.items.map(conversationViewToProto), nextPageToken: page.nextPageToken };
       },
       async listMessages(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
@@ -47,9 +52,23 @@ export function historyRoute(deps: {
           direction: req.direction === Direction.FORWARD ? "forward" : "backward",
           pageSize: req.pageSize,
         });
-        return { messages: page.messages.map(messageToProto), hasMore: page.hasMore, lastSeq: BigInt(page.lastSeq) };
+        return { messages: page.messages.map(messageToProto), hasMore: page.hasMore, lastSeq: BigInt(page.lastSeq), minSeq: BigInt(page.minSeq) };
       },
-    },
+      async getConversation(req, ctx) {
+        const me = await authenticate(verifier, ctx.requestHeader);
+        return { conversation: conversationViewToProto(await getConversation(repo, me.userId, req.conversationId, largeGroupThreshold)) };
+      },
+      async listReadBy(req, ctx) {
+        const me = await authenticate(verifier, ctx.requestHeader);
+        const page = await listReadBy(repo, me.userId, {
+          conversationId: req.conversationId,
+          seq: seqFromWire(req.seq),
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+        });
+        return { userIds: page.userIds, readCount: page.readCount, memberCount: page.memberCount, nextPageToken: page.nextPageToken };
+      },
+    }),
     "public",
   );
 }

@@ -1,26 +1,85 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { callerFromHeaders, route, type ServiceRoute } from "@messenger/rpc";
-import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { route, type ServiceRoute } from "@messenger/rpc";
+import { StoreService, type ApplyGroupChangeRequest } from "@messenger/proto/store/v1/store_service";
 import { appendMessages } from "../domain/append-messages.js";
-import { requireMember } from "../domain/membership.js";
+import { applyGroupChange } from "../domain/apply-group-change.js";
+import { invalidArgument } from "../domain/errors.js";
+import type { GroupChange } from "../domain/group-change.js";
+import { getGroupState, getMemberRanges, listContacts, listMembers } from "../domain/group-state.js";
+import { limits } from "../domain/limits.js";
+import { readMessages } from "../domain/read-messages.js";
 import { syncDevice } from "../domain/sync.js";
 import { updateCursor } from "../domain/update-cursor.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
-import { messageToProto, receiptToProto, seqFromWire } from "./convert.js";
+import {
+  bodyFromSend,
+  conversationKindToProto,
+  memberStateToProto,
+  messageToProto,
+  msFromTimestamp,
+  rangeToProto,
+  receiptToProto,
+  seqFromWire,
+  settableRoleFromProto,
+  summaryToProto,
+} from "./convert.js";
+import { itemStatus, mapDomainErrors } from "./domain-status.js";
 
-/** The internal store API used by the router and gateways; the caller is in metadata. */
-export function storeRoute(deps: { repo: HistoryRepository; now: () => number }): ServiceRoute {
+function groupChangeFromProto(req: ApplyGroupChangeRequest): GroupChange {
+  const c = req.change;
+  switch (c.case) {
+    case "create":
+      return { kind: "create", title: c.value.title, description: c.value.description, memberUserIds: c.value.memberUserIds };
+    case "addMembers":
+      return { kind: "addMembers", userIds: c.value.userIds };
+    case "removeMember":
+      return { kind: "removeMember", userId: c.value.userId };
+    case "leave":
+      return { kind: "leave" };
+    case "setRole": {
+      const role = settableRoleFromProto(c.value.role);
+      if (!role) throw invalidArgument("set_role.role must be MEMBER_ROLE_MEMBER or MEMBER_ROLE_ADMIN");
+      return { kind: "setRole", userId: c.value.userId, role };
+    }
+    case "transferOwnership":
+      return { kind: "transferOwnership", toUserId: c.value.toUserId };
+    case "updateInfo":
+      return { kind: "updateInfo", title: c.value.title, description: c.value.description };
+    default:
+      throw invalidArgument("a change is required");
+  }
+}
+
+/**
+ * The internal store API used by the router, the gateways and the groups service. Every
+ * request names the user (and device) it acts for in its body; nothing is read from metadata.
+ */
+export function storeRoute(deps: { repo: HistoryRepository; now: () => number; largeGroupThreshold: number }): ServiceRoute {
   const { repo } = deps;
   return route(
     StoreService,
-    {
+    mapDomainErrors<typeof StoreService>({
       async appendMessages(req) {
-        const results = await appendMessages(repo, req.items, deps.now());
+        const results = await appendMessages(
+          repo,
+          req.items.map((item) => {
+            const m = item.message;
+            return {
+              conversationId: m?.conversationId ?? "",
+              clientMessageId: m?.clientMessageId ?? "",
+              body: m ? bodyFromSend(m) : undefined,
+              replyToSeq: m ? seqFromWire(m.replyToSeq) : 0,
+              clientSentAt: msFromTimestamp(m?.clientSentAt),
+              senderUserId: item.senderUserId,
+              senderDeviceId: item.senderDeviceId,
+            };
+          }),
+          deps.now(),
+        );
         return {
           results: results.map((r) =>
             r.ok
-              ? { message: messageToProto(r.message), duplicate: r.duplicate, memberUserIds: [...r.conversation.memberUserIds] }
-              : { errorCode: r.error.code, errorMessage: r.error.rawMessage },
+              ? { message: messageToProto(r.message), duplicate: r.duplicate, memberVersion: BigInt(r.memberVersion), memberCount: r.memberCount }
+              : itemStatus(r.error, "message not stored: send it again with the same client message id"),
           ),
         };
       },
@@ -29,7 +88,6 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number })
         const results = await Promise.all(
           req.items.map(async (item) => {
             try {
-              if (!item.userId || !item.deviceId) throw new ConnectError("user and device are required", Code.InvalidArgument);
               const r = await updateCursor(repo, {
                 conversationId: item.conversationId,
                 userId: item.userId,
@@ -37,47 +95,89 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number })
                 deliveredSeq: seqFromWire(item.deliveredSeq),
                 readSeq: seqFromWire(item.readSeq),
               });
-              return { changed: r.changed, receipt: receiptToProto(r.receipt), memberUserIds: [...r.conversation.memberUserIds] };
+              return {
+                changed: r.changed,
+                receipt: receiptToProto(r.receipt),
+                receiptsVersion: BigInt(r.receiptsVersion),
+                summary: summaryToProto(r.summary),
+                memberVersion: BigInt(r.memberVersion),
+              };
             } catch (err) {
-              const e = err instanceof ConnectError ? err : new ConnectError("watermark not recorded: send it again", Code.Unavailable);
-              return { errorCode: e.code, errorMessage: e.rawMessage };
+              return itemStatus(err, "watermark not recorded: send it again");
             }
           }),
         );
         return { results };
       },
-      async sync(req, ctx) {
-        const caller = callerFromHeaders(ctx.requestHeader);
+      async sync(req) {
         const page = await syncDevice(repo, {
-          userId: caller.userId,
-          deviceId: caller.deviceId,
-          sinceVersion: seqFromWire(req.sinceVersion),
-          cursors: new Map(req.cursors.map((c) => [c.conversationId, seqFromWire(c.seq)])),
-          maxMessages: req.maxMessages || 500,
-          maxReplayPerConversation: req.maxReplayPerConversation || 1000,
+          userId: req.userId,
+          deviceId: req.deviceId,
+          cursors: new Map(req.cursors.map((c) => [c.conversationId, { seq: seqFromWire(c.seq), receiptsVersion: seqFromWire(c.receiptsVersion) }])),
+          maxMessages: req.maxMessages || limits.defaultSyncMaxMessages,
+          maxReplayPerConversation: req.maxReplayPerConversation || limits.defaultSyncMaxReplay,
+          pageToken: req.pageToken,
+          largeGroupThreshold: deps.largeGroupThreshold,
         });
         return {
-          version: BigInt(page.version),
-          complete: page.complete,
+          nextPageToken: page.nextPageToken,
           conversations: page.conversations.map((c) => ({
             conversationId: c.conversationId,
             messages: c.messages.map(messageToProto),
             receipts: c.receipts.map(receiptToProto),
             reset: c.reset,
             lastSeq: BigInt(c.lastSeq),
+            receiptsVersion: BigInt(c.receiptsVersion),
+            ...(c.summary ? { summary: summaryToProto(c.summary) } : {}),
+            large: c.large,
+            unchanged: c.unchanged,
           })),
         };
       },
-      async getMembers(req, ctx) {
-        const caller = callerFromHeaders(ctx.requestHeader);
-        const conv = await requireMember(repo, req.conversationId, caller.userId);
-        return { userIds: [...conv.memberUserIds] };
+      async readMessages(req) {
+        const r = await readMessages(repo, {
+          userId: req.userId,
+          conversationId: req.conversationId,
+          afterSeq: seqFromWire(req.afterSeq),
+          beforeSeq: seqFromWire(req.beforeSeq),
+          limit: req.limit,
+        });
+        return { messages: r.messages.map(messageToProto), lastSeq: BigInt(r.lastSeq) };
       },
-      async listContacts(_req, ctx) {
-        const caller = callerFromHeaders(ctx.requestHeader);
-        return { userIds: await repo.contactsOf(caller.userId) };
+      async getMemberRanges(req) {
+        const r = await getMemberRanges(repo, req.conversationId, seqFromWire(req.knownMemberVersion));
+        return { memberVersion: BigInt(r.memberVersion), unchanged: r.unchanged, ranges: r.ranges.map(rangeToProto), memberCount: r.memberCount };
       },
-    },
+      async getGroupState(req) {
+        const { conversation: c, members } = await getGroupState(repo, req.conversationId, req.userIds);
+        return {
+          kind: conversationKindToProto(c.kind),
+          title: c.title,
+          description: c.description,
+          memberVersion: BigInt(c.memberVersion),
+          memberCount: c.memberCount,
+          members: members.map(memberStateToProto),
+          lastSeq: BigInt(c.lastSeq),
+        };
+      },
+      async applyGroupChange(req) {
+        const r = await applyGroupChange(repo, {
+          conversationId: req.conversationId,
+          actorUserId: req.actorUserId,
+          expectedMemberVersion: seqFromWire(req.expectedMemberVersion),
+          change: groupChangeFromProto(req),
+          now: deps.now(),
+        });
+        return { event: messageToProto(r.event), memberVersion: BigInt(r.memberVersion), memberCount: r.memberCount };
+      },
+      async listMembers(req) {
+        const r = await listMembers(repo, { conversationId: req.conversationId, pageSize: req.pageSize, pageToken: req.pageToken });
+        return { members: r.members.map(memberStateToProto), nextPageToken: r.nextPageToken, memberCount: r.memberCount };
+      },
+      async listContacts(req) {
+        return { userIds: await listContacts(repo, req.userId) };
+      },
+    }),
     "internal",
   );
 }

@@ -1,9 +1,14 @@
+import { create } from "@bufbuild/protobuf";
+import { CiphertextSchema, MediaRefSchema } from "@messenger/proto/chat/v1/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { AppendInput, HistoryRepository } from "./history-repository.js";
+import type { GroupChange } from "../domain/group-change.js";
+import type { AppendInput, AppendOutcome, HistoryRepository, MessageBody } from "./history-repository.js";
 
 /**
  * The one contract every HistoryRepository adapter must pass. An adapter's test file calls
- * this with a factory that returns a fresh, empty repository.
+ * this with a factory that returns a fresh, empty repository. It states only what the port
+ * promises: nothing about how concurrent calls are ordered against each other, only that
+ * each conversation's seqs stay contiguous and exactly-once.
  */
 export function historyRepositoryContract(adapter: string, open: () => Promise<HistoryRepository>): void {
   describe(`HistoryRepository contract: ${adapter}`, () => {
@@ -15,37 +20,78 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       await repo.close();
     });
 
-    const item = (conversationId: string, clientMessageId: string, sender = "alice", device = "phone", now = Date.now()): AppendInput => ({
+    const item = (conversationId: string, clientMessageId: string, sender = "alice", device = "phone", now = Date.now(), body?: MessageBody): AppendInput => ({
       conversationId,
       senderUserId: sender,
       senderDeviceId: device,
       clientMessageId,
-      text: `text ${clientMessageId}`,
+      body: body ?? { kind: "text", text: `text ${clientMessageId}` },
+      replyToSeq: 0,
+      clientSentAt: undefined,
       now,
     });
+    const stored = (o: AppendOutcome | undefined) => {
+      if (!o?.ok) throw new Error(o ? o.error : "no outcome");
+      return o;
+    };
     /** One append on its own; rejects when it is not stored. */
-    const send = async (...args: Parameters<typeof item>) => {
-      const [outcome] = await repo.append([item(...args)]);
-      if (!outcome!.ok) throw new Error(outcome!.error);
-      return outcome!;
+    const send = async (...args: Parameters<typeof item>) => stored((await repo.append([item(...args)]))[0]);
+    let version = 0;
+    const change = async (conversationId: string, actor: string, c: GroupChange, now = 100) => {
+      const out = await repo.applyGroupChange({ conversationId, actorUserId: actor, expectedMemberVersion: version, change: c, now });
+      version = out.memberVersion;
+      return out;
+    };
+    const createGroup = async (id: string, members: string[]) => {
+      version = 0;
+      return change(id, "owner", { kind: "create", title: "t", description: "d", memberUserIds: members });
     };
 
-    it("creates exactly one direct conversation per pair, whichever side opens it", async () => {
+    it("creates exactly one direct conversation per pair, whichever side opens it, with both members from seq 1", async () => {
       const a = await repo.openDirect("alice", "bob", 1000);
       const b = await repo.openDirect("bob", "alice", 2000);
       expect(b.id).toBe(a.id);
-      expect([...a.memberUserIds].sort()).toEqual(["alice", "bob"]);
-      expect(a.lastSeq).toBe(0);
+      expect(a).toMatchObject({ kind: "direct", lastSeq: 0, memberCount: 2, minSeq: 0, createdAt: 1000 });
+      expect(a.memberVersion).toBeGreaterThan(0);
+      expect(await repo.memberRanges(a.id)).toEqual([
+        { userId: "alice", fromSeq: 1, toSeq: undefined },
+        { userId: "bob", fromSeq: 1, toSeq: undefined },
+      ]);
+      expect(await repo.getMember(a.id, "bob")).toMatchObject({ active: true, role: undefined, joinedSeq: 1, deliveredSeq: 0, readSeq: 0 });
+      expect(await repo.getMember(a.id, "carol")).toBeUndefined();
       const c = await repo.openDirect("alice", "carol", 3000);
       expect(c.id).not.toBe(a.id);
+      expect((await repo.userConversations("alice", "", 10)).map((r) => r.conversation.id).sort()).toEqual([a.id, c.id].sort());
     });
 
-    it("assigns contiguous seqs starting at 1", async () => {
+    it("assigns contiguous seqs starting at 1 and moves the head", async () => {
       const conv = await repo.openDirect("alice", "bob", 1);
       const seqs = [];
-      for (let i = 0; i < 5; i++) seqs.push((await send(conv.id, `m${i}`)).message.seq);
+      for (let i = 0; i < 5; i++) seqs.push((await send(conv.id, `m${i}`, "alice", "phone", 10 + i)).message.seq);
       expect(seqs).toEqual([1, 2, 3, 4, 5]);
-      expect((await repo.getConversation(conv.id))?.lastSeq).toBe(5);
+      expect(await repo.getConversation(conv.id)).toMatchObject({ lastSeq: 5, lastActivityAt: 14 });
+    });
+
+    it("stores every body kind, reply_to_seq and client_sent_at, and returns them as stored", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1);
+      const media = create(MediaRefSchema, { mediaId: "m1", mimeType: "image/png", sizeBytes: 1234n, width: 10, height: 20, thumbnail: new Uint8Array([1, 2, 3]), fileName: "a.png" });
+      const ciphertext = create(CiphertextSchema, { ciphertext: new Uint8Array([9, 8, 7]), algorithm: "signal-v1", senderKeyId: "k1" });
+      const t = await send(conv.id, "t", "alice", "phone", 5, { kind: "text", text: "hello ✓" });
+      const m = stored((await repo.append([{ ...item(conv.id, "m", "alice", "phone", 6, { kind: "media", media }), replyToSeq: 1, clientSentAt: 4 }]))[0]);
+      const c = await send(conv.id, "c", "bob", "laptop", 7, { kind: "ciphertext", ciphertext });
+      const all = await repo.listMessages(conv.id, { limit: 10, direction: "forward" });
+      expect(all).toEqual([t.message, m.message, c.message]);
+      expect(all[0]!.body).toEqual({ kind: "text", text: "hello ✓" });
+      expect(all[1]).toMatchObject({ replyToSeq: 1, clientSentAt: 4, body: { kind: "media", media: { mediaId: "m1", mimeType: "image/png", sizeBytes: 1234n, width: 10, height: 20, fileName: "a.png" } } });
+      expect([...(all[1]!.body as { media: { thumbnail: Uint8Array } }).media.thumbnail]).toEqual([1, 2, 3]);
+      expect(all[2]!.body).toMatchObject({ kind: "ciphertext", ciphertext: { algorithm: "signal-v1", senderKeyId: "k1" } });
+      expect(await repo.messagesAt(conv.id, [2, 99])).toEqual([m.message]);
+    });
+
+    it("refuses a reply_to_seq beyond the newest message", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1);
+      const [o] = await repo.append([{ ...item(conv.id, "r"), replyToSeq: 1 }]);
+      expect(o).toMatchObject({ ok: false, refused: true, kind: "invalid_argument" });
     });
 
     it("returns the stored message for a repeated client message id and stores nothing new", async () => {
@@ -60,35 +106,34 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect(otherDevice.message.seq).toBe(2);
     });
 
-    it("keeps concurrent appends contiguous and exactly-once, and a failing one does not affect the rest", async () => {
+    it("keeps concurrent appends contiguous and exactly-once, and a refused one does not affect the rest", async () => {
       const conv = await repo.openDirect("alice", "bob", 1);
-      const results = await Promise.allSettled([
-        send(conv.id, "c1"),
-        send("dm_missing", "c2"),
-        send(conv.id, "c3"),
-        send(conv.id, "c1"),
-        send(conv.id, "c4", "bob"),
-      ]);
-      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
-      const values = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-      expect(values.map((v) => v.message.seq)).toEqual([1, 2, 1, 3]);
-      expect(values.map((v) => v.duplicate)).toEqual([false, false, true, false]);
+      const outcomes = (await Promise.all([
+        repo.append([item(conv.id, "c1")]),
+        repo.append([item("dm_missing", "c2")]),
+        repo.append([item(conv.id, "c3")]),
+        repo.append([item(conv.id, "c1")]),
+        repo.append([item(conv.id, "c4", "bob")]),
+        repo.append([item(conv.id, "c5", "mallory")]),
+      ])).map((o) => o[0]!);
+      expect(outcomes.map((o) => (o.ok ? "ok" : o.refused && o.kind))).toEqual(["ok", "not_found", "ok", "ok", "ok", "permission_denied"]);
+      const ok = outcomes.flatMap((o) => (o.ok ? [o] : []));
+      const fresh = ok.filter((o) => !o.duplicate);
+      expect(fresh.map((o) => o.message.seq).sort()).toEqual([1, 2, 3]);
+      const dup = ok.filter((o) => o.duplicate);
+      expect(dup).toHaveLength(1);
+      expect(dup[0]!.message).toEqual(fresh.find((o) => o.message.clientMessageId === "c1")!.message);
       expect((await repo.getConversation(conv.id))?.lastSeq).toBe(3);
     });
 
-    it("appends a batch in its order, and stores nothing after the first that fails", async () => {
+    it("appends a batch in its order; a refused item does not stop the rest", async () => {
       const conv = await repo.openDirect("alice", "bob", 1);
       await send(conv.id, "b0");
-      const ok = await repo.append([item(conv.id, "b1"), item(conv.id, "b0"), item(conv.id, "b2")]);
-      expect(ok.map((o) => (o.ok ? [o.message.clientMessageId, o.message.seq, o.duplicate] : o.error))).toEqual([
-        ["b1", 2, false],
-        ["b0", 1, true],
-        ["b2", 3, false],
-      ]);
-      const broken = await repo.append([item(conv.id, "b3"), item("dm_missing", "b4"), item(conv.id, "b5")]);
-      expect(broken.map((o) => o.ok)).toEqual([true, false, false]);
-      const stored = await repo.listMessages(conv.id, { limit: 10, direction: "forward" });
-      expect(stored.map((m) => m.clientMessageId)).toEqual(["b0", "b1", "b2", "b3"]);
+      const ok = await repo.append([item(conv.id, "b1"), item(conv.id, "b0"), item("dm_missing", "x"), item(conv.id, "b9", "mallory"), item(conv.id, "b2")]);
+      expect(ok.map((o) => (o.ok ? [o.message.clientMessageId, o.message.seq, o.duplicate] : o.refused))).toEqual([["b1", 2, false], ["b0", 1, true], true, true, ["b2", 3, false]]);
+      expect(ok[0]).toMatchObject({ memberCount: 2 });
+      const all = await repo.listMessages(conv.id, { limit: 10, direction: "forward" });
+      expect(all.map((m) => m.clientMessageId)).toEqual(["b0", "b1", "b2"]);
     });
 
     it("pages messages forward and backward, ascending within a page", async () => {
@@ -101,58 +146,169 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect(seqs(await repo.listMessages(conv.id, { afterSeq: 8, limit: 4, direction: "forward" }))).toEqual([9, 10]);
     });
 
-    it("keeps watermarks per device, monotonic, and derives the member's receipt as their max", async () => {
+    it("keeps watermarks per device, monotonic; the member's receipt is their max and moves receipts_version", async () => {
       const conv = await repo.openDirect("alice", "bob", 1);
       for (let i = 1; i <= 5; i++) await send(conv.id, `m${i}`);
+      const v0 = (await repo.getConversation(conv.id))!.receiptsVersion;
       const r1 = await repo.updateCursor(conv.id, "bob", "phone", 3, 0);
-      expect(r1).toEqual({ changed: true, receipt: { userId: "bob", deliveredSeq: 3, readSeq: 0 } });
-      const r2 = await repo.updateCursor(conv.id, "bob", "laptop", 2, 2);
+      expect(r1).toMatchObject({ changed: true, receipt: { userId: "bob", deliveredSeq: 3, readSeq: 0 }, receiptsVersion: v0 + 1 });
+      expect(r1.summary).toEqual({ memberCount: 2, deliveredAllSeq: 3, readAllSeq: 0 });
+      const r2 = await repo.updateCursor(conv.id, "bob", "laptop", 0, 2);
       expect(r2.receipt).toEqual({ userId: "bob", deliveredSeq: 3, readSeq: 2 });
+      expect(r2.receiptsVersion).toBe(v0 + 2);
       const r3 = await repo.updateCursor(conv.id, "bob", "phone", 1, 0);
-      expect(r3.changed).toBe(false);
-      expect(await repo.deviceCursor(conv.id, "bob", "phone")).toEqual({ deliveredSeq: 3, readSeq: 0 });
-      expect(await repo.deviceCursor(conv.id, "bob", "laptop")).toEqual({ deliveredSeq: 2, readSeq: 2 });
+      expect(r3).toMatchObject({ changed: false, receiptsVersion: v0 + 2 });
+      const cursors = await repo.deviceCursors("bob", "phone", [conv.id, "dm_other"]);
+      expect([...cursors]).toEqual([[conv.id, { deliveredSeq: 3, readSeq: 0 }]]);
+      // A read implies delivered.
+      expect((await repo.deviceCursors("bob", "laptop", [conv.id])).get(conv.id)).toEqual({ deliveredSeq: 2, readSeq: 2 });
       const receipts = await repo.receipts(conv.id);
-      expect(receipts).toContainEqual({ userId: "bob", deliveredSeq: 3, readSeq: 2 });
-      expect(receipts).toContainEqual({ userId: "alice", deliveredSeq: 5, readSeq: 5 });
+      expect(receipts).toEqual([
+        { userId: "alice", deliveredSeq: 5, readSeq: 5 },
+        { userId: "bob", deliveredSeq: 3, readSeq: 2 },
+      ]);
+      expect(await repo.receiptSummary(conv.id)).toEqual({ memberCount: 2, deliveredAllSeq: 3, readAllSeq: 2 });
     });
 
-    it("lists the inbox by last activity with the member's read watermark, paged", async () => {
-      const ab = await repo.openDirect("alice", "bob", 10);
-      const ac = await repo.openDirect("alice", "carol", 20);
-      const ad = await repo.openDirect("alice", "dave", 30);
-      await send(ab.id, "x", "bob", "phone", 40);
-      await send(ab.id, "y", "bob", "phone", 41);
-      const page1 = await repo.listInbox("alice", 2);
-      expect(page1.map((e) => e.conversation.id)).toEqual([ab.id, ad.id]);
-      expect(page1[0]?.lastMessage?.clientMessageId).toBe("y");
-      expect(page1[0]?.conversation.lastSeq).toBe(2);
-      expect(page1[0]?.readSeq).toBe(0);
-      const last = page1[1]!;
-      const page2 = await repo.listInbox("alice", 2, { lastActivityAt: last.conversation.lastActivityAt, conversationId: last.conversation.id });
-      expect(page2.map((e) => e.conversation.id)).toEqual([ac.id]);
+    it("refuses watermarks beyond the newest seq, for strangers and for unknown conversations", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1);
+      await send(conv.id, "m1");
+      await expect(repo.updateCursor(conv.id, "bob", "phone", 2, 0)).rejects.toMatchObject({ kind: "out_of_range" });
+      await expect(repo.updateCursor(conv.id, "mallory", "phone", 1, 0)).rejects.toMatchObject({ kind: "permission_denied" });
+      await expect(repo.updateCursor("dm_missing", "bob", "phone", 1, 0)).rejects.toMatchObject({ kind: "not_found" });
+      expect((await repo.receipts(conv.id)).find((r) => r.userId === "bob")).toEqual({ userId: "bob", deliveredSeq: 0, readSeq: 0 });
     });
 
-    it("reports each changed conversation once, ordered by version, after any message or receipt", async () => {
-      const ab = await repo.openDirect("alice", "bob", 1);
-      const ac = await repo.openDirect("alice", "carol", 1);
-      const start = (await repo.changesSince("alice", 0, 100)).at(-1)!.version;
-      await send(ab.id, "1");
-      await send(ac.id, "2", "carol");
-      await send(ab.id, "3");
-      const changes = await repo.changesSince("alice", start, 100);
-      expect(changes.map((c) => c.conversationId)).toEqual([ac.id, ab.id]);
-      const after = changes.at(-1)!.version;
-      expect(await repo.changesSince("alice", after, 100)).toEqual([]);
-      await repo.updateCursor(ab.id, "bob", "phone", 2, 2);
-      expect((await repo.changesSince("alice", after, 100)).map((c) => c.conversationId)).toEqual([ab.id]);
+    it("creates a group with its system message at seq 1, the actor as owner, everyone's range from 1", async () => {
+      const out = await createGroup("g1", ["bob", "carol"]);
+      expect(out.memberCount).toBe(3);
+      expect(out.event).toMatchObject({ seq: 1, senderUserId: "owner", senderDeviceId: "", conversationId: "g1" });
+      expect(out.event.clientMessageId).toMatch(/^system:/);
+      expect(out.event.body).toMatchObject({ kind: "system", system: { actorUserId: "owner", event: { case: "groupCreated", value: { title: "t", memberUserIds: ["owner", "bob", "carol"] } } } });
+      expect(await repo.getConversation("g1")).toMatchObject({ kind: "group", title: "t", description: "d", lastSeq: 1, memberCount: 3, memberVersion: out.memberVersion });
+      expect(await repo.listMessages("g1", { limit: 5, direction: "forward" })).toEqual([out.event]);
+      expect((await repo.memberRanges("g1")).map((r) => [r.userId, r.fromSeq, r.toSeq])).toEqual([["bob", 1, undefined], ["carol", 1, undefined], ["owner", 1, undefined]]);
+      expect((await repo.getMembers("g1", ["owner", "bob", "zed"])).map((m) => [m.userId, m.role, m.active]).sort()).toEqual([["bob", "member", true], ["owner", "owner", true]]);
+      expect((await repo.userConversations("carol", "", 10)).map((r) => r.conversation.id)).toEqual(["g1"]);
+      await expect(createGroup("g1", [])).rejects.toMatchObject({ kind: "already_exists" });
     });
 
-    it("lists contacts as the users sharing a conversation", async () => {
+    it("closes a removed member's range at the removal's seq, refuses their sends after it, and opens a new range when re-added", async () => {
+      await createGroup("g2", ["bob", "carol"]);
+      await send("g2", "m2", "bob");
+      const removed = await change("g2", "owner", { kind: "removeMember", userId: "bob" });
+      expect(removed).toMatchObject({ memberCount: 2, event: { seq: 3 } });
+      expect(await repo.getMember("g2", "bob")).toMatchObject({ active: false, role: undefined, joinedSeq: 1, leftSeq: 3 });
+      const [refused] = await repo.append([item("g2", "m4", "bob")]);
+      expect(refused).toMatchObject({ ok: false, refused: true, kind: "permission_denied" });
+      await send("g2", "m4", "carol");
+      const added = await change("g2", "owner", { kind: "addMembers", userIds: ["bob", "dave"] });
+      expect(added).toMatchObject({ memberCount: 4, event: { seq: 5 } });
+      expect((await repo.rangesOf("g2", "bob")).map((r) => [r.fromSeq, r.toSeq])).toEqual([[1, 3], [5, undefined]]);
+      expect((await repo.rangesOf("g2", "dave")).map((r) => [r.fromSeq, r.toSeq])).toEqual([[5, undefined]]);
+      expect((await send("g2", "m6", "bob")).message.seq).toBe(6);
+      const left = await change("g2", "carol", { kind: "leave" });
+      expect(left.memberCount).toBe(3);
+      expect((await repo.getMember("g2", "carol"))?.leftSeq).toBe(7);
+      expect((await repo.listActiveMembers("g2", "", 10)).map((m) => m.userId)).toEqual(["bob", "dave", "owner"]);
+      expect((await repo.listActiveMembers("g2", "bob", 1)).map((m) => m.userId)).toEqual(["dave"]);
+      // A former member stays in their user index (their history stays readable).
+      expect((await repo.userConversations("carol", "", 10)).map((r) => [r.conversation.id, r.member.active])).toEqual([["g2", false]]);
+    });
+
+    it("refuses a change decided on an old member_version with ABORTED and changes nothing", async () => {
+      await createGroup("g3", ["bob"]);
+      const stale = version;
+      await change("g3", "owner", { kind: "addMembers", userIds: ["carol"] });
+      const before = await repo.getConversation("g3");
+      await expect(
+        repo.applyGroupChange({ conversationId: "g3", actorUserId: "owner", expectedMemberVersion: stale, change: { kind: "removeMember", userId: "bob" }, now: 1 }),
+      ).rejects.toMatchObject({ kind: "aborted" });
+      expect(await repo.getConversation("g3")).toEqual(before);
+      expect(await repo.getMember("g3", "bob")).toMatchObject({ active: true });
+      expect(await repo.listMessages("g3", { limit: 10, direction: "forward" })).toHaveLength(2);
+    });
+
+    it("checks a change's structural invariants and changes nothing when one fails", async () => {
+      await createGroup("g4", ["bob"]);
+      const dm = await repo.openDirect("alice", "bob", 1);
+      const refuse = (conversationId: string, actor: string, c: GroupChange, expected = version) =>
+        repo.applyGroupChange({ conversationId, actorUserId: actor, expectedMemberVersion: expected, change: c, now: 1 });
+      await expect(refuse("g-missing", "owner", { kind: "leave" }, 1)).rejects.toMatchObject({ kind: "not_found" });
+      await expect(refuse(dm.id, "alice", { kind: "addMembers", userIds: ["carol"] }, dm.memberVersion)).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(refuse("g4", "owner", { kind: "addMembers", userIds: ["bob"] })).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(refuse("g4", "owner", { kind: "removeMember", userId: "zed" })).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(refuse("g4", "zed", { kind: "leave" })).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(refuse("g4", "bob", { kind: "removeMember", userId: "owner" })).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(refuse("g4", "bob", { kind: "transferOwnership", toUserId: "owner" })).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(refuse("g4", "owner", { kind: "leave" })).rejects.toMatchObject({ kind: "failed_precondition" });
+      expect(await repo.getConversation("g4")).toMatchObject({ lastSeq: 1, memberVersion: version, memberCount: 2 });
+    });
+
+    it("sets roles, transfers ownership and updates info, each with its system message and a new member_version", async () => {
+      await createGroup("g5", ["bob", "carol"]);
+      const v1 = version;
+      const r = await change("g5", "owner", { kind: "setRole", userId: "bob", role: "admin" });
+      expect(r.memberVersion).toBeGreaterThan(v1);
+      expect(r.event.body).toMatchObject({ kind: "system", system: { event: { case: "roleChanged", value: { userId: "bob" } } } });
+      await change("g5", "owner", { kind: "transferOwnership", toUserId: "carol" });
+      expect((await repo.getMembers("g5", ["owner", "bob", "carol"])).map((m) => [m.userId, m.role]).sort()).toEqual([["bob", "admin"], ["carol", "owner"], ["owner", "admin"]]);
+      const info = await change("g5", "bob", { kind: "updateInfo", title: "new", description: "desc" });
+      expect(info.event.seq).toBe(4);
+      expect(await repo.getConversation("g5")).toMatchObject({ title: "new", description: "desc", lastSeq: 4, memberVersion: version, memberCount: 3 });
+    });
+
+    it("serializes a send racing a removal: the sender's message lands before the removal or is refused", async () => {
+      await createGroup("g6", ["bob"]);
+      const [sent, removed] = await Promise.all([
+        repo.append([item("g6", "race", "bob")]),
+        change("g6", "owner", { kind: "removeMember", userId: "bob" }),
+      ]);
+      const o = sent[0]!;
+      if (o.ok) expect(o.message.seq).toBeLessThan(removed.event.seq);
+      else expect(o).toMatchObject({ refused: true, kind: "permission_denied" });
+      const [after] = await repo.append([item("g6", "after", "bob")]);
+      expect(after).toMatchObject({ ok: false, kind: "permission_denied" });
+    });
+
+    it("pages the user index in conversation id order with heads and the user's membership", async () => {
+      for (const id of ["g-c", "g-a", "g-b"]) await createGroup(id, ["bob"]);
+      await send("g-b", "x", "bob", "phone", 500);
+      const first = await repo.userConversations("bob", "", 2);
+      expect(first.map((r) => r.conversation.id)).toEqual(["g-a", "g-b"]);
+      expect(first[1]).toMatchObject({ conversation: { lastSeq: 2, lastActivityAt: 500 }, member: { userId: "bob", active: true, readSeq: 2 } });
+      expect((await repo.userConversations("bob", "g-b", 2)).map((r) => r.conversation.id)).toEqual(["g-c"]);
+    });
+
+    it("counts and pages the current members who read a message, without its sender", async () => {
+      await createGroup("g7", ["bob", "carol", "dave"]);
+      const m = await send("g7", "m", "bob");
+      await repo.updateCursor("g7", "carol", "phone", 2, 2);
+      await repo.updateCursor("g7", "owner", "phone", 2, 2);
+      expect(await repo.readBy("g7", 2, "bob", "", 10)).toEqual({ userIds: ["carol", "owner"], count: 2 });
+      expect(await repo.readBy("g7", 2, "bob", "carol", 10)).toEqual({ userIds: ["owner"], count: 2 });
+      expect(m.memberCount).toBe(4);
+      expect(await repo.receiptSummary("g7")).toEqual({ memberCount: 4, deliveredAllSeq: 0, readAllSeq: 0 });
+    });
+
+    it("lets a former member move watermarks up to the end of their range only", async () => {
+      await createGroup("g8", ["bob"]);
+      await send("g8", "m", "owner");
+      await change("g8", "owner", { kind: "removeMember", userId: "bob" });
+      await send("g8", "m2", "owner");
+      await expect(repo.updateCursor("g8", "bob", "phone", 4, 0)).rejects.toMatchObject({ kind: "out_of_range" });
+      expect((await repo.updateCursor("g8", "bob", "phone", 3, 3)).receipt).toEqual({ userId: "bob", deliveredSeq: 3, readSeq: 3 });
+    });
+
+    it("lists contacts as the users sharing a conversation, both current members", async () => {
       await repo.openDirect("alice", "bob", 1);
       await repo.openDirect("carol", "alice", 1);
       await repo.openDirect("bob", "carol", 1);
-      expect(await repo.contactsOf("alice")).toEqual(["bob", "carol"]);
+      version = 0;
+      await change("g9", "alice", { kind: "create", title: "", description: "", memberUserIds: ["dave", "erin"] });
+      await change("g9", "alice", { kind: "removeMember", userId: "erin" });
+      expect(await repo.contactsOf("alice")).toEqual(["bob", "carol", "dave"]);
+      expect(await repo.contactsOf("erin")).toEqual([]);
     });
   });
 }

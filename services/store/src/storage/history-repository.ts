@@ -1,23 +1,78 @@
+import type { Ciphertext, MediaRef, SystemEvent } from "@messenger/proto/chat/v1/types";
+import type { DomainErrorKind } from "../domain/errors.js";
+import type { GroupChangeInput } from "../domain/group-change.js";
+
+/** A message body: exactly one kind. Only the store writes `system` bodies. */
+export type MessageBody =
+  | { readonly kind: "text"; readonly text: string }
+  | { readonly kind: "media"; readonly media: MediaRef }
+  | { readonly kind: "ciphertext"; readonly ciphertext: Ciphertext }
+  | { readonly kind: "system"; readonly system: SystemEvent };
+
 /** A stored message. Times are epoch milliseconds. */
 export interface MessageRecord {
   readonly id: string;
   readonly conversationId: string;
   readonly seq: number;
+  /** The author; for a system message, the actor of the change. */
   readonly senderUserId: string;
+  /** Empty for a system message. */
   readonly senderDeviceId: string;
   readonly clientMessageId: string;
-  readonly text: string;
+  readonly body: MessageBody;
+  /** 0 when it answers nothing. */
+  readonly replyToSeq: number;
+  /** What the sender's device claims; undefined when it said nothing. */
+  readonly clientSentAt: number | undefined;
   readonly sentAt: number;
 }
 
-/** A conversation with its members. */
+export type ConversationKind = "direct" | "group";
+export type RetentionMode = "permanent" | "store_and_forward" | "disappearing";
+export type MemberRole = "owner" | "admin" | "member";
+
+/** A conversation's head: one row, placed by conversation id. */
 export interface ConversationRecord {
   readonly id: string;
-  readonly kind: "direct";
-  readonly memberUserIds: readonly string[];
+  readonly kind: ConversationKind;
+  readonly title: string;
+  readonly description: string;
   readonly lastSeq: number;
   readonly lastActivityAt: number;
   readonly createdAt: number;
+  /** Nothing below this seq exists any more; 0 while nothing was deleted. */
+  readonly minSeq: number;
+  /** Bumped by every membership, role or info change; never 0 once the conversation exists. */
+  readonly memberVersion: number;
+  /** Current members. */
+  readonly memberCount: number;
+  /** Bumped whenever a member's receipt moves through a cursor update. */
+  readonly receiptsVersion: number;
+  readonly retention: { readonly mode: RetentionMode; readonly ttlSeconds: number };
+}
+
+/** A user's membership as it stands (current, or the last one for a former member). */
+export interface MemberRecord {
+  readonly conversationId: string;
+  readonly userId: string;
+  /** Undefined in a direct conversation and for a former member. */
+  readonly role: MemberRole | undefined;
+  readonly active: boolean;
+  /** Where the current (or last) range starts. */
+  readonly joinedSeq: number;
+  /** Where the last range ended (inclusive) for a former member; undefined while active. */
+  readonly leftSeq: number | undefined;
+  /** When the last range ended; undefined while active. */
+  readonly leftAt: number | undefined;
+  readonly deliveredSeq: number;
+  readonly readSeq: number;
+}
+
+/** The user was a member over fromSeq..toSeq, both inclusive; toSeq undefined while open. */
+export interface MemberRangeRecord {
+  readonly userId: string;
+  readonly fromSeq: number;
+  readonly toSeq: number | undefined;
 }
 
 /** One member's delivered/read watermarks (the max over that member's devices). */
@@ -27,29 +82,23 @@ export interface ReceiptRecord {
   readonly readSeq: number;
 }
 
+/** Receipts aggregated over current members. */
+export interface ReceiptSummaryRecord {
+  readonly memberCount: number;
+  readonly deliveredAllSeq: number;
+  readonly readAllSeq: number;
+}
+
 /** One device's own watermarks in a conversation. */
 export interface DeviceCursor {
   readonly deliveredSeq: number;
   readonly readSeq: number;
 }
 
-/** An inbox row: the conversation as one member sees it. */
-export interface InboxEntry {
+/** A conversation of the user's index with its head and the user's membership. */
+export interface UserConversation {
   readonly conversation: ConversationRecord;
-  readonly lastMessage: MessageRecord | undefined;
-  readonly readSeq: number;
-}
-
-/** Where an inbox page starts: just after this (lastActivityAt, conversationId). */
-export interface InboxCursor {
-  readonly lastActivityAt: number;
-  readonly conversationId: string;
-}
-
-/** A conversation that changed for a user, with the change version. */
-export interface Change {
-  readonly conversationId: string;
-  readonly version: number;
+  readonly member: MemberRecord;
 }
 
 /** A seq window of a conversation. */
@@ -60,52 +109,108 @@ export interface MessageRange {
   readonly direction: "forward" | "backward";
 }
 
-/** What to append. */
+/** What to append (already validated; never a system body). */
 export interface AppendInput {
   readonly conversationId: string;
   readonly senderUserId: string;
   readonly senderDeviceId: string;
   readonly clientMessageId: string;
-  readonly text: string;
+  readonly body: MessageBody;
+  readonly replyToSeq: number;
+  readonly clientSentAt: number | undefined;
   readonly now: number;
 }
 
-/** One append's outcome; a failed one is not stored. */
+/**
+ * One append's outcome: stored; refused for what it is (not a member, unknown conversation,
+ * reply_to_seq beyond the end; the rest of the batch goes on); or failed to be stored
+ * (storage trouble: it and every later item of the batch are not stored).
+ */
 export type AppendOutcome =
-  | { readonly ok: true; readonly message: MessageRecord; readonly duplicate: boolean }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: true; readonly message: MessageRecord; readonly duplicate: boolean; readonly memberVersion: number; readonly memberCount: number }
+  | { readonly ok: false; readonly refused: true; readonly kind: DomainErrorKind; readonly error: string }
+  | { readonly ok: false; readonly refused: false; readonly error: string };
+
+/** A cursor update's outcome. */
+export interface CursorOutcome {
+  /** True when the member's receipt moved. */
+  readonly changed: boolean;
+  readonly receipt: ReceiptRecord;
+  readonly receiptsVersion: number;
+  readonly summary: ReceiptSummaryRecord;
+  readonly memberVersion: number;
+}
+
+/** A committed group change. */
+export interface GroupChangeOutcome {
+  readonly event: MessageRecord;
+  readonly memberVersion: number;
+  readonly memberCount: number;
+}
 
 /**
  * The history port. Every adapter guarantees:
- * - append assigns seq = lastSeq + 1 atomically with the insert, and a repeat of
- *   (conversation, sender user, sender device, client message id) returns the stored message
- *   with duplicate = true and changes nothing;
- * - every change that a member should sync (a message, a receipt move) gives that member's
- *   row a version higher than every earlier change, so changesSince finds it.
+ * - append assigns seq = lastSeq + 1 atomically with the insert AND with the check that the
+ *   sender is an active member, so once a removal is committed the removed member's sends
+ *   are refused; a repeat of (conversation, sender user, sender device, client message id)
+ *   returns the stored message with duplicate = true and changes nothing;
+ * - a message costs O(1) writes whatever the group size (message, conversation head, the
+ *   sender's member row); nothing is written per member or per user index row;
+ * - applyGroupChange checks the expected member version and applies the change, its system
+ *   message and the head update atomically, or changes nothing;
+ * - conversations, members, ranges and messages are addressed by conversation id; the user
+ *   index and device cursors by user id (a sharded adapter places them so).
+ * Refusals are thrown (or returned, for append) as DomainError codes.
  */
 export interface HistoryRepository {
   /** The direct conversation of a pair, created on first use (one per pair, even under races). */
   openDirect(userA: string, userB: string, now: number): Promise<ConversationRecord>;
   getConversation(conversationId: string): Promise<ConversationRecord | undefined>;
+  /** The user's membership row, current or former; undefined when never a member. */
+  getMember(conversationId: string, userId: string): Promise<MemberRecord | undefined>;
+  /** The membership rows of the named users that ever were members (any order). */
+  getMembers(conversationId: string, userIds: readonly string[]): Promise<MemberRecord[]>;
+  /** Current members ordered by user id, strictly after `afterUserId`. */
+  listActiveMembers(conversationId: string, afterUserId: string, limit: number): Promise<MemberRecord[]>;
+  /** Every range of the conversation (current and past), by user id then from_seq. */
+  memberRanges(conversationId: string): Promise<MemberRangeRecord[]>;
+  /** One user's ranges, ascending. */
+  rangesOf(conversationId: string, userId: string): Promise<MemberRangeRecord[]>;
   /**
-   * Appends in the order given. Once one fails, it and every later one come back not
-   * stored, so what is stored keeps the order given.
+   * Appends in the order given. A refused item does not stop the rest; once one fails to be
+   * stored, it and every later one come back not stored, so what is stored keeps the order.
    */
   append(inputs: readonly AppendInput[]): Promise<AppendOutcome[]>;
+  /** Commits a group change with its system message (see the port's guarantees). */
+  applyGroupChange(input: GroupChangeInput): Promise<GroupChangeOutcome>;
   /**
    * Messages with afterSeq < seq < beforeSeq, returned ascending. "forward" takes the
-   * `limit` lowest of them, "backward" the `limit` highest.
+   * `limit` lowest of them, "backward" the `limit` highest. No visibility filter.
    */
   listMessages(conversationId: string, range: MessageRange): Promise<MessageRecord[]>;
-  /** Moves a device's watermarks forward; recomputes the member's receipt. */
-  updateCursor(conversationId: string, userId: string, deviceId: string, deliveredSeq: number, readSeq: number): Promise<{ changed: boolean; receipt: ReceiptRecord }>;
-  deviceCursor(conversationId: string, userId: string, deviceId: string): Promise<DeviceCursor>;
+  /** The messages at the given seqs that exist (any order). */
+  messagesAt(conversationId: string, seqs: readonly number[]): Promise<MessageRecord[]>;
+  /**
+   * Moves a device's watermarks forward (0 leaves one as it is) and recomputes the member's
+   * receipt; a read implies delivered. NOT_FOUND for an unknown conversation,
+   * PERMISSION_DENIED for a user who never was a member, OUT_OF_RANGE beyond the newest seq
+   * the user may see (a former member's end of range).
+   */
+  updateCursor(conversationId: string, userId: string, deviceId: string, deliveredSeq: number, readSeq: number): Promise<CursorOutcome>;
+  /** The device's watermarks in the listed conversations; missing ones are absent. */
+  deviceCursors(userId: string, deviceId: string, conversationIds: readonly string[]): Promise<Map<string, DeviceCursor>>;
+  /** Current members' receipts, by user id. */
   receipts(conversationId: string): Promise<ReceiptRecord[]>;
-  /** Newest activity first. */
-  listInbox(userId: string, limit: number, after?: InboxCursor): Promise<InboxEntry[]>;
-  /** The user's conversations whose version is above `sinceVersion`, ascending by version. */
-  changesSince(userId: string, sinceVersion: number, limit: number): Promise<Change[]>;
-  /** Users who share at least one conversation with the user. */
+  /** The aggregate over current members. */
+  receiptSummary(conversationId: string): Promise<ReceiptSummaryRecord>;
+  /** Current members other than `exceptUserId` whose read watermark is ≥ seq: a page by user id, and the count. */
+  readBy(conversationId: string, seq: number, exceptUserId: string, afterUserId: string, limit: number): Promise<{ userIds: string[]; count: number }>;
+  /**
+   * The user's conversations (the user index) in conversation id order, strictly after
+   * `afterConversationId`, each with its head and the user's membership.
+   */
+  userConversations(userId: string, afterConversationId: string, limit: number): Promise<UserConversation[]>;
+  /** Users who share at least one conversation with the user, both being current members. */
   contactsOf(userId: string): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -1,10 +1,14 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
+import type { AppendInput } from "./history-repository.js";
 import { historyRepositoryContract } from "./history-repository.contract.js";
 import { openSqliteHistoryRepository } from "./sqlite-history-repository.js";
+import { openHistoryDatabase } from "./sqlite-schema.js";
 import { SqliteWriter } from "./sqlite-writer.js";
+import { historyWrites } from "./sqlite-writes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "messenger-history-"));
 let n = 0;
@@ -12,12 +16,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 historyRepositoryContract("sqlite file", async () => openSqliteHistoryRepository(join(dir, `history-${n++}.db`)));
 
+const input = (conversationId: string, clientMessageId: string, now = 1, senderUserId = "alice"): AppendInput => ({
+  conversationId,
+  senderUserId,
+  senderDeviceId: "phone",
+  clientMessageId,
+  body: { kind: "text", text: `t ${clientMessageId}` },
+  replyToSeq: 0,
+  clientSentAt: undefined,
+  now,
+});
+
 describe("sqlite history writer thread", () => {
   it("commits writes in the order they were made, across batches", async () => {
     const repo = openSqliteHistoryRepository(join(dir, `order-${n++}.db`));
     const conv = await repo.openDirect("alice", "bob", 1);
     const send = async (i: number) => {
-      const [o] = await repo.append([{ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: `m${i}`, text: `t${i}`, now: i }]);
+      const [o] = await repo.append([input(conv.id, `m${i}`, i)]);
       return o!.ok ? o!.message.seq : o!.error;
     };
     const first = await Promise.all(Array.from({ length: 300 }, (_, i) => send(i)));
@@ -27,11 +42,26 @@ describe("sqlite history writer thread", () => {
     await repo.close();
   });
 
+  it("stores nothing of a batch after the first item that fails to be stored", async () => {
+    const path = join(dir, `fail-${n++}.db`);
+    const repo = openSqliteHistoryRepository(path);
+    const conv = await repo.openDirect("alice", "bob", 1);
+    // A storage failure on one insert, injected from outside the adapter.
+    const other = new Database(path);
+    other.exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.client_message_id = 'boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    other.close();
+    const out = await repo.append([input(conv.id, "b1"), input(conv.id, "boom"), input(conv.id, "b3"), input("dm_missing", "b4")]);
+    expect(out.map((o) => (o.ok ? "stored" : o.refused ? o.kind : "failed"))).toEqual(["stored", "failed", "failed", "failed"]);
+    expect((await repo.listMessages(conv.id, { limit: 10, direction: "forward" })).map((m) => m.clientMessageId)).toEqual(["b1"]);
+    expect((await repo.getConversation(conv.id))?.lastSeq).toBe(1);
+    await repo.close();
+  });
+
   it("keeps what it answered after the file is closed and opened again", async () => {
     const path = join(dir, `reopen-${n++}.db`);
     const repo = openSqliteHistoryRepository(path);
     const conv = await repo.openDirect("alice", "bob", 1);
-    const [sent] = await repo.append([{ conversationId: conv.id, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: "m1", text: "hello", now: 2 }]);
+    const [sent] = await repo.append([input(conv.id, "m1", 2)]);
     await repo.updateCursor(conv.id, "bob", "laptop", 1, 1);
     await repo.close();
     const again = openSqliteHistoryRepository(path);
@@ -50,5 +80,33 @@ describe("sqlite history writer thread", () => {
     const writer = new SqliteWriter(join(dir, "missing-dir", "\0bad.db"));
     await expect(writer.write({ kind: "openDirect", userA: "alice", userB: "bob", now: 1 })).rejects.toThrow(/cannot start/);
     await writer.close();
+  });
+});
+
+describe("sqlite write cost", () => {
+  /** Rows changed by one committed append, from SQLite's own counter on the writing connection. */
+  function rowsWrittenPerMessage(groupSize: number): number[] {
+    const db = openHistoryDatabase(join(dir, `cost-${groupSize}-${n++}.db`));
+    const writes = historyWrites(db);
+    const members = Array.from({ length: groupSize - 1 }, (_, i) => `u${String(i).padStart(5, "0")}`);
+    const [created] = writes.commit([{ kind: "applyGroupChange", input: { conversationId: "g", actorUserId: "owner", expectedMemberVersion: 0, change: { kind: "create", title: "big", description: "", memberUserIds: members }, now: 1 } }]);
+    expect(created!.ok).toBe(true);
+    const total = (): number => (db.prepare("SELECT total_changes() AS n").get() as { n: number }).n;
+    const perMessage: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = total();
+      const [o] = writes.commit([{ kind: "append", inputs: [input("g", `m${i}`, 10 + i, members[i % members.length]!)] }]);
+      expect(o!.ok).toBe(true);
+      perMessage.push(total() - before);
+    }
+    db.close();
+    return perMessage;
+  }
+
+  it("writes the same few rows per message in a group of 2 and of 1,000 (message, head, sender's receipt)", () => {
+    const small = rowsWrittenPerMessage(2);
+    const large = rowsWrittenPerMessage(1_000);
+    expect(small).toEqual([3, 3, 3, 3, 3]);
+    expect(large).toEqual(small);
   });
 });

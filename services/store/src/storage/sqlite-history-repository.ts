@@ -1,15 +1,27 @@
-import type { Change, DeviceCursor, HistoryRepository, InboxCursor, InboxEntry, MessageRange } from "./history-repository.js";
-import { conversationReader, openHistoryDatabase, toMessage, type MessageRow } from "./sqlite-schema.js";
+import type { DeviceCursor, HistoryRepository, MemberRangeRecord, MessageRange, UserConversation } from "./history-repository.js";
+import { conversationReader, openHistoryDatabase, toConversation, toMember, toMessage, type ConversationRow, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 import { SqliteWriter } from "./sqlite-writer.js";
+import { summaryQueries } from "./sqlite-writes.js";
+
+/** Largest IN (...) list per statement (SQLite's default bound on variables is 32766). */
+const inChunk = 500;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += inChunk) out.push(items.slice(i, i + inChunk));
+  return out;
+}
+
+const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ");
 
 /**
  * The embedded history adapter: one SQLite file (WAL, synchronous=FULL). Writes go to a
  * writer thread that group-commits them (see SqliteWriter), so fsync never blocks the event
  * loop; reads run here on their own connection and, WAL being snapshot-per-statement, see
- * every write whose caller has been answered.
+ * every write whose caller has been answered. The file is migrated forward at open.
  */
 export function openSqliteHistoryRepository(path: string): HistoryRepository {
-  // Opened (and the schema created) before the writer starts, so reads never race the schema.
+  // Opened (and migrated) before the writer starts, so reads never race the schema.
   const db = openHistoryDatabase(path);
   const writer = new SqliteWriter(path);
   const conversation = conversationReader(db);
@@ -21,29 +33,37 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     backward: db.prepare<[string, number, number, number], MessageRow>(
       "SELECT * FROM messages WHERE conversation_id = ? AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?",
     ),
-    lastMessage: db.prepare<[string], MessageRow>("SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1"),
-    deviceCursor: db.prepare<[string, string, string], { delivered_seq: number; read_seq: number }>(
-      "SELECT delivered_seq, read_seq FROM device_cursors WHERE conversation_id = ? AND user_id = ? AND device_id = ?",
+    member: db.prepare<[string, string], MemberRow>("SELECT * FROM members WHERE conversation_id = ? AND user_id = ?"),
+    activeMembers: db.prepare<[string, string, number], MemberRow>(
+      "SELECT * FROM members WHERE conversation_id = ? AND active = 1 AND user_id > ? ORDER BY user_id LIMIT ?",
+    ),
+    ranges: db.prepare<[string], { user_id: string; from_seq: number; to_seq: number | null }>(
+      "SELECT user_id, from_seq, to_seq FROM member_ranges WHERE conversation_id = ? ORDER BY user_id, from_seq",
+    ),
+    rangesOf: db.prepare<[string, string], { user_id: string; from_seq: number; to_seq: number | null }>(
+      "SELECT user_id, from_seq, to_seq FROM member_ranges WHERE conversation_id = ? AND user_id = ? ORDER BY from_seq",
     ),
     receipts: db.prepare<[string], { user_id: string; delivered_seq: number; read_seq: number }>(
-      "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ? ORDER BY user_id",
+      "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ? AND active = 1 ORDER BY user_id",
     ),
-    inboxFirst: db.prepare<[string, number], { conversation_id: string; read_seq: number }>(
-      "SELECT conversation_id, read_seq FROM members WHERE user_id = ? ORDER BY last_activity_at DESC, conversation_id DESC LIMIT ?",
+    readByPage: db.prepare<[string, number, string, string, number], { user_id: string }>(
+      "SELECT user_id FROM members WHERE conversation_id = ? AND active = 1 AND read_seq >= ? AND user_id <> ? AND user_id > ? ORDER BY user_id LIMIT ?",
     ),
-    inboxAfter: db.prepare<[string, number, number, string, number], { conversation_id: string; read_seq: number }>(
-      `SELECT conversation_id, read_seq FROM members WHERE user_id = ?
-         AND (last_activity_at < ? OR (last_activity_at = ? AND conversation_id < ?))
-       ORDER BY last_activity_at DESC, conversation_id DESC LIMIT ?`,
+    readByCount: db.prepare<[string, number, string], { n: number }>(
+      "SELECT count(*) AS n FROM members WHERE conversation_id = ? AND active = 1 AND read_seq >= ? AND user_id <> ?",
     ),
-    changes: db.prepare<[string, number, number], { conversation_id: string; version: number }>(
-      "SELECT conversation_id, version FROM members WHERE user_id = ? AND version > ? ORDER BY version ASC LIMIT ?",
+    userIndex: db.prepare<[string, string, number], { conversation_id: string }>(
+      "SELECT conversation_id FROM user_conversations WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
     ),
     contacts: db.prepare<[string, string], { user_id: string }>(
-      `SELECT DISTINCT other.user_id FROM members me JOIN members other ON other.conversation_id = me.conversation_id
-       WHERE me.user_id = ? AND other.user_id <> ? ORDER BY other.user_id`,
+      `SELECT DISTINCT other.user_id FROM user_conversations mine
+         JOIN members me ON me.conversation_id = mine.conversation_id AND me.user_id = mine.user_id AND me.active = 1
+         JOIN members other ON other.conversation_id = mine.conversation_id AND other.active = 1
+       WHERE mine.user_id = ? AND other.user_id <> ? ORDER BY other.user_id`,
     ),
+    ...summaryQueries(db),
   };
+  const toRange = (r: { user_id: string; from_seq: number; to_seq: number | null }): MemberRangeRecord => ({ userId: r.user_id, fromSeq: r.from_seq, toSeq: r.to_seq ?? undefined });
 
   return {
     openDirect(userA, userB, now) {
@@ -52,8 +72,30 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
     async getConversation(id) {
       return conversation(id);
     },
+    async getMember(conversationId, userId) {
+      const row = q.member.get(conversationId, userId);
+      return row ? toMember(row) : undefined;
+    },
+    async getMembers(conversationId, userIds) {
+      return userIds.flatMap((u) => {
+        const row = q.member.get(conversationId, u);
+        return row ? [toMember(row)] : [];
+      });
+    },
+    async listActiveMembers(conversationId, afterUserId, limit) {
+      return q.activeMembers.all(conversationId, afterUserId, limit).map(toMember);
+    },
+    async memberRanges(conversationId) {
+      return q.ranges.all(conversationId).map(toRange);
+    },
+    async rangesOf(conversationId, userId) {
+      return q.rangesOf.all(conversationId, userId).map(toRange);
+    },
     append(inputs) {
       return writer.write({ kind: "append", inputs });
+    },
+    applyGroupChange(input) {
+      return writer.write({ kind: "applyGroupChange", input });
     },
     async listMessages(conversationId, range: MessageRange) {
       const after = range.afterSeq ?? 0;
@@ -61,27 +103,61 @@ export function openSqliteHistoryRepository(path: string): HistoryRepository {
       if (range.direction === "forward") return q.forward.all(conversationId, after, before, range.limit).map(toMessage);
       return q.backward.all(conversationId, after, before, range.limit).reverse().map(toMessage);
     },
+    async messagesAt(conversationId, seqs) {
+      return chunks(seqs).flatMap((part) =>
+        db.prepare<unknown[], MessageRow>(`SELECT * FROM messages WHERE conversation_id = ? AND seq IN (${placeholders(part.length)})`).all(conversationId, ...part).map(toMessage),
+      );
+    },
     updateCursor(conversationId, userId, deviceId, deliveredSeq, readSeq) {
       return writer.write({ kind: "updateCursor", conversationId, userId, deviceId, deliveredSeq, readSeq });
     },
-    async deviceCursor(conversationId, userId, deviceId): Promise<DeviceCursor> {
-      const row = q.deviceCursor.get(conversationId, userId, deviceId);
-      return { deliveredSeq: row?.delivered_seq ?? 0, readSeq: row?.read_seq ?? 0 };
+    async deviceCursors(userId, deviceId, conversationIds) {
+      const out = new Map<string, DeviceCursor>();
+      for (const part of chunks(conversationIds)) {
+        const rows = db
+          .prepare<unknown[], { conversation_id: string; delivered_seq: number; read_seq: number }>(
+            `SELECT conversation_id, delivered_seq, read_seq FROM device_cursors WHERE user_id = ? AND device_id = ? AND conversation_id IN (${placeholders(part.length)})`,
+          )
+          .all(userId, deviceId, ...part);
+        for (const r of rows) out.set(r.conversation_id, { deliveredSeq: r.delivered_seq, readSeq: r.read_seq });
+      }
+      return out;
     },
     async receipts(conversationId) {
       return q.receipts.all(conversationId).map((r) => ({ userId: r.user_id, deliveredSeq: r.delivered_seq, readSeq: r.read_seq }));
     },
-    async listInbox(userId, limit, after?: InboxCursor): Promise<InboxEntry[]> {
-      const rows = after
-        ? q.inboxAfter.all(userId, after.lastActivityAt, after.lastActivityAt, after.conversationId, limit)
-        : q.inboxFirst.all(userId, limit);
-      return rows.map((r) => {
-        const last = q.lastMessage.get(r.conversation_id);
-        return { conversation: conversation(r.conversation_id)!, lastMessage: last ? toMessage(last) : undefined, readSeq: r.read_seq };
-      });
+    async receiptSummary(conversationId) {
+      const conv = conversation(conversationId);
+      return {
+        memberCount: conv?.memberCount ?? 0,
+        deliveredAllSeq: q.minDelivered.get(conversationId)?.v ?? 0,
+        readAllSeq: q.minRead.get(conversationId)?.v ?? 0,
+      };
     },
-    async changesSince(userId, sinceVersion, limit): Promise<Change[]> {
-      return q.changes.all(userId, sinceVersion, limit).map((r) => ({ conversationId: r.conversation_id, version: r.version }));
+    async readBy(conversationId, seq, exceptUserId, afterUserId, limit) {
+      return {
+        userIds: q.readByPage.all(conversationId, seq, exceptUserId, afterUserId, limit).map((r) => r.user_id),
+        count: q.readByCount.get(conversationId, seq, exceptUserId)!.n,
+      };
+    },
+    async userConversations(userId, afterConversationId, limit): Promise<UserConversation[]> {
+      // One indexed range read of the user index, then one batched read of the heads and one
+      // of the user's membership rows (on a sharded store: $in on the shard key).
+      const ids = q.userIndex.all(userId, afterConversationId, limit).map((r) => r.conversation_id);
+      const heads = new Map<string, ConversationRow>();
+      const members = new Map<string, MemberRow>();
+      for (const part of chunks(ids)) {
+        const list = placeholders(part.length);
+        for (const r of db.prepare<unknown[], ConversationRow>(`SELECT * FROM conversations WHERE id IN (${list})`).all(...part)) heads.set(r.id, r);
+        for (const r of db.prepare<unknown[], MemberRow>(`SELECT * FROM members WHERE user_id = ? AND conversation_id IN (${list})`).all(userId, ...part)) {
+          members.set(r.conversation_id, r);
+        }
+      }
+      return ids.flatMap((id) => {
+        const head = heads.get(id);
+        const member = members.get(id);
+        return head && member ? [{ conversation: toConversation(head), member: toMember(member) }] : [];
+      });
     },
     async contactsOf(userId) {
       return q.contacts.all(userId, userId).map((r) => r.user_id);

@@ -1,50 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { CiphertextSchema, MediaRefSchema, SystemEventSchema } from "@messenger/proto/chat/v1/types";
 import Database from "better-sqlite3";
-import type { ConversationRecord, MessageRecord } from "./history-repository.js";
-
-const schema = `
-CREATE TABLE IF NOT EXISTS conversations (
-  id TEXT PRIMARY KEY,
-  kind TEXT NOT NULL,
-  last_seq INTEGER NOT NULL DEFAULT 0,
-  last_activity_at INTEGER NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS members (
-  conversation_id TEXT NOT NULL,
-  user_id TEXT NOT NULL,
-  delivered_seq INTEGER NOT NULL DEFAULT 0,
-  read_seq INTEGER NOT NULL DEFAULT 0,
-  version INTEGER NOT NULL,
-  last_activity_at INTEGER NOT NULL,
-  PRIMARY KEY (conversation_id, user_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS members_by_user_version ON members (user_id, version);
-CREATE INDEX IF NOT EXISTS members_by_user_activity ON members (user_id, last_activity_at DESC, conversation_id DESC);
-CREATE TABLE IF NOT EXISTS messages (
-  conversation_id TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  id TEXT NOT NULL,
-  sender_user_id TEXT NOT NULL,
-  sender_device_id TEXT NOT NULL,
-  client_message_id TEXT NOT NULL,
-  text TEXT NOT NULL,
-  sent_at INTEGER NOT NULL,
-  PRIMARY KEY (conversation_id, seq)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_idempotency ON messages (conversation_id, sender_user_id, sender_device_id, client_message_id);
-CREATE TABLE IF NOT EXISTS device_cursors (
-  conversation_id TEXT NOT NULL,
-  user_id TEXT NOT NULL,
-  device_id TEXT NOT NULL,
-  delivered_seq INTEGER NOT NULL DEFAULT 0,
-  read_seq INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (conversation_id, user_id, device_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO counters (name, value) VALUES ('version', 0);
-`;
+import type { ConversationRecord, MemberRecord, MemberRole, MessageBody, MessageRecord, RetentionMode } from "./history-repository.js";
+import { migrate } from "./sqlite-migrations.js";
 
 export interface MessageRow {
   conversation_id: string;
@@ -53,16 +13,69 @@ export interface MessageRow {
   sender_user_id: string;
   sender_device_id: string;
   client_message_id: string;
+  body_kind: string;
   text: string;
+  body: Buffer | null;
+  reply_to_seq: number;
+  client_sent_at: number | null;
   sent_at: number;
 }
 
 export interface ConversationRow {
   id: string;
   kind: string;
+  title: string;
+  description: string;
   last_seq: number;
   last_activity_at: number;
   created_at: number;
+  min_seq: number;
+  member_version: number;
+  member_count: number;
+  receipts_version: number;
+  retention_mode: string;
+  retention_ttl_seconds: number;
+}
+
+export interface MemberRow {
+  conversation_id: string;
+  user_id: string;
+  role: string | null;
+  active: number;
+  joined_seq: number;
+  left_seq: number | null;
+  left_at: number | null;
+  delivered_seq: number;
+  read_seq: number;
+}
+
+/** The columns a body is stored in: text in `text`, every other kind as protobuf bytes in `body`. */
+export function encodeBody(body: MessageBody): { kind: string; text: string; bytes: Uint8Array | null } {
+  switch (body.kind) {
+    case "text":
+      return { kind: "text", text: body.text, bytes: null };
+    case "media":
+      return { kind: "media", text: "", bytes: toBinary(MediaRefSchema, body.media) };
+    case "ciphertext":
+      return { kind: "ciphertext", text: "", bytes: toBinary(CiphertextSchema, body.ciphertext) };
+    case "system":
+      return { kind: "system", text: "", bytes: toBinary(SystemEventSchema, body.system) };
+  }
+}
+
+function decodeBody(r: MessageRow): MessageBody {
+  // A plain Uint8Array (not a Buffer), so bytes fields decode as Uint8Array like everywhere else.
+  const bytes = r.body ? new Uint8Array(r.body) : new Uint8Array();
+  switch (r.body_kind) {
+    case "media":
+      return { kind: "media", media: fromBinary(MediaRefSchema, bytes) };
+    case "ciphertext":
+      return { kind: "ciphertext", ciphertext: fromBinary(CiphertextSchema, bytes) };
+    case "system":
+      return { kind: "system", system: fromBinary(SystemEventSchema, bytes) };
+    default:
+      return { kind: "text", text: r.text };
+  }
 }
 
 export const toMessage = (r: MessageRow): MessageRecord => ({
@@ -72,14 +85,44 @@ export const toMessage = (r: MessageRow): MessageRecord => ({
   senderUserId: r.sender_user_id,
   senderDeviceId: r.sender_device_id,
   clientMessageId: r.client_message_id,
-  text: r.text,
+  body: decodeBody(r),
+  replyToSeq: r.reply_to_seq,
+  clientSentAt: r.client_sent_at ?? undefined,
   sentAt: r.sent_at,
+});
+
+export const toConversation = (r: ConversationRow): ConversationRecord => ({
+  id: r.id,
+  kind: r.kind === "group" ? "group" : "direct",
+  title: r.title,
+  description: r.description,
+  lastSeq: r.last_seq,
+  lastActivityAt: r.last_activity_at,
+  createdAt: r.created_at,
+  minSeq: r.min_seq,
+  memberVersion: r.member_version,
+  memberCount: r.member_count,
+  receiptsVersion: r.receipts_version,
+  retention: { mode: r.retention_mode as RetentionMode, ttlSeconds: r.retention_ttl_seconds },
+});
+
+export const toMember = (r: MemberRow): MemberRecord => ({
+  conversationId: r.conversation_id,
+  userId: r.user_id,
+  role: (r.role ?? undefined) as MemberRole | undefined,
+  active: r.active === 1,
+  joinedSeq: r.joined_seq,
+  leftSeq: r.left_seq ?? undefined,
+  leftAt: r.left_at ?? undefined,
+  deliveredSeq: r.delivered_seq,
+  readSeq: r.read_seq,
 });
 
 /**
  * Opens the history file in WAL mode with synchronous=FULL, so a committed write survives a
- * power cut before its ack is sent, and creates the schema if it is missing. WAL lets the
- * reading connection and the writer's connection work at the same time.
+ * power cut before its ack is sent, and migrates it forward to the newest schema (see
+ * sqlite-migrations.ts). WAL lets the reading connection and the writer's connection work at
+ * the same time.
  */
 export function openHistoryDatabase(path: string): Database.Database {
   mkdirSync(dirname(path), { recursive: true });
@@ -89,41 +132,15 @@ export function openHistoryDatabase(path: string): Database.Database {
   // The reader and the writer are separate connections; a writer holding the lock briefly
   // (a checkpoint) must not fail the other's statement.
   db.pragma("busy_timeout = 5000");
-  db.exec(schema);
+  migrate(db);
   return db;
 }
 
-/** Member lists kept per reader; past this many conversations the oldest are dropped. */
-const memberCacheSize = 50_000;
-
-/**
- * Reads a conversation with its members, or undefined. Member lists are cached: a direct
- * conversation's members are written with it, in one transaction, and never change. (Group
- * membership, when it comes, must invalidate this.)
- */
+/** Reads one conversation's head, or undefined. Nothing is cached: the row is the truth. */
 export function conversationReader(db: Database.Database): (id: string) => ConversationRecord | undefined {
   const byId = db.prepare<[string], ConversationRow>("SELECT * FROM conversations WHERE id = ?");
-  const members = db.prepare<[string], { user_id: string }>("SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id");
-  const memberCache = new Map<string, readonly string[]>();
-  const membersOf = (id: string): readonly string[] => {
-    let list = memberCache.get(id);
-    if (!list) {
-      list = members.all(id).map((m) => m.user_id);
-      if (memberCache.size >= memberCacheSize) memberCache.delete(memberCache.keys().next().value!);
-      memberCache.set(id, list);
-    }
-    return list;
-  };
   return (id) => {
     const row = byId.get(id);
-    if (!row) return undefined;
-    return {
-      id: row.id,
-      kind: "direct",
-      memberUserIds: membersOf(id),
-      lastSeq: row.last_seq,
-      lastActivityAt: row.last_activity_at,
-      createdAt: row.created_at,
-    };
+    return row ? toConversation(row) : undefined;
   };
 }

@@ -1,4 +1,5 @@
 import type { Worker } from "node:worker_threads";
+import { DomainError } from "../domain/errors.js";
 import { startModuleWorker } from "./module-worker.js";
 import type { WriterReply, WriterRequest } from "./sqlite-writer-worker.js";
 import type { WriteOp, WriteResults } from "./sqlite-writes.js";
@@ -55,6 +56,9 @@ export class SqliteWriter {
     // A broken writer's thread is already gone.
     if (this.broken) return;
     const exited = new Promise((r) => this.worker.once("exit", r));
+    // Held until the thread is gone: an unref'd thread alone would let the process exit
+    // while close() is still pending.
+    this.worker.ref();
     this.worker.postMessage({ kind: "close" } satisfies WriterRequest);
     await exited;
   }
@@ -80,7 +84,10 @@ export class SqliteWriter {
       const jobs = this.inFlight;
       this.inFlight = undefined;
       worker.unref();
-      reply.outcomes.forEach((o, i) => (o.ok ? jobs[i]!.resolve(o.value) : jobs[i]!.reject(new Error(o.message))));
+      reply.outcomes.forEach((o, i) => {
+        if (o.ok) jobs[i]!.resolve(o.value);
+        else jobs[i]!.reject(o.kind ? new DomainError(o.kind, o.message) : new Error(o.message));
+      });
       this.dispatch();
     });
     worker.on("error", (err) => this.lost(err));

@@ -1,8 +1,21 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
+import { DomainError, type DomainErrorKind, notFound, permissionDenied } from "../domain/errors.js";
+import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain/group-change.js";
 import { directConversationId } from "./direct-conversation-id.js";
-import type { AppendInput, AppendOutcome, ConversationRecord, MessageRecord, ReceiptRecord } from "./history-repository.js";
-import { conversationReader, toMessage, type MessageRow } from "./sqlite-schema.js";
+import type {
+  AppendInput,
+  AppendOutcome,
+  ConversationRecord,
+  CursorOutcome,
+  GroupChangeOutcome,
+  MemberRecord,
+  MessageBody,
+  MessageRecord,
+  ReceiptRecord,
+  ReceiptSummaryRecord,
+} from "./history-repository.js";
+import { conversationReader, encodeBody, toMember, toMessage, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 
 /** A write, as it crosses from the store's thread to the writer's. */
 export type WriteOp =
@@ -15,73 +28,118 @@ export type WriteOp =
       readonly deviceId: string;
       readonly deliveredSeq: number;
       readonly readSeq: number;
-    };
+    }
+  | { readonly kind: "applyGroupChange"; readonly input: GroupChangeInput };
 
 /** What each write returns. */
 export interface WriteResults {
   openDirect: ConversationRecord;
   append: AppendOutcome[];
-  updateCursor: { changed: boolean; receipt: ReceiptRecord };
+  updateCursor: CursorOutcome;
+  applyGroupChange: GroupChangeOutcome;
 }
 
-/** One write's outcome; a failed write carries its error message. */
-export type WriteOutcome = { readonly ok: true; readonly value: WriteResults[WriteOp["kind"]] } | { readonly ok: false; readonly message: string };
+/**
+ * One write's outcome; a failed write carries its error message, and its domain code when it
+ * was refused (a DomainError does not survive the thread boundary as a class).
+ */
+export type WriteOutcome =
+  | { readonly ok: true; readonly value: WriteResults[WriteOp["kind"]] }
+  | { readonly ok: false; readonly message: string; readonly kind?: DomainErrorKind };
 
 /**
  * The history writes on one connection. `commit` runs a batch in ONE transaction, so one
  * fsync makes the whole batch durable (group commit); each write is its own savepoint (a
- * nested better-sqlite3 transaction), so one that fails rolls back alone.
+ * nested better-sqlite3 transaction), so one that fails rolls back alone. Every check that
+ * must be atomic with a write (membership with the seq, the member version with a group
+ * change) runs inside that write's savepoint.
  */
 export function historyWrites(db: Database.Database): { commit(ops: readonly WriteOp[]): WriteOutcome[] } {
   const conversation = conversationReader(db);
   const q = {
-    insertConversation: db.prepare("INSERT OR IGNORE INTO conversations (id, kind, last_seq, last_activity_at, created_at) VALUES (?, ?, 0, ?, ?)"),
-    insertMember: db.prepare("INSERT OR IGNORE INTO members (conversation_id, user_id, version, last_activity_at) VALUES (?, ?, ?, ?)"),
-    nextVersion: db.prepare<[], { value: number }>("UPDATE counters SET value = value + 1 WHERE name = 'version' RETURNING value"),
+    insertConversation: db.prepare(
+      `INSERT OR IGNORE INTO conversations (id, kind, title, description, last_seq, last_activity_at, created_at, min_seq, member_version, member_count, receipts_version, retention_mode, retention_ttl_seconds)
+       VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?, 0, 'permanent', 0)`,
+    ),
+    member: db.prepare<[string, string], MemberRow>("SELECT * FROM members WHERE conversation_id = ? AND user_id = ?"),
+    joinMember: db.prepare(
+      `INSERT INTO members (conversation_id, user_id, role, active, joined_seq, left_seq, left_at, delivered_seq, read_seq)
+       VALUES (@conversationId, @userId, @role, 1, @seq, NULL, NULL, @floor, @floor)
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET role = excluded.role, active = 1, joined_seq = excluded.joined_seq,
+         left_seq = NULL, left_at = NULL, delivered_seq = max(delivered_seq, excluded.delivered_seq), read_seq = max(read_seq, excluded.read_seq)`,
+    ),
+    endMember: db.prepare("UPDATE members SET active = 0, role = NULL, left_seq = ?, left_at = ? WHERE conversation_id = ? AND user_id = ?"),
+    setRole: db.prepare("UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?"),
+    openRange: db.prepare("INSERT INTO member_ranges (conversation_id, user_id, from_seq, to_seq) VALUES (?, ?, ?, NULL)"),
+    closeRange: db.prepare("UPDATE member_ranges SET to_seq = ? WHERE conversation_id = ? AND user_id = ? AND to_seq IS NULL"),
+    indexUser: db.prepare("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id, joined_at) VALUES (?, ?, ?)"),
     byClientId: db.prepare<[string, string, string, string], MessageRow>(
       "SELECT * FROM messages WHERE conversation_id = ? AND sender_user_id = ? AND sender_device_id = ? AND client_message_id = ?",
     ),
-    bumpSeq: db.prepare<[number, string], { last_seq: number }>("UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq"),
-    insertMessage: db.prepare(
-      "INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, text, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    bumpSeq: db.prepare<[number, string], { last_seq: number; member_version: number; member_count: number }>(
+      "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq, member_version, member_count",
     ),
-    touchMembers: db.prepare("UPDATE members SET version = ?, last_activity_at = ? WHERE conversation_id = ?"),
-    bumpMembersVersion: db.prepare("UPDATE members SET version = ? WHERE conversation_id = ?"),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, body_kind, text, body, reply_to_seq, client_sent_at, sent_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
     senderSaw: db.prepare(
-      "UPDATE members SET delivered_seq = max(delivered_seq, ?), read_seq = max(read_seq, ?) WHERE conversation_id = ? AND user_id = ?",
+      "UPDATE members SET delivered_seq = max(delivered_seq, ?), read_seq = max(read_seq, ?) WHERE conversation_id = ? AND user_id = ? AND active = 1",
+    ),
+    headAfterChange: db.prepare<[number, number, number, string, string, string], { member_version: number }>(
+      `UPDATE conversations SET last_seq = ?, last_activity_at = ?, member_version = member_version + 1, member_count = ?, title = ?, description = ?
+       WHERE id = ? RETURNING member_version`,
     ),
     upsertDeviceCursor: db.prepare(
-      `INSERT INTO device_cursors (conversation_id, user_id, device_id, delivered_seq, read_seq) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (conversation_id, user_id, device_id) DO UPDATE SET
+      `INSERT INTO device_cursors (user_id, device_id, conversation_id, delivered_seq, read_seq) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (user_id, device_id, conversation_id) DO UPDATE SET
          delivered_seq = max(delivered_seq, excluded.delivered_seq), read_seq = max(read_seq, excluded.read_seq)`,
     ),
-    member: db.prepare<[string, string], { delivered_seq: number; read_seq: number }>(
-      "SELECT delivered_seq, read_seq FROM members WHERE conversation_id = ? AND user_id = ?",
-    ),
     setMemberReceipt: db.prepare("UPDATE members SET delivered_seq = ?, read_seq = ? WHERE conversation_id = ? AND user_id = ?"),
+    bumpReceipts: db.prepare<[string], { receipts_version: number }>(
+      "UPDATE conversations SET receipts_version = receipts_version + 1 WHERE id = ? RETURNING receipts_version",
+    ),
+    ...summaryQueries(db),
   };
-  const nextVersion = (): number => q.nextVersion.get()!.value;
   // Some errors (disk full, I/O, out of memory) make SQLite roll back the whole batch, not
   // just the failed write's savepoint; the writes after it would then each commit on their
   // own. The batch must fail as a whole instead.
   const failIfBatchLost = (err: unknown): void => {
     if (!db.inTransaction) throw err;
   };
+  const insertMessage = (m: MessageRecord): void => {
+    const body = encodeBody(m.body);
+    q.insertMessage.run(m.conversationId, m.seq, m.id, m.senderUserId, m.senderDeviceId, m.clientMessageId, body.kind, body.text, body.bytes, m.replyToSeq, m.clientSentAt ?? null, m.sentAt);
+  };
+  const join = (conversationId: string, userId: string, role: string | null, seq: number, now: number): void => {
+    q.joinMember.run({ conversationId, userId, role, seq, floor: seq - 1 });
+    q.openRange.run(conversationId, userId, seq);
+    // The user index is written on joining, never per message. (A sharded adapter writes it
+    // in a second step: it lives on the user's shard.)
+    q.indexUser.run(userId, conversationId, now);
+  };
 
   const openDirect = db.transaction((a: string, b: string, now: number): ConversationRecord => {
     const id = directConversationId(a, b);
-    if (q.insertConversation.run(id, "direct", now, now).changes > 0) {
-      const v = nextVersion();
-      for (const u of new Set([a, b])) q.insertMember.run(id, u, v, now);
+    const users = [...new Set([a, b])];
+    if (q.insertConversation.run(id, "direct", "", "", now, now, 1, users.length).changes > 0) {
+      for (const u of users) join(id, u, null, 1, now);
     }
     return conversation(id)!;
   });
 
-  const appendOne = db.transaction((input: AppendInput): { message: MessageRecord; duplicate: boolean } => {
+  const appendOne = db.transaction((input: AppendInput): AppendOutcome & { ok: true } => {
     const existing = q.byClientId.get(input.conversationId, input.senderUserId, input.senderDeviceId, input.clientMessageId);
-    if (existing) return { message: toMessage(existing), duplicate: true };
-    const bumped = q.bumpSeq.get(input.now, input.conversationId);
-    if (!bumped) throw new Error(`conversation ${input.conversationId} does not exist`);
+    const conv = conversation(input.conversationId);
+    if (!conv) throw notFound(`conversation ${input.conversationId} not found`);
+    if (existing) return { ok: true, message: toMessage(existing), duplicate: true, memberVersion: conv.memberVersion, memberCount: conv.memberCount };
+    // Checked in the same transaction as the seq is taken: a send racing a removal is ordered
+    // after it or before it, never both.
+    if (q.member.get(input.conversationId, input.senderUserId)?.active !== 1) {
+      throw permissionDenied(`not a member of conversation ${input.conversationId}`);
+    }
+    if (input.replyToSeq > conv.lastSeq) throw new DomainError("invalid_argument", `reply_to_seq ${input.replyToSeq} is beyond the newest message (${conv.lastSeq})`);
+    const bumped = q.bumpSeq.get(input.now, input.conversationId)!;
     const message: MessageRecord = {
       id: randomUUID(),
       conversationId: input.conversationId,
@@ -89,47 +147,101 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
       senderUserId: input.senderUserId,
       senderDeviceId: input.senderDeviceId,
       clientMessageId: input.clientMessageId,
-      text: input.text,
+      body: input.body,
+      replyToSeq: input.replyToSeq,
+      clientSentAt: input.clientSentAt,
       sentAt: input.now,
     };
-    q.insertMessage.run(message.conversationId, message.seq, message.id, message.senderUserId, message.senderDeviceId, message.clientMessageId, message.text, message.sentAt);
-    q.touchMembers.run(nextVersion(), input.now, input.conversationId);
+    insertMessage(message);
     // Sending implies having seen the conversation up to here, as in every mainstream messenger.
     q.senderSaw.run(message.seq, message.seq, input.conversationId, input.senderUserId);
-    return { message, duplicate: false };
+    return { ok: true, message, duplicate: false, memberVersion: bumped.member_version, memberCount: bumped.member_count };
   });
 
   const append = (inputs: readonly AppendInput[]): AppendOutcome[] => {
     let failure: string | undefined;
     return inputs.map((input): AppendOutcome => {
-      if (failure !== undefined) return { ok: false, error: `not stored: an earlier message failed (${failure})` };
+      if (failure !== undefined) return { ok: false, refused: false, error: `not stored: an earlier message failed (${failure})` };
       try {
-        return { ok: true, ...appendOne(input) };
+        return appendOne(input);
       } catch (err) {
         failIfBatchLost(err);
+        // Refused for what it is: nothing was written, and the rest of the batch goes on.
+        if (err instanceof DomainError) return { ok: false, refused: true, kind: err.kind, error: err.message };
         failure = err instanceof Error ? err.message : String(err);
-        return { ok: false, error: failure };
+        return { ok: false, refused: false, error: failure };
       }
     });
   };
 
-  const updateCursor = db.transaction((conversationId: string, userId: string, deviceId: string, delivered: number, read: number): WriteResults["updateCursor"] => {
-    const before = q.member.get(conversationId, userId);
-    if (!before) throw new Error(`${userId} is not a member of ${conversationId}`);
+  const summaryOf = (conv: { id: string; memberCount: number }): ReceiptSummaryRecord => ({
+    memberCount: conv.memberCount,
+    deliveredAllSeq: q.minDelivered.get(conv.id)?.v ?? 0,
+    readAllSeq: q.minRead.get(conv.id)?.v ?? 0,
+  });
+
+  const updateCursor = db.transaction((conversationId: string, userId: string, deviceId: string, delivered: number, read: number): CursorOutcome => {
+    const conv = conversation(conversationId);
+    if (!conv) throw notFound(`conversation ${conversationId} not found`);
+    const row = q.member.get(conversationId, userId);
+    if (!row) throw permissionDenied(`not a member of conversation ${conversationId}`);
+    const member = toMember(row);
+    const newest = member.active ? conv.lastSeq : (member.leftSeq ?? 0);
+    if (delivered > newest || read > newest) throw new DomainError("out_of_range", `seq beyond the newest message you may see (${newest})`);
     // A read message has necessarily been delivered.
     const deliveredSeq = Math.max(delivered, read);
-    q.upsertDeviceCursor.run(conversationId, userId, deviceId, deliveredSeq, read);
+    q.upsertDeviceCursor.run(userId, deviceId, conversationId, deliveredSeq, read);
     const receipt: ReceiptRecord = {
       userId,
-      deliveredSeq: Math.max(before.delivered_seq, deliveredSeq),
-      readSeq: Math.max(before.read_seq, read),
+      deliveredSeq: Math.max(member.deliveredSeq, deliveredSeq),
+      readSeq: Math.max(member.readSeq, read),
     };
-    const changed = receipt.deliveredSeq !== before.delivered_seq || receipt.readSeq !== before.read_seq;
+    const changed = receipt.deliveredSeq !== member.deliveredSeq || receipt.readSeq !== member.readSeq;
+    let receiptsVersion = conv.receiptsVersion;
     if (changed) {
       q.setMemberReceipt.run(receipt.deliveredSeq, receipt.readSeq, conversationId, userId);
-      q.bumpMembersVersion.run(nextVersion(), conversationId);
+      receiptsVersion = q.bumpReceipts.get(conversationId)!.receipts_version;
     }
-    return { changed, receipt };
+    return { changed, receipt, receiptsVersion, summary: summaryOf(conv), memberVersion: conv.memberVersion };
+  });
+
+  const applyGroupChange = db.transaction((input: GroupChangeInput): GroupChangeOutcome => {
+    const before = conversation(input.conversationId);
+    const members = new Map<string, MemberRecord>();
+    for (const u of usersInvolved(input)) {
+      const row = q.member.get(input.conversationId, u);
+      if (row) members.set(u, toMember(row));
+    }
+    const plan = planGroupChange({ conversation: before, members }, input);
+    if (plan.create) {
+      q.insertConversation.run(input.conversationId, "group", plan.create.title, plan.create.description, input.now, input.now, 0, 0);
+    }
+    const seq = (before?.lastSeq ?? 0) + 1;
+    const body: MessageBody = { kind: "system", system: plan.event };
+    const event: MessageRecord = {
+      id: randomUUID(),
+      conversationId: input.conversationId,
+      seq,
+      senderUserId: input.actorUserId,
+      senderDeviceId: "",
+      clientMessageId: `system:${randomUUID()}`,
+      body,
+      replyToSeq: 0,
+      clientSentAt: undefined,
+      sentAt: input.now,
+    };
+    insertMessage(event);
+    for (const op of plan.memberOps) {
+      if (op.op === "join") join(input.conversationId, op.userId, op.role, seq, input.now);
+      else if (op.op === "end") {
+        q.endMember.run(seq, input.now, input.conversationId, op.userId);
+        q.closeRange.run(seq, input.conversationId, op.userId);
+      } else q.setRole.run(op.role, input.conversationId, op.userId);
+    }
+    const info = plan.info ?? plan.create ?? { title: before!.title, description: before!.description };
+    const head = q.headAfterChange.get(seq, input.now, plan.memberCount, info.title, info.description, input.conversationId)!;
+    q.senderSaw.run(seq, seq, input.conversationId, input.actorUserId);
+    return { event, memberVersion: head.member_version, memberCount: plan.memberCount };
   });
 
   const run = (op: WriteOp): WriteResults[WriteOp["kind"]] => {
@@ -140,6 +252,8 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
         return append(op.inputs);
       case "updateCursor":
         return updateCursor(op.conversationId, op.userId, op.deviceId, op.deliveredSeq, op.readSeq);
+      case "applyGroupChange":
+        return applyGroupChange(op.input);
     }
   };
 
@@ -149,6 +263,7 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
         return { ok: true, value: run(op) };
       } catch (err) {
         failIfBatchLost(err);
+        if (err instanceof DomainError) return { ok: false, message: err.message, kind: err.kind };
         return { ok: false, message: err instanceof Error ? err.message : String(err) };
       }
     }),
@@ -164,5 +279,16 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
         return ops.map(() => ({ ok: false, message }));
       }
     },
+  };
+}
+
+/**
+ * The aggregates over current members, each one index lookup (SQLite answers min() from the
+ * (conversation_id, active, x) index without scanning the members).
+ */
+export function summaryQueries(db: Database.Database) {
+  return {
+    minDelivered: db.prepare<[string], { v: number | null }>("SELECT min(delivered_seq) AS v FROM members WHERE conversation_id = ? AND active = 1"),
+    minRead: db.prepare<[string], { v: number | null }>("SELECT min(read_seq) AS v FROM members WHERE conversation_id = ? AND active = 1"),
   };
 }

@@ -1,0 +1,165 @@
+import type Database from "better-sqlite3";
+
+/**
+ * The schema's history, forward only: migration i takes the file from version i-1 to i
+ * (PRAGMA user_version). Never edit a shipped migration; add the next one.
+ */
+export const migrations: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: "v1: direct conversations, members with a global change version",
+    // Exactly the schema the v1 code created at open.
+    sql: `
+CREATE TABLE IF NOT EXISTS conversations (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  last_activity_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+  conversation_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  delivered_seq INTEGER NOT NULL DEFAULT 0,
+  read_seq INTEGER NOT NULL DEFAULT 0,
+  version INTEGER NOT NULL,
+  last_activity_at INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_user_version ON members (user_id, version);
+CREATE INDEX IF NOT EXISTS members_by_user_activity ON members (user_id, last_activity_at DESC, conversation_id DESC);
+CREATE TABLE IF NOT EXISTS messages (
+  conversation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  sender_user_id TEXT NOT NULL,
+  sender_device_id TEXT NOT NULL,
+  client_message_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_idempotency ON messages (conversation_id, sender_user_id, sender_device_id, client_message_id);
+CREATE TABLE IF NOT EXISTS device_cursors (
+  conversation_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  delivered_seq INTEGER NOT NULL DEFAULT 0,
+  read_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, user_id, device_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO counters (name, value) VALUES ('version', 0);
+`,
+  },
+  {
+    version: 2,
+    name: "v2: groups, membership ranges, message bodies, user index; no global counter",
+    // Every table is addressed by the key it would be sharded on: conversation id for
+    // conversations, members, member_ranges and messages; user id for user_conversations and
+    // device_cursors. v1 direct conversations become kind 'direct' with both members' ranges
+    // from seq 1, open; receipts and device cursors are kept.
+    sql: `
+ALTER TABLE conversations ADD COLUMN title TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN description TEXT NOT NULL DEFAULT '';
+ALTER TABLE conversations ADD COLUMN min_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN member_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE conversations ADD COLUMN member_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN receipts_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE conversations ADD COLUMN retention_mode TEXT NOT NULL DEFAULT 'permanent';
+ALTER TABLE conversations ADD COLUMN retention_ttl_seconds INTEGER NOT NULL DEFAULT 0;
+UPDATE conversations SET
+  member_count = (SELECT count(*) FROM members m WHERE m.conversation_id = conversations.id),
+  receipts_version = CASE WHEN EXISTS (
+    SELECT 1 FROM members m WHERE m.conversation_id = conversations.id AND (m.delivered_seq > 0 OR m.read_seq > 0)
+  ) THEN 1 ELSE 0 END;
+
+CREATE TABLE members_v2 (
+  conversation_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  role TEXT,
+  active INTEGER NOT NULL,
+  joined_seq INTEGER NOT NULL,
+  left_seq INTEGER,
+  left_at INTEGER,
+  delivered_seq INTEGER NOT NULL DEFAULT 0,
+  read_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+INSERT INTO members_v2 (conversation_id, user_id, role, active, joined_seq, left_seq, left_at, delivered_seq, read_seq)
+  SELECT conversation_id, user_id, NULL, 1, 1, NULL, NULL, delivered_seq, read_seq FROM members;
+
+CREATE TABLE member_ranges (
+  conversation_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  from_seq INTEGER NOT NULL,
+  to_seq INTEGER,
+  PRIMARY KEY (conversation_id, user_id, from_seq)
+) WITHOUT ROWID;
+INSERT INTO member_ranges (conversation_id, user_id, from_seq, to_seq) SELECT conversation_id, user_id, 1, NULL FROM members;
+
+CREATE TABLE user_conversations (
+  user_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  joined_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, conversation_id)
+) WITHOUT ROWID;
+INSERT INTO user_conversations (user_id, conversation_id, joined_at)
+  SELECT m.user_id, m.conversation_id, c.created_at FROM members m JOIN conversations c ON c.id = m.conversation_id;
+
+DROP TABLE members;
+ALTER TABLE members_v2 RENAME TO members;
+-- The aggregates over current members (ReceiptSummary) are min() lookups on these.
+CREATE INDEX members_active_delivered ON members (conversation_id, active, delivered_seq);
+CREATE INDEX members_active_read ON members (conversation_id, active, read_seq);
+
+ALTER TABLE messages ADD COLUMN body_kind TEXT NOT NULL DEFAULT 'text';
+ALTER TABLE messages ADD COLUMN body BLOB;
+ALTER TABLE messages ADD COLUMN reply_to_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN client_sent_at INTEGER;
+
+CREATE TABLE device_cursors_v2 (
+  user_id TEXT NOT NULL,
+  device_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  delivered_seq INTEGER NOT NULL DEFAULT 0,
+  read_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, device_id, conversation_id)
+) WITHOUT ROWID;
+INSERT INTO device_cursors_v2 (user_id, device_id, conversation_id, delivered_seq, read_seq)
+  SELECT user_id, device_id, conversation_id, delivered_seq, read_seq FROM device_cursors;
+DROP TABLE device_cursors;
+ALTER TABLE device_cursors_v2 RENAME TO device_cursors;
+
+DROP TABLE counters;
+`,
+  },
+];
+
+/** The version a file has once every migration ran. */
+export const schemaVersion = migrations.at(-1)!.version;
+
+/**
+ * Brings the file to the newest schema, each migration in its own transaction (taken with
+ * BEGIN IMMEDIATE, and the version read again inside it, so two connections opening the
+ * same file at once never run one twice). A file whose tables exist but whose user_version
+ * is 0 was written by v1, which set no version. A file from a newer version is refused.
+ */
+export function migrate(db: Database.Database): { from: number; to: number } {
+  const version = (): number => db.pragma("user_version", { simple: true }) as number;
+  const from = version();
+  if (from > schemaVersion) throw new Error(`history file has schema version ${from}, newer than this code's ${schemaVersion}`);
+  db.transaction(() => {
+    if (version() === 0 && db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conversations'").get()) {
+      db.pragma("user_version = 1");
+    }
+  }).immediate();
+  for (const m of migrations) {
+    db.transaction(() => {
+      if (version() >= m.version) return;
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  return { from, to: version() };
+}
