@@ -12,7 +12,9 @@ import { RawMember } from "../support/raw-member.js";
 
 // The session registry's watches apply every change 1.5 s late in every service: the router
 // learns of a new session, or of one that ended, long after it happened. Deliveries must
-// still reach the right session without loss, duplicates or reordering.
+// still reach the right session without loss, duplicates or reordering. (The delay stays
+// below the registry's TTL of three 2 s heartbeats, as any working deployment's must: a
+// gateway lease seen only after it lapsed counts for nothing.)
 const mirrorDelayMs = 1_500;
 let cluster: LocalCluster;
 let a: Api;
@@ -20,7 +22,7 @@ const members: RawMember[] = [];
 beforeAll(async () => {
   cluster = await startCluster({
     gateways: 2,
-    env: { HEARTBEAT_INTERVAL_MS: "500", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000", REGISTRY_MIRROR_DELAY_MS: String(mirrorDelayMs) },
+    env: { HEARTBEAT_INTERVAL_MS: "2000", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000", REGISTRY_MIRROR_DELAY_MS: String(mirrorDelayMs) },
   });
   a = api(cluster.gatewayUrls()[0]!);
 }, 120_000);

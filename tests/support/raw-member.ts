@@ -65,7 +65,7 @@ export class RawMember {
     const s = this.session;
     const from = s.frames.length;
     s.send(frame);
-    let i = from;
+    let i = 0;
     return s.next((f) => {
       const at = i++;
       return at >= from && match(f);
