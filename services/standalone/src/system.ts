@@ -14,7 +14,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp } from "@messenger/router";
 import { createDirectTransport, createServiceMetrics, instrumentRoute, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
-import { createStoreApp, openSqliteHistoryRepository } from "@messenger/store";
+import { createStoreApp, openSqliteHistoryRepository, storeWriteMetrics } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
 /** The whole system running in this process. */
@@ -64,7 +64,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
   });
   const store = createStoreApp({
-    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db")),
+    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics) }),
     verifier,
     accounts: accountsClient,
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,

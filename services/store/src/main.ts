@@ -7,6 +7,7 @@ import { peerTransport, runService } from "@messenger/rpc";
 import { createStoreApp } from "./app.js";
 import { limits } from "./domain/limits.js";
 import { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
+import { storeWriteMetrics } from "./store-metrics.js";
 
 const env = z.object({
   ...serviceEnv,
@@ -16,9 +17,9 @@ const env = z.object({
   LARGE_GROUP_THRESHOLD: z.coerce.number().int().min(1).default(limits.defaultLargeGroupThreshold),
 });
 
-await runService("store", () => parseEnv(env), async (config) => {
+await runService("store", () => parseEnv(env), async (config, { metrics }) => {
   const app = createStoreApp({
-    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db")),
+    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics) }),
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
     accounts: createClient(AccountsService, peerTransport(config.ACCOUNTS_URL)),
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,

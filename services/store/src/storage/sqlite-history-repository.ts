@@ -1,7 +1,7 @@
 import type { DeviceCursor, HistoryRepository, MemberRangeRecord, MessageRange, UserConversation } from "./history-repository.js";
 import { conversationReader, openHistoryDatabase, toConversation, toMember, toMessage, type ConversationRow, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 import { SqliteWriter } from "./sqlite-writer.js";
-import { summaryQueries } from "./sqlite-writes.js";
+import { summaryQueries, type RowsWritten } from "./sqlite-writes.js";
 
 /** Largest IN (...) list per statement (SQLite's default bound on variables is 32766). */
 const inChunk = 500;
@@ -20,10 +20,10 @@ const placeholders = (n: number): string => Array.from({ length: n }, () => "?")
  * loop; reads run here on their own connection and, WAL being snapshot-per-statement, see
  * every write whose caller has been answered. The file is migrated forward at open.
  */
-export function openSqliteHistoryRepository(path: string): HistoryRepository {
+export function openSqliteHistoryRepository(path: string, opts: { onCommitted?: (rows: RowsWritten, messagesStored: number) => void } = {}): HistoryRepository {
   // Opened (and migrated) before the writer starts, so reads never race the schema.
   const db = openHistoryDatabase(path);
-  const writer = new SqliteWriter(path);
+  const writer = new SqliteWriter(path, opts.onCommitted);
   const conversation = conversationReader(db);
 
   const q = {

@@ -3,13 +3,15 @@
 // requests.
 import { parentPort, workerData } from "node:worker_threads";
 import { openHistoryDatabase } from "./sqlite-schema.js";
-import { historyWrites, type WriteOp, type WriteOutcome } from "./sqlite-writes.js";
+import { historyWrites, type RowsWritten, type WriteOp, type WriteOutcome } from "./sqlite-writes.js";
 
 /** A message to the writer thread. */
 export type WriterRequest = { readonly kind: "commit"; readonly batch: number; readonly ops: readonly WriteOp[] } | { readonly kind: "close" };
 
 /** A message from the writer thread. */
-export type WriterReply = { readonly kind: "ready" } | { readonly kind: "committed"; readonly batch: number; readonly outcomes: WriteOutcome[] };
+export type WriterReply =
+  | { readonly kind: "ready" }
+  | { readonly kind: "committed"; readonly batch: number; readonly outcomes: WriteOutcome[]; readonly rows: RowsWritten };
 
 const port = parentPort!;
 const db = openHistoryDatabase((workerData as { path: string }).path);
@@ -20,6 +22,7 @@ port.on("message", (req: WriterRequest) => {
     port.close();
     return;
   }
-  port.postMessage({ kind: "committed", batch: req.batch, outcomes: writes.commit(req.ops) } satisfies WriterReply);
+  const outcomes = writes.commit(req.ops);
+  port.postMessage({ kind: "committed", batch: req.batch, outcomes, rows: writes.takeRowsWritten() } satisfies WriterReply);
 });
 port.postMessage({ kind: "ready" } satisfies WriterReply);

@@ -1,8 +1,9 @@
 import type { Worker } from "node:worker_threads";
 import { DomainError } from "../domain/errors.js";
+import type { AppendOutcome } from "./history-repository.js";
 import { startModuleWorker } from "./module-worker.js";
 import type { WriterReply, WriterRequest } from "./sqlite-writer-worker.js";
-import type { WriteOp, WriteResults } from "./sqlite-writes.js";
+import type { RowsWritten, WriteOp, WriteResults } from "./sqlite-writes.js";
 
 interface Job {
   readonly op: WriteOp;
@@ -27,7 +28,11 @@ export class SqliteWriter {
   private broken: Error | undefined;
   private idle: (() => void)[] = [];
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    /** Told the rows each committed batch wrote, by kind of write, and how many new messages it stored. */
+    private readonly onCommitted: (rows: RowsWritten, messagesStored: number) => void = () => {},
+  ) {
     this.worker = this.start();
   }
 
@@ -84,6 +89,11 @@ export class SqliteWriter {
       const jobs = this.inFlight;
       this.inFlight = undefined;
       worker.unref();
+      let stored = 0;
+      reply.outcomes.forEach((o, i) => {
+        if (o.ok && jobs[i]!.op.kind === "append") for (const a of o.value as AppendOutcome[]) if (a.ok && !a.duplicate) stored++;
+      });
+      this.onCommitted(reply.rows, stored);
       reply.outcomes.forEach((o, i) => {
         if (o.ok) jobs[i]!.resolve(o.value);
         else jobs[i]!.reject(o.kind ? new DomainError(o.kind, o.message) : new Error(o.message));

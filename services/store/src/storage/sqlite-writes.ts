@@ -54,7 +54,13 @@ export type WriteOutcome =
  * must be atomic with a write (membership with the seq, the member version with a group
  * change) runs inside that write's savepoint.
  */
-export function historyWrites(db: Database.Database): { commit(ops: readonly WriteOp[]): WriteOutcome[] } {
+/** Rows written by the writes of each kind, for the store's write-cost metric. */
+export type RowsWritten = Record<WriteOp["kind"], number>;
+
+export function historyWrites(db: Database.Database): { commit(ops: readonly WriteOp[]): WriteOutcome[]; takeRowsWritten(): RowsWritten } {
+  const totalChanges = db.prepare<[], number>("SELECT total_changes()").pluck();
+  const noRows = (): RowsWritten => ({ openDirect: 0, append: 0, updateCursor: 0, applyGroupChange: 0 });
+  let rows = noRows();
   const conversation = conversationReader(db);
   const q = {
     insertConversation: db.prepare(
@@ -260,7 +266,10 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
   const batch = db.transaction((ops: readonly WriteOp[]) =>
     ops.map((op): WriteOutcome => {
       try {
-        return { ok: true, value: run(op) };
+        const before = totalChanges.get()!;
+        const value = run(op);
+        rows[op.kind] += totalChanges.get()! - before;
+        return { ok: true, value };
       } catch (err) {
         failIfBatchLost(err);
         if (err instanceof DomainError) return { ok: false, message: err.message, kind: err.kind };
@@ -270,6 +279,11 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
   );
 
   return {
+    takeRowsWritten() {
+      const taken = rows;
+      rows = noRows();
+      return taken;
+    },
     commit(ops) {
       try {
         return batch(ops);

@@ -1,0 +1,17 @@
+import { Counter } from "prom-client";
+import type { ServiceMetrics } from "@messenger/rpc";
+import type { RowsWritten } from "./storage/sqlite-writes.js";
+
+/**
+ * The store's write cost: rows written per kind of write and messages stored, so that
+ * "rows per message" can be watched (it must not grow with the group size).
+ */
+export function storeWriteMetrics(m: ServiceMetrics): (rows: RowsWritten, messagesStored: number) => void {
+  const registers = [m.registry];
+  const rowsWritten = new Counter({ name: "messenger_store_rows_written_total", help: "Rows the history store wrote, by kind of write", labelNames: ["kind"], registers });
+  const messages = new Counter({ name: "messenger_store_messages_stored_total", help: "New messages stored (duplicates excluded)", registers });
+  return (rows, messagesStored) => {
+    for (const [kind, n] of Object.entries(rows)) if (n > 0) rowsWritten.inc({ kind }, n);
+    if (messagesStored > 0) messages.inc(messagesStored);
+  };
+}
