@@ -110,7 +110,7 @@ interface HealthClient extends grpc.Client {
   Check(req: { service: string }, cb: Callback<HealthCheckResponse>): grpc.ClientUnaryCall;
 }
 interface StoreClient extends grpc.Client {
-  GetMembers(req: { conversation_id: string }, cb: Callback<{ user_ids: string[] }>): grpc.ClientUnaryCall;
+  GetMemberRanges(req: { conversation_id: string }, cb: Callback<{ member_version: string }>): grpc.ClientUnaryCall;
 }
 interface ReflectionClient extends grpc.Client {
   ServerReflectionInfo(): grpc.ClientDuplexStream<ReflectionRequest, ReflectionResponse>;
@@ -355,7 +355,7 @@ describe("standard services on the public gRPC port", () => {
 
   it("internal services are not callable on the public port", async () => {
     const store = makeClient<StoreClient>(api, "messenger.store.v1.StoreService", address);
-    const err = await unary(store.GetMembers.bind(store), { conversation_id: "x" }).then(
+    const err = await unary(store.GetMemberRanges.bind(store), { conversation_id: "x" }).then(
       () => undefined,
       (e: grpc.ServiceError) => e,
     );

@@ -49,12 +49,11 @@ export async function replay(
         session.feeds.settle(c.conversationId, [], c.lastSeq);
       } else {
         // Paced message by message so a long replay never trips the slow-consumer bound.
-        for (let i = 0; i < c.messages.length; i += 32) {
+        for (const m of c.messages) {
           await session.roomFor();
           if (session.isClosed) return;
-          const chunk = c.messages.slice(i, i + 32);
-          session.feeds.settle(c.conversationId, chunk, chunk.at(-1)!.seq);
-          replayed += chunk.length;
+          session.feeds.settle(c.conversationId, [m], m.seq);
+          replayed++;
         }
         session.feeds.settle(c.conversationId, [], c.lastSeq);
       }
