@@ -2,7 +2,6 @@ export { route, type ServiceRoute, type Visibility } from "./service-routes.js";
 export { instrumentRoute, requestIdHeader, toWireError, domainErrorToConnect } from "./errors.js";
 export { DomainError, type DomainErrorKind } from "./domain-error.js";
 export { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
-export { identityHeaders, identityMetadata, callerFromHeaders, type CallerIdentity } from "./internal-identity.js";
 export { addRouteToGrpcServer } from "./grpc-adapter.js";
 export { startGrpcServer, type GrpcServerHandle, type GrpcServerOptions } from "./grpc-server.js";
 export { startHttpServer, type HttpServerHandle, type HttpServerOptions } from "./http-server.js";

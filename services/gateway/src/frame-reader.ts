@@ -17,7 +17,6 @@ export interface FrameReaderDeps {
   readonly cursors: TurnBatcher<MessageInitShape<typeof CursorUpdateSchema>, CursorUpdateResult>;
   /** Made on the session's first send: most sessions sit idle, and idle sessions are what a gateway holds. */
   sendPipeline(session: Session, sender: SenderInit): SendPipeline;
-  readonly routerHeaders: Record<string, string>;
 }
 
 /**
@@ -55,7 +54,7 @@ export async function readFrames(deps: FrameReaderDeps, it: AsyncIterator<Sessio
       }
       case "typing":
         await frameCall(session, "typing", () =>
-          deps.router.setTyping({ sender, conversationId: f.value.conversationId, typing: f.value.typing }, { headers: deps.routerHeaders }),
+          deps.router.setTyping({ sender, conversationId: f.value.conversationId, typing: f.value.typing }),
         );
         break;
       case "ping":

@@ -9,7 +9,7 @@ import { GatewayService, type SessionRequest } from "@messenger/proto/gateway/v1
 import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import type { CursorUpdateResult, CursorUpdateSchema, RouterService, SendItemResult, SendItemSchema } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { abortStream, identityHeaders, onCallAbort, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { abortStream, onCallAbort, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { readFrames, type SenderInit } from "./frame-reader.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
 import { readHello } from "./handshake.js";
@@ -63,7 +63,6 @@ export class Gateway {
   private draining = false;
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
-  private readonly gatewayHeaders: Record<string, string>;
   private readonly sendBatcher: TurnBatcher<MessageInitShape<typeof SendItemSchema>, SendItemResult>;
   private readonly cursorBatcher: TurnBatcher<MessageInitShape<typeof CursorUpdateSchema>, CursorUpdateResult>;
 
@@ -71,9 +70,8 @@ export class Gateway {
     private readonly deps: GatewayDeps,
     readonly settings: GatewaySettings,
   ) {
-    this.gatewayHeaders = { [identityHeaders.gateway]: settings.gatewayId };
-    this.sendBatcher = new TurnBatcher(async (items) => (await deps.router.sendMessages({ items }, { headers: this.gatewayHeaders })).results);
-    this.cursorBatcher = new TurnBatcher(async (items) => (await deps.router.updateCursors({ items }, { headers: this.gatewayHeaders })).results);
+    this.sendBatcher = new TurnBatcher(async (items) => (await deps.router.sendMessages({ items })).results);
+    this.cursorBatcher = new TurnBatcher(async (items) => (await deps.router.updateCursors({ items })).results);
     this.metrics = deps.metrics ? createGatewayMetrics(deps.metrics) : undefined;
     this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
     this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
@@ -138,7 +136,7 @@ export class Gateway {
     }
     if (live.length === 0) return;
     try {
-      const res = await this.deps.sessions.refreshSessions({ sessionIds: live }, { headers: this.gatewayHeaders });
+      const res = await this.deps.sessions.refreshSessions({ sessionIds: live, gatewayId: this.settings.gatewayId });
       for (const id of res.unknownSessionIds) {
         const s = this.table.get(id);
         if (s) await this.register(s);
@@ -149,7 +147,7 @@ export class Gateway {
   }
 
   private register(s: Session): Promise<unknown> {
-    return this.deps.sessions.registerSession({ sessionId: s.id, userId: s.userId, deviceId: s.deviceId }, { headers: this.gatewayHeaders });
+    return this.deps.sessions.registerSession({ sessionId: s.id, userId: s.userId, deviceId: s.deviceId, gatewayId: this.settings.gatewayId });
   }
 
   private async *session(requests: AsyncIterable<SessionRequest>, ctx: HandlerContext): AsyncGenerator<OutboundFrame> {
@@ -183,7 +181,7 @@ export class Gateway {
         session.fail(ConnectError.from(err, Code.Unavailable));
       });
       void readFrames(
-        { router: this.deps.router, cursors: this.cursorBatcher, routerHeaders: this.gatewayHeaders, sendPipeline: (s, sender) => this.sendPipeline(s, sender) },
+        { router: this.deps.router, cursors: this.cursorBatcher, sendPipeline: (s, sender) => this.sendPipeline(s, sender) },
         it,
         session,
       ).catch((err: unknown) => session.fail(ConnectError.from(err)));
@@ -193,7 +191,7 @@ export class Gateway {
       this.table.remove(session);
       this.metrics?.activeStreams.dec();
       session.end();
-      await this.deps.sessions.endSession({ sessionId: session.id }, { headers: this.gatewayHeaders }).catch((err: unknown) => this.sessionLog(session).warn({ err }, "end session failed"));
+      await this.deps.sessions.endSession({ sessionId: session.id }).catch((err: unknown) => this.sessionLog(session).warn({ err }, "end session failed"));
     }
   }
 

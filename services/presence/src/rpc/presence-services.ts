@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
 import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
-import { identityHeaders, route, type ServiceRoute } from "@messenger/rpc";
+import { route, type ServiceRoute } from "@messenger/rpc";
 import { presenceToProto, type ContactsLookup, type PresenceTracker } from "../domain/presence-tracker.js";
 
 /** The public presence API: a caller sees only their contacts and themselves. */
@@ -21,10 +21,9 @@ export function presenceRoute(deps: { tracker: PresenceTracker; verifier: TokenV
   );
 }
 
-function gatewayOf(headers: Headers): string {
-  const id = headers.get(identityHeaders.gateway);
-  if (!id) throw new ConnectError(`missing ${identityHeaders.gateway} metadata`, Code.Unauthenticated);
-  return id;
+function gatewayOf(req: { gatewayId: string }): string {
+  if (!req.gatewayId) throw new ConnectError("gateway_id is required", Code.InvalidArgument);
+  return req.gatewayId;
 }
 
 /** The internal session registry API called by gateways. */
@@ -32,13 +31,13 @@ export function sessionRoute(deps: { tracker: PresenceTracker }): ServiceRoute {
   return route(
     SessionService,
     {
-      async registerSession(req, ctx) {
+      async registerSession(req) {
         if (!req.sessionId || !req.userId) throw new ConnectError("session_id and user_id are required", Code.InvalidArgument);
-        await deps.tracker.register({ sessionId: req.sessionId, userId: req.userId, deviceId: req.deviceId, gatewayId: gatewayOf(ctx.requestHeader) });
+        await deps.tracker.register({ sessionId: req.sessionId, userId: req.userId, deviceId: req.deviceId, gatewayId: gatewayOf(req) });
         return {};
       },
-      async refreshSessions(req, ctx) {
-        return { unknownSessionIds: await deps.tracker.refresh(gatewayOf(ctx.requestHeader), req.sessionIds) };
+      async refreshSessions(req) {
+        return { unknownSessionIds: await deps.tracker.refresh(gatewayOf(req), req.sessionIds) };
       },
       async endSession(req) {
         await deps.tracker.end(req.sessionId);

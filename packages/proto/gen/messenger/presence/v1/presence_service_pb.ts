@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/presence/v1/presence_service.proto.
  */
 export const file_messenger_presence_v1_presence_service: GenFile = /*@__PURE__*/
-  fileDesc("CixtZXNzZW5nZXIvcHJlc2VuY2UvdjEvcHJlc2VuY2Vfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLnByZXNlbmNlLnYxIiYKEkdldFByZXNlbmNlUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSJFChNHZXRQcmVzZW5jZVJlc3BvbnNlEi4KCXByZXNlbmNlcxgBIAMoCzIbLm1lc3Nlbmdlci5jaGF0LnYxLlByZXNlbmNlIlAKFlJlZ2lzdGVyU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCSIZChdSZWdpc3RlclNlc3Npb25SZXNwb25zZSItChZSZWZyZXNoU2Vzc2lvbnNSZXF1ZXN0EhMKC3Nlc3Npb25faWRzGAEgAygJIjYKF1JlZnJlc2hTZXNzaW9uc1Jlc3BvbnNlEhsKE3Vua25vd25fc2Vzc2lvbl9pZHMYASADKAkiJwoRRW5kU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIUChJFbmRTZXNzaW9uUmVzcG9uc2UydwoPUHJlc2VuY2VTZXJ2aWNlEmQKC0dldFByZXNlbmNlEikubWVzc2VuZ2VyLnByZXNlbmNlLnYxLkdldFByZXNlbmNlUmVxdWVzdBoqLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5HZXRQcmVzZW5jZVJlc3BvbnNlMtcCCg5TZXNzaW9uU2VydmljZRJwCg9SZWdpc3RlclNlc3Npb24SLS5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVnaXN0ZXJTZXNzaW9uUmVxdWVzdBouLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5SZWdpc3RlclNlc3Npb25SZXNwb25zZRJwCg9SZWZyZXNoU2Vzc2lvbnMSLS5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVmcmVzaFNlc3Npb25zUmVxdWVzdBouLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5SZWZyZXNoU2Vzc2lvbnNSZXNwb25zZRJhCgpFbmRTZXNzaW9uEigubWVzc2VuZ2VyLnByZXNlbmNlLnYxLkVuZFNlc3Npb25SZXF1ZXN0GikubWVzc2VuZ2VyLnByZXNlbmNlLnYxLkVuZFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_messenger_chat_v1_types]);
+  fileDesc("CixtZXNzZW5nZXIvcHJlc2VuY2UvdjEvcHJlc2VuY2Vfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLnByZXNlbmNlLnYxIiYKEkdldFByZXNlbmNlUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSJFChNHZXRQcmVzZW5jZVJlc3BvbnNlEi4KCXByZXNlbmNlcxgBIAMoCzIbLm1lc3Nlbmdlci5jaGF0LnYxLlByZXNlbmNlImQKFlJlZ2lzdGVyU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCRISCgpnYXRld2F5X2lkGAQgASgJIhkKF1JlZ2lzdGVyU2Vzc2lvblJlc3BvbnNlIkEKFlJlZnJlc2hTZXNzaW9uc1JlcXVlc3QSEwoLc2Vzc2lvbl9pZHMYASADKAkSEgoKZ2F0ZXdheV9pZBgCIAEoCSI2ChdSZWZyZXNoU2Vzc2lvbnNSZXNwb25zZRIbChN1bmtub3duX3Nlc3Npb25faWRzGAEgAygJIicKEUVuZFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFAoSRW5kU2Vzc2lvblJlc3BvbnNlMncKD1ByZXNlbmNlU2VydmljZRJkCgtHZXRQcmVzZW5jZRIpLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5HZXRQcmVzZW5jZVJlcXVlc3QaKi5tZXNzZW5nZXIucHJlc2VuY2UudjEuR2V0UHJlc2VuY2VSZXNwb25zZTLXAgoOU2Vzc2lvblNlcnZpY2UScAoPUmVnaXN0ZXJTZXNzaW9uEi0ubWVzc2VuZ2VyLnByZXNlbmNlLnYxLlJlZ2lzdGVyU2Vzc2lvblJlcXVlc3QaLi5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVnaXN0ZXJTZXNzaW9uUmVzcG9uc2UScAoPUmVmcmVzaFNlc3Npb25zEi0ubWVzc2VuZ2VyLnByZXNlbmNlLnYxLlJlZnJlc2hTZXNzaW9uc1JlcXVlc3QaLi5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVmcmVzaFNlc3Npb25zUmVzcG9uc2USYQoKRW5kU2Vzc2lvbhIoLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5FbmRTZXNzaW9uUmVxdWVzdBopLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5FbmRTZXNzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
 
 /**
  * GetPresenceRequest names the users.
@@ -82,6 +82,13 @@ export type RegisterSessionRequest = Message<"messenger.presence.v1.RegisterSess
    * @generated from field: string device_id = 3;
    */
   deviceId: string;
+
+  /**
+   * The gateway holding it.
+   *
+   * @generated from field: string gateway_id = 4;
+   */
+  gatewayId: string;
 };
 
 /**
@@ -118,6 +125,13 @@ export type RefreshSessionsRequest = Message<"messenger.presence.v1.RefreshSessi
    * @generated from field: repeated string session_ids = 1;
    */
   sessionIds: string[];
+
+  /**
+   * The gateway.
+   *
+   * @generated from field: string gateway_id = 2;
+   */
+  gatewayId: string;
 };
 
 /**
@@ -205,8 +219,8 @@ export const PresenceService: GenService<{
   serviceDesc(file_messenger_presence_v1_presence_service, 0);
 
 /**
- * SessionService is the internal session registry API used by gateways. The gateway's
- * identity travels in x-messenger-gateway-id metadata.
+ * SessionService is the internal session registry API used by gateways. Each request names
+ * the calling gateway in its body, like every internal request names whom it acts for.
  *
  * @generated from service messenger.presence.v1.SessionService
  */
