@@ -4,6 +4,7 @@
  */
 export type DomainErrorKind =
   | "invalid_argument"
+  | "unauthenticated"
   | "not_found"
   | "already_exists"
   | "permission_denied"

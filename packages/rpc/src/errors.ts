@@ -8,6 +8,7 @@ import type { ServiceRoute } from "./service-routes.js";
 
 const codeOfKind: Record<DomainErrorKind, Code> = {
   invalid_argument: Code.InvalidArgument,
+  unauthenticated: Code.Unauthenticated,
   not_found: Code.NotFound,
   already_exists: Code.AlreadyExists,
   permission_denied: Code.PermissionDenied,

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { DomainError } from "@messenger/rpc/domain-error";
 import { hashPassword, verifyPassword, type IssuedToken, type TokenIssuer } from "@messenger/auth";
 import type { AccountRecord, AccountRepository } from "../storage/account-repository.js";
 
@@ -35,9 +35,9 @@ export class Accounts {
   }
 
   async register(username: string, password: string, displayName: string): Promise<AccountRecord> {
-    if (!usernamePattern.test(username)) throw new ConnectError("username must be 3 to 32 characters of a-z 0-9 _ . -", Code.InvalidArgument);
-    if (password.length < 8 || password.length > 256) throw new ConnectError("password must be 8 to 256 characters", Code.InvalidArgument);
-    if (displayName.length > 64) throw new ConnectError("display_name must be at most 64 characters", Code.InvalidArgument);
+    if (!usernamePattern.test(username)) throw new DomainError("invalid_argument", "username must be 3 to 32 characters of a-z 0-9 _ . -");
+    if (password.length < 8 || password.length > 256) throw new DomainError("invalid_argument", "password must be 8 to 256 characters");
+    if (displayName.length > 64) throw new DomainError("invalid_argument", "display_name must be at most 64 characters");
     const user: AccountRecord = {
       id: `u_${randomUUID().replaceAll("-", "")}`,
       username,
@@ -45,32 +45,32 @@ export class Accounts {
       passwordHash: await hashPassword(password, this.settings.scryptLogN),
       createdAt: this.now(),
     };
-    if (!(await this.repo.insertUser(user))) throw new ConnectError(`username ${username} is taken`, Code.AlreadyExists);
+    if (!(await this.repo.insertUser(user))) throw new DomainError("already_exists", `username ${username} is taken`);
     return user;
   }
 
   async login(username: string, password: string, deviceId: string): Promise<{ user: AccountRecord; tokens: DeviceTokens }> {
-    if (!deviceIdPattern.test(deviceId)) throw new ConnectError("device_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -", Code.InvalidArgument);
+    if (!deviceIdPattern.test(deviceId)) throw new DomainError("invalid_argument", "device_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
     const user = await this.repo.userByName(username);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
-    if (!user || !ok) throw new ConnectError("invalid username or password", Code.Unauthenticated);
+    if (!user || !ok) throw new DomainError("unauthenticated", "invalid username or password");
     return { user, tokens: await this.issue(user.id, deviceId) };
   }
 
   async refresh(refreshToken: string): Promise<DeviceTokens> {
     const record = refreshToken ? await this.repo.takeRefreshToken(sha256(refreshToken)) : undefined;
-    if (!record || record.expiresAt <= this.now()) throw new ConnectError("invalid or expired refresh token", Code.Unauthenticated);
+    if (!record || record.expiresAt <= this.now()) throw new DomainError("unauthenticated", "invalid or expired refresh token");
     return this.issue(record.userId, record.deviceId);
   }
 
   async lookup(username: string): Promise<AccountRecord> {
     const user = await this.repo.userByName(username);
-    if (!user) throw new ConnectError(`user ${username} not found`, Code.NotFound);
+    if (!user) throw new DomainError("not_found", `user ${username} not found`);
     return user;
   }
 
   async getUsers(ids: readonly string[]): Promise<AccountRecord[]> {
-    if (ids.length > 500) throw new ConnectError("at most 500 user ids", Code.InvalidArgument);
+    if (ids.length > 500) throw new DomainError("invalid_argument", "at most 500 user ids");
     return this.repo.usersById(ids);
   }
 
