@@ -23,12 +23,14 @@ export interface RouterDeps {
 export interface RouterSettings {
   /** Above this many members a group gets light signals instead of full pushes. */
   readonly largeGroupThreshold: number;
-  /** A large group's receipt summary is pushed at most once per this window. */
-  readonly largeGroupReceiptWindowMs: number;
+  /** A large group's receipt summary and each member's offline notification go out at most once per this window. */
+  readonly largeGroupWindowMs: number;
+  /** Delivery batches a router may hold before its senders wait. */
+  readonly maxDeliveryBacklog: number;
 }
 
 /** The router's defaults (the same threshold as the store's). */
-export const defaultRouterSettings: RouterSettings = { largeGroupThreshold: 256, largeGroupReceiptWindowMs: 1_000 };
+export const defaultRouterSettings: RouterSettings = { largeGroupThreshold: 256, largeGroupWindowMs: 1_000, maxDeliveryBacklog: 1_024 };
 
 /** The router service, ready to mount on any transport. */
 export interface RouterApp {
@@ -56,13 +58,20 @@ export function createRouterApp(deps: RouterDeps, settings: RouterSettings = def
   const notifyOffline: NotifyOffline = (n) =>
     deps.offline.publish(subjects.offlineNotifications(n.userId), offlineNotificationCodec.encode(n), `${n.messageId}:${n.userId}`);
   const sessions = deps.registry;
-  const delivery = new MessageDelivery({ memberships, sessions, publish, notifyOffline, log: deps.log }, settings);
-  const receipts = new ReceiptFanout({ memberships, sessions, publish, log: deps.log }, settings);
+  const delivery = new MessageDelivery(
+    { memberships, sessions, publish, notifyOffline, log: deps.log },
+    { largeGroupThreshold: settings.largeGroupThreshold, largeGroupWindowMs: settings.largeGroupWindowMs, maxBacklog: settings.maxDeliveryBacklog },
+  );
+  const receipts = new ReceiptFanout(
+    { memberships, sessions, publish, log: deps.log },
+    { largeGroupThreshold: settings.largeGroupThreshold, largeGroupReceiptWindowMs: settings.largeGroupWindowMs },
+  );
   return {
     routes: [routerRoute({ store: deps.store, delivery, receipts, memberships, sessions, publish, largeGroupThreshold: settings.largeGroupThreshold })],
     idle: () => delivery.idle(),
     async close() {
       await delivery.idle();
+      delivery.close();
       receipts.close();
     },
   };

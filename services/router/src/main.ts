@@ -12,7 +12,8 @@ const env = z.object({
   STORE_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
   LARGE_GROUP_THRESHOLD: positiveInt(256),
-  LARGE_GROUP_RECEIPT_WINDOW_MS: positiveInt(1_000),
+  LARGE_GROUP_WINDOW_MS: positiveInt(1_000),
+  MAX_DELIVERY_BACKLOG: positiveInt(1_024),
   /** Test hook: the session registry's watch applies changes this much later (see the bus README). */
   REGISTRY_MIRROR_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
@@ -23,7 +24,7 @@ await runService("router", () => parseEnv(env), async (config, { log }) => {
   const offline = await createJetStreamQueue(nc, offlineStream);
   const app = createRouterApp(
     { store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry, offline, log },
-    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupReceiptWindowMs: config.LARGE_GROUP_RECEIPT_WINDOW_MS },
+    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS, maxDeliveryBacklog: config.MAX_DELIVERY_BACKLOG },
   );
   return {
     routes: app.routes,

@@ -18,7 +18,7 @@ export const standaloneEnv = z.object({
   SHUTDOWN_GRACE_MS: positiveInt(5_000),
   MAX_GROUP_MEMBERS: positiveInt(1024),
   LARGE_GROUP_THRESHOLD: positiveInt(256),
-  LARGE_GROUP_RECEIPT_WINDOW_MS: positiveInt(1_000),
+  LARGE_GROUP_WINDOW_MS: positiveInt(1_000),
   GAP_FILL_DELAY_MS: z.coerce.number().int().min(0).default(200),
   CONVERSATION_UPDATE_WINDOW_MS: z.coerce.number().int().min(0).default(250),
 });

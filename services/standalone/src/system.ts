@@ -80,7 +80,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   const offline = createMemoryQueue();
   const router = createRouterApp(
     { store: storeClient, bus, registry, offline, log: log.child({ component: "router" }) },
-    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupReceiptWindowMs: config.LARGE_GROUP_RECEIPT_WINDOW_MS },
+    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS, maxDeliveryBacklog: 1_024 },
   );
   const routerClient = createClient(RouterService, internal.transport);
   const groups = createGroupsApp({

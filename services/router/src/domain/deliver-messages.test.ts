@@ -40,7 +40,7 @@ async function setup(ranges: MemberRange[], sessions: SessionRecord[], opts: { t
       notifyOffline: async (n) => void offline.push({ userId: n.userId, seq: n.seq }),
       log,
     },
-    { largeGroupThreshold: opts.threshold ?? 256 },
+    { largeGroupThreshold: opts.threshold ?? 256, largeGroupWindowMs: 30, maxBacklog: 1024 },
   );
   return { delivery, published, offline, src };
 }
@@ -88,6 +88,18 @@ describe("MessageDelivery", () => {
     expect(published[0]!.frame.frame).toEqual({ case: "conversationUpdated", value: { conversationId: "g1", lastSeq: 3n } });
   });
 
+  it("coalesces a large group's offline notifications: one per offline member per window, with the newest message", async () => {
+    const { delivery, offline } = await setup(["alice", "bob", "carol", "dave"].map((u) => open(u)), [session("a", "alice", "gw-1")], { threshold: 2 });
+    for (const seq of [1, 2, 3]) delivery.deliver([{ message: message(seq), memberVersion: 1, excludeSessionId: "a" }]);
+    await delivery.idle();
+    await new Promise((r) => setTimeout(r, 60));
+    expect(offline.sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
+      { userId: "bob", seq: 3n },
+      { userId: "carol", seq: 3n },
+      { userId: "dave", seq: 3n },
+    ]);
+  });
+
   it("publishes batches in the order they were stored even when an earlier batch's lookups are slower", async () => {
     const registry = createMemorySessionRegistry(60_000);
     await registry.put(session("b", "bob", "gw-1"));
@@ -101,7 +113,7 @@ describe("MessageDelivery", () => {
         notifyOffline: async () => undefined,
         log,
       },
-      { largeGroupThreshold: 256 },
+      { largeGroupThreshold: 256, largeGroupWindowMs: 30, maxBacklog: 1024 },
     );
     delivery.deliver([{ message: message(1, "alice", "slow"), memberVersion: 1, excludeSessionId: "" }]);
     delivery.deliver([{ message: message(2, "alice", "fast"), memberVersion: 1, excludeSessionId: "" }]);
@@ -118,7 +130,40 @@ describe("MembershipCache", () => {
     await cache.atLeast("g1", 2);
     await cache.atLeast("g1", 3);
     expect(src.calls).toBe(1);
-    await expect(cache.atLeast("g1", 4)).resolves.toMatchObject({ version: 3 });
-    expect(src.calls).toBe(2);
+    await expect(cache.atLeast("g1", 4)).rejects.toThrow(/older than version 4/);
+  });
+});
+
+describe("MembershipCache reads that must see a change", () => {
+  it("does not answer 'current' with a store read that started before it asked", async () => {
+    let version = 1;
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const cache = new MembershipCache({
+      async memberRanges() {
+        calls++;
+        const seen = version;
+        if (calls === 1) await new Promise<void>((r) => (release = r));
+        return { version: seen, unchanged: false, memberCount: 1, ranges: [open("alice")] };
+      },
+    });
+    const first = cache.current("g1");
+    await new Promise((r) => setTimeout(r, 5));
+    version = 2; // a membership change commits while the first read is under way
+    const second = cache.current("g1");
+    release!();
+    expect((await first).version).toBe(1);
+    expect((await second).version).toBe(2);
+  });
+
+  it("waits for a read at least as new as the version a message was stored under", async () => {
+    let version = 1;
+    const cache = new MembershipCache({
+      async memberRanges() {
+        const seen = version++;
+        return { version: seen, unchanged: false, memberCount: 1, ranges: [open("alice")] };
+      },
+    });
+    await expect(cache.atLeast("g1", 3)).resolves.toMatchObject({ version: 3 });
   });
 });

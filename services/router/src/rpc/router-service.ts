@@ -31,6 +31,7 @@ export function routerRoute(deps: RouterHandlerDeps): ServiceRoute {
     RouterService,
     {
       async sendMessages(req, ctx) {
+        await deps.delivery.roomFor();
         const res = await store.appendMessages(
           { items: req.items.map((i) => ({ message: i.message, senderUserId: i.sender?.userId ?? "", senderDeviceId: i.sender?.deviceId ?? "" })) },
           { signal: ctx.signal },
