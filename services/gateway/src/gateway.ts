@@ -12,12 +12,18 @@ import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import { abortStream, onCallAbort, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { readFrames, type SenderInit } from "./frame-reader.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
+import { fillGapPage, type ReadWindow } from "./gap-fill.js";
 import { readHello } from "./handshake.js";
 import { replay } from "./replay.js";
 import { SendPipeline } from "./send-pipeline.js";
 import { Session, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
 import { TurnBatcher } from "./turn-batcher.js";
+
+/** Messages per gap-fill read (the store's ReadMessages page bound). */
+const fillPageLimit = 500;
+/** A gap-fill read that takes longer is abandoned and tried again. */
+const fillTimeoutMs = 10_000;
 
 /** Gateway settings. */
 export interface GatewaySettings {
@@ -197,23 +203,16 @@ export class Gateway {
 
   /**
    * Fetches a gap of a session's conversation from the store after gapFillDelayMs (unless it
-   * closed meanwhile) and settles it; on failure the feed asks again.
+   * closed meanwhile) and settles it, a page at a time (a full page settles up to its last
+   * message, and the feed asks for the rest); on failure the feed asks again.
    */
   private fill(session: Session, conversationId: string, afterSeq: bigint, beforeSeq: bigint): void {
     const timer = setTimeout(() => {
       void (async () => {
         try {
-          const current = session.feeds.deliveredOf(conversationId) ?? afterSeq;
-          if (current + 1n >= beforeSeq || session.isClosed) return;
-          const limit = this.settings.maxReplayPerConversation;
-          const res = await this.deps.store.readMessages({ userId: session.userId, conversationId, afterSeq: current, beforeSeq, limit });
-          this.metrics?.gapFills.inc();
-          if (res.messages.length >= limit) {
-            session.enqueue({ frame: { case: "reset", value: { conversationId, lastSeq: beforeSeq - 1n } } });
-            session.feeds.settle(conversationId, [], beforeSeq - 1n);
-          } else {
-            session.feeds.settle(conversationId, res.messages, beforeSeq - 1n);
-          }
+          const limit = Math.max(1, Math.min(fillPageLimit, this.settings.maxReplayPerConversation, Math.floor(this.settings.outboundQueueLimit / 2)));
+          const read: ReadWindow = async (req) => (await this.deps.store.readMessages(req, { timeoutMs: fillTimeoutMs })).messages;
+          if (await fillGapPage(read, session, conversationId, afterSeq, beforeSeq, limit)) this.metrics?.gapFills.inc();
         } catch (err) {
           this.sessionLog(session).warn({ err, conversationId }, "gap fill failed; trying again");
           await new Promise((r) => setTimeout(r, this.settings.gapFillDelayMs));

@@ -35,6 +35,7 @@ export async function replay(
       pageToken,
     });
     for (const c of page.conversations) {
+      if (c.large) session.markLarge(c.conversationId);
       if (c.unchanged) {
         session.feeds.settle(c.conversationId, [], c.lastSeq);
         continue;

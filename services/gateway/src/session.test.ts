@@ -47,6 +47,18 @@ describe("Session: the resume replay merged with live deliveries", () => {
     s.end();
   });
 
+  it("asks for no fill when the session sends into a large group, whose messages are pulled, not pushed", async () => {
+    const fills: [string, bigint, bigint][] = [];
+    const { s } = session(fills);
+    s.feeds.settle("big", [], 10n);
+    s.markLarge("big");
+    s.finishSync();
+    s.sendResult({ frame: { case: "sendResult", value: { clientMessageId: "x", message: msg(25, "big") } } });
+    expect(fills).toEqual([]);
+    expect(s.feeds.deliveredOf("big")).toBe(25n);
+    s.end();
+  });
+
   it("coalesces a large group's conversation_updated signals per conversation", async () => {
     const { s, out } = session();
     s.finishSync();

@@ -36,6 +36,8 @@ export class Session {
   private syncing = true;
   private held: OutboundFrame[] = [];
   private updates: Map<string, bigint> | undefined;
+  /** Large groups of this session: their messages are pulled by the client, never pushed. */
+  private large: Set<string> | undefined;
   private updateTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -75,9 +77,18 @@ export class Session {
 
   /** The answer to one of this session's sends; a stored message counts as delivered to it. */
   sendResult(frame: OutboundFrame & { frame: { case: "sendResult" } }): void {
-    const m = frame.frame.value.message;
-    if (m && !this.closed) this.feeds.own(m as Message);
+    const m = frame.frame.value.message as Message | undefined;
+    if (m && !this.closed) {
+      // In a large group nothing is pushed, so there is no gap to fill before a send.
+      if (this.large?.has(m.conversationId)) this.feeds.settle(m.conversationId, [], m.seq);
+      else this.feeds.own(m);
+    }
     this.enqueue(frame);
+  }
+
+  /** Marks a conversation as a large group (the replay or a signal said so). */
+  markLarge(conversationId: string): void {
+    (this.large ??= new Set()).add(conversationId);
   }
 
   /** Ends the replay: fills may start, and the live frames held back meanwhile go out. */
@@ -150,6 +161,7 @@ export class Session {
   /** A large group's news, coalesced: at most one signal per conversation per window. */
   conversationUpdated(conversationId: string, lastSeq: bigint): void {
     if (this.closed) return;
+    this.markLarge(conversationId);
     const updates = (this.updates ??= new Map());
     if ((updates.get(conversationId) ?? 0n) < lastSeq) updates.set(conversationId, lastSeq);
     this.updateTimer ??= setTimeout(() => {
