@@ -19,12 +19,17 @@ export interface NatsSessionRegistryOptions {
   readonly mirrorDelayMs?: number;
   /** How long a read waits for the mirror to catch up before it answers with what it has. */
   readonly catchUpTimeoutMs?: number;
+  /** Told of watch failures and skipped entries (the registry carries on). */
+  readonly onError?: (err: unknown, what: string) => void;
 }
 
 interface Mirror<T> {
   readonly values: Map<string, { value: T; revision: number }>;
-  /** Resolves once every change up to the bucket's current last revision has been applied. */
-  catchUp(): Promise<void>;
+  /**
+   * Resolves once every change up to the bucket's current last revision has been applied,
+   * or after `timeoutMs` (NATS unreachable): the read then goes on with what it has.
+   */
+  catchUp(timeoutMs: number): Promise<void>;
   stop(): void;
 }
 
@@ -38,14 +43,17 @@ async function lastRevision(kv: KV): Promise<number> {
  * snapshot is read, and every change is applied by revision, so none is lost in between.
  * `catchUp` asks the server for the bucket's last revision and waits until the watch has
  * brought it: whatever the watch's delay, a change that completed before the call is seen.
+ * A watch that ends or fails is started again, with a fresh snapshot.
  */
 async function mirror<T>(
   kv: KV,
   decode: (e: KvEntry) => T,
-  opts: { delayMs: number; onChange?: (before: T | undefined, after: T | undefined) => void },
+  opts: { delayMs: number; onChange?: (before: T | undefined, after: T | undefined) => void; onError: (err: unknown, what: string) => void },
 ): Promise<Mirror<T>> {
   const values = new Map<string, { value: T; revision: number }>();
   let applied = 0;
+  let stopped = false;
+  let watch: Awaited<ReturnType<KV["watch"]>> | undefined;
   let waiters: { revision: number; resolve: () => void }[] = [];
   const advance = (revision: number): void => {
     if (revision <= applied) return;
@@ -55,53 +63,102 @@ async function mirror<T>(
     waiters = waiters.filter((w) => w.revision > applied);
     for (const w of ready) w.resolve();
   };
+  const set = (key: string, value: T, revision: number): void => {
+    const current = values.get(key);
+    values.set(key, { value, revision });
+    opts.onChange?.(current?.value, value);
+  };
+  const drop = (key: string): void => {
+    const current = values.get(key);
+    if (!current) return;
+    values.delete(key);
+    opts.onChange?.(current.value, undefined);
+  };
+  /** Applies a watched change; only the watch, which brings revisions in order, advances. */
   const apply = (e: KvEntry): void => {
     const current = values.get(e.key);
     if (!current || current.revision < e.revision) {
-      if (e.operation === "PUT") {
-        const value = decode(e);
-        values.set(e.key, { value, revision: e.revision });
-        opts.onChange?.(current?.value, value);
-      } else if (current) {
-        values.delete(e.key);
-        opts.onChange?.(current.value, undefined);
+      if (e.operation !== "PUT") drop(e.key);
+      else {
+        try {
+          set(e.key, decode(e), e.revision);
+        } catch (err) {
+          opts.onError(err, `undecodable registry entry ${e.key} skipped`);
+        }
       }
     }
     advance(e.revision);
   };
-  const watch = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
-  void (async () => {
-    for await (const e of watch) {
-      if (opts.delayMs > 0) setTimeout(() => apply(e), opts.delayMs);
-      else apply(e);
+  const start = async (): Promise<void> => {
+    const w = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
+    watch = w;
+    void (async () => {
+      for await (const e of w) {
+        if (opts.delayMs > 0) setTimeout(() => apply(e), opts.delayMs);
+        else apply(e);
+      }
+    })()
+      .catch((err: unknown) => opts.onError(err, "registry watch failed"))
+      .finally(() => {
+        if (stopped || watch !== w) return;
+        opts.onError(undefined, "registry watch ended; starting it again");
+        setTimeout(() => void start().catch((err: unknown) => opts.onError(err, "registry watch restart failed")), 250);
+      });
+    // Everything up to this revision is either in the snapshot read below or brought by the
+    // watch. Snapshot entries do not advance the mirror: a key read late may be newer than
+    // watched changes still on their way.
+    const atStart = await lastRevision(kv);
+    const seen = new Set<string>();
+    for await (const key of await kv.keys()) {
+      seen.add(key);
+      const e = await kv.get(key);
+      const current = values.get(key);
+      if (!e || (current && current.revision >= e.revision)) continue;
+      try {
+        set(key, decode(e), e.revision);
+      } catch (err) {
+        opts.onError(err, `undecodable registry entry ${key} skipped`);
+      }
     }
-  })();
-  // Everything up to this revision is either in the snapshot read below or brought by the watch.
-  const atStart = await lastRevision(kv);
-  for await (const key of await kv.keys()) {
-    const e = await kv.get(key);
-    if (e) apply(e);
-  }
-  advance(atStart);
+    // After a restart, keys deleted meanwhile are gone from the snapshot.
+    for (const key of [...values.keys()]) if (!seen.has(key) && (values.get(key)?.revision ?? 0) <= atStart) drop(key);
+    advance(atStart);
+  };
+  await start();
 
   // Reads that start while a revision request is still unsent share it; one sent later
   // serves only later reads, so a shared answer is never older than any read it serves.
-  let next: Promise<void> | undefined;
-  const catchUp = (): Promise<void> => {
+  let next: Promise<number> | undefined;
+  const target = (): Promise<number> => {
     next ??= (async () => {
       await Promise.resolve();
       next = undefined;
-      const target = await lastRevision(kv);
-      if (target <= applied) return;
-      await new Promise<void>((resolve) => waiters.push({ revision: target, resolve }));
+      return lastRevision(kv);
     })();
     return next;
+  };
+  const catchUp = async (timeoutMs: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: { revision: number; resolve: () => void } | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    const reached = (async () => {
+      const revision = await target();
+      if (revision <= applied) return;
+      await new Promise<void>((resolve) => waiters.push((waiter = { revision, resolve })));
+    })();
+    try {
+      await Promise.race([reached, timeout]);
+    } finally {
+      clearTimeout(timer);
+      if (waiter) waiters = waiters.filter((w) => w !== waiter);
+    }
   };
   return {
     values,
     catchUp,
     stop: () => {
-      watch.stop();
+      stopped = true;
+      watch?.stop();
       for (const w of waiters) w.resolve();
       waiters = [];
     },
@@ -135,14 +192,15 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
       set.add(after.sessionId);
     }
   };
-  const sessionMirror = await mirror(sessions, (e) => fromBinary(SessionEntrySchema, e.value), { delayMs, onChange: index });
+  const onError = opts.onError ?? (() => {});
+  const sessionMirror = await mirror(sessions, (e) => fromBinary(SessionEntrySchema, e.value), { delayMs, onChange: index, onError });
   const setLocal = (entry: SessionEntry | undefined, sessionId: string): void => {
     const before = sessionMirror.values.get(sessionId)?.value;
     if (entry) sessionMirror.values.set(sessionId, { value: entry, revision: 0 });
     else sessionMirror.values.delete(sessionId);
     index(before, entry);
   };
-  const leaseMirror = await mirror(leases, (e) => fromBinary(GatewayLeaseSchema, e.value), { delayMs });
+  const leaseMirror = await mirror(leases, (e) => fromBinary(GatewayLeaseSchema, e.value), { delayMs, onError });
 
   const leaseAlive = (gatewayId: string, now = Date.now()): boolean => {
     const lease = leaseMirror.values.get(gatewayId)?.value;
@@ -162,15 +220,7 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
     gatewayId: e.gatewayId,
   });
   /** Both mirrors caught up; past the timeout (NATS unreachable) the read goes on with what it has. */
-  const catchUp = async (): Promise<void> => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, catchUpTimeoutMs)));
-    try {
-      await Promise.race([Promise.all([sessionMirror.catchUp(), leaseMirror.catchUp()]), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  const catchUp = (): Promise<unknown> => Promise.all([sessionMirror.catchUp(catchUpTimeoutMs), leaseMirror.catchUp(catchUpTimeoutMs)]);
 
   return {
     async put(record) {

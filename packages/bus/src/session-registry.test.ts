@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { startNatsServer, type NatsServer } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsSessionRegistry, registryBuckets } from "./nats-session-registry.js";
@@ -45,6 +46,22 @@ describe("NATS KV registry reads, whatever the propagation delay", () => {
       await writer.close();
       await reader.close();
       await other.close();
+    }
+  });
+
+  it("skips an undecodable entry, says so, and keeps serving the others", async () => {
+    const jsm = await jetstreamManager(nc);
+    for (const bucket of Object.values(registryBuckets)) await jsm.streams.delete(`KV_${bucket}`).catch(() => false);
+    const errors: string[] = [];
+    const reg = await createNatsSessionRegistry(nc, { ttlMs: 10_000, onError: (_err, what) => errors.push(what) });
+    try {
+      const kv = await new Kvm(jetstream(nc)).open(registryBuckets.sessions);
+      await kv.put("garbage", new Uint8Array([0xff, 0xff, 0xff]));
+      await reg.put({ sessionId: "s2", userId: "bob", deviceId: "phone", gatewayId: "gw-1" });
+      expect((await reg.sessionsOf(["bob"])).map((s) => s.sessionId)).toEqual(["s2"]);
+      expect(errors.some((e) => e.includes("garbage"))).toBe(true);
+    } finally {
+      await reg.close();
     }
   });
 });

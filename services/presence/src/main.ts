@@ -19,7 +19,11 @@ const env = z.object({
 
 await runService("presence", () => parseEnv(env), async (config, { log }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "presence", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS, mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS });
+  const registry = await createNatsSessionRegistry(nc, {
+    ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS,
+    mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS,
+    onError: (err, what) => log.warn({ err }, what),
+  });
   const app = createPresenceApp({
     registry,
     bus: createNatsBus(nc),

@@ -20,7 +20,11 @@ const env = z.object({
 
 await runService("router", () => parseEnv(env), async (config, { log }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "router", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
-  const registry = await createNatsSessionRegistry(nc, { ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS, mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS });
+  const registry = await createNatsSessionRegistry(nc, {
+    ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS,
+    mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS,
+    onError: (err, what) => log.warn({ err }, what),
+  });
   const offline = await createJetStreamQueue(nc, offlineStream);
   const app = createRouterApp(
     { store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry, offline, log },
