@@ -33,6 +33,9 @@ export const limits = {
   syncConversationsPerPage: 500,
   defaultSyncMaxMessages: 500,
   defaultSyncMaxReplay: 1_000,
+  /** The most a caller may ask of one sync page. */
+  maxSyncMessages: 2_000,
+  maxSyncReplay: 10_000,
   /**
    * Above this many current members a group is "large": no per-message push, no per-member
    * receipts in sync or inbox, members pull. The store's default; configurable.

@@ -10,7 +10,7 @@ export interface ReadByPage {
   readonly userIds: string[];
   /** Current members besides the sender whose read watermark is at or past the seq. */
   readonly readCount: number;
-  /** Current members besides the sender. */
+  /** Current members besides the sender who were members when it was sent. */
   readonly memberCount: number;
   readonly nextPageToken: string;
 }
@@ -35,13 +35,12 @@ export async function listReadBy(
   if (!message) throw notFound(`message ${req.seq} of ${conv.id} no longer exists`);
   const size = clampPageSize(req.pageSize, limits.defaultMemberPageSize, limits.maxMemberPageSize);
   const [after] = req.pageToken ? decodePageToken(req.pageToken, ["string"] as const) : [""];
-  const sender = await repo.getMember(conv.id, message.senderUserId);
-  const { userIds, count } = await repo.readBy(conv.id, req.seq, message.senderUserId, after, size + 1);
+  const { userIds, count, eligible } = await repo.readBy(conv.id, req.seq, message.senderUserId, after, size + 1);
   const page = userIds.slice(0, size);
   return {
     userIds: page,
     readCount: count,
-    memberCount: conv.memberCount - (sender?.active ? 1 : 0),
+    memberCount: eligible,
     nextPageToken: userIds.length > size ? encodePageToken([page.at(-1)!]) : "",
   };
 }

@@ -114,8 +114,9 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
           userId: req.userId,
           deviceId: req.deviceId,
           cursors: new Map(req.cursors.map((c) => [c.conversationId, { seq: seqFromWire(c.seq), receiptsVersion: seqFromWire(c.receiptsVersion) }])),
-          maxMessages: req.maxMessages || limits.defaultSyncMaxMessages,
-          maxReplayPerConversation: req.maxReplayPerConversation || limits.defaultSyncMaxReplay,
+          // Internal callers are trusted, but a page is still bounded.
+          maxMessages: Math.min(req.maxMessages || limits.defaultSyncMaxMessages, limits.maxSyncMessages),
+          maxReplayPerConversation: Math.min(req.maxReplayPerConversation || limits.defaultSyncMaxReplay, limits.maxSyncReplay),
           pageToken: req.pageToken,
           largeGroupThreshold: deps.largeGroupThreshold,
         });

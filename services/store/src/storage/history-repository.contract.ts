@@ -285,10 +285,19 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       const m = await send("g7", "m", "bob");
       await repo.updateCursor("g7", "carol", "phone", 2, 2);
       await repo.updateCursor("g7", "owner", "phone", 2, 2);
-      expect(await repo.readBy("g7", 2, "bob", "", 10)).toEqual({ userIds: ["carol", "owner"], count: 2 });
-      expect(await repo.readBy("g7", 2, "bob", "carol", 10)).toEqual({ userIds: ["owner"], count: 2 });
+      expect(await repo.readBy("g7", 2, "bob", "", 10)).toEqual({ userIds: ["carol", "owner"], count: 2, eligible: 3 });
+      expect(await repo.readBy("g7", 2, "bob", "carol", 10)).toEqual({ userIds: ["owner"], count: 2, eligible: 3 });
       expect(m.memberCount).toBe(4);
       expect(await repo.receiptSummary("g7")).toEqual({ memberCount: 4, deliveredAllSeq: 0, readAllSeq: 0 });
+    });
+
+    it("does not count a member who joined after a message among its readers", async () => {
+      await createGroup("g8", ["bob"]);
+      await send("g8", "before erin", "bob");
+      await change("g8", "owner", { kind: "addMembers", userIds: ["erin"] });
+      // erin's watermarks start at her join, past message 2, but she never saw it; the owner
+      // read it (adding erin counts as having seen the conversation up to then).
+      expect(await repo.readBy("g8", 2, "bob", "", 10)).toEqual({ userIds: ["owner"], count: 1, eligible: 1 });
     });
 
     it("lets a former member move watermarks up to the end of their range only", async () => {

@@ -203,8 +203,12 @@ export interface HistoryRepository {
   receipts(conversationId: string): Promise<ReceiptRecord[]>;
   /** The aggregate over current members. */
   receiptSummary(conversationId: string): Promise<ReceiptSummaryRecord>;
-  /** Current members other than `exceptUserId` whose read watermark is ≥ seq: a page by user id, and the count. */
-  readBy(conversationId: string, seq: number, exceptUserId: string, afterUserId: string, limit: number): Promise<{ userIds: string[]; count: number }>;
+  /**
+   * Current members other than `exceptUserId` who joined at or before `seq` and whose read
+   * watermark is ≥ seq: a page by user id, the count, and how many such members there are
+   * whatever their watermark (`eligible`: the "of n" in "read by k of n").
+   */
+  readBy(conversationId: string, seq: number, exceptUserId: string, afterUserId: string, limit: number): Promise<{ userIds: string[]; count: number; eligible: number }>;
   /**
    * The user's conversations (the user index) in conversation id order, strictly after
    * `afterConversationId`, each with its head and the user's membership.

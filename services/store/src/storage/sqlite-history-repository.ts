@@ -46,11 +46,14 @@ export function openSqliteHistoryRepository(path: string, opts: { onCommitted?: 
     receipts: db.prepare<[string], { user_id: string; delivered_seq: number; read_seq: number }>(
       "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ? AND active = 1 ORDER BY user_id",
     ),
-    readByPage: db.prepare<[string, number, string, string, number], { user_id: string }>(
-      "SELECT user_id FROM members WHERE conversation_id = ? AND active = 1 AND read_seq >= ? AND user_id <> ? AND user_id > ? ORDER BY user_id LIMIT ?",
+    readByPage: db.prepare<[string, number, number, string, string, number], { user_id: string }>(
+      "SELECT user_id FROM members WHERE conversation_id = ? AND active = 1 AND read_seq >= ? AND joined_seq <= ? AND user_id <> ? AND user_id > ? ORDER BY user_id LIMIT ?",
     ),
-    readByCount: db.prepare<[string, number, string], { n: number }>(
-      "SELECT count(*) AS n FROM members WHERE conversation_id = ? AND active = 1 AND read_seq >= ? AND user_id <> ?",
+    readByCount: db.prepare<[string, number, number, string], { n: number }>(
+      "SELECT count(*) AS n FROM members WHERE conversation_id = ? AND active = 1 AND read_seq >= ? AND joined_seq <= ? AND user_id <> ?",
+    ),
+    readByEligible: db.prepare<[string, number, string], { n: number }>(
+      "SELECT count(*) AS n FROM members WHERE conversation_id = ? AND active = 1 AND joined_seq <= ? AND user_id <> ?",
     ),
     userIndex: db.prepare<[string, string, number], { conversation_id: string }>(
       "SELECT conversation_id FROM user_conversations WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
@@ -136,8 +139,9 @@ export function openSqliteHistoryRepository(path: string, opts: { onCommitted?: 
     },
     async readBy(conversationId, seq, exceptUserId, afterUserId, limit) {
       return {
-        userIds: q.readByPage.all(conversationId, seq, exceptUserId, afterUserId, limit).map((r) => r.user_id),
-        count: q.readByCount.get(conversationId, seq, exceptUserId)!.n,
+        userIds: q.readByPage.all(conversationId, seq, seq, exceptUserId, afterUserId, limit).map((r) => r.user_id),
+        count: q.readByCount.get(conversationId, seq, seq, exceptUserId)!.n,
+        eligible: q.readByEligible.get(conversationId, seq, exceptUserId)!.n,
       };
     },
     async userConversations(userId, afterConversationId, limit): Promise<UserConversation[]> {
