@@ -64,7 +64,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
   });
   const store = createStoreApp({
-    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics) }),
+    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
     verifier,
     accounts: accountsClient,
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,

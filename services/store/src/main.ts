@@ -19,7 +19,7 @@ const env = z.object({
 
 await runService("store", () => parseEnv(env), async (config, { metrics }) => {
   const app = createStoreApp({
-    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics) }),
+    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
     accounts: createClient(AccountsService, peerTransport(config.ACCOUNTS_URL)),
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,

@@ -110,3 +110,29 @@ describe("sqlite write cost", () => {
     expect(large).toEqual(small);
   });
 });
+
+describe("sqlite history: receipts version of a large group", () => {
+  it("moves only when the group's summary moves, not with every member's receipt", async () => {
+    const repo = openSqliteHistoryRepository(join(dir, `large-${n++}.db`), { largeGroupThreshold: 2 });
+    const created = await repo.applyGroupChange({
+      conversationId: "big",
+      actorUserId: "owner",
+      expectedMemberVersion: 0,
+      change: { kind: "create", title: "t", description: "", memberUserIds: ["bob", "carol"] },
+      now: 1,
+    });
+    const version = async () => (await repo.getConversation("big"))!.receiptsVersion;
+    await repo.append([input("big", "m1", 2, "owner")]);
+    const start = await version();
+    // bob reads: carol has not, so nobody-read-all stays where it was.
+    const bob = await repo.updateCursor("big", "bob", "phone", 2, 2);
+    expect(bob.changed).toBe(true);
+    expect(await version()).toBe(start);
+    // carol reads: now everyone has, and the summary moved.
+    const carol = await repo.updateCursor("big", "carol", "phone", 2, 2);
+    expect(carol.summary.readAllSeq).toBe(2);
+    expect(await version()).toBeGreaterThan(start);
+    expect(created.memberCount).toBe(3);
+    await repo.close();
+  });
+});

@@ -20,10 +20,14 @@ const placeholders = (n: number): string => Array.from({ length: n }, () => "?")
  * loop; reads run here on their own connection and, WAL being snapshot-per-statement, see
  * every write whose caller has been answered. The file is migrated forward at open.
  */
-export function openSqliteHistoryRepository(path: string, opts: { onCommitted?: (rows: RowsWritten, messagesStored: number) => void } = {}): HistoryRepository {
+export function openSqliteHistoryRepository(path: string, opts: {
+    onCommitted?: (rows: RowsWritten, messagesStored: number) => void;
+    /** Above this many members a group's receipts version moves only with its summary. */
+    largeGroupThreshold?: number;
+  } = {}): HistoryRepository {
   // Opened (and migrated) before the writer starts, so reads never race the schema.
   const db = openHistoryDatabase(path);
-  const writer = new SqliteWriter(path, opts.onCommitted);
+  const writer = new SqliteWriter(path, opts.onCommitted, opts.largeGroupThreshold);
   const conversation = conversationReader(db);
 
   const q = {

@@ -14,8 +14,9 @@ export type WriterReply =
   | { readonly kind: "committed"; readonly batch: number; readonly outcomes: WriteOutcome[]; readonly rows: RowsWritten };
 
 const port = parentPort!;
-const db = openHistoryDatabase((workerData as { path: string }).path);
-const writes = historyWrites(db);
+const data = workerData as { path: string; largeGroupThreshold: number };
+const db = openHistoryDatabase(data.path);
+const writes = historyWrites(db, { largeGroupThreshold: data.largeGroupThreshold });
 port.on("message", (req: WriterRequest) => {
   if (req.kind === "close") {
     db.close();

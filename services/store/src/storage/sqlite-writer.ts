@@ -1,5 +1,6 @@
 import type { Worker } from "node:worker_threads";
 import { DomainError } from "../domain/errors.js";
+import { limits } from "../domain/limits.js";
 import type { AppendOutcome } from "./history-repository.js";
 import { startModuleWorker } from "./module-worker.js";
 import type { WriterReply, WriterRequest } from "./sqlite-writer-worker.js";
@@ -32,6 +33,7 @@ export class SqliteWriter {
     private readonly path: string,
     /** Told the rows each committed batch wrote, by kind of write, and how many new messages it stored. */
     private readonly onCommitted: (rows: RowsWritten, messagesStored: number) => void = () => {},
+    private readonly largeGroupThreshold: number = limits.defaultLargeGroupThreshold,
   ) {
     this.worker = this.start();
   }
@@ -81,7 +83,7 @@ export class SqliteWriter {
   }
 
   private start(): Worker {
-    const worker = startModuleWorker(new URL("./sqlite-writer-worker.ts", import.meta.url), { path: this.path });
+    const worker = startModuleWorker(new URL("./sqlite-writer-worker.ts", import.meta.url), { path: this.path, largeGroupThreshold: this.largeGroupThreshold });
     worker.unref();
     worker.on("message", (reply: WriterReply) => {
       if (reply.kind === "ready") this.ready = true;

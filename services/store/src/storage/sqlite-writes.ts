@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
+import { limits } from "../domain/limits.js";
 import { DomainError, type DomainErrorKind, notFound, permissionDenied } from "../domain/errors.js";
 import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain/group-change.js";
 import { directConversationId } from "./direct-conversation-id.js";
@@ -57,7 +58,10 @@ export type WriteOutcome =
 /** Rows written by the writes of each kind, for the store's write-cost metric. */
 export type RowsWritten = Record<WriteOp["kind"], number>;
 
-export function historyWrites(db: Database.Database): { commit(ops: readonly WriteOp[]): WriteOutcome[]; takeRowsWritten(): RowsWritten } {
+export function historyWrites(
+  db: Database.Database,
+  opts: { largeGroupThreshold: number } = { largeGroupThreshold: limits.defaultLargeGroupThreshold },
+): { commit(ops: readonly WriteOp[]): WriteOutcome[]; takeRowsWritten(): RowsWritten } {
   const totalChanges = db.prepare<[], number>("SELECT total_changes()").pluck();
   const noRows = (): RowsWritten => ({ openDirect: 0, append: 0, updateCursor: 0, applyGroupChange: 0 });
   let rows = noRows();
@@ -204,11 +208,17 @@ export function historyWrites(db: Database.Database): { commit(ops: readonly Wri
     };
     const changed = receipt.deliveredSeq !== member.deliveredSeq || receipt.readSeq !== member.readSeq;
     let receiptsVersion = conv.receiptsVersion;
-    if (changed) {
-      q.setMemberReceipt.run(receipt.deliveredSeq, receipt.readSeq, conversationId, userId);
+    if (!changed) return { changed, receipt, receiptsVersion, summary: summaryOf(conv), memberVersion: conv.memberVersion };
+    // A large group shows only the summary: its receipts version (a write to the hot
+    // conversation row) moves only when the summary does, not with every member's move.
+    const large = conv.memberCount > opts.largeGroupThreshold;
+    const before = large ? summaryOf(conv) : undefined;
+    q.setMemberReceipt.run(receipt.deliveredSeq, receipt.readSeq, conversationId, userId);
+    const summary = summaryOf(conv);
+    if (!before || before.deliveredAllSeq !== summary.deliveredAllSeq || before.readAllSeq !== summary.readAllSeq) {
       receiptsVersion = q.bumpReceipts.get(conversationId)!.receipts_version;
     }
-    return { changed, receipt, receiptsVersion, summary: summaryOf(conv), memberVersion: conv.memberVersion };
+    return { changed, receipt, receiptsVersion, summary, memberVersion: conv.memberVersion };
   });
 
   const applyGroupChange = db.transaction((input: GroupChangeInput): GroupChangeOutcome => {
