@@ -1,2 +1,2 @@
-export { renderTable, type Figure } from "./report.js";
+export { renderComparison, renderTable, type CompareMetric, type Figure } from "./report.js";
 export { median, quantile } from "./stats.js";

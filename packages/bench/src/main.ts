@@ -1,9 +1,9 @@
-// npm run bench [-- --quick] [-- --scenario idle,chat,...] [-- --rounds N]
+// npm run bench [-- --quick] [-- --scenario idle,chat,group,storm] [-- --rounds N]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { renderTable, type Figure } from "./report.js";
+import { renderComparison, renderTable, type Figure } from "./report.js";
 import type { ScenarioContext } from "./scenario.js";
 import { scenarios } from "./scenarios/index.js";
 
@@ -30,15 +30,20 @@ const ctx: ScenarioContext = {
 };
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 console.log(`messenger bench (${quick ? "quick" : "full"}) on ${machine}\n`);
-const figures: Figure[] = [];
+const byScenario = new Map<string, Figure[]>();
 const started = Date.now();
 for (const name of selected) {
   console.error(`scenario ${name} ...`);
   const t0 = Date.now();
-  figures.push(...(await scenarios[name]!(ctx)));
+  byScenario.set(name, await scenarios[name]!(ctx));
   console.error(`scenario ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
+// Printed in the scenarios' own order (idle, chat, group, storm) whatever the order run, so
+// the group figures always sit right after the 1:1 chat figures of the same run.
+const figures = Object.keys(scenarios).flatMap((name) => byScenario.get(name) ?? []);
 console.log(renderTable(figures));
+const comparison = renderComparison(figures);
+if (comparison) console.log(`\n1:1 chat and groups, same run (median [min..max]; latency: 1:1 send→deliver, group send→last member):\n${comparison}`);
 mkdirSync(values.out!, { recursive: true });
 const file = join(values.out!, `bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 writeFileSync(file, JSON.stringify({ machine, quick, seconds: (Date.now() - started) / 1000, figures }, null, 2));

@@ -29,21 +29,16 @@ export class FrameReader {
 }
 
 /**
- * A device session on plain node:http2, the lightest client there is, so that the load
- * generator measures the server rather than itself. Several sessions may share one HTTP/2
- * connection (streams), the way a benchmark reaches past one process's socket limit.
+ * A device session on plain node:http2 that hands over each response frame's bytes
+ * undecoded, for load generators that parse only the fields they need (see wire.ts).
  */
-export class RawSession {
+export class RawByteSession {
   readonly stream: http2.ClientHttp2Stream;
   ended = false;
 
-  constructor(
-    connection: http2.ClientHttp2Session,
-    onFrame: (f: SessionResponse, bytes: number) => void,
-    onEnd: (status: string) => void = () => {},
-  ) {
+  constructor(connection: http2.ClientHttp2Session, onMessage: (bytes: Buffer) => void, onEnd: (status: string) => void = () => {}) {
     this.stream = connection.request({ ":method": "POST", ":path": sessionPath, "content-type": "application/grpc", te: "trailers" });
-    const reader = new FrameReader((bytes) => onFrame(fromBinary(SessionResponseSchema, bytes), bytes.length));
+    const reader = new FrameReader(onMessage);
     this.stream.on("data", (chunk: Buffer) => reader.push(chunk));
     this.stream.on("trailers", (t) => onEnd(String(t["grpc-status"] ?? "")));
     this.stream.on("error", () => undefined);
@@ -53,11 +48,31 @@ export class RawSession {
   }
 
   send(frame: MessageInitShape<typeof SessionRequestSchema>): void {
-    if (!this.ended) this.stream.write(grpcFrame(toBinary(SessionRequestSchema, create(SessionRequestSchema, frame))));
+    this.sendFramed(grpcFrame(toBinary(SessionRequestSchema, create(SessionRequestSchema, frame))));
+  }
+
+  /** Writes a frame already encoded with grpcFrame (e.g. a ping encoded once). */
+  sendFramed(framed: Buffer): void {
+    if (!this.ended) this.stream.write(framed);
   }
 
   close(): void {
     this.stream.close();
+  }
+}
+
+/**
+ * A device session on plain node:http2, the lightest client there is, so that the load
+ * generator measures the server rather than itself. Several sessions may share one HTTP/2
+ * connection (streams), the way a benchmark reaches past one process's socket limit.
+ */
+export class RawSession extends RawByteSession {
+  constructor(
+    connection: http2.ClientHttp2Session,
+    onFrame: (f: SessionResponse, bytes: number) => void,
+    onEnd: (status: string) => void = () => {},
+  ) {
+    super(connection, (bytes) => onFrame(fromBinary(SessionResponseSchema, bytes), bytes.length), onEnd);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
 import { chat } from "./chat.js";
+import { group } from "./group.js";
 import { idleSessions } from "./idle-sessions.js";
 import { resumeStorm } from "./resume-storm.js";
 
@@ -8,5 +9,6 @@ import { resumeStorm } from "./resume-storm.js";
 export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[]>> = {
   idle: idleSessions,
   chat,
+  group,
   storm: resumeStorm,
 };
