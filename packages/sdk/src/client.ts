@@ -1,15 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createWritableIterable, type WritableIterable } from "@connectrpc/connect/protocol";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import type { Tokens, User } from "@messenger/proto/accounts/v1/types";
-import type { Conversation, MemberReceipt, Message, Presence } from "@messenger/proto/chat/v1/types";
+import {
+  MemberReceiptSchema,
+  type CiphertextSchema,
+  type Conversation,
+  type MediaRefSchema,
+  type MemberReceipt,
+  type MemberRole,
+  type Message,
+  type Presence,
+  type ReceiptSummary,
+} from "@messenger/proto/chat/v1/types";
 import {
   GatewayService,
   type ConversationReset,
+  type ConversationUpdated,
   type FrameError,
   type SessionRequestSchema,
   type SessionResponse,
@@ -17,6 +29,7 @@ import {
   type TypingEvent,
   type Welcome,
 } from "@messenger/proto/gateway/v1/gateway_service";
+import { GroupService, type Member } from "@messenger/proto/groups/v1/group_service";
 import { Direction, HistoryService } from "@messenger/proto/history/v1/history_service";
 import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
 import { backoffDelay } from "./backoff.js";
@@ -24,8 +37,57 @@ import { ConversationOrder } from "./conversation-order.js";
 
 /** Where a device left off; keep it across restarts to resume without a full reload. */
 export interface ResumeState {
+  /** Unused by the server (always 0 now); kept so saved states and older callers still work. */
   syncVersion: bigint;
+  /** Per conversation, the highest seq handled: every seq up to it was emitted or is not visible to this user. */
   cursors: Map<string, bigint>;
+  /**
+   * Per conversation, the highest receipts version seen, so a resume replays only receipts
+   * that moved since. Optional: a state saved before it existed resumes with none (every
+   * receipt comes again, which is harmless). `resumeState()` always fills it.
+   */
+  receiptsVersions?: Map<string, bigint>;
+}
+
+/** A message body a client may send: the server writes system bodies itself. */
+export type OutgoingBody =
+  | { case: "text"; value: string }
+  | { case: "media"; value: MessageInitShape<typeof MediaRefSchema> }
+  | { case: "ciphertext"; value: MessageInitShape<typeof CiphertextSchema> };
+
+/** Options of one send. */
+export interface SendOptions {
+  /** The idempotency key; a resend with the same key never makes a second message. Default: a fresh UUID. */
+  clientMessageId?: string;
+  /** The seq of the message this one answers; none by default. */
+  replyToSeq?: bigint;
+  /** When the user wrote it, for display (ordering is by seq). Default: the time of the call. */
+  clientSentAt?: Date;
+}
+
+/** A conversation's aggregated receipts as last seen, with the receipts version they reflect (0 when unknown). */
+export interface ReceiptSummaryUpdate {
+  conversationId: string;
+  summary: ReceiptSummary;
+  receiptsVersion: bigint;
+}
+
+/** One page of the members of a group. */
+export interface MembersPage {
+  members: Member[];
+  nextPageToken: string;
+  memberCount: number;
+}
+
+/** One page of the members who read a message. */
+export interface ReadByPage {
+  /** Current members whose read watermark reached the seq, the sender excluded. */
+  userIds: string[];
+  /** How many current members read it, the sender excluded. */
+  readCount: number;
+  /** Current members besides the sender: "read by readCount of memberCount". */
+  memberCount: number;
+  nextPageToken: string;
 }
 
 /** Options of a MessengerClient. */
@@ -52,9 +114,27 @@ export interface MessengerClientOptions {
 
 /** The events a MessengerClient emits. */
 export interface MessengerEvents {
-  /** A message, in seq order per conversation, each once; the device's own sends included. */
+  /**
+   * A message, in seq order per conversation, each once; the device's own sends and the
+   * system messages of group changes included. Seqs this user may not see (outside their
+   * membership of a group, or deleted below min_seq) are skipped, so seqs may jump.
+   */
   message: [Message];
-  receipt: [{ conversationId: string; receipt: MemberReceipt }];
+  /**
+   * A member's watermarks moved. `receiptsVersion` is the conversation's receipts version
+   * after the move; `summary`, when present, the aggregate over current members.
+   */
+  receipt: [{ conversationId: string; receipt: MemberReceipt; receiptsVersion: bigint; summary: ReceiptSummary | undefined }];
+  /**
+   * A conversation's aggregated receipts changed (from a receipt_summary event of a large
+   * group, or the summary a receipt event carries); stale and unchanged ones are not emitted.
+   */
+  receiptSummary: [ReceiptSummaryUpdate];
+  /**
+   * A large group has news up to `lastSeq`; its messages are not pushed. If the conversation
+   * is open (`openConversation`) the client pulls them and emits them as `message` events.
+   */
+  conversationUpdated: [ConversationUpdated];
   presence: [Presence];
   /** Typing started, or stopped (explicitly or because the indicator lapsed). */
   typing: [TypingEvent];
@@ -69,7 +149,9 @@ export interface MessengerEvents {
 
 interface PendingSend {
   readonly conversationId: string;
-  readonly text: string;
+  readonly body: OutgoingBody;
+  readonly replyToSeq: bigint;
+  readonly clientSentAt: Timestamp;
   /** Written on the current stream and not answered yet. */
   inFlight: boolean;
   /** Every caller that sent with this client message id while it was pending. */
@@ -80,18 +162,14 @@ type Frame = MessageInitShape<typeof SessionRequestSchema>;
 
 const retryableSendCodes = new Set<number>([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.Internal, Code.Unknown, Code.ResourceExhausted]);
 
-/**
- * The client SDK: one long-lived stream per device with auto-reconnect (exponential backoff,
- * full jitter), resume from per-conversation cursors, an outbox that resends unacknowledged
- * sends with their original client ids, and gap detection by seq that fetches what is
- * missing. Messages are emitted in order, each once.
- */
+/** The clients of one gateway address. */
 interface Endpoint {
   readonly url: string;
   readonly sessionManager: Http2SessionManager;
   readonly accounts: Client<typeof AccountsService>;
   readonly history: Client<typeof HistoryService>;
   readonly presence: Client<typeof PresenceService>;
+  readonly groups: Client<typeof GroupService>;
   readonly gateway: Client<typeof GatewayService>;
 }
 
@@ -104,10 +182,25 @@ function endpoint(url: string): Endpoint {
     accounts: createClient(AccountsService, transport),
     history: createClient(HistoryService, transport),
     presence: createClient(PresenceService, transport),
+    groups: createClient(GroupService, transport),
     gateway: createClient(GatewayService, transport),
   };
 }
 
+/** Forward pages read when pulling a conversation. */
+const pullPageSize = 200;
+/** A gap that history cannot close yet is retried with backoff up to this delay. */
+const gapRetryMaxMs = 10_000;
+
+/**
+ * The client SDK: one long-lived stream per device with auto-reconnect (exponential backoff,
+ * full jitter), resume from per-conversation cursors (with the receipts version seen), an
+ * outbox that resends unacknowledged sends with their original client ids and in their
+ * order, and gap detection by seq that fetches what is missing, taking history as the
+ * authority on which seqs this user may see. Messages are emitted in order, each once.
+ * Large groups are pulled on demand (`openConversation`); groups are managed through the
+ * GroupService wrappers, whose system messages are emitted like any other message.
+ */
 export class MessengerClient extends EventEmitter<MessengerEvents> {
   /**
    * Counters for operators and benchmarks. `duplicatesReceived` counts messages the server
@@ -122,6 +215,17 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   private syncVersion: bigint;
   private readonly outbox = new Map<string, PendingSend>();
   private readonly receipts = new Map<string, Map<string, MemberReceipt>>();
+  private readonly receiptsVersions = new Map<string, bigint>();
+  private readonly summaries = new Map<string, { summary: ReceiptSummary; version: bigint }>();
+  /** The newest seq known per conversation (conversation_updated, history, the inbox). */
+  private readonly lastSeqs = new Map<string, bigint>();
+  /** Conversations the app has open: a conversation_updated for one pulls it. */
+  private readonly open = new Set<string>();
+  /** The pull running per conversation, and those asked to pull again when it ends. */
+  private readonly pulls = new Map<string, Promise<void>>();
+  private readonly pullAgain = new Set<string>();
+  /** Fill attempts per conversation that closed nothing, for the retry backoff. */
+  private readonly gapAttempts = new Map<string, number>();
   private readonly presences = new Map<string, Presence>();
   private readonly ackTimers = new Map<string, NodeJS.Timeout>();
   private readonly gapTimers = new Map<string, NodeJS.Timeout>();
@@ -145,6 +249,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     this.endpoints = urls.map(endpoint);
     this.syncVersion = options.resume?.syncVersion ?? 0n;
     for (const [c, s] of options.resume?.cursors ?? []) this.orders.set(c, new ConversationOrder(s));
+    for (const [c, v] of options.resume?.receiptsVersions ?? []) this.receiptsVersions.set(c, v);
   }
 
   /** AccountsService on the current gateway. */
@@ -155,6 +260,11 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   /** HistoryService on the current gateway. */
   get history(): Client<typeof HistoryService> {
     return this.endpoint().history;
+  }
+
+  /** GroupService on the current gateway. */
+  get groupsApi(): Client<typeof GroupService> {
+    return this.endpoint().groups;
   }
 
   /** PresenceService on the current gateway. */
@@ -190,17 +300,50 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   resumeState(): ResumeState {
     const cursors = new Map<string, bigint>();
     for (const [c, o] of this.orders) if (o.cursor !== undefined) cursors.set(c, o.cursor);
-    return { syncVersion: this.syncVersion, cursors };
+    return { syncVersion: this.syncVersion, cursors, receiptsVersions: new Map(this.receiptsVersions) };
   }
 
-  /** The highest seq of a conversation emitted so far. */
+  /** The highest seq of a conversation handled so far (emitted, or skipped as not visible). */
   cursorOf(conversationId: string): bigint | undefined {
     return this.orders.get(conversationId)?.cursor;
   }
 
-  /** The latest receipts seen per member of a conversation. */
+  /** The newest seq known to exist in a conversation (signalled, read from history, or emitted). */
+  lastSeqOf(conversationId: string): bigint | undefined {
+    const known = this.lastSeqs.get(conversationId);
+    const cursor = this.cursorOf(conversationId);
+    if (known === undefined) return cursor;
+    return cursor !== undefined && cursor > known ? cursor : known;
+  }
+
+  /** The highest receipts version seen for a conversation (0 when none). */
+  receiptsVersionOf(conversationId: string): bigint {
+    return this.receiptsVersions.get(conversationId) ?? 0n;
+  }
+
+  /**
+   * The latest receipts seen per member of a conversation: from receipt events and the
+   * conversations returned by the API (direct chats and small groups; large groups carry
+   * only a summary). A member's entry goes when a system message says they left or were removed.
+   */
   receiptsOf(conversationId: string): Map<string, MemberReceipt> {
     return this.receipts.get(conversationId) ?? new Map();
+  }
+
+  /**
+   * How many members other than the sender have read the message at `seq`, from the
+   * receipts seen (`receiptsOf`): exact for direct chats and small groups; for a large group
+   * use `receiptSummaryOf` or `listReadBy`.
+   */
+  readCount(conversationId: string, seq: bigint, senderUserId: string): number {
+    let n = 0;
+    for (const r of this.receiptsOf(conversationId).values()) if (r.userId !== senderUserId && r.readSeq >= seq) n++;
+    return n;
+  }
+
+  /** A conversation's aggregated receipts as last seen (events or the API's conversations). */
+  receiptSummaryOf(conversationId: string): ReceiptSummary | undefined {
+    return this.summaries.get(conversationId)?.summary;
   }
 
   /** The latest presence seen for a user. */
@@ -258,15 +401,62 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     return synced;
   }
 
-  /** Stores and sends a message; resolves with it (seq included) once the server stored it. */
+  /** Stores and sends a text message; resolves with it (seq included) once the server stored it. */
   send(conversationId: string, text: string, clientMessageId: string = randomUUID()): Promise<Message> {
+    return this.sendMessage(conversationId, { case: "text", value: text }, { clientMessageId });
+  }
+
+  /**
+   * Stores and sends a message of any body a client may send (text, a media reference from
+   * the media service, or ciphertext), optionally as a reply. It goes through the same
+   * outbox as `send`: kept until the server stored it, repeated with the same client id and
+   * in the order of the calls after a failure or a reconnect. A second call with the id of a
+   * send still pending waits for that one. Resolves with the stored message (seq included).
+   */
+  sendMessage(conversationId: string, body: OutgoingBody, opts: SendOptions = {}): Promise<Message> {
     if (this.closed) return Promise.reject(new ConnectError("client closed", Code.Canceled));
+    const clientMessageId = opts.clientMessageId ?? randomUUID();
     const existing = this.outbox.get(clientMessageId);
     if (existing) return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
     return new Promise<Message>((resolve, reject) => {
-      this.outbox.set(clientMessageId, { conversationId, text, inFlight: false, waiters: [{ resolve, reject }] });
+      this.outbox.set(clientMessageId, {
+        conversationId,
+        body,
+        replyToSeq: opts.replyToSeq ?? 0n,
+        clientSentAt: timestampFromDate(opts.clientSentAt ?? new Date()),
+        inFlight: false,
+        waiters: [{ resolve, reject }],
+      });
       this.flushOutbox();
     });
+  }
+
+  /**
+   * Marks a conversation open: pulls from history (forward from the cursor, page by page)
+   * everything up to the newest seq known and emits it as `message` events, in order, each
+   * once; afterwards every conversation_updated for it, and every resume, pulls again
+   * until `closeConversation`. This is how a large group, whose messages are not pushed, is
+   * read; for any other conversation it only fetches what the device lacks. With no cursor
+   * for the conversation yet, the pull starts after `opts.after` (e.g. the newest message
+   * the app loaded itself) or else at the beginning of what the user may see. Resolves when
+   * the pull is done; rejects if history fails (the conversation stays open).
+   */
+  async openConversation(conversationId: string, opts: { after?: bigint } = {}): Promise<void> {
+    if (this.closed) throw new ConnectError("client closed", Code.Canceled);
+    this.open.add(conversationId);
+    const order = this.orderOf(conversationId);
+    if (order.cursor === undefined && opts.after !== undefined) order.cursor = opts.after;
+    await this.pull(conversationId);
+  }
+
+  /** Stops pulling a conversation on its conversation_updated signals. */
+  closeConversation(conversationId: string): void {
+    this.open.delete(conversationId);
+  }
+
+  /** True while the conversation is open (see `openConversation`). */
+  isOpen(conversationId: string): boolean {
+    return this.open.has(conversationId);
   }
 
   /** Marks a conversation read up to seq; made while disconnected, it is sent on the next connect. */
@@ -286,22 +476,38 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     return res.user;
   }
 
+  /** The users with these ids; unknown ids are left out. */
+  async getUsers(userIds: string[]): Promise<User[]> {
+    if (userIds.length === 0) return [];
+    return (await this.authed((h) => this.accounts.getUsers({ userIds }, h))).users;
+  }
+
   async openDirect(peerUserId: string): Promise<Conversation> {
     const res = await this.authed((h) => this.history.openDirectConversation({ peerUserId }, h));
-    if (!res.conversation) throw new ConnectError("no conversation returned", Code.Internal);
-    return res.conversation;
+    return this.noteConversation(res.conversation);
   }
 
   async listConversations(pageSize = 50, pageToken = ""): Promise<{ conversations: Conversation[]; nextPageToken: string }> {
-    return this.authed((h) => this.history.listConversations({ pageSize, pageToken }, h));
+    const res = await this.authed((h) => this.history.listConversations({ pageSize, pageToken }, h));
+    for (const c of res.conversations) this.noteConversation(c);
+    return res;
   }
 
-  /** One page of history, ascending by seq. */
+  /** One of the user's conversations, direct or group (a former member's too). */
+  async getConversation(conversationId: string): Promise<Conversation> {
+    const res = await this.authed((h) => this.history.getConversation({ conversationId }, h));
+    return this.noteConversation(res.conversation);
+  }
+
+  /**
+   * One page of history, ascending by seq. A group member gets only the messages inside
+   * their membership ranges; nothing below `minSeq` exists any more.
+   */
   async listMessages(
     conversationId: string,
     opts: { anchorSeq?: bigint; direction?: "forward" | "backward"; pageSize?: number } = {},
-  ): Promise<{ messages: Message[]; hasMore: boolean; lastSeq: bigint }> {
-    return this.authed((h) =>
+  ): Promise<{ messages: Message[]; hasMore: boolean; lastSeq: bigint; minSeq: bigint }> {
+    const res = await this.authed((h) =>
       this.history.listMessages(
         {
           conversationId,
@@ -312,6 +518,78 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
         h,
       ),
     );
+    this.noteLastSeq(conversationId, res.lastSeq);
+    const order = this.orders.get(conversationId);
+    if (order && res.minSeq > order.minSeq) this.emitReady(conversationId, order.setMinSeq(res.minSeq));
+    return res;
+  }
+
+  /** One page of the current members who read the message at `seq` (the sender excluded), with the counts. */
+  async listReadBy(conversationId: string, seq: bigint, pageSize = 100, pageToken = ""): Promise<ReadByPage> {
+    const res = await this.authed((h) => this.history.listReadBy({ conversationId, seq, pageSize, pageToken }, h));
+    return { userIds: res.userIds, readCount: res.readCount, memberCount: res.memberCount, nextPageToken: res.nextPageToken };
+  }
+
+  /**
+   * Creates a group with this user as owner and the given users as members. Its first
+   * message (group_created) is emitted as a `message` event before this resolves.
+   */
+  async createGroup(title: string, memberUserIds: string[], description = ""): Promise<Conversation> {
+    const res = await this.authed((h) => this.groupsApi.createGroup({ title, description, memberUserIds }, h));
+    const conversation = this.noteConversation(res.conversation);
+    if (res.event) this.onMessage(res.event);
+    return conversation;
+  }
+
+  /** A group as this user sees it (members and former members). */
+  async getGroup(conversationId: string): Promise<Conversation> {
+    const res = await this.authed((h) => this.groupsApi.getGroup({ conversationId }, h));
+    return this.noteConversation(res.conversation);
+  }
+
+  /**
+   * Sets a group's title, and its description when given (left as it is otherwise: read
+   * first with getGroup). Owner and admins. Resolves with the system message, also emitted.
+   */
+  async updateGroupInfo(conversationId: string, title: string, description?: string): Promise<Message> {
+    const desc = description ?? (await this.getGroup(conversationId)).description;
+    return this.systemMessage(await this.authed((h) => this.groupsApi.updateGroupInfo({ conversationId, title, description: desc }, h)));
+  }
+
+  /** Adds users to a group (owner and admins). Resolves with the system message, also emitted. */
+  async addMembers(conversationId: string, userIds: string[]): Promise<Message> {
+    return this.systemMessage(await this.authed((h) => this.groupsApi.addMembers({ conversationId, userIds }, h)));
+  }
+
+  /** Removes a member from a group (owner and admins). Resolves with the system message, also emitted. */
+  async removeMember(conversationId: string, userId: string): Promise<Message> {
+    return this.systemMessage(await this.authed((h) => this.groupsApi.removeMember({ conversationId, userId }, h)));
+  }
+
+  /**
+   * Leaves a group (an owner transfers ownership first). Resolves with the system message,
+   * the last one this user gets, also emitted; the conversation is closed.
+   */
+  async leaveGroup(conversationId: string): Promise<Message> {
+    const event = this.systemMessage(await this.authed((h) => this.groupsApi.leaveGroup({ conversationId }, h)));
+    this.closeConversation(conversationId);
+    return event;
+  }
+
+  /** Makes a member an admin or a plain member (owner only). Resolves with the system message, also emitted. */
+  async setMemberRole(conversationId: string, userId: string, role: MemberRole): Promise<Message> {
+    return this.systemMessage(await this.authed((h) => this.groupsApi.setMemberRole({ conversationId, userId, role }, h)));
+  }
+
+  /** Hands the group to another member; this user becomes an admin. Resolves with the system message, also emitted. */
+  async transferOwnership(conversationId: string, userId: string): Promise<Message> {
+    return this.systemMessage(await this.authed((h) => this.groupsApi.transferOwnership({ conversationId, userId }, h)));
+  }
+
+  /** One page of a group's current members, ordered by user id, with their number. */
+  async listMembers(conversationId: string, pageSize = 100, pageToken = ""): Promise<MembersPage> {
+    const res = await this.authed((h) => this.groupsApi.listMembers({ conversationId, pageSize, pageToken }, h));
+    return { members: res.members, nextPageToken: res.nextPageToken, memberCount: res.memberCount };
   }
 
   async getPresence(userIds: string[]): Promise<Presence[]> {
@@ -324,6 +602,7 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     this.closeController.abort();
     this.streamAbort?.abort();
     for (const t of [...this.ackTimers.values(), ...this.gapTimers.values(), ...this.typingTimers.values()]) clearTimeout(t);
+    this.open.clear();
     clearTimeout(this.resendTimer);
     for (const p of this.outbox.values()) for (const w of p.waiters) w.reject(new ConnectError("client closed", Code.Canceled));
     this.outbox.clear();
@@ -436,9 +715,12 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     }
   }
 
-  private helloResume(): { syncVersion: bigint; cursors: { conversationId: string; seq: bigint }[] } {
+  private helloResume(): { syncVersion: bigint; cursors: { conversationId: string; seq: bigint; receiptsVersion: bigint }[] } {
     const s = this.resumeState();
-    return { syncVersion: s.syncVersion, cursors: [...s.cursors].map(([conversationId, seq]) => ({ conversationId, seq })) };
+    return {
+      syncVersion: s.syncVersion,
+      cursors: [...s.cursors].map(([conversationId, seq]) => ({ conversationId, seq, receiptsVersion: this.receiptsVersionOf(conversationId) })),
+    };
   }
 
   private onFrame(res: SessionResponse): void {
@@ -464,12 +746,25 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
         return;
       }
       case "receipt": {
-        const { conversationId, receipt } = f.value;
-        if (!receipt) return;
-        let map = this.receipts.get(conversationId);
-        if (!map) this.receipts.set(conversationId, (map = new Map()));
-        map.set(receipt.userId, receipt);
-        this.emit("receipt", { conversationId, receipt });
+        const { conversationId, receipt, receiptsVersion, summary } = f.value;
+        this.noteReceiptsVersion(conversationId, receiptsVersion);
+        if (receipt) this.noteReceipt(conversationId, receipt);
+        const summaryChanged = summary !== undefined && this.noteSummary(conversationId, summary, receiptsVersion);
+        if (receipt) this.emit("receipt", { conversationId, receipt, receiptsVersion, summary });
+        if (summaryChanged) this.emit("receiptSummary", { conversationId, summary, receiptsVersion });
+        return;
+      }
+      case "receiptSummary": {
+        const { conversationId, summary, receiptsVersion } = f.value;
+        this.noteReceiptsVersion(conversationId, receiptsVersion);
+        if (summary && this.noteSummary(conversationId, summary, receiptsVersion)) this.emit("receiptSummary", { conversationId, summary, receiptsVersion });
+        return;
+      }
+      case "conversationUpdated": {
+        const { conversationId, lastSeq } = f.value;
+        this.noteLastSeq(conversationId, lastSeq);
+        this.emit("conversationUpdated", f.value);
+        if (this.open.has(conversationId) && (this.cursorOf(conversationId) ?? 0n) < lastSeq) this.pullInBackground(conversationId);
         return;
       }
       case "presence":
@@ -483,6 +778,8 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
       case "syncComplete":
         this.syncVersion = f.value.syncVersion;
         this.emit("synced", f.value);
+        // Large groups are not replayed: the open ones are pulled.
+        for (const c of this.open) this.pullInBackground(c);
         return;
       case "reset":
         this.orderOf(f.value.conversationId).resetTo(f.value.lastSeq);
@@ -503,11 +800,82 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   }
 
   private onMessage(m: Message): void {
-    const order = this.orderOf(m.conversationId);
-    const ready = order.accept(m);
-    for (const r of ready) this.emit("message", r);
-    if (ready.some((r) => r.senderUserId !== this.me?.id || r.senderDeviceId !== this.options.deviceId)) this.scheduleAck(m.conversationId);
-    if (order.gap()) this.scheduleGapFill(m.conversationId);
+    this.emitReady(m.conversationId, this.orderOf(m.conversationId).accept(m));
+  }
+
+  /** Emits messages the order released, acks them, and has a gap they reveal filled. */
+  private emitReady(conversationId: string, ready: readonly Message[]): void {
+    for (const r of ready) {
+      this.noteSystemEvent(r);
+      this.emit("message", r);
+    }
+    if (ready.some((r) => r.senderUserId !== this.me?.id || r.senderDeviceId !== this.options.deviceId)) this.scheduleAck(conversationId);
+    if (this.orders.get(conversationId)?.gap()) this.scheduleGapFill(conversationId);
+  }
+
+  /** A member who left or was removed no longer counts in readCount. */
+  private noteSystemEvent(m: Message): void {
+    if (m.body.case !== "system") return;
+    const e = m.body.value.event;
+    const gone = e.case === "memberRemoved" || e.case === "memberLeft" ? e.value.userId : undefined;
+    if (gone !== undefined) this.receipts.get(m.conversationId)?.delete(gone);
+  }
+
+  /** Takes what a conversation says: its newest seq, min_seq, receipts and their summary. */
+  private noteConversation(c: Conversation | undefined): Conversation {
+    if (!c) throw new ConnectError("no conversation returned", Code.Internal);
+    this.noteLastSeq(c.id, c.lastSeq);
+    if (c.minSeq > 0n) this.emitReady(c.id, this.orderOf(c.id).setMinSeq(c.minSeq));
+    for (const r of c.receipts) this.noteReceipt(c.id, r);
+    // A snapshot carries no receipts version: it only fills in a summary not seen yet.
+    if (c.receiptSummary && !this.summaries.has(c.id)) this.summaries.set(c.id, { summary: c.receiptSummary, version: 0n });
+    return c;
+  }
+
+  /** A group change's system message: emitted like any message (each once), and returned. */
+  private systemMessage(res: { event?: Message }): Message {
+    if (!res.event) throw new ConnectError("no system message returned", Code.Internal);
+    this.onMessage(res.event);
+    return res.event;
+  }
+
+  private noteLastSeq(conversationId: string, seq: bigint): void {
+    if (seq > (this.lastSeqs.get(conversationId) ?? 0n)) this.lastSeqs.set(conversationId, seq);
+  }
+
+  private noteReceiptsVersion(conversationId: string, version: bigint): void {
+    if (version > this.receiptsVersionOf(conversationId)) this.receiptsVersions.set(conversationId, version);
+  }
+
+  /** Watermarks only rise: a receipt older than the one held does not lower it. */
+  private noteReceipt(conversationId: string, r: MemberReceipt): void {
+    let map = this.receipts.get(conversationId);
+    if (!map) this.receipts.set(conversationId, (map = new Map()));
+    const held = map.get(r.userId);
+    if (!held || (r.deliveredSeq >= held.deliveredSeq && r.readSeq >= held.readSeq)) {
+      map.set(r.userId, r);
+      return;
+    }
+    const deliveredSeq = r.deliveredSeq > held.deliveredSeq ? r.deliveredSeq : held.deliveredSeq;
+    const readSeq = r.readSeq > held.readSeq ? r.readSeq : held.readSeq;
+    map.set(r.userId, create(MemberReceiptSchema, { userId: r.userId, deliveredSeq, readSeq }));
+  }
+
+  /** Keeps the summary unless it is older than the one held or the same; true when it changed. */
+  private noteSummary(conversationId: string, summary: ReceiptSummary, version: bigint): boolean {
+    const held = this.summaries.get(conversationId);
+    if (held && version !== 0n && held.version > version) return false;
+    if (
+      held &&
+      held.summary.memberCount === summary.memberCount &&
+      held.summary.deliveredAllSeq === summary.deliveredAllSeq &&
+      held.summary.readAllSeq === summary.readAllSeq
+    ) {
+      if (version > held.version) held.version = version;
+      return false;
+    }
+    this.summaries.set(conversationId, { summary, version });
+    return true;
   }
 
   /**
@@ -519,7 +887,12 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     for (const [clientMessageId, p] of this.outbox) {
       if (p.inFlight) continue;
       p.inFlight = true;
-      this.write({ frame: { case: "send", value: { clientMessageId, conversationId: p.conversationId, text: p.text } } });
+      this.write({
+        frame: {
+          case: "send",
+          value: { clientMessageId, conversationId: p.conversationId, body: p.body, replyToSeq: p.replyToSeq, clientSentAt: p.clientSentAt },
+        },
+      });
     }
   }
 
@@ -542,25 +915,78 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     this.ackTimers.set(conversationId, t);
   }
 
+  /** A gap first waits gapWaitMs (the stream may still bring it); fills that close nothing back off. */
   private scheduleGapFill(conversationId: string): void {
-    if (this.gapTimers.has(conversationId)) return;
+    if (this.gapTimers.has(conversationId) || this.closed) return;
+    const base = this.options.gapWaitMs ?? 300;
+    const attempts = this.gapAttempts.get(conversationId) ?? 0;
     const t = setTimeout(() => {
       this.gapTimers.delete(conversationId);
       void this.fillGap(conversationId);
-    }, this.options.gapWaitMs ?? 300);
+    }, Math.min(gapRetryMaxMs, base * 2 ** Math.min(attempts, 10)));
     this.gapTimers.set(conversationId, t);
   }
 
+  /**
+   * Reads the gap forward from history, which is authoritative: seqs it leaves out are not
+   * visible to this user (outside their membership ranges) and are skipped, not chased.
+   */
   private async fillGap(conversationId: string): Promise<void> {
-    const gap = this.orders.get(conversationId)?.gap();
-    if (!gap || this.closed) return;
+    const order = this.orders.get(conversationId);
+    const gap = order?.gap();
+    if (!order || !gap || this.closed) return;
+    const anchor = gap.from - 1n;
     try {
-      const page = await this.listMessages(conversationId, { anchorSeq: gap.from - 1n, direction: "forward", pageSize: Math.min(500, Number(gap.to - gap.from + 1n)) });
-      for (const m of page.messages) this.onMessage(m);
+      const page = await this.listMessages(conversationId, { anchorSeq: anchor, direction: "forward", pageSize: Math.min(500, Number(gap.to - gap.from + 1n)) });
+      this.emitReady(conversationId, order.acceptHistory(anchor, page, gap.to));
     } catch {
-      // The next message or the next resume will try again.
+      // Retried below with backoff; the next message or the next resume also tries again.
     }
-    if (this.orders.get(conversationId)?.gap()) this.scheduleGapFill(conversationId);
+    const after = order.gap();
+    if (!after) {
+      this.gapAttempts.delete(conversationId);
+      return;
+    }
+    if (after.from === gap.from) this.gapAttempts.set(conversationId, (this.gapAttempts.get(conversationId) ?? 0) + 1);
+    else this.gapAttempts.delete(conversationId);
+    this.scheduleGapFill(conversationId);
+  }
+
+  private pullInBackground(conversationId: string): void {
+    // A failed pull is retried by the next conversation_updated or resume.
+    this.pull(conversationId).catch(() => undefined);
+  }
+
+  /** One pull per conversation at a time; a pull asked for while one runs runs again after it. */
+  private pull(conversationId: string): Promise<void> {
+    const running = this.pulls.get(conversationId);
+    if (running) {
+      this.pullAgain.add(conversationId);
+      return running;
+    }
+    const p = (async () => {
+      do {
+        this.pullAgain.delete(conversationId);
+        await this.pullOnce(conversationId);
+      } while (this.pullAgain.has(conversationId) && !this.closed);
+    })().finally(() => {
+      this.pulls.delete(conversationId);
+      this.pullAgain.delete(conversationId);
+    });
+    this.pulls.set(conversationId, p);
+    return p;
+  }
+
+  /** Pages forward from the cursor until history has nothing more (or stops moving). */
+  private async pullOnce(conversationId: string): Promise<void> {
+    const order = this.orderOf(conversationId);
+    while (!this.closed) {
+      const anchor = order.cursor ?? 0n;
+      const page = await this.listMessages(conversationId, { anchorSeq: anchor, direction: "forward", pageSize: pullPageSize });
+      const through = this.lastSeqs.get(conversationId) ?? page.lastSeq;
+      this.emitReady(conversationId, order.acceptHistory(anchor, page, through > page.lastSeq ? through : page.lastSeq));
+      if (!page.hasMore || (order.cursor ?? 0n) <= anchor) return;
+    }
   }
 
   private onTyping(t: TypingEvent): void {

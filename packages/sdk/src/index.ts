@@ -1,3 +1,13 @@
-export { MessengerClient, type MessengerClientOptions, type MessengerEvents, type ResumeState } from "./client.js";
-export { ConversationOrder } from "./conversation-order.js";
+export {
+  MessengerClient,
+  type MembersPage,
+  type MessengerClientOptions,
+  type MessengerEvents,
+  type OutgoingBody,
+  type ReadByPage,
+  type ReceiptSummaryUpdate,
+  type ResumeState,
+  type SendOptions,
+} from "./client.js";
+export { ConversationOrder, type HistoryPage } from "./conversation-order.js";
 export { backoffDelay } from "./backoff.js";

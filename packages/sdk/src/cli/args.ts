@@ -18,12 +18,36 @@ export interface ChatCommand {
   readonly deviceId: string;
 }
 
+/** `chat <username> --group <group>` or `open <username> <group>`: enter one of my groups. */
+export interface OpenGroupCommand {
+  readonly kind: "open";
+  readonly username: string;
+  /** A conversation id, or the title of one of the user's groups. */
+  readonly group: string;
+  readonly url: string;
+  readonly deviceId: string;
+}
+
+/** `group <username> <title> [member…]`: create a group and enter it. */
+export interface CreateGroupCommand {
+  readonly kind: "group";
+  readonly username: string;
+  readonly title: string;
+  /** Usernames of the first members besides the creator, each once. */
+  readonly members: readonly string[];
+  readonly url: string;
+  readonly deviceId: string;
+}
+
 export interface HelpCommand {
   readonly kind: "help";
 }
 
+/** A command that logs in and enters a conversation. */
+export type SessionCommand = ChatCommand | OpenGroupCommand | CreateGroupCommand;
+
 /** What the command line asks for. */
-export type Command = RegisterCommand | ChatCommand | HelpCommand;
+export type Command = RegisterCommand | SessionCommand | HelpCommand;
 
 /** A malformed command line: print the usage and exit 2. */
 export class UsageError extends Error {
@@ -33,19 +57,27 @@ export class UsageError extends Error {
 export const usage = `usage: npm run chat -- <command> [options]
 
 commands:
-  register <username>                 create an account
-  chat <username> <peer-username>     log in and chat with a peer
+  register <username>                      create an account
+  chat <username> <peer-username>          log in and chat with a peer
+  chat <username> --group <group>          log in and enter one of your groups, named by
+                                           its conversation id or its title
+  open <username> <group>                  the same as chat --group
+  group <username> <title> [member…]       create a group with these members (usernames)
+                                           and enter it
 
 options:
   --url <url>       gateway address (env MESSENGER_URL, default ${defaultUrl})
-  --device <id>     this device's id, chat only (default cli-<hostname>)
+  --device <id>     this device's id, not for register (default cli-<hostname>)
+  --group <group>   with chat: the group to enter instead of a peer
   -h, --help        show this help
 
 environment:
   MESSENGER_PASSWORD   the password; prompted for (hidden) when unset and stdin is a terminal
   MESSENGER_HOME       where resume state is kept (default ~/.messenger)
 
-inside chat: type a line to send it; /quit leaves; //text sends "/text".`;
+inside a conversation: type a line to send it; /quit leaves; /help lists the commands;
+//text sends "/text". In a group: /invite NAME…, /kick NAME, /leave, /members,
+/admin NAME, /owner NAME, /title TEXT, /readby SEQ.`;
 
 /** A device id the server accepts (1 to 64 of A-Z a-z 0-9 _ . -) derived from the host name. */
 export function defaultDeviceId(host: string = hostname()): string {
@@ -63,6 +95,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, ho
       options: {
         url: { type: "string" },
         device: { type: "string" },
+        group: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -75,24 +108,57 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, ho
   const [command, ...rest] = positionals;
   switch (command) {
     case "register": {
-      if (values.device !== undefined) throw new UsageError("--device applies to chat only");
+      if (values.device !== undefined) throw new UsageError("--device does not apply to register");
+      if (values.group !== undefined) throw new UsageError("--group applies to chat only");
       const [username] = positionalArgs(rest, ["username"], "register");
       if (username === undefined) throw new UsageError("register takes <username>");
       return { kind: "register", username, url };
     }
     case "chat": {
+      const deviceId = deviceOf(values.device, host);
+      if (values.group !== undefined) {
+        const [username] = positionalArgs(rest, ["username"], "chat --group");
+        if (username === undefined) throw new UsageError("chat --group takes <username>");
+        return { kind: "open", username, group: groupName(values.group), url, deviceId };
+      }
       const [username, peer] = positionalArgs(rest, ["username", "peer-username"], "chat");
       if (username === undefined || peer === undefined) throw new UsageError("chat takes <username> <peer-username>");
       if (username === peer) throw new UsageError("you cannot chat with yourself");
-      const deviceId = values.device ?? defaultDeviceId(host);
-      if (deviceId === "") throw new UsageError("--device must not be empty");
       return { kind: "chat", username, peer, url, deviceId };
+    }
+    case "open": {
+      if (values.group !== undefined) throw new UsageError("open takes the group as an argument, not --group");
+      const deviceId = deviceOf(values.device, host);
+      const [username, group] = positionalArgs(rest, ["username", "group"], "open");
+      if (username === undefined || group === undefined) throw new UsageError("open takes <username> <group>");
+      return { kind: "open", username, group: groupName(group), url, deviceId };
+    }
+    case "group": {
+      if (values.group !== undefined) throw new UsageError("--group applies to chat only");
+      const deviceId = deviceOf(values.device, host);
+      const [username, title, ...named] = rest;
+      if (username === undefined || title === undefined) throw new UsageError("group takes <username> <title> [member-username…]");
+      for (const [i, a] of rest.entries()) if (a === "") throw new UsageError(`<${i === 0 ? "username" : i === 1 ? "title" : "member-username"}> must not be empty`);
+      if (title.trim() === "") throw new UsageError("<title> must not be blank");
+      if (named.includes(username)) throw new UsageError("you are in every group you create: do not list yourself");
+      return { kind: "group", username, title, members: [...new Set(named)], url, deviceId };
     }
     case undefined:
       throw new UsageError("missing command");
     default:
       throw new UsageError(`unknown command: ${command}`);
   }
+}
+
+function deviceOf(device: string | undefined, host: string | undefined): string {
+  const deviceId = device ?? defaultDeviceId(host);
+  if (deviceId === "") throw new UsageError("--device must not be empty");
+  return deviceId;
+}
+
+function groupName(group: string): string {
+  if (group.trim() === "") throw new UsageError("<group> must not be empty");
+  return group;
 }
 
 /** Checks the count and that none is empty; the caller destructures the result. */

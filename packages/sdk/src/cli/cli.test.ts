@@ -3,14 +3,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { create } from "@bufbuild/protobuf";
-import { MemberReceiptSchema, MessageSchema } from "@messenger/proto/chat/v1/types";
-import { startTestSystem, type TestSystem } from "@messenger/testing";
+import { spawnSystem, type SystemProcess } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UsageError, defaultUrl, parseCommand } from "./args.js";
-import { ConversationView } from "./conversation-view.js";
-import { printable } from "./format.js";
-import { ResumeFile, parseResumeState, resumeFilePath, serializeResumeState } from "./resume-file.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 const tsx = join(repoRoot, "node_modules/.bin/tsx");
@@ -71,7 +65,7 @@ class Cli {
   }
 }
 
-let sys: TestSystem;
+let sys: SystemProcess;
 let home: string;
 const children: Cli[] = [];
 
@@ -87,14 +81,14 @@ function count(haystack: string, needle: string): number {
 }
 
 beforeAll(async () => {
-  sys = await startTestSystem();
+  sys = await spawnSystem();
   home = mkdtempSync(join(tmpdir(), "messenger-cli-"));
 });
 
 afterAll(async () => {
   for (const c of children) c.kill();
   await Promise.all(children.map((c) => c.exited));
-  await sys?.dispose();
+  await sys?.stop();
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
@@ -129,8 +123,13 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     const files = readdirSync(home).sort();
     expect(files).toEqual(["alice@laptop.resume.json", "bob@laptop.resume.json"]);
     const saved: unknown = JSON.parse(readFileSync(join(home, "bob@laptop.resume.json"), "utf8"));
-    expect(saved).toMatchObject({ url: sys.grpcUrl, syncVersion: expect.stringMatching(/^[1-9]\d*$/) });
+    // sync_version is unused by the server now (0).
+    expect(saved).toMatchObject({ url: sys.grpcUrl, syncVersion: expect.stringMatching(/^\d+$/) });
     expect(Object.values((saved as { cursors: Record<string, string> }).cursors)).toEqual(["2"]);
+    // Alice saw bob's receipts (she showed "read up to 1"): she keeps their version to resume from.
+    const aliceSaved = JSON.parse(readFileSync(join(home, "alice@laptop.resume.json"), "utf8")) as { cursors: Record<string, string>; receiptsVersions: Record<string, string> };
+    expect(Object.keys(aliceSaved.receiptsVersions)).toEqual(Object.keys(aliceSaved.cursors));
+    expect(Object.values(aliceSaved.receiptsVersions)).toEqual([expect.stringMatching(/^[1-9]\d*$/)]);
   });
 
   it("resumes after a restart: history once, then what was missed, each message once", async () => {
@@ -171,86 +170,99 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     expect(await taken.exitCode()).toBe(1);
     expect(taken.stderr).toMatch(/^messenger: AlreadyExists: .+\n$/);
 
+    const noGroup = cli("open", "alice", "No such group");
+    expect(await noGroup.exitCode()).toBe(1);
+    expect(noGroup.stderr).toBe("messenger: NotFound: no group “No such group” among your conversations\n");
+
     const usage = cli("chat", "alice");
     expect(await usage.exitCode()).toBe(2);
   });
-});
 
-describe("CLI pieces", () => {
-  it("parses commands, with --url over MESSENGER_URL over the default", () => {
-    expect(parseCommand(["register", "alice"], {})).toEqual({ kind: "register", username: "alice", url: defaultUrl });
-    expect(parseCommand(["chat", "alice", "bob"], { MESSENGER_URL: "http://h:1" }, "my host!")).toEqual({
-      kind: "chat",
-      username: "alice",
-      peer: "bob",
-      url: "http://h:1",
-      deviceId: "cli-my-host-",
-    });
-    expect(parseCommand(["chat", "--url", "https://x:2/", "alice", "bob", "--device", "d1"], { MESSENGER_URL: "http://h:1" })).toMatchObject({
-      url: "https://x:2",
-      deviceId: "d1",
-    });
-    expect(parseCommand(["--help"], {})).toEqual({ kind: "help" });
-    for (const bad of [[], ["frob"], ["chat", "alice"], ["register", "a", "b"], ["register", "a", "--device", "d"], ["chat", "a", "b", "--url", "ftp://x"], ["chat", "a", "b", "--nope"]]) {
-      expect(() => parseCommand(bad, {}), bad.join(" ")).toThrow(UsageError);
-    }
+  it("runs a group: create, invite, chat with receipts, roles, title, kick, re-add, leave", { timeout: 120_000 }, async () => {
+    const regs = [cli("register", "carol"), cli("register", "dave")];
+    expect(await Promise.all(regs.map((r) => r.exitCode()))).toEqual([0, 0]);
+
+    const alice = cli("group", "alice", "Weekend trip", "bob", "--device", "laptop");
+    await alice.waitFor(/^-- connected; in group “Weekend trip” \(2 members\)/m);
+    expect(alice.stdout).toMatch(/^-- created group “Weekend trip” \(id \S+\)$/m);
+    expect(alice.stdout).toMatch(/^\[1\] -- you created the group “Weekend trip” with bob$/m);
+
+    // By title, as bob sees it; carol and dave are not in it yet.
+    const bob = cli("chat", "bob", "--group", "Weekend trip", "--device", "laptop");
+    await bob.waitFor(/^-- connected; in group “Weekend trip”/m);
+    expect(bob.stdout).toMatch(/^\[1\] -- alice created the group “Weekend trip” with you$/m);
+
+    alice.writeLine("/invite carol dave");
+    await alice.waitFor(/^\[2\] -- you added carol, dave$/m);
+    await bob.waitFor(/^\[2\] -- alice added carol, dave$/m);
+
+    // Carol's membership starts at 2: she never sees 1.
+    const carol = cli("open", "carol", "weekend TRIP", "--device", "laptop");
+    await carol.waitFor(/^-- connected; in group “Weekend trip” \(4 members\)/m);
+    expect(carol.stdout).toMatch(/^\[2\] -- alice added you, dave$/m);
+    expect(carol.stdout).not.toMatch(/^\[1\]/m);
+
+    alice.writeLine("hello group");
+    await alice.waitFor(/^\[3\] me: hello group$/m);
+    await bob.waitFor(/^\[3\] alice: hello group$/m);
+    await carol.waitFor(/^\[3\] alice: hello group$/m);
+    // Bob and carol have it on screen, dave has not even opened the group.
+    await alice.waitFor(/^ {2}✓✓ read by 2 of 3 up to 3$/m);
+    alice.writeLine("/readby 3");
+    await alice.waitFor(/^-- \[3\] read by 2 of 3: (bob, carol|carol, bob)$/m);
+
+    alice.writeLine("/members");
+    await alice.waitFor(/^-- 4 members: me \(owner\), bob, carol, dave$/m);
+
+    alice.writeLine("/admin bob");
+    await bob.waitFor(/^\[4\] -- alice made you an admin$/m);
+    alice.writeLine("/title Trip 2026");
+    await bob.waitFor(/^\[5\] -- alice renamed the group to “Trip 2026”$/m);
+
+    // Bob, now an admin, removes dave; then alice removes carol, writes, and adds carol back.
+    bob.writeLine("/kick dave");
+    await alice.waitFor(/^\[6\] -- bob removed dave$/m);
+    alice.writeLine("/kick carol");
+    await carol.waitFor(/^\[7\] -- alice removed you$/m);
+    alice.writeLine("while carol is out");
+    await bob.waitFor(/^\[8\] alice: while carol is out$/m);
+    alice.writeLine("/invite carol");
+    await alice.waitFor(/^\[9\] -- you added carol$/m);
+    // 8 lies outside carol's membership: her client skips it instead of waiting for it.
+    await carol.waitFor(/^\[9\] -- alice added you$/m);
+    alice.writeLine("welcome back");
+    await carol.waitFor(/^\[10\] alice: welcome back$/m);
+    expect(carol.stdout).not.toContain("while carol is out");
+
+    bob.writeLine("/leave");
+    expect(await bob.exitCode()).toBe(0);
+    await alice.waitFor(/^\[11\] -- bob left$/m);
+    await carol.waitFor(/^\[11\] -- bob left$/m);
+    // Everyone left in the group (carol) read 10: read by all.
+    await alice.waitFor(/^ {2}✓✓ read by all up to 10$/m);
+
+    alice.writeLine("/help");
+    await alice.waitFor(/\/readby SEQ/);
+    for (const c of [alice, carol]) c.writeLine("/quit");
+    expect(await Promise.all([alice.exitCode(), carol.exitCode()])).toEqual([0, 0]);
+    for (const c of [alice, bob, carol]) expect(c.stderr).toBe("");
+
+    // Carol comes back by the new title: her history and her resume hold neither 1 nor 8.
+    const again = cli("open", "carol", "Trip 2026", "--device", "laptop");
+    await again.waitFor(/^-- connected; in group “Trip 2026” \(2 members\)/m);
+    again.writeLine("/quit");
+    expect(await again.exitCode()).toBe(0);
+    expect(count(again.stdout, "[10] alice: welcome back")).toBe(1);
+    expect(again.stdout).not.toContain("while carol is out");
+    expect(again.stderr).toBe("");
   });
 
-  it("round-trips resume state with bigints as strings and rejects malformed files", async () => {
-    const state = { syncVersion: 18446744073709551615n, cursors: new Map([["dm_1", 7n], ["dm_2", 0n]]) };
-    const text = serializeResumeState("http://h:1", state);
-    expect(JSON.parse(text)).toEqual({ url: "http://h:1", syncVersion: "18446744073709551615", cursors: { dm_1: "7", dm_2: "0" } });
-    expect(parseResumeState(text)).toEqual({ url: "http://h:1", state });
-    for (const bad of ["[]", "{}", '{"url":"u","syncVersion":5,"cursors":{}}', '{"url":"u","syncVersion":"-1","cursors":{}}', '{"url":"u","syncVersion":"18446744073709551616","cursors":{}}', '{"url":"u","syncVersion":"1","cursors":{"c":"x"}}']) {
-      expect(() => parseResumeState(bad), bad).toThrow();
-    }
-
-    const dir = mkdtempSync(join(tmpdir(), "messenger-resume-"));
-    try {
-      const path = resumeFilePath(join(dir, "nested"), "a/b", "dev ice");
-      expect(path).toBe(join(dir, "nested", "a%2Fb@dev%20ice.resume.json"));
-      const warnings: string[] = [];
-      const file = new ResumeFile(path, "http://h:1");
-      expect(await file.load((w) => warnings.push(w))).toBeUndefined();
-      await Promise.all([file.save({ syncVersion: 1n, cursors: new Map() }), file.save(state)]);
-      expect(await new ResumeFile(path, "http://h:1").load((w) => warnings.push(w))).toEqual(state);
-      expect(warnings).toEqual([]);
-      expect(await new ResumeFile(path, "http://other:1").load((w) => warnings.push(w))).toBeUndefined();
-      writeFileSync(path, "{not json");
-      expect(await new ResumeFile(path, "http://h:1").load((w) => warnings.push(w))).toBeUndefined();
-      expect(warnings).toHaveLength(2);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it("makes control characters in message text visible", () => {
-    expect(printable("hi\u001b[2J\u0007there\r")).toBe("hi\\u001b[2J\\u0007there\\u000d");
-    expect(printable("a\tb\nc")).toBe("a\tb\n    c");
-  });
-
-  it("shows each message once and receipts only when they newly cover my messages", () => {
-    const lines: string[] = [];
-    const view = new ConversationView("c", { myUserId: "me", peerUserId: "p", peerName: "bob" }, (l) => lines.push(l));
-    const msg = (seq: bigint, from: string, text: string) => create(MessageSchema, { conversationId: "c", seq, senderUserId: from, text });
-    const receipt = (deliveredSeq: bigint, readSeq: bigint) => create(MemberReceiptSchema, { userId: "p", deliveredSeq, readSeq });
-    view.show(msg(1n, "me", "one"));
-    view.show(msg(2n, "p", "two"));
-    view.show(msg(1n, "me", "one"));
-    view.show(create(MessageSchema, { conversationId: "other", seq: 3n, senderUserId: "p", text: "elsewhere" }));
-    view.onReceipt(receipt(1n, 0n));
-    view.onReceipt(receipt(2n, 0n));
-    view.onReceipt(receipt(2n, 2n));
-    view.onReceipt(receipt(2n, 2n));
-    view.show(msg(3n, "me", "three"));
-    view.onReceipt(receipt(3n, 3n));
-    expect(lines).toEqual(["[1] me: one", "[2] bob: two", "  ✓✓ delivered up to 1", "  ✓✓ read up to 1", "[3] me: three", "  ✓✓ read up to 3"]);
-    expect(view.shownUpTo).toBe(3n);
-
-    lines.length = 0;
-    view.hold();
-    view.show(msg(9n, "p", "live, during the reload"));
-    view.release([msg(6n, "p", "six"), msg(7n, "p", "seven"), msg(8n, "p", "eight"), msg(9n, "p", "live, during the reload")]);
-    expect(lines).toEqual(["… 2 messages not shown", "[6] bob: six", "[7] bob: seven", "[8] bob: eight", "[9] bob: live, during the reload"]);
+  it("keeps a direct chat to its own commands", async () => {
+    const alice = cli("chat", "alice", "bob", "--device", "laptop");
+    await alice.waitFor(/-- connected/);
+    alice.writeLine("/invite carol");
+    await alice.waitFor(/^! \/invite works in groups only$/m);
+    alice.writeLine("/quit");
+    expect(await alice.exitCode()).toBe(0);
   });
 });

@@ -1,69 +1,27 @@
 import type { MemberReceipt, Message, Presence } from "@messenger/proto/chat/v1/types";
 import type { TypingEvent } from "@messenger/proto/gateway/v1/gateway_service";
-import { formatMessage, formatPresence, type Participants } from "./format.js";
+import { directNames, formatMessage, formatPresence, type Names, type Participants } from "./format.js";
+import { Timeline } from "./timeline.js";
 
 /**
  * What one direct conversation looks like on screen: each message once and in seq order,
  * the peer's receipts when they newly cover messages of mine, the peer's presence and typing.
  * It only prints; talking to the server is the chat session's job.
  */
-export class ConversationView {
-  private printedUpTo = 0n;
-  /** Seqs of my messages on screen whose read receipt has not been shown yet, ascending. */
-  private ownSeqs: bigint[] = [];
+export class ConversationView extends Timeline {
+  private readonly names: Names;
   private reportedDelivered = 0n;
   private reportedRead = 0n;
   private peerTyping = false;
   private lastPresence: string | undefined;
-  private holds = 0;
-  private held: Message[] = [];
 
   constructor(
-    readonly conversationId: string,
+    conversationId: string,
     private readonly who: Participants,
-    private readonly print: (line: string) => void,
-  ) {}
-
-  /** The highest seq on screen: what to mark read. */
-  get shownUpTo(): bigint {
-    return this.printedUpTo;
-  }
-
-  /** Shows a message of this conversation unless it is already on screen (or older). */
-  show(m: Message): void {
-    if (m.conversationId !== this.conversationId) return;
-    if (this.holds > 0) {
-      this.held.push(m);
-      return;
-    }
-    if (m.seq <= this.printedUpTo) return;
-    this.printedUpTo = m.seq;
-    if (m.senderUserId === this.who.myUserId) this.ownSeqs.push(m.seq);
-    else if (m.senderUserId === this.who.peerUserId) this.peerTyping = false;
-    this.print(formatMessage(m, this.who));
-  }
-
-  /** Holds live messages back while history is being reloaded. */
-  hold(): void {
-    this.holds++;
-  }
-
-  /**
-   * Ends a hold: shows the reloaded page (noting what was skipped before it), then what
-   * arrived meanwhile.
-   */
-  release(reloaded: readonly Message[]): void {
-    this.holds = Math.max(0, this.holds - 1);
-    const first = reloaded.find((m) => m.seq > this.printedUpTo);
-    if (first && this.printedUpTo > 0n && first.seq > this.printedUpTo + 1n) {
-      const skipped = first.seq - this.printedUpTo - 1n;
-      this.print(`… ${skipped} message${skipped === 1n ? "" : "s"} not shown`);
-    }
-    for (const m of reloaded) this.show(m);
-    if (this.holds > 0) return;
-    const held = this.held;
-    this.held = [];
-    for (const m of held) this.show(m);
+    print: (line: string) => void,
+  ) {
+    super(conversationId, who.myUserId, print);
+    this.names = directNames(who);
   }
 
   /** The peer's watermarks: shown when they newly cover one of my messages on screen (delivered only if not read too). */
@@ -94,9 +52,11 @@ export class ConversationView {
     this.peerTyping = t.typing;
   }
 
-  private highestOwnUpTo(seq: bigint): bigint {
-    let best = 0n;
-    for (const s of this.ownSeqs) if (s <= seq && s > best) best = s;
-    return best;
+  protected override format(m: Message): string {
+    return formatMessage(m, this.names);
+  }
+
+  protected override shown(m: Message): void {
+    if (m.senderUserId === this.who.peerUserId) this.peerTyping = false;
   }
 }

@@ -21,6 +21,8 @@ async function main(argv: readonly string[], io: Io): Promise<number> {
     case "register":
       return runRegister(command, io);
     case "chat":
+    case "open":
+    case "group":
       return runChat(command, io);
   }
 }

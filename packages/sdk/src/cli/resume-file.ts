@@ -17,29 +17,46 @@ export function resumeFilePath(home: string, username: string, deviceId: string)
 /**
  * The JSON form. Bigints are decimal strings; the server URL is kept so that a state from
  * another server (whose conversations and versions mean nothing here) is not replayed.
+ * `receiptsVersions` came later: a file without it still loads (with none).
  */
 interface ResumeFileJson {
   readonly url: string;
   readonly syncVersion: string;
   readonly cursors: Record<string, string>;
+  readonly receiptsVersions?: Record<string, string>;
 }
 
 export function serializeResumeState(url: string, state: ResumeState): string {
   const json: ResumeFileJson = {
     url,
     syncVersion: state.syncVersion.toString(),
-    cursors: Object.fromEntries([...state.cursors].map(([conversationId, seq]) => [conversationId, seq.toString()])),
+    cursors: decimalRecord(state.cursors),
+    receiptsVersions: decimalRecord(state.receiptsVersions ?? new Map()),
   };
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 
-/** Parses the file's text; throws on anything malformed. Returns the state and the URL it belongs to. */
+/**
+ * Parses the file's text; throws on anything malformed. Returns the state (always with
+ * `receiptsVersions`, empty for a file written before they existed) and the URL it belongs to.
+ */
 export function parseResumeState(text: string): { url: string; state: ResumeState } {
   const raw: unknown = JSON.parse(text);
   if (!isRecord(raw) || typeof raw.url !== "string" || !isRecord(raw.cursors)) throw new Error("not a resume state");
-  const cursors = new Map<string, bigint>();
-  for (const [conversationId, seq] of Object.entries(raw.cursors)) cursors.set(conversationId, toUint64(seq, `cursor of ${conversationId}`));
-  return { url: raw.url, state: { syncVersion: toUint64(raw.syncVersion, "syncVersion"), cursors } };
+  if (raw.receiptsVersions !== undefined && !isRecord(raw.receiptsVersions)) throw new Error("receiptsVersions is not an object");
+  const cursors = uint64Map(raw.cursors, "cursor");
+  const receiptsVersions = uint64Map(raw.receiptsVersions ?? {}, "receipts version");
+  return { url: raw.url, state: { syncVersion: toUint64(raw.syncVersion, "syncVersion"), cursors, receiptsVersions } };
+}
+
+function decimalRecord(m: ReadonlyMap<string, bigint>): Record<string, string> {
+  return Object.fromEntries([...m].map(([conversationId, n]) => [conversationId, n.toString()]));
+}
+
+function uint64Map(record: Record<string, unknown>, what: string): Map<string, bigint> {
+  const m = new Map<string, bigint>();
+  for (const [conversationId, n] of Object.entries(record)) m.set(conversationId, toUint64(n, `${what} of ${conversationId}`));
+  return m;
 }
 
 /** The resume state of one username+device on one server, read once and saved as it moves. */

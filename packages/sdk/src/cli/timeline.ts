@@ -1,0 +1,75 @@
+import type { Message } from "@messenger/proto/chat/v1/types";
+
+/**
+ * The message part of a conversation's screen: each message once and in seq order, with
+ * live messages held back while history is being reloaded. It remembers which messages on
+ * screen are the user's own, for the receipts lines of the views built on it.
+ */
+export abstract class Timeline {
+  private printedUpTo = 0n;
+  /** Seqs of my messages on screen whose read receipt has not been shown yet, ascending. */
+  protected ownSeqs: bigint[] = [];
+  private holds = 0;
+  private held: Message[] = [];
+
+  constructor(
+    readonly conversationId: string,
+    protected readonly myUserId: string,
+    protected readonly print: (line: string) => void,
+  ) {}
+
+  /** The highest seq on screen: what to mark read. */
+  get shownUpTo(): bigint {
+    return this.printedUpTo;
+  }
+
+  /** Shows a message of this conversation unless it is already on screen (or older). */
+  show(m: Message): void {
+    if (m.conversationId !== this.conversationId) return;
+    if (this.holds > 0) {
+      this.held.push(m);
+      return;
+    }
+    if (m.seq <= this.printedUpTo) return;
+    this.printedUpTo = m.seq;
+    if (m.senderUserId === this.myUserId && m.body.case !== "system") this.ownSeqs.push(m.seq);
+    this.shown(m);
+    this.print(this.format(m));
+  }
+
+  /** Holds live messages back while history is being reloaded. */
+  hold(): void {
+    this.holds++;
+  }
+
+  /**
+   * Ends a hold: shows the reloaded page (noting what was skipped before it), then what
+   * arrived meanwhile.
+   */
+  release(reloaded: readonly Message[]): void {
+    this.holds = Math.max(0, this.holds - 1);
+    const first = reloaded.find((m) => m.seq > this.printedUpTo);
+    if (first && this.printedUpTo > 0n && first.seq > this.printedUpTo + 1n) {
+      const skipped = first.seq - this.printedUpTo - 1n;
+      this.print(`… ${skipped} message${skipped === 1n ? "" : "s"} not shown`);
+    }
+    for (const m of reloaded) this.show(m);
+    if (this.holds > 0) return;
+    const held = this.held;
+    this.held = [];
+    for (const m of held) this.show(m);
+  }
+
+  /** My newest message on screen at or below seq; 0 when none. */
+  protected highestOwnUpTo(seq: bigint): bigint {
+    let best = 0n;
+    for (const s of this.ownSeqs) if (s <= seq && s > best) best = s;
+    return best;
+  }
+
+  /** The line for a message. */
+  protected abstract format(m: Message): string;
+
+  /** Called as a message goes on screen, before its line is printed. */
+  protected shown(_m: Message): void {}
+}
