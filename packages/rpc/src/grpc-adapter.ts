@@ -51,20 +51,6 @@ function encode(schema: DescMessage, init: unknown): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/**
- * Stream messages already encoded, by object: a gateway writes the very same frame object to
- * every session that gets it (a group message to hundreds of members), so it is encoded once.
- * Stream handlers never change a message after yielding it.
- */
-const encodedStreamMessages = new WeakMap<object, Buffer>();
-
-function encodeStreamMessage(schema: DescMessage, msg: unknown): Buffer {
-  if (typeof msg !== "object" || msg === null) return encode(schema, msg);
-  let bytes = encodedStreamMessages.get(msg);
-  if (!bytes) encodedStreamMessages.set(msg, (bytes = encode(schema, msg)));
-  return bytes;
-}
-
 function headersFrom(md: grpc.Metadata): [string, string][] {
   const h: [string, string][] = [];
   for (const [k, v] of Object.entries(md.getMap())) {
@@ -216,7 +202,7 @@ async function pump(
     for await (const msg of out) {
       headerSent ||= sendHeader(call, ctx);
       if (call.cancelled || call.destroyed) break;
-      if (!call.write(encodeStreamMessage(schema, msg))) {
+      if (!call.write(encode(schema, msg))) {
         try {
           await once(call, "drain", { signal: ctx.signal });
         } catch {

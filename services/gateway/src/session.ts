@@ -7,18 +7,6 @@ import { ConversationFeeds } from "./conversation-feeds.js";
 /** A frame for the client, as a message or its init shape. */
 export type OutboundFrame = MessageInitShape<typeof SessionResponseSchema>;
 
-/**
- * The frame of a message, one per message object: every local session that gets the same
- * delivered message writes the same frame, which the transport then encodes only once.
- */
-const messageFrames = new WeakMap<Message, OutboundFrame>();
-
-function messageFrame(m: Message): OutboundFrame {
-  let frame = messageFrames.get(m);
-  if (!frame) messageFrames.set(m, (frame = { frame: { case: "message", value: m } }));
-  return frame;
-}
-
 /** What a session asks of its gateway. */
 export interface SessionHooks {
   /** The stream must end now with this status. */
@@ -62,7 +50,7 @@ export class Session {
     private readonly updateWindowMs = 250,
   ) {
     this.feeds = new ConversationFeeds({
-      emit: (m) => this.enqueue(messageFrame(m)),
+      emit: (m) => this.enqueue({ frame: { case: "message", value: m } }),
       requestFill: (c, after, before) => this.hooks.fill(this, c, after, before),
     });
   }
