@@ -220,7 +220,14 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
     gatewayId: e.gatewayId,
   });
   /** Both mirrors caught up; past the timeout (NATS unreachable) the read goes on with what it has. */
-  const catchUp = (): Promise<unknown> => Promise.all([sessionMirror.catchUp(catchUpTimeoutMs), leaseMirror.catchUp(catchUpTimeoutMs)]);
+  const catchUp = (): Promise<void> => sessionMirror.catchUp(catchUpTimeoutMs);
+  /**
+   * For reads: a gateway whose lease this process has not seen yet counts as alive. Its
+   * lease is written before its first session, so a session whose gateway is unknown here is
+   * one the lease watch has not brought yet, not a dead one; leases need no catch-up of
+   * their own (one request per read instead of two). A lease seen and lapsed is dead.
+   */
+  const leaseAliveOrUnknown = (gatewayId: string, now: number): boolean => !leaseMirror.values.has(gatewayId) || leaseAlive(gatewayId, now);
 
   return {
     async put(record) {
@@ -246,7 +253,7 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
       for (const userId of userIds) {
         for (const id of byUser.get(userId) ?? []) {
           const value = sessionMirror.values.get(id)?.value;
-          if (value && leaseAlive(value.gatewayId, now)) out.push(toRecord(value));
+          if (value && leaseAliveOrUnknown(value.gatewayId, now)) out.push(toRecord(value));
         }
       }
       return out;
