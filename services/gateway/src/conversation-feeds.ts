@@ -1,5 +1,9 @@
 import type { Message } from "@messenger/proto/chat/v1/types";
 
+/** The shared empty collections of a feed nothing was written to yet (never written). */
+const none = new Map<string, never>();
+const noneSet: Set<string> = new Set();
+
 /** Where a session's feeds put their output. */
 export interface FeedOutput {
   /** A message for the client, in seq order per conversation, each once. */
@@ -24,10 +28,12 @@ export interface FeedOutput {
  * very session are all handled the same way.
  */
 export class ConversationFeeds {
-  private readonly delivered = new Map<string, bigint>();
+  // Made on first use: most sessions of a gateway sit idle, and an idle session is what a
+  // gateway holds by the hundred thousand.
+  private delivered: Map<string, bigint> = none;
   /** Per conversation, what waits ahead of a gap; null marks a seq answered by send_result. */
-  private readonly ahead = new Map<string, Map<bigint, Message | null>>();
-  private readonly filling = new Set<string>();
+  private ahead: Map<string, Map<bigint, Message | null>> = none;
+  private filling: Set<string> = noneSet;
   private waiting = 0;
   private holdFills = true;
 
@@ -62,7 +68,7 @@ export class ConversationFeeds {
     }
     if (upTo > d) d = upTo;
     if (waiting) for (const seq of [...waiting.keys()]) if (seq <= d) this.take(waiting, seq);
-    this.delivered.set(conversationId, d);
+    this.writableDelivered().set(conversationId, d);
     this.drain(conversationId);
   }
 
@@ -71,7 +77,7 @@ export class ConversationFeeds {
     const d = this.delivered.get(m.conversationId);
     if (d !== undefined && m.seq <= d) return;
     if (d !== undefined && m.seq === d + 1n && !this.ahead.has(m.conversationId)) {
-      this.delivered.set(m.conversationId, m.seq);
+      this.writableDelivered().set(m.conversationId, m.seq);
       this.out.emit(m);
       return;
     }
@@ -83,7 +89,7 @@ export class ConversationFeeds {
     const d = this.delivered.get(m.conversationId);
     if (d !== undefined && m.seq <= d) return;
     if (d !== undefined && m.seq === d + 1n && !this.ahead.has(m.conversationId)) {
-      this.delivered.set(m.conversationId, m.seq);
+      this.writableDelivered().set(m.conversationId, m.seq);
       return;
     }
     this.hold(m.conversationId, m.seq, null);
@@ -101,9 +107,17 @@ export class ConversationFeeds {
     for (const conversationId of this.ahead.keys()) this.checkGap(conversationId);
   }
 
+  private writableDelivered(): Map<string, bigint> {
+    if (this.delivered === none) this.delivered = new Map();
+    return this.delivered;
+  }
+
   private hold(conversationId: string, seq: bigint, m: Message | null): void {
     let waiting = this.ahead.get(conversationId);
-    if (!waiting) this.ahead.set(conversationId, (waiting = new Map()));
+    if (!waiting) {
+      if (this.ahead === none) this.ahead = new Map();
+      this.ahead.set(conversationId, (waiting = new Map()));
+    }
     if (!waiting.has(seq)) this.waiting++;
     // A send_result and a live copy of the same seq: the client has it either way.
     if (waiting.get(seq) !== null) waiting.set(seq, m);
@@ -126,7 +140,7 @@ export class ConversationFeeds {
         d++;
         if (next) this.out.emit(next);
       }
-      this.delivered.set(conversationId, d);
+      this.writableDelivered().set(conversationId, d);
     }
     if (waiting.size === 0) {
       this.ahead.delete(conversationId);
@@ -143,6 +157,7 @@ export class ConversationFeeds {
     for (const s of waiting.keys()) if (lowest === undefined || s < lowest) lowest = s;
     const d = this.delivered.get(conversationId) ?? 0n;
     if (lowest === undefined || lowest <= d + 1n) return;
+    if (this.filling === noneSet) this.filling = new Set();
     this.filling.add(conversationId);
     this.out.requestFill(conversationId, d, lowest);
   }

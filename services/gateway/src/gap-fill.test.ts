@@ -12,7 +12,7 @@ describe("fillGapPage", () => {
     const visible = Array.from({ length: 30 }, (_, i) => i + 1).filter((s) => s < 11 || s > 14);
     const read: ReadWindow = async (r) => visible.filter((s) => s > r.afterSeq && s < r.beforeSeq).slice(0, r.limit).map(msg);
     const asks: [bigint, bigint][] = [];
-    const session = new Session("s", "u", "d", 1000, { fail: () => undefined, fill: (_s, _c, a, b) => asks.push([a, b]) });
+    const session = new Session("s", "u", "d", 1000, () => undefined, { fill: (_s, _c, a, b) => void asks.push([a, b]) });
     session.feeds.settle("c1", [], 0n);
     session.finishSync();
     session.deliver({ frame: { case: "message", value: msg(31) } });

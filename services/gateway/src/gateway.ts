@@ -16,7 +16,7 @@ import { fillGapPage, type ReadWindow } from "./gap-fill.js";
 import { readHello } from "./handshake.js";
 import { replay } from "./replay.js";
 import { SendPipeline } from "./send-pipeline.js";
-import { Session, type OutboundFrame } from "./session.js";
+import { Session, type GapFiller, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
 import { TurnBatcher } from "./turn-batcher.js";
 
@@ -63,7 +63,7 @@ export interface GatewayDeps {
  * presence, replays what it missed, pushes what the bus delivers for its users in each
  * conversation's seq order, and turns client frames into router calls.
  */
-export class Gateway {
+export class Gateway implements GapFiller {
   readonly table = new SessionTable();
   private readonly metrics: GatewayMetrics | undefined;
   private draining = false;
@@ -166,7 +166,8 @@ export class Gateway {
       claims.userId,
       claims.deviceId,
       this.settings.outboundQueueLimit,
-      { fail: (reason) => abortStream(ctx, reason), fill: (s, c, after, before) => this.fill(s, c, after, before) },
+      (reason) => abortStream(ctx, reason),
+      this,
       this.settings.conversationUpdateWindowMs,
     );
     const stopListening = onCallAbort(ctx, session.end.bind(session));
@@ -206,7 +207,7 @@ export class Gateway {
    * closed meanwhile) and settles it, a page at a time (a full page settles up to its last
    * message, and the feed asks for the rest); on failure the feed asks again.
    */
-  private fill(session: Session, conversationId: string, afterSeq: bigint, beforeSeq: bigint): void {
+  fill(session: Session, conversationId: string, afterSeq: bigint, beforeSeq: bigint): void {
     const timer = setTimeout(() => {
       void (async () => {
         try {

@@ -6,7 +6,7 @@ import { Session, type OutboundFrame } from "./session.js";
 const msg = (seq: number, conversationId = "c1"): Message => create(MessageSchema, { conversationId, seq: BigInt(seq), id: `m${seq}` });
 
 function session(fills: [string, bigint, bigint][] = []) {
-  const s = new Session("s1", "alice", "phone", 100, { fail: () => undefined, fill: (_s, c, a, b) => fills.push([c, a, b]) }, 20);
+  const s = new Session("s1", "alice", "phone", 100, () => undefined, { fill: (_s, c, a, b) => void fills.push([c, a, b]) }, 20);
   const out: OutboundFrame[] = [];
   const pump = (async () => {
     for await (const f of s.frames()) out.push(f);

@@ -2,15 +2,13 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import type { SessionResponseSchema } from "@messenger/proto/gateway/v1/gateway_service";
-import { ConversationFeeds } from "./conversation-feeds.js";
+import { ConversationFeeds, type FeedOutput } from "./conversation-feeds.js";
 
 /** A frame for the client, as a message or its init shape. */
 export type OutboundFrame = MessageInitShape<typeof SessionResponseSchema>;
 
-/** What a session asks of its gateway. */
-export interface SessionHooks {
-  /** The stream must end now with this status. */
-  fail(reason: ConnectError): void;
+/** What a session asks of its gateway; one object serves every session of a gateway. */
+export interface GapFiller {
   /** Fetch what the user may see of (afterSeq, beforeSeq) and settle it on this session. */
   fill(session: Session, conversationId: string, afterSeq: bigint, beforeSeq: bigint): void;
 }
@@ -23,7 +21,7 @@ export interface SessionHooks {
  * While the replay runs, live deliveries are held back; afterwards they are released
  * through the feeds, which drop what the replay already sent and fetch what no router sent.
  */
-export class Session {
+export class Session implements FeedOutput {
   /** Epoch ms of the last frame from the client. */
   lastActivity = Date.now();
   readonly feeds: ConversationFeeds;
@@ -45,14 +43,24 @@ export class Session {
     readonly userId: string,
     readonly deviceId: string,
     private readonly limit: number,
-    private readonly hooks: SessionHooks,
+    /** The stream must end now with this status. */
+    private readonly onFail: (reason: ConnectError) => void,
+    private readonly filler: GapFiller,
     /** conversation_updated signals are coalesced per conversation over this window. */
     private readonly updateWindowMs = 250,
   ) {
-    this.feeds = new ConversationFeeds({
-      emit: (m) => this.enqueue({ frame: { case: "message", value: m } }),
-      requestFill: (c, after, before) => this.hooks.fill(this, c, after, before),
-    });
+    // The session is its feeds' output: no closures per session.
+    this.feeds = new ConversationFeeds(this);
+  }
+
+  /** A message the feeds release, in order. */
+  emit(m: Message): void {
+    this.enqueue({ frame: { case: "message", value: m } });
+  }
+
+  /** The feeds ask for a gap to be read from the store. */
+  requestFill(conversationId: string, afterSeq: bigint, beforeSeq: bigint): void {
+    this.filler.fill(this, conversationId, afterSeq, beforeSeq);
   }
 
   get isClosed(): boolean {
@@ -132,7 +140,7 @@ export class Session {
     this.held = [];
     this.wake?.();
     this.roomWaiter?.();
-    this.hooks.fail(reason);
+    this.onFail(reason);
   }
 
   /** The outbound frames, until the session ends. */
