@@ -2,7 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import { MediaRefSchema } from "@messenger/proto/chat/v1/types";
 import { SendMessageSchema, type SendMessage } from "@messenger/proto/gateway/v1/gateway_service";
+import { createLogger } from "@messenger/logging";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { instrumentRoute } from "@messenger/rpc";
 import { afterAll, describe, expect, it } from "vitest";
 import { storeRoute } from "../src/rpc/store-service.js";
 import { tempRepos } from "./temp-repo.js";
@@ -12,7 +14,9 @@ afterAll(() => repos.cleanup());
 
 function client() {
   const repo = repos.open();
-  const r = storeRoute({ repo, now: () => 5_000, largeGroupThreshold: 256 });
+  // Served as every transport serves it: through instrumentRoute, whose toWireError maps
+  // domain errors to their statuses.
+  const r = instrumentRoute(storeRoute({ repo, now: () => 5_000, largeGroupThreshold: 256 }), createLogger("store-routes-test", "silent"));
   const transport = createRouterTransport((router) => router.service(StoreService, r.impl as never));
   return { repo, store: createClient(StoreService, transport) };
 }

@@ -1,5 +1,4 @@
-import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { domainErrorToConnect } from "@messenger/rpc";
 import { DomainError } from "../domain/errors.js";
 
@@ -15,26 +14,4 @@ export function itemStatus(err: unknown, fallback: string): { errorCode: number;
   }
   if (err instanceof ConnectError) return { errorCode: err.code, errorMessage: err.rawMessage };
   return { errorCode: Code.Unavailable, errorMessage: fallback };
-}
-
-type AnyMethod = (...args: unknown[]) => unknown;
-
-/**
- * Wraps every method of an implementation so a DomainError thrown by the domain leaves as
- * its gRPC status (domainErrorToConnect, the mapping toWireError uses too), also where a
- * route is served without instrumentRoute (tests through createRouterTransport); other errors
- * pass on to the transport's interceptor (INTERNAL, logged). Both store routes go through it.
- */
-export function mapDomainErrors<S extends DescService>(impl: ServiceImpl<S>): ServiceImpl<S> {
-  const wrapped: Record<string, AnyMethod> = {};
-  for (const [name, fn] of Object.entries(impl as Record<string, AnyMethod>)) {
-    wrapped[name] = async (...args: unknown[]) => {
-      try {
-        return await fn(...args);
-      } catch (err) {
-        throw err instanceof DomainError ? domainErrorToConnect(err) : err;
-      }
-    };
-  }
-  return wrapped as unknown as ServiceImpl<S>;
 }

@@ -12,7 +12,6 @@ import { requireId } from "../domain/membership.js";
 import { openDirectConversation } from "../domain/open-direct-conversation.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
 import { conversationViewToProto, messageToProto, seqFromWire } from "./convert.js";
-import { mapDomainErrors } from "./domain-status.js";
 
 /** The public history API: authenticates the caller, translates proto <-> domain, nothing else. */
 export function historyRoute(deps: {
@@ -25,7 +24,7 @@ export function historyRoute(deps: {
   const { repo, verifier, largeGroupThreshold } = deps;
   return route(
     HistoryService,
-    mapDomainErrors<typeof HistoryService>({
+    {
       async openDirectConversation(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
         requireId(req.peerUserId, "peer_user_id");
@@ -68,7 +67,7 @@ export function historyRoute(deps: {
         });
         return { userIds: page.userIds, readCount: page.readCount, memberCount: page.memberCount, nextPageToken: page.nextPageToken };
       },
-    }),
+    },
     "public",
   );
 }

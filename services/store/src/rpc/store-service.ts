@@ -22,7 +22,7 @@ import {
   settableRoleFromProto,
   summaryToProto,
 } from "./convert.js";
-import { itemStatus, mapDomainErrors } from "./domain-status.js";
+import { itemStatus } from "./domain-status.js";
 
 function groupChangeFromProto(req: ApplyGroupChangeRequest): GroupChange {
   const c = req.change;
@@ -57,7 +57,7 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
   const { repo } = deps;
   return route(
     StoreService,
-    mapDomainErrors<typeof StoreService>({
+    {
       async appendMessages(req) {
         const results = await appendMessages(
           repo,
@@ -178,7 +178,7 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
       async listContacts(req) {
         return { userIds: await listContacts(repo, req.userId) };
       },
-    }),
+    },
     "internal",
   );
 }
