@@ -3,6 +3,7 @@ import { MemberRole as ProtoRole, SystemEventSchema, type SystemEvent } from "@m
 import type { ConversationRecord, MemberRecord, MemberRole } from "../storage/history-repository.js";
 import { DomainError, failedPrecondition, invalidArgument, notFound } from "./errors.js";
 import { limits } from "./limits.js";
+import { requireId } from "./membership.js";
 
 /** A change of a group, as the groups service decided it. */
 export type GroupChange =
@@ -43,11 +44,6 @@ export interface GroupChangePlan {
 }
 
 const roleToProto: Record<MemberRole, ProtoRole> = { owner: ProtoRole.OWNER, admin: ProtoRole.ADMIN, member: ProtoRole.MEMBER };
-
-function requireId(value: string, what: string): void {
-  if (!value) throw invalidArgument(`${what} is required`);
-  if (value.length > limits.maxIdChars) throw invalidArgument(`${what} exceeds ${limits.maxIdChars} characters`);
-}
 
 function requireUserList(ids: readonly string[], what: string, actor: string): void {
   if (ids.length > limits.group.maxUsersPerChange) throw invalidArgument(`at most ${limits.group.maxUsersPerChange} ${what} per change`);

@@ -22,6 +22,7 @@ import {
   settableRoleFromProto,
   summaryToProto,
 } from "./convert.js";
+import { clampPageSize } from "../domain/page-token.js";
 import { itemStatus } from "./domain-status.js";
 
 function groupChangeFromProto(req: ApplyGroupChangeRequest): GroupChange {
@@ -115,8 +116,8 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
           deviceId: req.deviceId,
           cursors: new Map(req.cursors.map((c) => [c.conversationId, { seq: seqFromWire(c.seq), receiptsVersion: seqFromWire(c.receiptsVersion) }])),
           // Internal callers are trusted, but a page is still bounded.
-          maxMessages: Math.min(req.maxMessages || limits.defaultSyncMaxMessages, limits.maxSyncMessages),
-          maxReplayPerConversation: Math.min(req.maxReplayPerConversation || limits.defaultSyncMaxReplay, limits.maxSyncReplay),
+          maxMessages: clampPageSize(req.maxMessages, limits.defaultSyncMaxMessages, limits.maxSyncMessages),
+          maxReplayPerConversation: clampPageSize(req.maxReplayPerConversation, limits.defaultSyncMaxReplay, limits.maxSyncReplay),
           pageToken: req.pageToken,
           largeGroupThreshold: deps.largeGroupThreshold,
         });

@@ -1,3 +1,4 @@
+import type Database from "better-sqlite3";
 import type { DeviceCursor, HistoryRepository, MemberRangeRecord, MessageRange, UserConversation } from "./history-repository.js";
 import { conversationReader, openHistoryDatabase, toConversation, toMember, toMessage, type ConversationRow, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 import { SqliteWriter } from "./sqlite-writer.js";
@@ -29,6 +30,13 @@ export function openSqliteHistoryRepository(path: string, opts: {
   const db = openHistoryDatabase(path);
   const writer = new SqliteWriter(path, opts.onCommitted, opts.largeGroupThreshold);
   const conversation = conversationReader(db);
+  // Statements with an IN (...) list, compiled once per list length (at most inChunk of each).
+  const inLists = new Map<string, Database.Statement<unknown[]>>();
+  const inList = <Row>(sql: string): Database.Statement<unknown[], Row> => {
+    let stmt = inLists.get(sql);
+    if (!stmt) inLists.set(sql, (stmt = db.prepare<unknown[]>(sql)));
+    return stmt as Database.Statement<unknown[], Row>;
+  };
 
   const q = {
     forward: db.prepare<[string, number, number, number], MessageRow>(
@@ -112,7 +120,7 @@ export function openSqliteHistoryRepository(path: string, opts: {
     },
     async messagesAt(conversationId, seqs) {
       return chunks(seqs).flatMap((part) =>
-        db.prepare<unknown[], MessageRow>(`SELECT * FROM messages WHERE conversation_id = ? AND seq IN (${placeholders(part.length)})`).all(conversationId, ...part).map(toMessage),
+        inList<MessageRow>(`SELECT * FROM messages WHERE conversation_id = ? AND seq IN (${placeholders(part.length)})`).all(conversationId, ...part).map(toMessage),
       );
     },
     updateCursor(conversationId, userId, deviceId, deliveredSeq, readSeq) {
@@ -121,11 +129,9 @@ export function openSqliteHistoryRepository(path: string, opts: {
     async deviceCursors(userId, deviceId, conversationIds) {
       const out = new Map<string, DeviceCursor>();
       for (const part of chunks(conversationIds)) {
-        const rows = db
-          .prepare<unknown[], { conversation_id: string; delivered_seq: number; read_seq: number }>(
-            `SELECT conversation_id, delivered_seq, read_seq FROM device_cursors WHERE user_id = ? AND device_id = ? AND conversation_id IN (${placeholders(part.length)})`,
-          )
-          .all(userId, deviceId, ...part);
+        const rows = inList<{ conversation_id: string; delivered_seq: number; read_seq: number }>(
+          `SELECT conversation_id, delivered_seq, read_seq FROM device_cursors WHERE user_id = ? AND device_id = ? AND conversation_id IN (${placeholders(part.length)})`,
+        ).all(userId, deviceId, ...part);
         for (const r of rows) out.set(r.conversation_id, { deliveredSeq: r.delivered_seq, readSeq: r.read_seq });
       }
       return out;
@@ -156,8 +162,8 @@ export function openSqliteHistoryRepository(path: string, opts: {
       const members = new Map<string, MemberRow>();
       for (const part of chunks(ids)) {
         const list = placeholders(part.length);
-        for (const r of db.prepare<unknown[], ConversationRow>(`SELECT * FROM conversations WHERE id IN (${list})`).all(...part)) heads.set(r.id, r);
-        for (const r of db.prepare<unknown[], MemberRow>(`SELECT * FROM members WHERE user_id = ? AND conversation_id IN (${list})`).all(userId, ...part)) {
+        for (const r of inList<ConversationRow>(`SELECT * FROM conversations WHERE id IN (${list})`).all(...part)) heads.set(r.id, r);
+        for (const r of inList<MemberRow>(`SELECT * FROM members WHERE user_id = ? AND conversation_id IN (${list})`).all(userId, ...part)) {
           members.set(r.conversation_id, r);
         }
       }

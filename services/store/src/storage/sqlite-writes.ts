@@ -140,15 +140,21 @@ export function historyWrites(
 
   const appendOne = db.transaction((input: AppendInput): AppendOutcome & { ok: true } => {
     const existing = q.byClientId.get(input.conversationId, input.senderUserId, input.senderDeviceId, input.clientMessageId);
-    const conv = conversation(input.conversationId);
-    if (!conv) throw notFound(`conversation ${input.conversationId} not found`);
-    if (existing) return { ok: true, message: toMessage(existing), duplicate: true, memberVersion: conv.memberVersion, memberCount: conv.memberCount };
+    if (existing) {
+      const conv = conversation(input.conversationId)!;
+      return { ok: true, message: toMessage(existing), duplicate: true, memberVersion: conv.memberVersion, memberCount: conv.memberCount };
+    }
     // Checked in the same transaction as the seq is taken: a send racing a removal is ordered
     // after it or before it, never both.
     if (q.member.get(input.conversationId, input.senderUserId)?.active !== 1) {
+      if (!conversation(input.conversationId)) throw notFound(`conversation ${input.conversationId} not found`);
       throw permissionDenied(`not a member of conversation ${input.conversationId}`);
     }
-    if (input.replyToSeq > conv.lastSeq) throw new DomainError("invalid_argument", `reply_to_seq ${input.replyToSeq} is beyond the newest message (${conv.lastSeq})`);
+    // Only a reply needs the head before the seq is taken; the bump returns it for the rest.
+    if (input.replyToSeq > 0) {
+      const lastSeq = conversation(input.conversationId)!.lastSeq;
+      if (input.replyToSeq > lastSeq) throw new DomainError("invalid_argument", `reply_to_seq ${input.replyToSeq} is beyond the newest message (${lastSeq})`);
+    }
     const bumped = q.bumpSeq.get(input.now, input.conversationId)!;
     const message: MessageRecord = {
       id: randomUUID(),
@@ -224,7 +230,8 @@ export function historyWrites(
   const applyGroupChange = db.transaction((input: GroupChangeInput): GroupChangeOutcome => {
     const before = conversation(input.conversationId);
     const members = new Map<string, MemberRecord>();
-    for (const u of usersInvolved(input)) {
+    // A group being created has no members yet (and other changes to a missing one fail).
+    if (before) for (const u of usersInvolved(input)) {
       const row = q.member.get(input.conversationId, u);
       if (row) members.set(u, toMember(row));
     }
@@ -273,20 +280,24 @@ export function historyWrites(
     }
   };
 
-  const batch = db.transaction((ops: readonly WriteOp[]) =>
-    ops.map((op): WriteOutcome => {
+  const batch = db.transaction((ops: readonly WriteOp[]) => {
+    let before = totalChanges.get()!;
+    return ops.map((op): WriteOutcome => {
       try {
-        const before = totalChanges.get()!;
         const value = run(op);
-        rows[op.kind] += totalChanges.get()! - before;
+        const after = totalChanges.get()!;
+        rows[op.kind] += after - before;
+        before = after;
         return { ok: true, value };
       } catch (err) {
+        // A failed write's changes were rolled back: they do not count.
+        before = totalChanges.get()!;
         failIfBatchLost(err);
         if (err instanceof DomainError) return { ok: false, message: err.message, kind: err.kind };
         return { ok: false, message: err instanceof Error ? err.message : String(err) };
       }
-    }),
-  );
+    });
+  });
 
   return {
     takeRowsWritten() {
