@@ -219,7 +219,7 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
     deviceId: e.deviceId,
     gatewayId: e.gatewayId,
   });
-  /** Both mirrors caught up; past the timeout (NATS unreachable) the read goes on with what it has. */
+  /** The sessions mirror caught up; past the timeout (NATS unreachable) the read goes on with what it has. */
   const catchUp = (): Promise<void> => sessionMirror.catchUp(catchUpTimeoutMs);
   /**
    * For reads: a gateway whose lease this process has not seen yet counts as alive. Its

@@ -74,25 +74,24 @@ export class ConversationFeeds {
 
   /** A message delivered live. */
   live(m: Message): void {
-    const d = this.delivered.get(m.conversationId);
-    if (d !== undefined && m.seq <= d) return;
-    if (d !== undefined && m.seq === d + 1n && !this.ahead.has(m.conversationId)) {
-      this.writableDelivered().set(m.conversationId, m.seq);
-      this.out.emit(m);
-      return;
-    }
-    this.hold(m.conversationId, m.seq, m);
+    this.accept(m, m);
   }
 
   /** This session's own message, answered by a send_result: it counts as delivered. */
   own(m: Message): void {
+    this.accept(m, null);
+  }
+
+  /** Takes a seq; `held` is what to emit for it (null: nothing, the client has it). */
+  private accept(m: Message, held: Message | null): void {
     const d = this.delivered.get(m.conversationId);
     if (d !== undefined && m.seq <= d) return;
     if (d !== undefined && m.seq === d + 1n && !this.ahead.has(m.conversationId)) {
       this.writableDelivered().set(m.conversationId, m.seq);
+      if (held) this.out.emit(held);
       return;
     }
-    this.hold(m.conversationId, m.seq, null);
+    this.hold(m.conversationId, m.seq, held);
   }
 
   /** The fill of a conversation is over; if a gap still stands, another is asked. */

@@ -71,6 +71,9 @@ export class Gateway implements GapFiller {
   private readonly timer: NodeJS.Timeout;
   private readonly sendBatcher: TurnBatcher<MessageInitShape<typeof SendItemSchema>, SendItemResult>;
   private readonly cursorBatcher: TurnBatcher<MessageInitShape<typeof CursorUpdateSchema>, CursorUpdateResult>;
+  /** A gap is read a page at a time, never more than half the session's outbound bound. */
+  private readonly fillLimit: number;
+  private readonly readWindow: ReadWindow;
 
   constructor(
     private readonly deps: GatewayDeps,
@@ -79,6 +82,8 @@ export class Gateway implements GapFiller {
     this.sendBatcher = new TurnBatcher(async (items) => (await deps.router.sendMessages({ items })).results);
     this.cursorBatcher = new TurnBatcher(async (items) => (await deps.router.updateCursors({ items })).results);
     this.metrics = deps.metrics ? createGatewayMetrics(deps.metrics) : undefined;
+    this.fillLimit = Math.max(1, Math.min(fillPageLimit, settings.maxReplayPerConversation, Math.floor(settings.outboundQueueLimit / 2)));
+    this.readWindow = async (req) => (await deps.store.readMessages(req, { timeoutMs: fillTimeoutMs })).messages;
     this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
     this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
     this.timer.unref();
@@ -124,13 +129,15 @@ export class Gateway implements GapFiller {
       return;
     }
     if (!delivery.frame) return;
+    let delivered = 0;
     for (const userId of delivery.userIds) {
       for (const s of this.table.ofUser(userId)) {
         if (s.id === delivery.excludeSessionId) continue;
-        this.metrics?.framesDelivered.inc();
+        delivered++;
         s.deliver(delivery.frame);
       }
     }
+    if (delivered > 0) this.metrics?.framesDelivered.inc(delivered);
   }
 
   private async heartbeat(): Promise<void> {
@@ -211,9 +218,7 @@ export class Gateway implements GapFiller {
     const timer = setTimeout(() => {
       void (async () => {
         try {
-          const limit = Math.max(1, Math.min(fillPageLimit, this.settings.maxReplayPerConversation, Math.floor(this.settings.outboundQueueLimit / 2)));
-          const read: ReadWindow = async (req) => (await this.deps.store.readMessages(req, { timeoutMs: fillTimeoutMs })).messages;
-          if (await fillGapPage(read, session, conversationId, afterSeq, beforeSeq, limit)) this.metrics?.gapFills.inc();
+          if (await fillGapPage(this.readWindow, session, conversationId, afterSeq, beforeSeq, this.fillLimit)) this.metrics?.gapFills.inc();
         } catch (err) {
           this.sessionLog(session).warn({ err, conversationId }, "gap fill failed; trying again");
           await new Promise((r) => setTimeout(r, this.settings.gapFillDelayMs));

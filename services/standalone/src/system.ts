@@ -12,7 +12,7 @@ import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
-import { createRouterApp } from "@messenger/router";
+import { createRouterApp, defaultRouterSettings } from "@messenger/router";
 import { createDirectTransport, createServiceMetrics, instrumentRoute, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
 import { createStoreApp, openSqliteHistoryRepository, storeWriteMetrics } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
@@ -80,7 +80,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   const offline = createMemoryQueue();
   const router = createRouterApp(
     { store: storeClient, bus, registry, offline, log: log.child({ component: "router" }) },
-    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS, maxDeliveryBacklog: 1_024 },
+    { ...defaultRouterSettings, largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS },
   );
   const routerClient = createClient(RouterService, internal.transport);
   const groups = createGroupsApp({

@@ -2,5 +2,4 @@ export { createStoreApp, type StoreApp } from "./app.js";
 export { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
 export type { HistoryRepository } from "./storage/history-repository.js";
 export { historyRepositoryContract } from "./storage/history-repository.contract.js";
-export { DomainError, type DomainErrorKind } from "./domain/errors.js";
 export { storeWriteMetrics } from "./store-metrics.js";

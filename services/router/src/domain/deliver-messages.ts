@@ -4,6 +4,7 @@ import { membersAt } from "./member-ranges.js";
 import type { MembershipCache } from "./membership-cache.js";
 import { offlineRecipients } from "./offline-policy.js";
 import { OrderedWork } from "./ordered-work.js";
+import { SessionIndex } from "./session-index.js";
 import type { Frame, NotifyOffline, PublishToGateway, SessionLookup } from "./ports.js";
 
 /** A stored message to deliver. */
@@ -115,32 +116,17 @@ export class MessageDelivery {
       }),
     );
     const everyone = [...new Set(targets.flatMap((t) => t.recipients))];
-    const sessions = await this.deps.sessions.sessionsOf(everyone);
-    const byUser = new Map<string, { gatewayId: string; sessionId: string }[]>();
-    for (const s of sessions) {
-      let list = byUser.get(s.userId);
-      if (!list) byUser.set(s.userId, (list = []));
-      list.push(s);
-    }
+    const sessions = new SessionIndex(await this.deps.sessions.sessionsOf(everyone));
     const plan: Plan = { publishes: [], offline: [], offlineLarge: [] };
     for (const { item, recipients, large } of targets) {
       const m = item.message;
       const frame: Frame = large
         ? { frame: { case: "conversationUpdated", value: { conversationId: m.conversationId, lastSeq: m.seq } } }
         : { frame: { case: "message", value: m } };
-      const byGateway = new Map<string, string[]>();
-      const live = new Set<string>();
-      for (const userId of recipients) {
-        for (const s of byUser.get(userId) ?? []) {
-          live.add(userId);
-          if (s.sessionId === item.excludeSessionId) continue;
-          let users = byGateway.get(s.gatewayId);
-          if (!users) byGateway.set(s.gatewayId, (users = []));
-          if (users.at(-1) !== userId) users.push(userId);
-        }
+      for (const [gatewayId, userIds] of sessions.byGateway(recipients, item.excludeSessionId)) {
+        plan.publishes.push({ gatewayId, userIds, frame, exclude: item.excludeSessionId });
       }
-      for (const [gatewayId, userIds] of byGateway) plan.publishes.push({ gatewayId, userIds, frame, exclude: item.excludeSessionId });
-      const offline = offlineRecipients(recipients, live, m.senderUserId);
+      const offline = offlineRecipients(recipients, (u) => sessions.isLive(u), m.senderUserId);
       if (large) plan.offlineLarge.push({ userIds: offline, message: m });
       else for (const userId of offline) plan.offline.push({ userId, message: m });
     }

@@ -9,6 +9,9 @@ export interface MembershipSource {
   ): Promise<{ readonly version: number; readonly unchanged: boolean; readonly memberCount: number; readonly ranges: readonly MemberRange[] }>;
 }
 
+/** Conversations whose membership a router keeps; past it the least recently loaded goes. */
+const maxEntries = 20_000;
+
 interface Load {
   readonly promise: Promise<Membership>;
   /** Loads are numbered in the order they started. */
@@ -27,10 +30,7 @@ export class MembershipCache {
   private readonly loading = new Map<string, Load>();
   private loads = 0;
 
-  constructor(
-    private readonly source: MembershipSource,
-    private readonly maxEntries = 20_000,
-  ) {}
+  constructor(private readonly source: MembershipSource) {}
 
   /** The membership at `minVersion` or later. */
   async atLeast(conversationId: string, minVersion: number): Promise<Membership> {
@@ -71,7 +71,7 @@ export class MembershipCache {
       res.unchanged && cached ? { ...cached, memberCount: res.memberCount } : { version: res.version, memberCount: res.memberCount, ranges: res.ranges };
     // Loads of one conversation run one after another, so a later one is never older.
     this.entries.delete(conversationId);
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
+    if (this.entries.size >= maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(conversationId, entry);
     return entry;
   }

@@ -3,6 +3,7 @@ import type { MemberReceipt, ReceiptSummary } from "@messenger/proto/chat/v1/typ
 import { currentMembers } from "./member-ranges.js";
 import type { MembershipCache } from "./membership-cache.js";
 import { OrderedWork } from "./ordered-work.js";
+import { SessionIndex } from "./session-index.js";
 import type { Frame, PublishToGateway, SessionLookup } from "./ports.js";
 
 /** A member's receipt that moved. */
@@ -101,23 +102,9 @@ export class ReceiptFanout {
 
   private async push(sends: readonly { members: string[]; exclude: string; frame: Frame }[]): Promise<void> {
     try {
-      const sessions = await this.deps.sessions.sessionsOf([...new Set(sends.flatMap((s) => s.members))]);
-      const gatewaysOf = new Map<string, Set<string>>();
-      for (const s of sessions) {
-        let set = gatewaysOf.get(s.userId);
-        if (!set) gatewaysOf.set(s.userId, (set = new Set()));
-        set.add(s.gatewayId);
-      }
+      const sessions = new SessionIndex(await this.deps.sessions.sessionsOf([...new Set(sends.flatMap((s) => s.members))]));
       for (const send of sends) {
-        const byGateway = new Map<string, string[]>();
-        for (const userId of send.members) {
-          for (const g of gatewaysOf.get(userId) ?? []) {
-            let users = byGateway.get(g);
-            if (!users) byGateway.set(g, (users = []));
-            users.push(userId);
-          }
-        }
-        for (const [gatewayId, userIds] of byGateway) this.deps.publish(gatewayId, userIds, send.frame, send.exclude);
+        for (const [gatewayId, userIds] of sessions.byGateway(send.members, send.exclude)) this.deps.publish(gatewayId, userIds, send.frame, send.exclude);
       }
     } catch (err) {
       this.deps.log.warn({ err }, "live receipts failed; members get them on sync");

@@ -1,6 +1,7 @@
 import { DomainError } from "@messenger/rpc/domain-error";
 import { currentMembers } from "./member-ranges.js";
 import type { MembershipCache } from "./membership-cache.js";
+import { SessionIndex } from "./session-index.js";
 import type { PublishToGateway, SessionLookup } from "./ports.js";
 
 /** How long a typing indicator lasts unless renewed. */
@@ -21,12 +22,7 @@ export async function setTyping(
   if (!members.includes(req.userId)) throw new DomainError("permission_denied", `not a member of conversation ${req.conversationId}`);
   if (membership.memberCount > deps.largeGroupThreshold) return;
   const others = members.filter((u) => u !== req.userId);
-  const byGateway = new Map<string, string[]>();
-  for (const s of await deps.sessions.sessionsOf(others)) {
-    let users = byGateway.get(s.gatewayId);
-    if (!users) byGateway.set(s.gatewayId, (users = []));
-    if (!users.includes(s.userId)) users.push(s.userId);
-  }
+  const sessions = new SessionIndex(await deps.sessions.sessionsOf(others));
   const frame = { frame: { case: "typing" as const, value: { conversationId: req.conversationId, userId: req.userId, typing: req.typing, expiresInMs: typingTtlMs } } };
-  for (const [gatewayId, userIds] of byGateway) deps.publish(gatewayId, userIds, frame, req.sessionId);
+  for (const [gatewayId, userIds] of sessions.byGateway(others, req.sessionId)) deps.publish(gatewayId, userIds, frame, req.sessionId);
 }
