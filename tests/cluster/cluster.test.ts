@@ -56,6 +56,8 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
   it("users on different gateways chat with ordering, receipts, presence and typing", async () => {
     const alice = await user(0, { only: true });
     const bob = await user(1, { only: true });
+    await alice.contacts.request(bob.user!.id);
+    await bob.contacts.accept(alice.user!.id);
     await alice.connect();
     const conv = await alice.openDirect(bob.user!.id);
     const presence: boolean[] = [];
@@ -75,6 +77,67 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     await eventually(() => typing.includes(true), "typing across gateways");
     await bob.close();
     await eventually(() => presence.at(-1) === false, "alice sees bob offline");
+  });
+
+  it("a block made through one gateway is honoured at once by a send arriving through the other: no stale window", async () => {
+    const [gw1, gw2] = cluster.gatewayUrls().map(api);
+    try {
+      const [ann, ben] = await registerUsers(gw1!, 2);
+      await gw1!.contacts.sendContactRequest({ userId: ben.id }, ann.auth);
+      await gw2!.contacts.acceptContactRequest({ userId: ann.id }, ben.auth);
+      const conv = (await gw1!.history.openDirectConversation({ peerUserId: ben.id }, ann.auth)).conversation!;
+      const annOnGw1 = new RawMember(ann.id, async () => ann.token);
+      await annOnGw1.connect(cluster.gateways[0]!.grpcPort);
+      try {
+        let expectedSeq = 0n;
+        for (let round = 0; round < 5; round++) {
+          // Ben blocks through gateway 2; the very next send through gateway 1 is refused.
+          await gw2!.contacts.block({ userId: ann.id }, ben.auth);
+          const refused = await annOnGw1.sendText(conv.id, `blocked ${round}`);
+          expect(refused.errorCode, `round ${round}`).toBe(7); // PERMISSION_DENIED
+          await gw2!.contacts.unblock({ userId: ann.id }, ben.auth);
+          const sent = await annOnGw1.sendText(conv.id, `allowed ${round}`);
+          expect(sent.errorCode, `round ${round}`).toBe(0);
+          expect(sent.message?.seq).toBe(++expectedSeq);
+        }
+        const page = await gw2!.history.listMessages({ conversationId: conv.id, direction: Direction.FORWARD, pageSize: 50 }, ben.auth);
+        expect(page.messages.map(textOf)).toEqual(Array.from({ length: 5 }, (_, i) => `allowed ${i}`));
+      } finally {
+        annOnGw1.close();
+      }
+    } finally {
+      gw1!.close();
+      gw2!.close();
+    }
+  });
+
+  it("last seen survives a restart of the presence service (kept in NATS KV)", async () => {
+    const gw = api(cluster.gatewayUrls()[0]!);
+    try {
+      const [ann, ben] = await registerUsers(gw, 2);
+      await gw.contacts.sendContactRequest({ userId: ben.id }, ann.auth);
+      await gw.contacts.acceptContactRequest({ userId: ann.id }, ben.auth);
+      const seen = async (): Promise<{ online: boolean; lastSeen: bigint } | undefined> => {
+        const p = (await gw.presence.getPresence({ userIds: [ben.id] }, ann.auth)).presences[0];
+        return p ? { online: p.online, lastSeen: p.lastSeenAt?.seconds ?? 0n } : undefined;
+      };
+      const benDevice = new RawMember(ben.id, async () => ben.token);
+      await benDevice.connect(cluster.gateways[1]!.grpcPort);
+      await eventually(async () => (await seen())?.online === true, "ben online");
+      benDevice.close();
+      let lastSeen = 0n;
+      await eventually(async () => {
+        const p = await seen();
+        lastSeen = p && !p.online ? p.lastSeen : 0n;
+        return lastSeen > 0n;
+      }, "ben offline with a last seen");
+      await cluster.presence.stop();
+      await cluster.presence.restart();
+      await eventually(async () => (await seen().catch(() => undefined)) !== undefined, "presence answers again");
+      expect(await seen()).toEqual({ online: false, lastSeen });
+    } finally {
+      gw.close();
+    }
   });
 
   it("a gateway receives deliveries only for its own sessions", async () => {
@@ -120,8 +183,9 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const stuck = await user(0, { only: true });
     const alice = await user(0);
     const bob = await user(1);
+    await watcher.contacts.request(stuck.user!.id);
+    await stuck.contacts.accept(watcher.user!.id);
     await watcher.connect();
-    await watcher.openDirect(stuck.user!.id);
     const states: boolean[] = [];
     watcher.on("presence", (p) => p.userId === stuck.user!.id && states.push(p.online));
     await Promise.all([stuck.connect(), alice.connect(), bob.connect()]);

@@ -146,6 +146,9 @@ describe("1:1 chat over the SDK", () => {
   it("pages history both ways with a client-chosen page size", async () => {
     const alice = await user();
     const bob = await user();
+    // Contacts, so the conversation is in bob's inbox rather than his message requests.
+    await alice.contacts.request(bob.user!.id);
+    await bob.contacts.accept(alice.user!.id);
     const conv = await alice.openDirect(bob.user!.id);
     await alice.connect();
     for (let i = 1; i <= 25; i++) await alice.send(conv.id, `m${i}`);
@@ -169,8 +172,9 @@ describe("1:1 chat over the SDK", () => {
   it("presence goes online, then offline with a last-seen time, for a contact", async () => {
     const alice = await user();
     const bob = await user();
+    await alice.contacts.request(bob.user!.id);
+    await bob.contacts.accept(alice.user!.id);
     await alice.connect();
-    await alice.openDirect(bob.user!.id);
     const seen: { online: boolean; lastSeen: bigint }[] = [];
     alice.on("presence", (p) => {
       if (p.userId === bob.user!.id) seen.push({ online: p.online, lastSeen: p.lastSeenAt?.seconds ?? 0n });

@@ -40,14 +40,11 @@ async function device(u: ApiUser, deviceId = "raw"): Promise<RawMember> {
   return m;
 }
 
-/** Sends text from a raw device and waits for its send_result. */
+/** Sends text from a raw device: the stored message, or its refusal as an error. */
 async function send(m: RawMember, conversationId: string, text: string): Promise<Message> {
-  const clientMessageId = `${text}-${Math.random()}`;
-  const r = await m.request({ frame: { case: "send", value: { conversationId, clientMessageId, body: { case: "text", value: text } } } }, (f) =>
-    f.frame.case === "sendResult" && f.frame.value.clientMessageId === clientMessageId,
-  );
-  if (r.frame.case !== "sendResult" || r.frame.value.errorCode !== 0) throw new ConnectError(r.frame.case === "sendResult" ? r.frame.value.errorMessage : "?", r.frame.case === "sendResult" ? r.frame.value.errorCode : Code.Unknown);
-  return r.frame.value.message!;
+  const r = await m.sendText(conversationId, text);
+  if (r.errorCode !== 0 || !r.message) throw new ConnectError(r.errorMessage, r.errorCode);
+  return r.message;
 }
 
 const systemKind = (m: Message): string => (m.body.case === "system" ? (m.body.value.event.case ?? "") : m.body.case ?? "");

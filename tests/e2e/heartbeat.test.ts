@@ -19,8 +19,9 @@ describe("heartbeats", () => {
   it("ends a session whose client stops pinging, and its contacts see the user go offline", async () => {
     const alice = await newUser(sys.grpcUrl);
     const bob = await newUser(sys.grpcUrl);
+    await alice.contacts.request(bob.user!.id);
+    await bob.contacts.accept(alice.user!.id);
     await alice.connect();
-    await alice.openDirect(bob.user!.id);
     const states: boolean[] = [];
     alice.on("presence", (p) => {
       if (p.userId === bob.user!.id) states.push(p.online);

@@ -180,11 +180,12 @@ class StreamRecorder<Res> {
 
 const publicServices = [
   "messenger.accounts.v1.AccountsService",
+  "messenger.accounts.v1.ContactsService",
   "messenger.gateway.v1.GatewayService",
   "messenger.history.v1.HistoryService",
   "messenger.presence.v1.PresenceService",
 ];
-const internalServices = ["messenger.store.v1.StoreService", "messenger.router.v1.RouterService", "messenger.presence.v1.SessionService"];
+const internalServices = ["messenger.store.v1.StoreService", "messenger.router.v1.RouterService", "messenger.presence.v1.SessionService", "messenger.accounts.v1.RelationsService"];
 
 /** Asks grpc.reflection.v1alpha.ServerReflection for list_services. */
 async function listServicesByReflection(): Promise<string[]> {

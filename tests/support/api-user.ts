@@ -1,8 +1,10 @@
 import { createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
 import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
+import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
 
 const password = "correct horse battery";
 let counter = 0;
@@ -10,8 +12,10 @@ let counter = 0;
 /** The public APIs of one gateway address, as a test calls them (plain Connect clients). */
 export interface Api {
   readonly accounts: Client<typeof AccountsService>;
+  readonly contacts: Client<typeof ContactsService>;
   readonly groups: Client<typeof GroupService>;
   readonly history: Client<typeof HistoryService>;
+  readonly presence: Client<typeof PresenceService>;
   close(): void;
 }
 
@@ -20,8 +24,10 @@ export function api(url: string): Api {
   const transport = createGrpcTransport({ baseUrl: url, sessionManager });
   return {
     accounts: createClient(AccountsService, transport),
+    contacts: createClient(ContactsService, transport),
     groups: createClient(GroupService, transport),
     history: createClient(HistoryService, transport),
+    presence: createClient(PresenceService, transport),
     close: () => sessionManager.abort(),
   };
 }

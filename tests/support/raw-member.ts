@@ -1,6 +1,6 @@
 import type { Message } from "@messenger/proto/chat/v1/types";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { SessionRequestSchema, SessionResponse } from "@messenger/proto/gateway/v1/gateway_service";
+import type { SendResult, SessionRequestSchema, SessionResponse } from "@messenger/proto/gateway/v1/gateway_service";
 import { openRawSession, type RawSession } from "./raw-session.js";
 
 /** What a member's device got of one conversation, over all its streams. */
@@ -70,6 +70,16 @@ export class RawMember {
       const at = i++;
       return at >= from && match(f);
     }, timeoutMs);
+  }
+
+  /** Sends a text and resolves with its send_result (stored or refused: see error_code). */
+  async sendText(conversationId: string, text: string): Promise<SendResult> {
+    const clientMessageId = `${text}-${Math.random()}`;
+    const r = await this.request({ frame: { case: "send", value: { conversationId, clientMessageId, body: { case: "text", value: text } } } }, (f) =>
+      f.frame.case === "sendResult" && f.frame.value.clientMessageId === clientMessageId,
+    );
+    if (r.frame.case !== "sendResult") throw new Error("not a send_result");
+    return r.frame.value;
   }
 
   /** Resolves when the current stream has ended. */

@@ -6,6 +6,7 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createWritableIterable, type WritableIterable } from "@connectrpc/connect/protocol";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
 import type { Tokens, User } from "@messenger/proto/accounts/v1/types";
 import {
   MemberReceiptSchema,
@@ -30,9 +31,10 @@ import {
   type Welcome,
 } from "@messenger/proto/gateway/v1/gateway_service";
 import { GroupService, type Member } from "@messenger/proto/groups/v1/group_service";
-import { Direction, HistoryService } from "@messenger/proto/history/v1/history_service";
+import { Direction, Folder, HistoryService } from "@messenger/proto/history/v1/history_service";
 import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
 import { backoffDelay } from "./backoff.js";
+import { ContactsApi } from "./contacts.js";
 import { ConversationOrder } from "./conversation-order.js";
 
 /** Where a device left off; keep it across restarts to resume without a full reload. */
@@ -167,6 +169,7 @@ interface Endpoint {
   readonly url: string;
   readonly sessionManager: Http2SessionManager;
   readonly accounts: Client<typeof AccountsService>;
+  readonly contacts: Client<typeof ContactsService>;
   readonly history: Client<typeof HistoryService>;
   readonly presence: Client<typeof PresenceService>;
   readonly groups: Client<typeof GroupService>;
@@ -180,6 +183,7 @@ function endpoint(url: string): Endpoint {
     url,
     sessionManager,
     accounts: createClient(AccountsService, transport),
+    contacts: createClient(ContactsService, transport),
     history: createClient(HistoryService, transport),
     presence: createClient(PresenceService, transport),
     groups: createClient(GroupService, transport),
@@ -207,6 +211,11 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
    * pushed on the stream that this device already had: the server promises zero.
    */
   readonly stats = { duplicatesReceived: 0, reconnects: 0 };
+  /** Contacts, blocks and privacy settings of the signed-in user. */
+  readonly contacts = new ContactsApi(
+    () => this.endpoint().contacts,
+    (call) => this.authed(call),
+  );
   private readonly endpoints: Endpoint[];
   private current = 0;
   private tokens: Tokens | undefined;
@@ -487,10 +496,27 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     return this.noteConversation(res.conversation);
   }
 
-  async listConversations(pageSize = 50, pageToken = ""): Promise<{ conversations: Conversation[]; nextPageToken: string }> {
-    const res = await this.authed((h) => this.history.listConversations({ pageSize, pageToken }, h));
+  /** One page of the inbox, or of the message requests (direct conversations non-contacts opened). */
+  async listConversations(
+    pageSize = 50,
+    pageToken = "",
+    folder: "inbox" | "requests" = "inbox",
+  ): Promise<{ conversations: Conversation[]; nextPageToken: string }> {
+    const f = folder === "requests" ? Folder.REQUESTS : Folder.INBOX;
+    const res = await this.authed((h) => this.history.listConversations({ pageSize, pageToken, folder: f }, h));
     for (const c of res.conversations) this.noteConversation(c);
     return res;
+  }
+
+  /** Moves a message request to the inbox. */
+  async acceptMessageRequest(conversationId: string): Promise<Conversation> {
+    const res = await this.authed((h) => this.history.acceptMessageRequest({ conversationId }, h));
+    return this.noteConversation(res.conversation);
+  }
+
+  /** Takes a conversation out of the message requests (it comes back if the peer writes again; block them to stop that). */
+  async deleteMessageRequest(conversationId: string): Promise<void> {
+    await this.authed((h) => this.history.deleteMessageRequest({ conversationId }, h));
   }
 
   /** One of the user's conversations, direct or group (a former member's too). */

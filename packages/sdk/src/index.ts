@@ -11,3 +11,4 @@ export {
 } from "./client.js";
 export { ConversationOrder, type HistoryPage } from "./conversation-order.js";
 export { backoffDelay } from "./backoff.js";
+export { ContactsApi, type Page, type Privacy } from "./contacts.js";

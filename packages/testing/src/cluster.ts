@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -162,6 +163,18 @@ function startService(
   return launch(env).then(() => proc);
 }
 
+/** A loopback port free right now (the OS picks it); for a peer that must be named before it starts. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
 /**
  * Starts the system as a real distributed system on this machine: a nats-server with
  * JetStream on a free port, then accounts, store, presence, router, groups and N gateways, each its
@@ -174,13 +187,22 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
   const base = { LOG_LEVEL: "info", ...opts.env };
   const url = (p: number): string => `http://127.0.0.1:${p}`;
   try {
-    const accounts = await startService("accounts", "accounts", { ...base, DATA_DIR: join(dataDir, "accounts") }, opts.onLog, opts.execArgv);
+    // Accounts and the store call each other (relations one way, direct-conversation blocks
+    // the other): the store's internal port is chosen first so accounts can be told it.
+    const storeInternalPort = await freePort();
+    const accounts = await startService("accounts", "accounts", { ...base, DATA_DIR: join(dataDir, "accounts"), STORE_URL: url(storeInternalPort) }, opts.onLog, opts.execArgv);
     started.push(accounts);
     const jwks = `${url(accounts.httpPort)}/.well-known/jwks.json`;
-    const store = await startService("store", "store", { ...base, DATA_DIR: join(dataDir, "store"), JWKS_URL: jwks, ACCOUNTS_URL: url(accounts.internalGrpcPort) }, opts.onLog, opts.execArgv);
+    const store = await startService(
+      "store",
+      "store",
+      { ...base, DATA_DIR: join(dataDir, "store"), INTERNAL_GRPC_PORT: String(storeInternalPort), JWKS_URL: jwks, ACCOUNTS_URL: url(accounts.internalGrpcPort) },
+      opts.onLog,
+      opts.execArgv,
+    );
     started.push(store);
     const [presence, router] = await Promise.all([
-      startService("presence", "presence", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
+      startService("presence", "presence", { ...base, NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
       startService("router", "router", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort) }, opts.onLog, opts.execArgv),
     ]);
     started.push(presence, router);

@@ -1,7 +1,9 @@
 import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
 import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
-import { parseEnv, positiveInt, serviceEnv, z } from "@messenger/config";
-import { runService } from "@messenger/rpc";
+import { parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { peerTransport, runService } from "@messenger/rpc";
 import { createAccountsApp } from "./app.js";
 import { openSqliteAccountRepository } from "./storage/sqlite-account-repository.js";
 
@@ -11,6 +13,9 @@ const env = z.object({
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
+  STORE_URL: serviceUrl(),
+  MAX_CONTACTS: positiveInt(5000),
+  MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
 });
 
 await runService("accounts", () => parseEnv(env), async (config) => {
@@ -19,7 +24,9 @@ await runService("accounts", () => parseEnv(env), async (config) => {
     repo: openSqliteAccountRepository(join(config.DATA_DIR, "accounts.db")),
     issuer,
     verifier: createTokenVerifier({ jwks: issuer.jwks() }),
+    store: createClient(StoreService, peerTransport(config.STORE_URL)),
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
+    contactLimits: { maxContacts: config.MAX_CONTACTS, maxPendingRequests: config.MAX_PENDING_CONTACT_REQUESTS },
   });
   return {
     routes: app.routes,

@@ -8,7 +8,7 @@ export interface GroupsApp {
 
 /**
  * Composes the groups service from its peers: the store (where groups live), the router
- * (live delivery of system messages), accounts (added users must exist) and optionally the
+ * (live delivery of system messages), accounts (added users must exist and not block the caller) and optionally the
  * history API (the caller's view of a group). Holds no state of its own, so any number of
  * replicas may run.
  */

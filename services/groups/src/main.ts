@@ -1,7 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
 import { parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
-import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
@@ -26,7 +26,7 @@ await runService("groups", () => parseEnv(env), async (config, { log }) => {
     store: createClient(StoreService, store),
     history: createClient(HistoryService, store),
     router: createClient(RouterService, peerTransport(config.ROUTER_URL)),
-    accounts: createClient(AccountsService, peerTransport(config.ACCOUNTS_URL)),
+    relations: createClient(RelationsService, peerTransport(config.ACCOUNTS_URL)),
     settings: { maxGroupMembers: config.MAX_GROUP_MEMBERS, deliveryTimeoutMs: config.GROUP_EVENT_DELIVERY_TIMEOUT_MS },
     log,
   });

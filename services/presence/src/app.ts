@@ -2,42 +2,61 @@ import type { Client } from "@connectrpc/connect";
 import type { TokenVerifier } from "@messenger/auth";
 import type { Bus, SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
-import type { StoreService } from "@messenger/proto/store/v1/store_service";
+import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import type { ServiceRoute } from "@messenger/rpc";
+import type { Clock } from "./domain/clock.js";
 import { PresenceTracker } from "./domain/presence-tracker.js";
 import { presenceRoute, sessionRoute } from "./rpc/presence-services.js";
+import type { LastSeenStore } from "./storage/last-seen-store.js";
 
 /** The presence service, ready to mount on any transport. */
 export interface PresenceApp {
   readonly routes: ServiceRoute[];
   readonly tracker: PresenceTracker;
+  /** Stops the sweep and the announcement timers; the registry, bus and last-seen store stay open (the caller owns them). */
   close(): Promise<void>;
 }
 
+/** What createPresenceApp is built from. */
+export interface PresenceAppDeps {
+  readonly registry: SessionRegistry;
+  readonly bus: Bus;
+  /** Accounts' internal RelationsService: who hears whose presence, who may see whom. */
+  readonly relations: Client<typeof RelationsService>;
+  readonly lastSeen: LastSeenStore;
+  readonly verifier: TokenVerifier;
+  readonly log: Logger;
+  readonly sweepIntervalMs: number;
+  /** Per-user announcement window (see PresenceTracker); 0 announces every change. */
+  readonly announceWindowMs: number;
+  /** Defaults to the system clock; tests pass a manual one. */
+  readonly clock?: Clock;
+}
+
 /**
- * Composes presence from the session registry, the bus and the store (for contacts), and
- * sweeps expired sessions every `sweepIntervalMs`.
+ * Composes presence from the session registry, the bus, accounts' relations and the
+ * last-seen store, and sweeps expired sessions every `sweepIntervalMs`.
  */
-export function createPresenceApp(deps: {
-  registry: SessionRegistry;
-  bus: Bus;
-  store: Client<typeof StoreService>;
-  verifier: TokenVerifier;
-  log: Logger;
-  sweepIntervalMs: number;
-}): PresenceApp {
-  const contactsOf = async (userId: string): Promise<string[]> =>
-    (await deps.store.listContacts({ userId })).userIds;
-  const tracker = new PresenceTracker({ registry: deps.registry, bus: deps.bus, contactsOf, log: deps.log });
+export function createPresenceApp(deps: PresenceAppDeps): PresenceApp {
+  const tracker = new PresenceTracker({
+    registry: deps.registry,
+    bus: deps.bus,
+    relations: deps.relations,
+    lastSeen: deps.lastSeen,
+    log: deps.log,
+    announceWindowMs: deps.announceWindowMs,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
   const timer = setInterval(() => {
     tracker.sweep().catch((err: unknown) => deps.log.warn({ err }, "session sweep failed"));
   }, deps.sweepIntervalMs);
   timer.unref();
   return {
-    routes: [presenceRoute({ tracker, verifier: deps.verifier, contactsOf }), sessionRoute({ tracker })],
+    routes: [presenceRoute({ tracker, verifier: deps.verifier }), sessionRoute({ tracker })],
     tracker,
     async close() {
       clearInterval(timer);
+      await tracker.close();
     },
   };
 }

@@ -2,17 +2,21 @@ import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
 import { createNatsBus, createNatsSessionRegistry } from "@messenger/bus";
 import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
-import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createPresenceApp } from "./app.js";
+import { createNatsLastSeenStore } from "./storage/nats-last-seen-store.js";
 
 const env = z.object({
   ...serviceEnv,
   NATS_URL: natsUrl(),
-  STORE_URL: serviceUrl(),
+  /** Accounts' internal address: RelationsService decides who sees whose presence. */
+  ACCOUNTS_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
+  /** Per-user presence announcement window: at most two announcements per window reach each watcher. */
+  PRESENCE_ANNOUNCE_WINDOW_MS: z.coerce.number().int().min(0).default(1_000),
   /** Test hook: the session registry's watch applies changes this much later. */
   REGISTRY_MIRROR_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
@@ -24,18 +28,22 @@ await runService("presence", () => parseEnv(env), async (config, { log }) => {
     mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS,
     onError: (err, what) => log.warn({ err }, what),
   });
+  const lastSeen = await createNatsLastSeenStore(nc);
   const app = createPresenceApp({
     registry,
     bus: createNatsBus(nc),
-    store: createClient(StoreService, peerTransport(config.STORE_URL)),
+    relations: createClient(RelationsService, peerTransport(config.ACCOUNTS_URL)),
+    lastSeen,
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
     log,
     sweepIntervalMs: Math.max(250, Math.floor(config.HEARTBEAT_INTERVAL_MS / 2)),
+    announceWindowMs: config.PRESENCE_ANNOUNCE_WINDOW_MS,
   });
   return {
     routes: app.routes,
     async close() {
       await app.close();
+      await lastSeen.close();
       await registry.close();
       await nc.drain();
     },

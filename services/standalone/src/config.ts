@@ -21,6 +21,7 @@ export const standaloneEnv = z.object({
   LARGE_GROUP_WINDOW_MS: positiveInt(1_000),
   GAP_FILL_DELAY_MS: z.coerce.number().int().min(0).default(200),
   CONVERSATION_UPDATE_WINDOW_MS: z.coerce.number().int().min(0).default(250),
+  PRESENCE_ANNOUNCE_WINDOW_MS: z.coerce.number().int().min(0).default(1_000),
 });
 
 export type StandaloneConfig = z.infer<typeof standaloneEnv>;

@@ -6,8 +6,8 @@ import { createMemoryBus, createMemoryQueue, createMemorySessionRegistry } from 
 import { createGatewayApp, type Gateway } from "@messenger/gateway";
 import { createGroupsApp } from "@messenger/groups";
 import { createLogger, type Logger } from "@messenger/logging";
-import { createPresenceApp } from "@messenger/presence";
-import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { createPresenceApp, openSqliteLastSeenStore } from "@messenger/presence";
+import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
@@ -54,7 +54,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   const bus = createMemoryBus();
   const registry = createMemorySessionRegistry(3 * config.HEARTBEAT_INTERVAL_MS);
   const internal = lateBoundTransport();
-  const accountsClient = createClient(AccountsService, internal.transport);
+  const relationsClient = createClient(RelationsService, internal.transport);
   const storeClient = createClient(StoreService, internal.transport);
 
   const accounts = createAccountsApp({
@@ -62,20 +62,24 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     issuer,
     verifier,
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
+    store: storeClient,
   });
   const store = createStoreApp({
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
     verifier,
-    accounts: accountsClient,
+    relations: relationsClient,
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
   });
+  const lastSeen = openSqliteLastSeenStore(join(config.DATA_DIR, "presence.db"));
   const presence = createPresenceApp({
     registry,
     bus,
-    store: storeClient,
+    relations: relationsClient,
+    lastSeen,
     verifier,
     log: log.child({ component: "presence" }),
     sweepIntervalMs: config.HEARTBEAT_INTERVAL_MS,
+    announceWindowMs: config.PRESENCE_ANNOUNCE_WINDOW_MS,
   });
   const offline = createMemoryQueue();
   const router = createRouterApp(
@@ -87,7 +91,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     verifier,
     store: storeClient,
     router: routerClient,
-    accounts: accountsClient,
+    relations: relationsClient,
     history: createClient(HistoryService, internal.transport),
     settings: { maxGroupMembers: config.MAX_GROUP_MEMBERS },
     log: log.child({ component: "groups" }),
@@ -149,6 +153,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       await Promise.all([grpc.close(config.SHUTDOWN_GRACE_MS), http.close()]);
       await gateway.close();
       await presence.close();
+      await lastSeen.close();
       await router.close();
       await Promise.all([store.close(), accounts.close(), bus.close(), registry.close(), offline.close()]);
     },

@@ -1,6 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import type { TokenVerifier } from "@messenger/auth";
-import type { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import type { ServiceRoute } from "@messenger/rpc";
 import { limits } from "./domain/limits.js";
 import { historyRoute } from "./rpc/history-service.js";
@@ -14,14 +14,15 @@ export interface StoreApp {
 }
 
 /**
- * Composes the store from its adapters: the history repository and an accounts client.
+ * Composes the store from its adapters: the history repository and a client of accounts'
+ * internal RelationsService (who exists, where a new direct conversation lands).
  * `largeGroupThreshold` (default 256): above this many current members a group is large
  * (no messages or per-member receipts in sync and inbox; clients pull).
  */
 export function createStoreApp(deps: {
   repo: HistoryRepository;
   verifier: TokenVerifier;
-  accounts: Client<typeof AccountsService>;
+  relations: Client<typeof RelationsService>;
   now?: () => number;
   largeGroupThreshold?: number;
 }): StoreApp {

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
 import { parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
-import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createStoreApp } from "./app.js";
 import { limits } from "./domain/limits.js";
@@ -21,7 +21,7 @@ await runService("store", () => parseEnv(env), async (config, { metrics }) => {
   const app = createStoreApp({
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
-    accounts: createClient(AccountsService, peerTransport(config.ACCOUNTS_URL)),
+    relations: createClient(RelationsService, peerTransport(config.ACCOUNTS_URL)),
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
   });
   return { routes: app.routes, close: () => app.close() };

@@ -21,7 +21,7 @@ const text = (i: number) => ({ kind: "text" as const, text: `message ${i}` });
 const ids: string[] = [];
 await Promise.all(
   Array.from({ length: conversations - groups }, async (_, i) => {
-    const c = await repo.openDirect("alice", `peer${i}`, now++);
+    const c = await repo.openDirect("alice", `peer${i}`, now++, false);
     ids.push(c.id);
   }),
 );
@@ -84,7 +84,7 @@ await time("sync, device up to date, one page (500 conversations)", () => sync(u
 const oneChanged = new Map(upToDate);
 oneChanged.set(ids[0]!, { seq: 0, receiptsVersion: 0 });
 await time("sync, one conversation changed, whole sync", () => fullSync(oneChanged));
-await time("inbox, first page of 50", () => listInbox(repo, "alice", 50, "", 256));
+await time("inbox, first page of 50", () => listInbox(repo, "alice", "inbox", 50, "", 256));
 
 clearInterval(keepAlive);
 await repo.close();

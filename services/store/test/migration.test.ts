@@ -32,7 +32,7 @@ describe("migration from the v1 schema", () => {
     expect(raw.pragma("user_version", { simple: true })).toBe(0);
     expect(migrate(raw)).toEqual({ from: 0, to: schemaVersion });
     const tables = raw.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((t) => t.name);
-    expect(tables).toEqual(["conversations", "device_cursors", "member_ranges", "members", "messages", "user_conversations"]);
+    expect(tables).toEqual(["conversations", "device_cursors", "direct_blocks", "member_ranges", "members", "messages", "user_conversations"]);
     expect(migrate(raw)).toEqual({ from: schemaVersion, to: schemaVersion });
     raw.close();
   });
@@ -65,12 +65,12 @@ describe("migration from the v1 schema", () => {
       expect((await repo.memberRanges(id)).map((r) => [r.fromSeq, r.toSeq])).toEqual([[1, undefined], [1, undefined]]);
     }
 
-    const inbox = await listInbox(repo, "alice", 10, "", 256);
+    const inbox = await listInbox(repo, "alice", "inbox", 10, "", 256);
     expect(inbox.items.map((i) => [i.conversation.id, i.unreadCount, i.lastMessage?.clientMessageId, i.memberUserIds])).toEqual([
       [ac, 1, "c1", ["alice", "carol"]],
       [ab, 0, "a3", ["alice", "bob"]],
     ]);
-    expect((await listInbox(repo, "dave", 10, "", 256)).items.map((i) => [i.conversation.id, i.lastMessage])).toEqual([[de, undefined]]);
+    expect((await listInbox(repo, "dave", "inbox", 10, "", 256)).items.map((i) => [i.conversation.id, i.lastMessage])).toEqual([[de, undefined]]);
 
     // bob's phone resumes from its kept watermark (4): nothing to replay, but it has not seen the receipts.
     const phone = (await sync(repo, "bob", "phone")).conversations;
@@ -81,12 +81,16 @@ describe("migration from the v1 schema", () => {
     expect(laptop[0]!.messages.map((m) => m.clientMessageId)).toEqual(["b1", "a1", "a2", "a3"]);
 
     // And it goes on: the pair's conversation is found again, and seqs continue.
-    expect((await repo.openDirect("bob", "alice", 9_000)).id).toBe(ab);
+    expect((await repo.openDirect("bob", "alice", 9_000, false)).id).toBe(ab);
     const [next] = await repo.append([{ conversationId: ab, senderUserId: "bob", senderDeviceId: "phone", clientMessageId: "b2", body: { kind: "text", text: "new" }, replyToSeq: 4, clientSentAt: undefined, now: 9_001 }]);
     expect(next).toMatchObject({ ok: true, message: { seq: 5 } });
     const [dup] = await repo.append([{ conversationId: ab, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: "a1", body: { kind: "text", text: "again" }, replyToSeq: 0, clientSentAt: undefined, now: 9_002 }]);
     expect(dup).toMatchObject({ ok: true, duplicate: true, message: { seq: 2 } });
-    expect(await repo.contactsOf("alice")).toEqual(["bob", "carol"]);
+    // v1 conversations sit in both users' inboxes, unblocked, and the pair can be blocked.
+    expect(await repo.userConversation("bob", ab)).toMatchObject({ request: false, hiddenSeq: 0, conversation: { blocked: false } });
+    await repo.setDirectRelation("alice", "bob", true, false);
+    const [blocked] = await repo.append([{ conversationId: ab, senderUserId: "bob", senderDeviceId: "phone", clientMessageId: "b3", body: { kind: "text", text: "blocked" }, replyToSeq: 0, clientSentAt: undefined, now: 9_003 }]);
+    expect(blocked).toMatchObject({ ok: false, refused: true, kind: "permission_denied" });
     await repo.close();
 
     // A second open is a no-op.
@@ -103,7 +107,8 @@ describe("migration from the v1 schema", () => {
 
   it("runs every migration on a fresh file", () => {
     const raw = new Database(join(dir, "fresh.db"));
-    expect(migrate(raw)).toEqual({ from: 0, to: schemaVersion });
+    expect(migrate(raw)).toEqual({ from: 0, to: 3 });
+    expect(schemaVersion).toBe(3);
     expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'counters'").get()).toBeUndefined();
     raw.close();
   });

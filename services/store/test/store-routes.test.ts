@@ -24,7 +24,7 @@ function client() {
 describe("StoreService routes", () => {
   it("stores every body kind from a SendMessage and answers each item with its own status", async () => {
     const { repo, store } = client();
-    const conv = await repo.openDirect("alice", "bob", 1);
+    const conv = await repo.openDirect("alice", "bob", 1, false);
     const item = (clientMessageId: string, body: SendMessage["body"], sender = "alice") => ({
       message: create(SendMessageSchema, { conversationId: conv.id, clientMessageId, body }),
       senderUserId: sender,
@@ -53,6 +53,26 @@ describe("StoreService routes", () => {
     ]);
   });
 
+  it("records blocks and contacts with SetDirectRelation, whether or not the conversation exists, and refuses sends across a block", async () => {
+    const { repo, store } = client();
+    const send = (conversationId: string, clientMessageId: string, sender: string) => ({
+      message: create(SendMessageSchema, { conversationId, clientMessageId, body: { case: "text", value: "hi" } }),
+      senderUserId: sender,
+      senderDeviceId: "phone",
+    });
+    await store.setDirectRelation({ userId: "alice", peerUserId: "bob", blocking: true });
+    const conv = await repo.openDirect("alice", "bob", 1, false);
+    const refused = await store.appendMessages({ items: [send(conv.id, "a1", "alice"), send(conv.id, "b1", "bob")] });
+    expect(refused.results.map((r) => r.errorCode)).toEqual([Code.PermissionDenied, Code.PermissionDenied]);
+    await store.setDirectRelation({ userId: "alice", peerUserId: "bob", blocking: false, contact: true });
+    const sent = await store.appendMessages({ items: [send(conv.id, "b1", "bob")] });
+    expect(sent.results.map((r) => [r.message?.seq, r.errorCode])).toEqual([[1n, 0]]);
+    const self = await store.setDirectRelation({ userId: "alice", peerUserId: "alice", blocking: true }).catch((e: unknown) => ConnectError.from(e));
+    expect((self as ConnectError).code).toBe(Code.InvalidArgument);
+    const missing = await store.setDirectRelation({ userId: "alice", peerUserId: "", blocking: true }).catch((e: unknown) => ConnectError.from(e));
+    expect((missing as ConnectError).code).toBe(Code.InvalidArgument);
+  });
+
   it("maps group changes and their refusals to gRPC codes, reading identity only from the body", async () => {
     const { store } = client();
     const created = await store.applyGroupChange({ actorUserId: "owner", conversationId: "g", change: { case: "create", value: { title: "t", memberUserIds: ["bob"] } } });
@@ -76,7 +96,6 @@ describe("StoreService routes", () => {
     const sync = await store.sync({ userId: "bob", deviceId: "phone" });
     expect(sync.conversations.map((c) => [c.conversationId, c.lastSeq, c.messages.length])).toEqual([["g", 1n, 1]]);
     expect((await store.listMembers({ conversationId: "g" })).members.map((m) => m.userId)).toEqual(["bob", "owner"]);
-    expect((await store.listContacts({ userId: "bob" })).userIds).toEqual(["owner"]);
     const missing = await store.readMessages({ userId: "bob", conversationId: "nope" }).catch((e: unknown) => ConnectError.from(e));
     expect((missing as ConnectError).code).toBe(Code.NotFound);
   });

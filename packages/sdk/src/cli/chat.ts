@@ -5,6 +5,7 @@ import type { ConversationReset, FrameError } from "@messenger/proto/gateway/v1/
 import { MessengerClient } from "../client.js";
 import type { SessionCommand } from "./args.js";
 import { ConversationView } from "./conversation-view.js";
+import { contactCommands, contactHelp, runContactCommand } from "./contact-commands.js";
 import { codeName, describeError } from "./errors.js";
 import { GroupView } from "./group-view.js";
 import { readPassword } from "./password-prompt.js";
@@ -31,9 +32,11 @@ const saveDelayMs = 1_000;
 /** Pages asked of ListMembers, ListReadBy and ListConversations. */
 const listPageSize = 200;
 
-const chatHelp = `commands: /quit (or /exit) leaves, /help shows this; //text sends "/text"`;
+const chatHelp = `commands: /quit (or /exit) leaves, /help shows this; //text sends "/text"
+${contactHelp}`;
 
 const groupHelp = `commands: /quit (or /exit) leaves the chat, /help shows this; //text sends "/text"
+${contactHelp}
   /invite NAME…   add people to the group
   /kick NAME      remove someone from the group
   /leave          leave the group (and the chat)
@@ -76,7 +79,10 @@ class Outcome {
 }
 
 /** The conversation on screen: a direct chat with a peer, or a group. */
-type Screen = { readonly kind: "direct"; readonly view: ConversationView; readonly peer: User } | { readonly kind: "group"; readonly view: GroupView; title: string };
+type Screen =
+  /** `request` while the chat is one of my message requests: my first reply accepts it. */
+  | { readonly kind: "direct"; readonly view: ConversationView; readonly peer: User; request: boolean }
+  | { readonly kind: "group"; readonly view: GroupView; title: string };
 
 class ChatSession {
   private readonly terminal: Terminal;
@@ -90,6 +96,8 @@ class ChatSession {
   private readTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private typingSentAt = 0;
+  /** The acceptance of the message request on screen, once the first reply asked for it. */
+  private accepting: Promise<void> | undefined;
   /** Screen updates that wait for user names run in order, and later ones wait behind them. */
   private ui: Promise<void> = Promise.resolve();
   private uiPending = 0;
@@ -210,7 +218,13 @@ class ChatSession {
         const peer = await client.lookupUser(cmd.peer);
         this.directory.add(peer);
         const conv = await client.openDirect(peer.id);
-        return { kind: "direct", peer, view: new ConversationView(conv.id, { myUserId: me.id, peerUserId: peer.id, peerName: printable(peer.username) }, print) };
+        if (conv.request) this.print(`-- a message request from ${printable(peer.username)}, who is not a contact: replying accepts it; /block ${printable(peer.username)} stops them`);
+        return {
+          kind: "direct",
+          peer,
+          request: conv.request,
+          view: new ConversationView(conv.id, { myUserId: me.id, peerUserId: peer.id, peerName: printable(peer.username) }, print),
+        };
       }
       case "group": {
         const members = await Promise.all(cmd.members.map((name) => client.lookupUser(name)));
@@ -298,6 +312,11 @@ class ChatSession {
       case "/help":
         return this.print(this.screen?.kind === "group" ? groupHelp : chatHelp);
       default:
+        if (contactCommands.has(command)) {
+          const args = rest === "" ? [] : rest.split(/\s+/);
+          const deps = { client: this.client, directory: this.directory, print: (l: string) => this.print(l) };
+          return this.track(runContactCommand(command, args, deps).catch((err: unknown) => this.print(`! ${command} failed: ${describeError(err)}`)));
+        }
         if (groupCommands.has(command)) {
           if (this.screen?.kind !== "group") return this.print(`! ${command} works in groups only`);
           return this.track(this.groupCommand(command, rest).catch((err: unknown) => this.print(`! ${command} failed: ${describeError(err)}`)));
@@ -398,9 +417,25 @@ class ChatSession {
       this.typingSentAt = 0;
       this.client.setTyping(view.conversationId, false);
     }
+    const screen = this.screen;
+    // Replying to a message request accepts it, as in every mainstream messenger. Every send
+    // waits on the one acceptance, so lines keep the order they were typed in.
+    if (screen?.kind === "direct" && screen.request && !this.accepting) {
+      this.accepting = this.client.acceptMessageRequest(view.conversationId).then(
+        () => {
+          screen.request = false;
+        },
+        (err: unknown) => {
+          // The next line tries again.
+          this.accepting = undefined;
+          throw err;
+        },
+      );
+    }
+    const accepted = this.accepting ?? Promise.resolve();
     // The message is printed when the client emits it, with its seq.
     this.track(
-      this.client.send(view.conversationId, text).then(
+      accepted.then(() => this.client.send(view.conversationId, text)).then(
         () => undefined,
         (err: unknown) => this.print(`! not sent (${describeError(err)}): ${printable(text)}`),
       ),

@@ -101,6 +101,11 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     const alice = cli("chat", "alice", "bob", "--device", "laptop");
     const bob = cli("chat", "bob", "alice", "--device", "laptop");
     await Promise.all([alice.waitFor(/-- connected/), bob.waitFor(/-- connected/)]);
+    // Contacts see each other's presence (bob is shown when alice was last seen, below).
+    alice.writeLine("/add bob");
+    await alice.waitFor(/^-- asked bob to be a contact$/m);
+    bob.writeLine("/accept alice");
+    await bob.waitFor(/^-- alice is a contact now$/m);
 
     alice.writeLine("hello bob");
     await bob.waitFor(/^\[1\] alice: hello bob$/m);
@@ -154,6 +159,38 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     expect(await again.exitCode()).toBe(0);
     expect(count(again.stdout, "[3] alice: are you there?")).toBe(1);
     expect(count(again.stdout, "[1] alice: hello bob")).toBe(1);
+  });
+
+  it("manages contacts: /add, /contacts, /accept, /block, /unblock", async () => {
+    const regs = [cli("register", "erin"), cli("register", "frank")];
+    expect(await Promise.all(regs.map((r) => r.exitCode()))).toEqual([0, 0]);
+    const erin = cli("chat", "erin", "frank", "--device", "laptop");
+    const frank = cli("chat", "frank", "erin", "--device", "laptop");
+    await Promise.all([erin.waitFor(/-- connected/), frank.waitFor(/-- connected/)]);
+
+    erin.writeLine("/add frank");
+    await erin.waitFor(/^-- asked frank to be a contact$/m);
+    frank.writeLine("/contacts");
+    await frank.waitFor(/^-- no contacts yet \(\/add NAME\)$/m);
+    await frank.waitFor(/^-- asking you: erin \(\/accept NAME or \/decline NAME\)$/m);
+    frank.writeLine("/accept erin");
+    await frank.waitFor(/^-- erin is a contact now$/m);
+    erin.writeLine("/contacts");
+    await erin.waitFor(/^-- contacts: frank$/m);
+
+    frank.writeLine("/block erin");
+    await frank.waitFor(/^-- blocked erin$/m);
+    erin.writeLine("still there?");
+    await erin.waitFor(/^! not sent \(PermissionDenied: .+\): still there\?$/m);
+    frank.writeLine("/unblock erin");
+    await frank.waitFor(/^-- unblocked erin$/m);
+    erin.writeLine("back again");
+    await frank.waitFor(/^\[1\] erin: back again$/m);
+
+    for (const c of [erin, frank]) {
+      c.writeLine("/quit");
+      expect(await c.exitCode()).toBe(0);
+    }
   });
 
   it("fails with a one-line gRPC error and a non-zero exit code", async () => {

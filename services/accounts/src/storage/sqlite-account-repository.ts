@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { AccountRecord, AccountRepository, RefreshTokenRecord } from "./account-repository.js";
+import type { ContactsRepository } from "./contacts-repository.js";
+import { sqliteContactsRepository } from "./sqlite-contacts-repository.js";
 
 interface UserRow {
   id: string;
@@ -19,8 +21,8 @@ const toRecord = (r: UserRow): AccountRecord => ({
   createdAt: r.created_at,
 });
 
-/** The embedded accounts adapter: one SQLite file. */
-export function openSqliteAccountRepository(path: string): AccountRepository {
+/** The embedded accounts adapter: one SQLite file for accounts, tokens, contacts and privacy settings. */
+export function openSqliteAccountRepository(path: string): AccountRepository & ContactsRepository {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma("journal_mode = WAL");
@@ -51,6 +53,7 @@ export function openSqliteAccountRepository(path: string): AccountRepository {
     q.putToken.run(r.tokenHash, r.userId, r.deviceId, r.expiresAt);
   });
   return {
+    ...sqliteContactsRepository(db),
     async insertUser(u) {
       return q.insert.run(u.id, u.username, u.displayName, u.passwordHash, u.createdAt).changes > 0;
     },

@@ -1,25 +1,28 @@
 import type { Client } from "@connectrpc/connect";
-import type { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import type { UserDirectory } from "../domain/group-ports.js";
 import { peerHeaders, type PeerCall } from "./peer-call.js";
 
-/** Ids per GetUsers call (the accounts API takes at most 500). */
-export const getUsersBatch = 500;
+/** Peers per GetRelations call (the relations API takes at most 1000). */
+export const relationsBatch = 1000;
 
-/**
- * The accounts service as a UserDirectory for one incoming call. GetUsers needs an access
- * token, so the caller's own is passed on: the lookup is exactly what the caller may see.
- */
-export function accountsUserDirectory(accounts: Client<typeof AccountsService>, call: PeerCall): UserDirectory {
-  const headers = peerHeaders(call, true);
+/** The accounts' internal relations API as a UserDirectory for one incoming call. */
+export function accountsUserDirectory(relations: Client<typeof RelationsService>, call: PeerCall): UserDirectory {
+  const headers = peerHeaders(call, false);
   return {
-    async unknownUsers(userIds) {
+    async screenForAdding(actorUserId, userIds) {
       const batches: string[][] = [];
-      for (let i = 0; i < userIds.length; i += getUsersBatch) batches.push(userIds.slice(i, i + getUsersBatch));
-      const found = new Set<string>();
-      const pages = await Promise.all(batches.map((userIds) => accounts.getUsers({ userIds }, { headers, signal: call.signal })));
-      for (const page of pages) for (const u of page.users) found.add(u.id);
-      return userIds.filter((u) => !found.has(u));
+      for (let i = 0; i < userIds.length; i += relationsBatch) batches.push(userIds.slice(i, i + relationsBatch));
+      const pages = await Promise.all(batches.map((peerUserIds) => relations.getRelations({ userId: actorUserId, peerUserIds }, { headers, signal: call.signal })));
+      const unknown: string[] = [];
+      const blockingActor: string[] = [];
+      for (const page of pages) {
+        for (const r of page.relations) {
+          if (!r.exists) unknown.push(r.peerUserId);
+          else if (r.blockedBy) blockingActor.push(r.peerUserId);
+        }
+      }
+      return { unknown, blockingActor };
     },
   };
 }

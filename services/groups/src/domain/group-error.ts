@@ -15,6 +15,8 @@ export type GroupErrorReason =
   | "forbidden"
   /** A user named in the request has no account. */
   | "user-not-found"
+  /** A user to add blocks the caller. */
+  | "blocked"
   /** The user the request acts on is not a current member. */
   | "target-not-member"
   /** Every user to add is a member already. */

@@ -35,10 +35,18 @@ export interface GroupStore<E> {
   listMembers(conversationId: string, pageSize: number, pageToken: string): Promise<MemberPage>;
 }
 
-/** The accounts: which users exist. */
+/** Why some users may not be added by an actor. */
+export interface AddScreening {
+  /** Ids that belong to no account. */
+  readonly unknown: readonly string[];
+  /** Users who block the actor: they cannot be added by them. */
+  readonly blockingActor: readonly string[];
+}
+
+/** The accounts: which users exist, and who accepts being added by whom. */
 export interface UserDirectory {
-  /** The ids among `userIds` that belong to no account. */
-  unknownUsers(userIds: readonly string[]): Promise<string[]>;
+  /** Screens `userIds` for being added to a group by `actorUserId`. */
+  screenForAdding(actorUserId: string, userIds: readonly string[]): Promise<AddScreening>;
 }
 
 /** Live delivery of committed system messages to the members' sessions. */

@@ -13,6 +13,8 @@ let db: MemoryGroups;
 let delivered: TestEvent[];
 let lookups: string[][];
 let accounts: Set<string>;
+/** "blocker>blocked" pairs. */
+let blocks: Set<string>;
 let groups: GroupUseCases<TestEvent>;
 let nextId: number;
 
@@ -22,6 +24,7 @@ beforeEach(() => {
   delivered = [];
   lookups = [];
   accounts = new Set(["olga", "ada", "mia", "fred", "nina", "otto"]);
+  blocks = new Set();
   nextId = 0;
   const ports: GroupPorts<TestEvent> = {
     store: {
@@ -33,9 +36,9 @@ beforeEach(() => {
       listMembers: async (id, size, token) => db.list(id, size, token),
     },
     users: {
-      unknownUsers: async (ids) => {
+      screenForAdding: async (actor, ids) => {
         lookups.push([...ids]);
-        return ids.filter((u) => !accounts.has(u));
+        return { unknown: ids.filter((u) => !accounts.has(u)), blockingActor: ids.filter((u) => accounts.has(u) && blocks.has(`${u}>${actor}`)) };
       },
     },
     delivery: { deliver: async (e) => void delivered.push(e) },
@@ -109,6 +112,17 @@ describe("group use cases", () => {
   it("refuses adding an unknown user with NOT_FOUND and adds nobody, not even the known ones", async () => {
     expect(await refusal(groups.addMembers("olga", "grp_1", ["nina", "ghost"]))).toBe("user-not-found");
     expect(db.applied).toEqual([]);
+  });
+
+  it("refuses adding or creating with a user who blocks the caller, adding nobody; someone the caller blocks may be added", async () => {
+    blocks.add("nina>olga");
+    expect(await refusal(groups.addMembers("olga", "grp_1", ["otto", "nina"]))).toBe("blocked");
+    expect(await refusal(groups.createGroup("olga", { title: "Trips", description: "", memberUserIds: ["nina"] }))).toBe("blocked");
+    expect(db.applied).toEqual([]);
+    blocks.clear();
+    blocks.add("olga>nina");
+    const committed = await groups.addMembers("olga", "grp_1", ["nina"]);
+    expect(committed.memberCount).toBe(4);
   });
 
   it("looks each added user up once, not again on a retry, and never looks up current members", async () => {

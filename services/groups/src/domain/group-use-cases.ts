@@ -57,14 +57,17 @@ export function groupUseCases<E>(ports: GroupPorts<E>, options: GroupUseCaseOpti
   const retry = options.retry ?? defaultRetryPolicy;
   const makeId = options.newGroupId ?? newGroupId;
 
-  /** Refuses with "user-not-found" when any of `userIds` has no account. */
-  async function requireUsersExist(userIds: readonly string[]): Promise<void> {
+  const listed = (ids: readonly string[]): string => `${ids.slice(0, 10).join(", ")}${ids.length > 10 ? ` and ${ids.length - 10} more` : ""}`;
+
+  /**
+   * Refuses with "user-not-found" when any of `userIds` has no account, and with "blocked"
+   * when any of them blocks the actor.
+   */
+  async function requireAddable(actorUserId: string, userIds: readonly string[]): Promise<void> {
     if (userIds.length === 0) return;
-    const unknown = await users.unknownUsers(userIds);
-    if (unknown.length > 0) {
-      const shown = unknown.slice(0, 10).join(", ");
-      throw new GroupError("user-not-found", `no such user: ${shown}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ""}`);
-    }
+    const screening = await users.screenForAdding(actorUserId, userIds);
+    if (screening.unknown.length > 0) throw new GroupError("user-not-found", `no such user: ${listed(screening.unknown)}`);
+    if (screening.blockingActor.length > 0) throw new GroupError("blocked", `you cannot add ${listed(screening.blockingActor)}`);
   }
 
   async function change(
@@ -91,7 +94,7 @@ export function groupUseCases<E>(ports: GroupPorts<E>, options: GroupUseCaseOpti
   return {
     async createGroup(actorUserId, input) {
       const decision = decideCreateGroup(actorUserId, input, options.settings);
-      await requireUsersExist(decision.change.memberUserIds);
+      await requireAddable(actorUserId, decision.change.memberUserIds);
       // A new random id cannot be taken in practice; if the store says it is (a stale
       // version), the caller gets ABORTED and may simply try again.
       const conversationId = makeId();
@@ -116,13 +119,14 @@ export function groupUseCases<E>(ports: GroupPorts<E>, options: GroupUseCaseOpti
 
     async addMembers(actorUserId, conversationId, userIds) {
       const ids = distinctUserIds(userIds, "user_ids");
-      // Accounts are looked up once per user, not on every retry.
+      // Accounts are looked up once per user, not on every retry (a block made during the
+      // retries is not seen: the window is one call long).
       const known = new Set<string>();
       return committedOrThrow(
         await change(actorUserId, conversationId, ids, async (state) => {
           const decision = decideAddMembers(state, actorUserId, ids, options.settings);
           const unchecked = decision.change.userIds.filter((u) => !known.has(u));
-          await requireUsersExist(unchecked);
+          await requireAddable(actorUserId, unchecked);
           for (const u of unchecked) known.add(u);
           return decision;
         }),

@@ -10,6 +10,7 @@ export const groupErrorCodes: Readonly<Record<GroupErrorReason, Code>> = {
   "not-a-member": Code.PermissionDenied,
   forbidden: Code.PermissionDenied,
   "user-not-found": Code.NotFound,
+  blocked: Code.PermissionDenied,
   "target-not-member": Code.NotFound,
   "already-member": Code.AlreadyExists,
   "group-full": Code.ResourceExhausted,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient, createRouterTransport, type Client, type ServiceImpl } from "@connectrpc/connect";
 import { createTokenIssuer, createTokenVerifier, type TokenIssuer } from "@messenger/auth";
 import { createLogger } from "@messenger/logging";
-import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { ConversationKind, MemberRole, type Message } from "@messenger/proto/chat/v1/types";
 import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
@@ -94,20 +94,22 @@ interface World {
   delivered: Message[];
   /** What the router does with a delivery. */
   routerBehaviour: "ok" | "fail" | "hang";
-  /** The authorization headers accounts saw. */
-  accountsAuth: string[];
+  /** Who asked accounts about whom: "actor:peer,peer". */
+  relationLookups: string[];
+  /** "blocker>blocked" pairs. */
+  blocks: Set<string>;
   groups: Client<typeof GroupService>;
   headersOf(userId: string): Promise<{ headers: { authorization: string } }>;
 }
 
-function client<S extends typeof StoreService | typeof RouterService | typeof AccountsService | typeof HistoryService>(service: S, impl: Partial<ServiceImpl<S>>): Client<S> {
+function client<S extends typeof StoreService | typeof RouterService | typeof RelationsService | typeof HistoryService>(service: S, impl: Partial<ServiceImpl<S>>): Client<S> {
   return createClient(service, createRouterTransport((r) => r.service(service, impl)));
 }
 
 function world(opts: { history?: Partial<ServiceImpl<typeof HistoryService>>; maxGroupMembers?: number } = {}): World {
   const db = new MemoryGroups();
   const known = new Set(["olga", "ada", "abe", "mia", "max", "fred", "nina", "otto"]);
-  const state = { db, delivered: [] as Message[], routerBehaviour: "ok" as World["routerBehaviour"], accountsAuth: [] as string[] };
+  const state = { db, delivered: [] as Message[], routerBehaviour: "ok" as World["routerBehaviour"], relationLookups: [] as string[], blocks: new Set<string>() };
   const app = createGroupsApp({
     verifier: createTokenVerifier({ jwks: issuer.jwks() }),
     store: client(StoreService, fakeStore(db)),
@@ -119,10 +121,12 @@ function world(opts: { history?: Partial<ServiceImpl<typeof HistoryService>>; ma
         return {};
       },
     }),
-    accounts: client(AccountsService, {
-      getUsers(req, ctx) {
-        state.accountsAuth.push(ctx.requestHeader.get("authorization") ?? "");
-        return { users: req.userIds.filter((u) => known.has(u)).map((id) => ({ id, username: id, displayName: id })) };
+    relations: client(RelationsService, {
+      getRelations(req) {
+        state.relationLookups.push(`${req.userId}:${req.peerUserIds.join(",")}`);
+        return {
+          relations: req.peerUserIds.map((peerUserId) => ({ peerUserId, exists: known.has(peerUserId), blockedBy: state.blocks.has(`${peerUserId}>${req.userId}`) })),
+        };
       },
     }),
     ...(opts.history ? { history: client(HistoryService, opts.history) } : {}),
@@ -173,10 +177,11 @@ describe("GroupService handlers", () => {
     expect(w.delivered.map((m) => m.id)).toEqual([res.event?.id]);
   });
 
-  it("passes the caller's own access token to accounts to check that added users exist", async () => {
-    const h = await w.headersOf("olga");
-    await w.groups.addMembers({ conversationId: "grp_1", userIds: ["nina"] }, h);
-    expect(w.accountsAuth).toEqual([h.headers.authorization]);
+  it("asks accounts about the added users as seen from the caller, and refuses one who blocks the caller with PERMISSION_DENIED", async () => {
+    await w.groups.addMembers({ conversationId: "grp_1", userIds: ["nina"] }, await w.headersOf("olga"));
+    expect(w.relationLookups).toEqual(["olga:nina"]);
+    w.blocks.add("otto>olga");
+    expect(await codeOf(w.groups.addMembers({ conversationId: "grp_1", userIds: ["otto"] }, await w.headersOf("olga")))).toBe("PermissionDenied");
   });
 
   it("answers each refusal with its gRPC status and changes nothing", async () => {

@@ -1,7 +1,7 @@
 import type { Client, HandlerContext } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
 import type { Logger } from "@messenger/logging";
-import type { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
+import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { MemberRole, type Message } from "@messenger/proto/chat/v1/types";
 import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import type { HistoryService } from "@messenger/proto/history/v1/history_service";
@@ -36,8 +36,8 @@ export interface GroupsDeps {
   readonly store: Client<typeof StoreService>;
   /** DeliverMessages: pushes each committed system message to the members' live sessions. */
   readonly router: Client<typeof RouterService>;
-  /** GetUsers, called with the caller's token: users added to a group must exist. */
-  readonly accounts: Client<typeof AccountsService>;
+  /** The accounts' internal relations: users added to a group must exist and not block the caller. */
+  readonly relations: Client<typeof RelationsService>;
   /**
    * The store's public history API, called with the caller's token: when given, CreateGroup
    * and GetGroup answer with the conversation exactly as the caller's inbox shows it (last
@@ -74,7 +74,7 @@ export function groupsRoute(deps: GroupsDeps): ServiceRoute {
     const groups = groupUseCases(
       {
         store: storeGroupStore(deps.store, call),
-        users: accountsUserDirectory(deps.accounts, call),
+        users: accountsUserDirectory(deps.relations, call),
         delivery: routerEventDelivery(deps.router, call, deps.log, deliveryTimeoutMs),
       },
       { settings: { maxGroupMembers: deps.settings.maxGroupMembers }, ...(deps.settings.retry ? { retry: deps.settings.retry } : {}) },

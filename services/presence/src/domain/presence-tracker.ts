@@ -1,39 +1,63 @@
-import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { Client } from "@connectrpc/connect";
 import { fanOut, type Bus, type SessionRecord, type SessionRegistry } from "@messenger/bus";
-import type { PresenceSchema } from "@messenger/proto/chat/v1/types";
 import type { Logger } from "@messenger/logging";
+import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
+import type { LastSeenStore } from "../storage/last-seen-store.js";
+import { AnnounceCoalescer } from "./announce-coalescer.js";
+import { systemClock, type Clock } from "./clock.js";
+import { presenceToProto, type PresenceState } from "./presence-state.js";
 
-/** A user's presence as the tracker knows it. Times are epoch milliseconds. */
-export interface PresenceState {
-  readonly userId: string;
-  readonly online: boolean;
-  /** 0 while online or when never seen. */
-  readonly lastSeenAt: number;
+/** What presence asks accounts: who hears a user's changes, and whom a viewer may see. */
+export type RelationsClient = Pick<Client<typeof RelationsService>, "getRelations" | "listPresenceAudience">;
+
+/** Counts of what the tracker sent, for benchmarks and metrics. */
+export interface PresenceCounters {
+  /** States announced (after coalescing), each to the user's online audience. */
+  readonly announcements: number;
+  /** Presence frames published: one per announcement per online audience member reached. */
+  readonly framesSent: number;
+  /** Changes held inside an announcement window instead of being sent at once. */
+  readonly held: number;
 }
 
-/** Who should hear about a user's presence: the users sharing a conversation with them. */
-export type ContactsLookup = (userId: string) => Promise<string[]>;
+/** Dependencies of the tracker. */
+export interface PresenceTrackerDeps {
+  readonly registry: SessionRegistry;
+  readonly bus: Bus;
+  readonly relations: RelationsClient;
+  readonly lastSeen: LastSeenStore;
+  readonly log: Logger;
+  /** Per-user rate limit of announcements (see AnnounceCoalescer); 0 sends every change. */
+  readonly announceWindowMs: number;
+  /** Defaults to the system clock. */
+  readonly clock?: Clock;
+}
 
 /**
  * Online while any device holds a live session; offline with last seen when the last one
- * ends or expires. Each transition is pushed to the user's online contacts.
+ * ends or expires. Last seen is written to the LastSeenStore on every went-offline, so it
+ * survives a restart. Each transition is announced, rate-limited per user, to the online
+ * members of the user's presence audience (accounts decides who: contacts minus blocks).
  */
 export class PresenceTracker {
-  private readonly lastSeen = new Map<string, number>();
+  private readonly clock: Clock;
+  private readonly coalescer: AnnounceCoalescer;
+  private announcements = 0;
+  private framesSent = 0;
 
-  constructor(
-    private readonly deps: { registry: SessionRegistry; bus: Bus; contactsOf: ContactsLookup; log: Logger; now?: () => number },
-  ) {}
+  constructor(private readonly deps: PresenceTrackerDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.coalescer = new AnnounceCoalescer({ windowMs: deps.announceWindowMs, clock: this.clock, send: (s) => this.send(s) });
+  }
 
-  private now(): number {
-    return this.deps.now?.() ?? Date.now();
+  get counters(): PresenceCounters {
+    return { announcements: this.announcements, framesSent: this.framesSent, held: this.coalescer.held };
   }
 
   async register(record: SessionRecord): Promise<void> {
     const wasOnline = (await this.deps.registry.sessionsOf([record.userId])).length > 0;
     await this.deps.registry.put(record);
-    if (!wasOnline) await this.announce({ userId: record.userId, online: true, lastSeenAt: 0 });
+    if (!wasOnline) await this.coalescer.offer({ userId: record.userId, online: true, lastSeenAt: 0 });
   }
 
   async refresh(gatewayId: string, sessionIds: readonly string[]): Promise<string[]> {
@@ -45,42 +69,78 @@ export class PresenceTracker {
     if (record) await this.wentAway([record]);
   }
 
-  /** Drops sessions whose gateway stopped refreshing them; run periodically. */
+  /**
+   * Drops sessions whose gateway stopped refreshing them; run periodically. The registry
+   * keeps its TTLs on its own (wall) clock.
+   */
   async sweep(): Promise<number> {
-    const expired = await this.deps.registry.expire(this.now());
+    const expired = await this.deps.registry.expire();
     if (expired.length > 0) await this.wentAway(expired);
     return expired.length;
   }
 
+  /** The presence of the given users, whoever asks (callers filter by visibility first). */
   async presenceOf(userIds: readonly string[]): Promise<PresenceState[]> {
     const online = new Set((await this.deps.registry.sessionsOf(userIds)).map((s) => s.userId));
-    return userIds.map((userId) => ({ userId, online: online.has(userId), lastSeenAt: online.has(userId) ? 0 : (this.lastSeen.get(userId) ?? 0) }));
+    const offline = userIds.filter((u) => !online.has(u));
+    const lastSeen = offline.length > 0 ? await this.deps.lastSeen.get(offline) : new Map<string, number>();
+    return userIds.map((userId) => ({ userId, online: online.has(userId), lastSeenAt: online.has(userId) ? 0 : (lastSeen.get(userId) ?? 0) }));
+  }
+
+  /**
+   * The presence `viewerId` may see among `userIds`, once each in the order asked: their
+   * own, and that of users whose relation to them says presence_visible. Everyone else is
+   * left out exactly like an unknown id, so the answer does not tell hidden from absent.
+   */
+  async presenceVisibleTo(viewerId: string, userIds: readonly string[]): Promise<PresenceState[]> {
+    const unique = [...new Set(userIds)];
+    const peers = unique.filter((u) => u !== viewerId);
+    const visible = new Set<string>([viewerId]);
+    if (peers.length > 0) {
+      const { relations } = await this.deps.relations.getRelations({ userId: viewerId, peerUserIds: peers });
+      for (const r of relations) if (r.presenceVisible) visible.add(r.peerUserId);
+    }
+    return this.presenceOf(unique.filter((u) => visible.has(u)));
+  }
+
+  /** Resolves when every announcement started so far has been sent. */
+  idle(): Promise<void> {
+    return this.coalescer.idle();
+  }
+
+  /** Drops announcements still held in a window and waits for those being sent. */
+  async close(): Promise<void> {
+    this.coalescer.close();
+    await this.coalescer.idle();
   }
 
   private async wentAway(records: readonly SessionRecord[]): Promise<void> {
     const users = [...new Set(records.map((r) => r.userId))];
     const stillOnline = new Set((await this.deps.registry.sessionsOf(users)).map((s) => s.userId));
-    const now = this.now();
+    const now = this.clock.now();
     for (const userId of users) {
       if (stillOnline.has(userId)) continue;
-      this.lastSeen.set(userId, now);
-      await this.announce({ userId, online: false, lastSeenAt: now });
+      // Stored on every went-offline, even one whose announcement is held: last seen must
+      // be right for whoever asks later, whatever was announced.
+      try {
+        await this.deps.lastSeen.put(userId, now);
+      } catch (err) {
+        this.deps.log.warn({ err, userId }, "last seen not stored");
+      }
+      await this.coalescer.offer({ userId, online: false, lastSeenAt: now });
     }
   }
 
-  private async announce(state: PresenceState): Promise<void> {
+  private async send(state: PresenceState): Promise<void> {
     try {
-      const contacts = await this.deps.contactsOf(state.userId);
-      if (contacts.length === 0) return;
-      await fanOut(this.deps, contacts, { frame: { case: "presence", value: { presence: presenceToProto(state) } } });
+      const { userIds } = await this.deps.relations.listPresenceAudience({ userId: state.userId });
+      this.announcements++;
+      if (userIds.length === 0) return;
+      const reached = await fanOut(this.deps, userIds, { frame: { case: "presence", value: { presence: presenceToProto(state) } } });
+      this.framesSent += reached.size;
     } catch (err) {
       // Presence is advisory: a failed announcement must not fail the session it came from.
       this.deps.log.warn({ err, userId: state.userId }, "presence announcement failed");
     }
   }
-}
-
-/** The proto shape of a presence state. */
-export function presenceToProto(s: PresenceState): MessageInitShape<typeof PresenceSchema> {
-  return { userId: s.userId, online: s.online, ...(s.lastSeenAt > 0 ? { lastSeenAt: timestampFromMs(s.lastSeenAt) } : {}) };
 }

@@ -2,18 +2,24 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
 import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { route, type ServiceRoute } from "@messenger/rpc";
-import { presenceToProto, type ContactsLookup, type PresenceTracker } from "../domain/presence-tracker.js";
+import type { PresenceTracker } from "../domain/presence-tracker.js";
+import { presenceToProto } from "../domain/presence-state.js";
 
-/** The public presence API: a caller sees only their contacts and themselves. */
-export function presenceRoute(deps: { tracker: PresenceTracker; verifier: TokenVerifier; contactsOf: ContactsLookup }): ServiceRoute {
+/** Most user ids one GetPresence may name. */
+export const maxPresenceUserIds = 500;
+
+/**
+ * The public presence API: a caller sees themselves and the users whose relation to them
+ * (asked of accounts) says presence_visible; the others are left out like unknown ids.
+ */
+export function presenceRoute(deps: { tracker: PresenceTracker; verifier: TokenVerifier }): ServiceRoute {
   return route(
     PresenceService,
     {
       async getPresence(req, ctx) {
         const me = await authenticate(deps.verifier, ctx.requestHeader);
-        if (req.userIds.length > 500) throw new ConnectError("at most 500 user ids", Code.InvalidArgument);
-        const visible = new Set([me.userId, ...(await deps.contactsOf(me.userId))]);
-        const states = await deps.tracker.presenceOf(req.userIds.filter((u) => visible.has(u)));
+        if (req.userIds.length > maxPresenceUserIds) throw new ConnectError(`at most ${maxPresenceUserIds} user ids`, Code.InvalidArgument);
+        const states = await deps.tracker.presenceVisibleTo(me.userId, req.userIds);
         return { presences: states.map(presenceToProto) };
       },
     },

@@ -22,7 +22,7 @@ const outcome = (r: Awaited<ReturnType<typeof appendMessages>>[number]) => (r.ok
 describe("appendMessages", () => {
   it("refuses a message for what it is without holding back the rest, and stores the rest in order", async () => {
     const repo = repos.open();
-    const conv = await repo.openDirect("alice", "bob", 1);
+    const conv = await repo.openDirect("alice", "bob", 1, false);
     const results = await appendMessages(
       repo,
       [
@@ -44,7 +44,7 @@ describe("appendMessages", () => {
 
   it("answers UNAVAILABLE for a message that failed to be stored and every one after it", async () => {
     const repo = repos.open("fail.db");
-    const conv = await repo.openDirect("alice", "bob", 1);
+    const conv = await repo.openDirect("alice", "bob", 1, false);
     const other = new Database(join(repos.dir, "fail.db"));
     other.exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.client_message_id = 'boom' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END");
     other.close();

@@ -1,10 +1,12 @@
-import type { ConversationRecord, HistoryRepository, MemberRecord, MessageRecord, ReceiptRecord, ReceiptSummaryRecord } from "../storage/history-repository.js";
+import type { ConversationRecord, HistoryRepository, MemberRecord, MessageRecord, ReceiptRecord, ReceiptSummaryRecord, UserConversation } from "../storage/history-repository.js";
 import { visibleLastSeq } from "./visibility.js";
 
 /** A conversation as one user sees it (inbox row, GetConversation, OpenDirectConversation). */
 export interface ConversationView {
   readonly conversation: ConversationRecord;
   readonly member: MemberRecord;
+  /** True while it is one of the user's pending message requests (not in their inbox). */
+  readonly request: boolean;
   /** Members' user ids: a direct conversation only (a group's are paged through ListMembers). */
   readonly memberUserIds: string[];
   /** The newest seq the user may see. */
@@ -32,11 +34,11 @@ export function activityFor(conv: ConversationRecord, member: MemberRecord): num
  */
 export async function viewConversations(
   repo: HistoryRepository,
-  rows: readonly { conversation: ConversationRecord; member: MemberRecord }[],
+  rows: readonly Pick<UserConversation, "conversation" | "member" | "request">[],
   largeGroupThreshold: number,
 ): Promise<ConversationView[]> {
   return Promise.all(
-    rows.map(async ({ conversation: conv, member }) => {
+    rows.map(async ({ conversation: conv, member, request }) => {
       const lastSeq = visibleLastSeq(conv, member);
       const large = conv.memberCount > largeGroupThreshold;
       const [lastMessage] = lastSeq > 0 && lastSeq >= conv.minSeq ? await repo.messagesAt(conv.id, [lastSeq]) : [];
@@ -45,6 +47,7 @@ export async function viewConversations(
       return {
         conversation: conv,
         member,
+        request,
         memberUserIds: direct ? receipts.map((r) => r.userId) : [],
         lastSeq,
         lastActivityAt: member.active ? conv.lastActivityAt : (lastMessage?.sentAt ?? activityFor(conv, member)),

@@ -46,9 +46,3 @@ export async function listMembers(
   const members = rows.slice(0, size);
   return { members, nextPageToken: rows.length > size ? encodePageToken([members.at(-1)!.userId]) : "", memberCount: conv.memberCount };
 }
-
-/** Users who share a conversation with the user, both being current members. */
-export async function listContacts(repo: HistoryRepository, userId: string): Promise<string[]> {
-  requireId(userId, "user_id");
-  return repo.contactsOf(userId);
-}

@@ -1,4 +1,4 @@
-import type { ConversationRecord, HistoryRepository, MemberRecord } from "../storage/history-repository.js";
+import type { ConversationRecord, HistoryRepository, MemberRecord, UserConversation } from "../storage/history-repository.js";
 import { invalidArgument, notFound, permissionDenied } from "./errors.js";
 import { limits } from "./limits.js";
 
@@ -26,6 +26,19 @@ export async function requireViewer(repo: HistoryRepository, conversationId: str
   if (!conversation) throw notFound(`conversation ${conversationId} not found`);
   if (!member) throw permissionDenied(`not a member of conversation ${conversationId}`);
   return { conversation, member };
+}
+
+/**
+ * Like requireViewer, with the conversation's folder from the user's index. A member whose
+ * index row is not written yet (a sharded store writes it in a second step) sees it in the
+ * inbox: only a direct conversation's creation puts it in someone's requests.
+ */
+export async function requireUserConversation(repo: HistoryRepository, conversationId: string, userId: string): Promise<UserConversation> {
+  requireId(conversationId, "conversation_id");
+  requireId(userId, "user_id");
+  const row = await repo.userConversation(userId, conversationId);
+  if (row) return row;
+  return { ...(await requireViewer(repo, conversationId, userId)), request: false, hiddenSeq: 0 };
 }
 
 /** Loads a conversation that must exist (internal reads that need no viewer). */

@@ -42,7 +42,7 @@ describe("listInbox", () => {
   it("orders by the activity the user may see, with unread counts, last messages, receipts only where they belong", async () => {
     const repo = repos.open();
     const s = scenario(repo);
-    const ab = await repo.openDirect("alice", "bob", 1);
+    const ab = await repo.openDirect("alice", "bob", 1, false);
     await s.send(ab.id, "bob", "dm 1");
     await s.group("left", "owner", ["alice"], "left group");
     await s.send("left", "owner");
@@ -54,7 +54,7 @@ describe("listInbox", () => {
     await s.send(ab.id, "bob", "dm 2");
     await updateCursor(repo, { conversationId: ab.id, userId: "alice", deviceId: "phone", deliveredSeq: 2, readSeq: 1 });
 
-    const page = await listInbox(repo, "alice", 50, "", 3);
+    const page = await listInbox(repo, "alice", "inbox", 50, "", 3);
     expect(page.items.map((i) => i.conversation.id)).toEqual([ab.id, "big", "small", "left"]);
     const [dm, big, small, left] = page.items;
     expect(dm).toMatchObject({ memberUserIds: ["alice", "bob"], lastSeq: 2, unreadCount: 1, large: false, lastMessage: { body: { kind: "text", text: "dm 2" } } });
@@ -65,12 +65,12 @@ describe("listInbox", () => {
     // A former member sees the group as of the message that ended their membership.
     expect(left).toMatchObject({ lastSeq: 3, member: { active: false, role: undefined }, receipts: [], summary: undefined, lastMessage: { seq: 3, body: { kind: "system" } } });
 
-    const first = await listInbox(repo, "alice", 2, "", 3);
+    const first = await listInbox(repo, "alice", "inbox", 2, "", 3);
     expect(first.items.map((i) => i.conversation.id)).toEqual([ab.id, "big"]);
-    const second = await listInbox(repo, "alice", 2, first.nextPageToken, 3);
+    const second = await listInbox(repo, "alice", "inbox", 2, first.nextPageToken, 3);
     expect(second.items.map((i) => i.conversation.id)).toEqual(["small", "left"]);
     expect(second.nextPageToken).toBe("");
-    await expect(listInbox(repo, "alice", 2, "nope", 3)).rejects.toMatchObject({ kind: "invalid_argument" });
+    await expect(listInbox(repo, "alice", "inbox", 2, "nope", 3)).rejects.toMatchObject({ kind: "invalid_argument" });
   });
 
   it("shows one conversation to a member and refuses strangers", async () => {

@@ -14,7 +14,7 @@ describe("syncDevice", () => {
   it("returns every conversation's head, in conversation id order, and only what the device misses", async () => {
     const repo = repos.open();
     const s = scenario(repo);
-    const ab = await repo.openDirect("alice", "bob", 1);
+    const ab = await repo.openDirect("alice", "bob", 1, false);
     await s.group("g1", "alice", ["bob"]);
     await s.send(ab.id, "bob");
     await s.send(ab.id, "bob");
@@ -44,7 +44,7 @@ describe("syncDevice", () => {
   it("resumes from the device's server-kept delivered watermark when it sends no cursor", async () => {
     const repo = repos.open();
     const s = scenario(repo);
-    const ab = await repo.openDirect("alice", "bob", 1);
+    const ab = await repo.openDirect("alice", "bob", 1, false);
     for (let i = 0; i < 4; i++) await s.send(ab.id, "bob");
     await repo.updateCursor(ab.id, "alice", "phone", 3, 1);
     const [c] = (await sync(repo, { userId: "alice" })).conversations;
@@ -56,7 +56,7 @@ describe("syncDevice", () => {
   it("resets a conversation with more missed messages than the replay bound", async () => {
     const repo = repos.open();
     const s = scenario(repo);
-    const ab = await repo.openDirect("alice", "bob", 1);
+    const ab = await repo.openDirect("alice", "bob", 1, false);
     for (let i = 0; i < 5; i++) await s.send(ab.id, "bob");
     const [c] = (await sync(repo, { userId: "alice", maxReplayPerConversation: 4 })).conversations;
     expect(c).toMatchObject({ reset: true, messages: [], lastSeq: 5 });
@@ -80,7 +80,7 @@ describe("syncDevice", () => {
     const s = scenario(repo);
     const convs = [];
     for (const peer of ["b", "c", "d", "e"]) {
-      const conv = await repo.openDirect("alice", peer, 1);
+      const conv = await repo.openDirect("alice", peer, 1, false);
       for (let i = 0; i < 3; i++) await s.send(conv.id, peer);
       convs.push(conv.id);
     }
@@ -102,7 +102,7 @@ describe("syncDevice", () => {
   it("pages a user with more conversations than one page holds", async () => {
     const repo = repos.open();
     const n = limits.syncConversationsPerPage + 5;
-    for (let i = 0; i < n; i++) await repo.openDirect("alice", `peer${i}`, 1);
+    for (let i = 0; i < n; i++) await repo.openDirect("alice", `peer${i}`, 1, false);
     const first = await sync(repo, { userId: "alice" });
     expect(first.conversations).toHaveLength(limits.syncConversationsPerPage);
     expect(first.conversations.every((c) => c.unchanged)).toBe(true);

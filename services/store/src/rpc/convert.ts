@@ -131,6 +131,7 @@ export function conversationViewToProto(v: ConversationView): Conversation {
     ...(v.summary ? { receiptSummary: summaryToProto(v.summary) } : {}),
     large: v.large,
     retention: { mode: retentionModes[c.retention.mode] ?? ProtoRetentionMode.PERMANENT, ttlSeconds: c.retention.ttlSeconds },
+    request: v.request,
   });
 }
 

@@ -1,14 +1,15 @@
 import { type Client } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
 import { route, type ServiceRoute } from "@messenger/rpc";
-import type { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
-import { Direction, HistoryService } from "@messenger/proto/history/v1/history_service";
+import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
+import { Direction, Folder, HistoryService } from "@messenger/proto/history/v1/history_service";
 import { notFound } from "../domain/errors.js";
 import { getConversation } from "../domain/get-conversation.js";
 import { listInbox } from "../domain/list-inbox.js";
 import { listMessages } from "../domain/list-messages.js";
 import { listReadBy } from "../domain/list-read-by.js";
 import { requireId } from "../domain/membership.js";
+import { acceptMessageRequest, deleteMessageRequest } from "../domain/message-requests.js";
 import { openDirectConversation } from "../domain/open-direct-conversation.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
 import { conversationViewToProto, messageToProto, seqFromWire } from "./convert.js";
@@ -17,7 +18,7 @@ import { conversationViewToProto, messageToProto, seqFromWire } from "./convert.
 export function historyRoute(deps: {
   repo: HistoryRepository;
   verifier: TokenVerifier;
-  accounts: Client<typeof AccountsService>;
+  relations: Client<typeof RelationsService>;
   now: () => number;
   largeGroupThreshold: number;
 }): ServiceRoute {
@@ -28,20 +29,32 @@ export function historyRoute(deps: {
       async openDirectConversation(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
         requireId(req.peerUserId, "peer_user_id");
+        // Accounts says whether the peer exists and where a new conversation lands for them;
+        // whether the peer blocks the caller is the store's own check, in the writer.
+        let peerLandsInRequests = false;
         if (req.peerUserId !== me.userId) {
-          const found = await deps.accounts.getUsers(
-            { userIds: [req.peerUserId] },
-            { headers: { authorization: ctx.requestHeader.get("authorization") ?? "" }, signal: ctx.signal },
-          );
-          if (found.users.length === 0) throw notFound(`user ${req.peerUserId} not found`);
+          const { relations } = await deps.relations.getRelations({ userId: me.userId, peerUserIds: [req.peerUserId] }, { signal: ctx.signal });
+          const relation = relations.find((r) => r.peerUserId === req.peerUserId);
+          if (!relation?.exists) throw notFound(`user ${req.peerUserId} not found`);
+          peerLandsInRequests = relation.landsInRequests;
         }
-        const view = await openDirectConversation(repo, me.userId, req.peerUserId, deps.now(), largeGroupThreshold);
+        const view = await openDirectConversation(repo, me.userId, req.peerUserId, deps.now(), peerLandsInRequests, largeGroupThreshold);
         return { conversation: conversationViewToProto(view) };
       },
       async listConversations(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
-        const page = await listInbox(repo, me.userId, req.pageSize, req.pageToken, largeGroupThreshold);
+        const folder = req.folder === Folder.REQUESTS ? "requests" : "inbox";
+        const page = await listInbox(repo, me.userId, folder, req.pageSize, req.pageToken, largeGroupThreshold);
         return { conversations: page.items.map(conversationViewToProto), nextPageToken: page.nextPageToken };
+      },
+      async acceptMessageRequest(req, ctx) {
+        const me = await authenticate(verifier, ctx.requestHeader);
+        return { conversation: conversationViewToProto(await acceptMessageRequest(repo, me.userId, req.conversationId, largeGroupThreshold)) };
+      },
+      async deleteMessageRequest(req, ctx) {
+        const me = await authenticate(verifier, ctx.requestHeader);
+        await deleteMessageRequest(repo, me.userId, req.conversationId);
+        return {};
       },
       async listMessages(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);

@@ -4,9 +4,10 @@ import { appendMessages } from "../domain/append-messages.js";
 import { applyGroupChange } from "../domain/apply-group-change.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { GroupChange } from "../domain/group-change.js";
-import { getGroupState, getMemberRanges, listContacts, listMembers } from "../domain/group-state.js";
+import { getGroupState, getMemberRanges, listMembers } from "../domain/group-state.js";
 import { limits } from "../domain/limits.js";
 import { readMessages } from "../domain/read-messages.js";
+import { setDirectRelation } from "../domain/set-direct-relation.js";
 import { syncDevice } from "../domain/sync.js";
 import { updateCursor } from "../domain/update-cursor.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
@@ -176,8 +177,9 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
         const r = await listMembers(repo, { conversationId: req.conversationId, pageSize: req.pageSize, pageToken: req.pageToken });
         return { members: r.members.map(memberStateToProto), nextPageToken: r.nextPageToken, memberCount: r.memberCount };
       },
-      async listContacts(req) {
-        return { userIds: await listContacts(repo, req.userId) };
+      async setDirectRelation(req) {
+        await setDirectRelation(repo, { userId: req.userId, peerUserId: req.peerUserId, blocking: req.blocking, contact: req.contact });
+        return {};
       },
     },
     "internal",

@@ -48,8 +48,8 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     };
 
     it("creates exactly one direct conversation per pair, whichever side opens it, with both members from seq 1", async () => {
-      const a = await repo.openDirect("alice", "bob", 1000);
-      const b = await repo.openDirect("bob", "alice", 2000);
+      const a = await repo.openDirect("alice", "bob", 1000, false);
+      const b = await repo.openDirect("bob", "alice", 2000, false);
       expect(b.id).toBe(a.id);
       expect(a).toMatchObject({ kind: "direct", lastSeq: 0, memberCount: 2, minSeq: 0, createdAt: 1000 });
       expect(a.memberVersion).toBeGreaterThan(0);
@@ -59,13 +59,13 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       ]);
       expect(await repo.getMember(a.id, "bob")).toMatchObject({ active: true, role: undefined, joinedSeq: 1, deliveredSeq: 0, readSeq: 0 });
       expect(await repo.getMember(a.id, "carol")).toBeUndefined();
-      const c = await repo.openDirect("alice", "carol", 3000);
+      const c = await repo.openDirect("alice", "carol", 3000, false);
       expect(c.id).not.toBe(a.id);
       expect((await repo.userConversations("alice", "", 10)).map((r) => r.conversation.id).sort()).toEqual([a.id, c.id].sort());
     });
 
     it("assigns contiguous seqs starting at 1 and moves the head", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       const seqs = [];
       for (let i = 0; i < 5; i++) seqs.push((await send(conv.id, `m${i}`, "alice", "phone", 10 + i)).message.seq);
       expect(seqs).toEqual([1, 2, 3, 4, 5]);
@@ -73,7 +73,7 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     });
 
     it("stores every body kind, reply_to_seq and client_sent_at, and returns them as stored", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       const media = create(MediaRefSchema, { mediaId: "m1", mimeType: "image/png", sizeBytes: 1234n, width: 10, height: 20, thumbnail: new Uint8Array([1, 2, 3]), fileName: "a.png" });
       const ciphertext = create(CiphertextSchema, { ciphertext: new Uint8Array([9, 8, 7]), algorithm: "signal-v1", senderKeyId: "k1" });
       const t = await send(conv.id, "t", "alice", "phone", 5, { kind: "text", text: "hello ✓" });
@@ -89,13 +89,13 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     });
 
     it("refuses a reply_to_seq beyond the newest message", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       const [o] = await repo.append([{ ...item(conv.id, "r"), replyToSeq: 1 }]);
       expect(o).toMatchObject({ ok: false, refused: true, kind: "invalid_argument" });
     });
 
     it("returns the stored message for a repeated client message id and stores nothing new", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       const first = await send(conv.id, "same");
       const again = await send(conv.id, "same");
       expect(again.duplicate).toBe(true);
@@ -107,7 +107,7 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     });
 
     it("keeps concurrent appends contiguous and exactly-once, and a refused one does not affect the rest", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       const outcomes = (await Promise.all([
         repo.append([item(conv.id, "c1")]),
         repo.append([item("dm_missing", "c2")]),
@@ -127,7 +127,7 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     });
 
     it("appends a batch in its order; a refused item does not stop the rest", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       await send(conv.id, "b0");
       const ok = await repo.append([item(conv.id, "b1"), item(conv.id, "b0"), item("dm_missing", "x"), item(conv.id, "b9", "mallory"), item(conv.id, "b2")]);
       expect(ok.map((o) => (o.ok ? [o.message.clientMessageId, o.message.seq, o.duplicate] : o.refused))).toEqual([["b1", 2, false], ["b0", 1, true], true, true, ["b2", 3, false]]);
@@ -137,7 +137,7 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     });
 
     it("pages messages forward and backward, ascending within a page", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       for (let i = 1; i <= 10; i++) await send(conv.id, `m${i}`);
       const seqs = (ms: { seq: number }[]) => ms.map((m) => m.seq);
       expect(seqs(await repo.listMessages(conv.id, { limit: 3, direction: "backward" }))).toEqual([8, 9, 10]);
@@ -147,7 +147,7 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     });
 
     it("keeps watermarks per device, monotonic; the member's receipt is their max and moves receipts_version", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       for (let i = 1; i <= 5; i++) await send(conv.id, `m${i}`);
       const v0 = (await repo.getConversation(conv.id))!.receiptsVersion;
       const r1 = await repo.updateCursor(conv.id, "bob", "phone", 3, 0);
@@ -171,7 +171,7 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
     });
 
     it("refuses watermarks beyond the newest seq, for strangers and for unknown conversations", async () => {
-      const conv = await repo.openDirect("alice", "bob", 1);
+      const conv = await repo.openDirect("alice", "bob", 1, false);
       await send(conv.id, "m1");
       await expect(repo.updateCursor(conv.id, "bob", "phone", 2, 0)).rejects.toMatchObject({ kind: "out_of_range" });
       await expect(repo.updateCursor(conv.id, "mallory", "phone", 1, 0)).rejects.toMatchObject({ kind: "permission_denied" });
@@ -231,7 +231,7 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
 
     it("checks a change's structural invariants and changes nothing when one fails", async () => {
       await createGroup("g4", ["bob"]);
-      const dm = await repo.openDirect("alice", "bob", 1);
+      const dm = await repo.openDirect("alice", "bob", 1, false);
       const refuse = (conversationId: string, actor: string, c: GroupChange, expected = version) =>
         repo.applyGroupChange({ conversationId, actorUserId: actor, expectedMemberVersion: expected, change: c, now: 1 });
       await expect(refuse("g-missing", "owner", { kind: "leave" }, 1)).rejects.toMatchObject({ kind: "not_found" });
@@ -309,15 +309,81 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect((await repo.updateCursor("g8", "bob", "phone", 3, 3)).receipt).toEqual({ userId: "bob", deliveredSeq: 3, readSeq: 3 });
     });
 
-    it("lists contacts as the users sharing a conversation, both current members", async () => {
-      await repo.openDirect("alice", "bob", 1);
-      await repo.openDirect("carol", "alice", 1);
-      await repo.openDirect("bob", "carol", 1);
-      version = 0;
-      await change("g9", "alice", { kind: "create", title: "", description: "", memberUserIds: ["dave", "erin"] });
-      await change("g9", "alice", { kind: "removeMember", userId: "erin" });
-      expect(await repo.contactsOf("alice")).toEqual(["bob", "carol", "dave"]);
-      expect(await repo.contactsOf("erin")).toEqual([]);
+    it("refuses the open to a user the peer blocked before the conversation existed; once the blocker opens it, nobody can send", async () => {
+      await repo.setDirectRelation("alice", "bob", true, false);
+      await expect(repo.openDirect("bob", "alice", 1, false)).rejects.toMatchObject({ kind: "permission_denied" });
+      const conv = await repo.openDirect("alice", "bob", 2, false);
+      expect(conv).toMatchObject({ kind: "direct", blocked: true, lastSeq: 0, memberCount: 2 });
+      const out = await repo.append([item(conv.id, "from the blocker", "alice"), item(conv.id, "from the blocked", "bob")]);
+      expect(out.map((o) => (o.ok ? "stored" : o.refused && o.kind))).toEqual(["permission_denied", "permission_denied"]);
+      expect(await repo.getConversation(conv.id)).toMatchObject({ lastSeq: 0, blocked: true });
+      expect(await repo.listMessages(conv.id, { limit: 10, direction: "forward" })).toEqual([]);
+      // Now that it exists, the blocked user still cannot open it.
+      await expect(repo.openDirect("bob", "alice", 3, false)).rejects.toMatchObject({ kind: "permission_denied" });
+    });
+
+    it("refuses the next send once either user blocks, keeps the history, and takes sends again once no block is left", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1, false);
+      await send(conv.id, "m1", "alice");
+      await send(conv.id, "m2", "bob");
+      await repo.setDirectRelation("bob", "alice", true, false);
+      expect(await repo.getConversation(conv.id)).toMatchObject({ blocked: true, lastSeq: 2 });
+      const [refused] = await repo.append([item(conv.id, "m3", "alice")]);
+      expect(refused).toMatchObject({ ok: false, refused: true, kind: "permission_denied" });
+      // A resend of a message stored before the block is answered with it, as always.
+      expect((await send(conv.id, "m1", "alice")).duplicate).toBe(true);
+      // Both block; one unblocking (even twice over) leaves the other's block in force.
+      await repo.setDirectRelation("alice", "bob", true, false);
+      await repo.setDirectRelation("bob", "alice", true, false);
+      await repo.setDirectRelation("bob", "alice", false, false);
+      await repo.setDirectRelation("bob", "alice", false, false);
+      const [still] = await repo.append([item(conv.id, "m3", "bob")]);
+      expect(still).toMatchObject({ ok: false, refused: true, kind: "permission_denied" });
+      await repo.setDirectRelation("alice", "bob", false, false);
+      expect(await repo.getConversation(conv.id)).toMatchObject({ blocked: false, lastSeq: 2 });
+      expect((await send(conv.id, "m3", "alice")).message.seq).toBe(3);
+      expect((await repo.listMessages(conv.id, { limit: 10, direction: "forward" })).map((m) => m.clientMessageId)).toEqual(["m1", "m2", "m3"]);
+      await expect(repo.setDirectRelation("alice", "alice", true, false)).rejects.toMatchObject({ kind: "invalid_argument" });
+    });
+
+    it("puts a direct conversation in the peer's requests when it lands there, and leaves an existing one where it is", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1, true);
+      const folders = async () => [(await repo.userConversation("alice", conv.id))?.request, (await repo.userConversation("bob", conv.id))?.request];
+      expect(await folders()).toEqual([false, true]);
+      await repo.openDirect("bob", "alice", 2, true);
+      await repo.openDirect("alice", "bob", 3, false);
+      expect(await folders()).toEqual([false, true]);
+      expect(await repo.userConversations("bob", "", 10)).toMatchObject([{ conversation: { id: conv.id, blocked: false }, member: { userId: "bob" }, request: true, hiddenSeq: 0 }]);
+      expect(await repo.userConversation("carol", conv.id)).toBeUndefined();
+      await createGroup("g10", ["bob"]);
+      expect(await repo.userConversation("bob", "g10")).toMatchObject({ request: false, conversation: { kind: "group", blocked: false } });
+    });
+
+    it("accepts a request into the inbox, and hides a deleted one until a message goes beyond it", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1, true);
+      await send(conv.id, "m1", "alice");
+      await expect(repo.deleteRequest("alice", conv.id)).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(repo.acceptRequest("carol", conv.id)).rejects.toMatchObject({ kind: "not_found" });
+      await expect(repo.deleteRequest("carol", conv.id)).rejects.toMatchObject({ kind: "not_found" });
+      await repo.deleteRequest("bob", conv.id);
+      expect(await repo.userConversation("bob", conv.id)).toMatchObject({ request: true, hiddenSeq: 1 });
+      await send(conv.id, "m2", "alice");
+      await repo.acceptRequest("bob", conv.id);
+      expect(await repo.userConversation("bob", conv.id)).toMatchObject({ request: false, conversation: { lastSeq: 2 } });
+      // Already in the inbox: nothing changes, and it cannot be deleted as a request.
+      await repo.acceptRequest("bob", conv.id);
+      await repo.acceptRequest("alice", conv.id);
+      expect((await repo.userConversation("bob", conv.id))?.request).toBe(false);
+      await expect(repo.deleteRequest("bob", conv.id)).rejects.toMatchObject({ kind: "failed_precondition" });
+    });
+
+    it("takes a direct conversation out of both users' requests when they become contacts", async () => {
+      const conv = await repo.openDirect("alice", "bob", 1, true);
+      await repo.setDirectRelation("bob", "alice", false, true);
+      expect([(await repo.userConversation("alice", conv.id))?.request, (await repo.userConversation("bob", conv.id))?.request]).toEqual([false, false]);
+      // Before a conversation exists there is nothing to move, and nothing is blocked.
+      await repo.setDirectRelation("carol", "dave", false, true);
+      expect(await repo.openDirect("dave", "carol", 2, false)).toMatchObject({ blocked: false });
     });
   });
 }

@@ -49,6 +49,11 @@ export interface ConversationRecord {
   /** Bumped whenever a member's receipt moves through a cursor update. */
   readonly receiptsVersion: number;
   readonly retention: { readonly mode: RetentionMode; readonly ttlSeconds: number };
+  /**
+   * True while one of a direct conversation's two users blocks the other: nobody may send
+   * into it. Always false for a group.
+   */
+  readonly blocked: boolean;
 }
 
 /** A user's membership as it stands (current, or the last one for a former member). */
@@ -95,10 +100,17 @@ export interface DeviceCursor {
   readonly readSeq: number;
 }
 
-/** A conversation of the user's index with its head and the user's membership. */
+/** A conversation of the user's index with its head, the user's membership and its folder. */
 export interface UserConversation {
   readonly conversation: ConversationRecord;
   readonly member: MemberRecord;
+  /** True while it is one of the user's pending message requests (not in their inbox). */
+  readonly request: boolean;
+  /**
+   * The conversation's last seq when the user deleted the request (0 when never deleted):
+   * the request stays out of the user's requests until a message goes beyond it.
+   */
+  readonly hiddenSeq: number;
 }
 
 /** A seq window of a conversation. */
@@ -123,7 +135,7 @@ export interface AppendInput {
 
 /**
  * One append's outcome: stored; refused for what it is (not a member, unknown conversation,
- * reply_to_seq beyond the end; the rest of the batch goes on); or failed to be stored
+ * a blocked direct conversation, reply_to_seq beyond the end; the rest of the batch goes on); or failed to be stored
  * (storage trouble: it and every later item of the batch are not stored).
  */
 export type AppendOutcome =
@@ -151,20 +163,45 @@ export interface GroupChangeOutcome {
 /**
  * The history port. Every adapter guarantees:
  * - append assigns seq = lastSeq + 1 atomically with the insert AND with the check that the
- *   sender is an active member, so once a removal is committed the removed member's sends
- *   are refused; a repeat of (conversation, sender user, sender device, client message id)
+ *   sender is an active member AND that the conversation is not blocked, so once a removal
+ *   or a block is committed the sends after it are refused; a repeat of (conversation, sender user, sender device, client message id)
  *   returns the stored message with duplicate = true and changes nothing;
  * - a message costs O(1) writes whatever the group size (message, conversation head, the
  *   sender's member row); nothing is written per member or per user index row;
  * - applyGroupChange checks the expected member version and applies the change, its system
  *   message and the head update atomically, or changes nothing;
- * - conversations, members, ranges and messages are addressed by conversation id; the user
- *   index and device cursors by user id (a sharded adapter places them so).
+ * - a block between the two users of a direct conversation is kept by the conversation's id
+ *   (directConversationId) whether or not the conversation exists, and is checked inside
+ *   the write of openDirect and of append: no cache anywhere can let a send through after
+ *   setDirectRelation is answered;
+ * - conversations, members, ranges, messages and blocks are addressed by conversation id;
+ *   the user index and device cursors by user id (a sharded adapter places them so).
  * Refusals are thrown (or returned, for append) as DomainError codes.
  */
 export interface HistoryRepository {
-  /** The direct conversation of a pair, created on first use (one per pair, even under races). */
-  openDirect(userA: string, userB: string, now: number): Promise<ConversationRecord>;
+  /**
+   * The direct conversation of a pair, created on first use (one per pair, even under races).
+   * PERMISSION_DENIED when the peer blocks the opener, whether or not it exists. On creation
+   * it sits in the opener's inbox and, when `peerLandsInRequests`, in the peer's message
+   * requests (else their inbox); an existing one is returned as it is.
+   */
+  openDirect(openerUserId: string, peerUserId: string, now: number, peerLandsInRequests: boolean): Promise<ConversationRecord>;
+  /**
+   * Records the user's stance toward the peer in their direct conversation, existing or not:
+   * `blocking` (then nobody may send into it, and the peer may not open it); `contact` takes
+   * it out of both users' message requests. INVALID_ARGUMENT when user and peer are one.
+   */
+  setDirectRelation(userId: string, peerUserId: string, blocking: boolean, contact: boolean): Promise<void>;
+  /**
+   * Moves a conversation from the user's message requests to their inbox (nothing when it is
+   * already there). NOT_FOUND when it is not in the user's index.
+   */
+  acceptRequest(userId: string, conversationId: string): Promise<void>;
+  /**
+   * Hides a message request until a message goes beyond the conversation's current last seq.
+   * NOT_FOUND when it is not in the user's index, FAILED_PRECONDITION when it is in the inbox.
+   */
+  deleteRequest(userId: string, conversationId: string): Promise<void>;
   getConversation(conversationId: string): Promise<ConversationRecord | undefined>;
   /** The user's membership row, current or former; undefined when never a member. */
   getMember(conversationId: string, userId: string): Promise<MemberRecord | undefined>;
@@ -214,7 +251,7 @@ export interface HistoryRepository {
    * `afterConversationId`, each with its head and the user's membership.
    */
   userConversations(userId: string, afterConversationId: string, limit: number): Promise<UserConversation[]>;
-  /** Users who share at least one conversation with the user, both being current members. */
-  contactsOf(userId: string): Promise<string[]>;
+  /** One conversation of the user's index; undefined when it is not in it. */
+  userConversation(userId: string, conversationId: string): Promise<UserConversation | undefined>;
   close(): Promise<void>;
 }

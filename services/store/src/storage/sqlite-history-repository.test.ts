@@ -3,12 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import type { AppendInput } from "./history-repository.js";
+import type { AppendInput, AppendOutcome, ConversationRecord } from "./history-repository.js";
 import { historyRepositoryContract } from "./history-repository.contract.js";
 import { openSqliteHistoryRepository } from "./sqlite-history-repository.js";
 import { openHistoryDatabase } from "./sqlite-schema.js";
 import { SqliteWriter } from "./sqlite-writer.js";
-import { historyWrites } from "./sqlite-writes.js";
+import { historyWrites, type WriteOutcome } from "./sqlite-writes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "messenger-history-"));
 let n = 0;
@@ -30,7 +30,7 @@ const input = (conversationId: string, clientMessageId: string, now = 1, senderU
 describe("sqlite history writer thread", () => {
   it("commits writes in the order they were made, across batches", async () => {
     const repo = openSqliteHistoryRepository(join(dir, `order-${n++}.db`));
-    const conv = await repo.openDirect("alice", "bob", 1);
+    const conv = await repo.openDirect("alice", "bob", 1, false);
     const send = async (i: number) => {
       const [o] = await repo.append([input(conv.id, `m${i}`, i)]);
       return o!.ok ? o!.message.seq : o!.error;
@@ -45,7 +45,7 @@ describe("sqlite history writer thread", () => {
   it("stores nothing of a batch after the first item that fails to be stored", async () => {
     const path = join(dir, `fail-${n++}.db`);
     const repo = openSqliteHistoryRepository(path);
-    const conv = await repo.openDirect("alice", "bob", 1);
+    const conv = await repo.openDirect("alice", "bob", 1, false);
     // A storage failure on one insert, injected from outside the adapter.
     const other = new Database(path);
     other.exec("CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.client_message_id = 'boom' BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
@@ -60,7 +60,7 @@ describe("sqlite history writer thread", () => {
   it("keeps what it answered after the file is closed and opened again", async () => {
     const path = join(dir, `reopen-${n++}.db`);
     const repo = openSqliteHistoryRepository(path);
-    const conv = await repo.openDirect("alice", "bob", 1);
+    const conv = await repo.openDirect("alice", "bob", 1, false);
     const [sent] = await repo.append([input(conv.id, "m1", 2)]);
     await repo.updateCursor(conv.id, "bob", "laptop", 1, 1);
     await repo.close();
@@ -73,12 +73,12 @@ describe("sqlite history writer thread", () => {
   it("refuses writes after close instead of losing them silently", async () => {
     const repo = openSqliteHistoryRepository(join(dir, `closed-${n++}.db`));
     await repo.close();
-    await expect(repo.openDirect("alice", "bob", 1)).rejects.toThrow(/closed/);
+    await expect(repo.openDirect("alice", "bob", 1, false)).rejects.toThrow(/closed/);
   });
 
   it("fails writes clearly, and still closes, when the writer thread cannot open the file", async () => {
     const writer = new SqliteWriter(join(dir, "missing-dir", "\0bad.db"));
-    await expect(writer.write({ kind: "openDirect", userA: "alice", userB: "bob", now: 1 })).rejects.toThrow(/cannot start/);
+    await expect(writer.write({ kind: "openDirect", opener: "alice", peer: "bob", now: 1, peerLandsInRequests: false })).rejects.toThrow(/cannot start/);
     await writer.close();
   });
 });
@@ -108,6 +108,46 @@ describe("sqlite write cost", () => {
     const large = rowsWrittenPerMessage(1_000);
     expect(small).toEqual([3, 3, 3, 3, 3]);
     expect(large).toEqual(small);
+  });
+});
+
+describe("sqlite history: a block in the writer", () => {
+  it("orders a block against the appends of its batch: those before it are stored, those after it refused, nothing written for them", () => {
+    const db = openHistoryDatabase(join(dir, `block-race-${n++}.db`));
+    const writes = historyWrites(db);
+    const [opened] = writes.commit([{ kind: "openDirect", opener: "alice", peer: "bob", now: 1, peerLandsInRequests: false }]);
+    const id = opened!.ok ? (opened!.value as ConversationRecord).id : "";
+    writes.takeRowsWritten();
+    const out = writes.commit([
+      { kind: "append", inputs: [input(id, "before", 2, "alice")] },
+      { kind: "setDirectRelation", userId: "bob", peerUserId: "alice", blocking: true, contact: false },
+      { kind: "append", inputs: [input(id, "after, blocked", 3, "alice"), input(id, "after, blocker", 4, "bob")] },
+    ]);
+    const appended = (o: WriteOutcome | undefined) => (o?.ok ? (o.value as AppendOutcome[]).map((a) => (a.ok ? a.message.seq : a.refused ? a.kind : "failed")) : o?.message);
+    expect(appended(out[0])).toEqual([1]);
+    expect(out[1]).toMatchObject({ ok: true });
+    expect(appended(out[2])).toEqual(["permission_denied", "permission_denied"]);
+    // Only the message before the block cost rows: the refused ones wrote nothing.
+    expect(writes.takeRowsWritten().append).toBe(3);
+    const row = db.prepare<[string], { last_seq: number; blocked: number }>("SELECT last_seq, blocked FROM conversations WHERE id = ?").get(id);
+    expect(row).toEqual({ last_seq: 1, blocked: 1 });
+    expect(db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM messages WHERE conversation_id = ?").get(id)!.n).toBe(1);
+    db.close();
+  });
+
+  it("orders writes made one after another through the writer thread the same way", async () => {
+    const repo = openSqliteHistoryRepository(join(dir, `block-order-${n++}.db`));
+    const conv = await repo.openDirect("alice", "bob", 1, false);
+    // Made in one event-loop turn, so they share a batch, in this order.
+    const [before, , after] = await Promise.all([
+      repo.append([input(conv.id, "before", 2)]),
+      repo.setDirectRelation("alice", "bob", true, false),
+      repo.append([input(conv.id, "after", 3)]),
+    ]);
+    expect(before[0]).toMatchObject({ ok: true, message: { seq: 1 } });
+    expect(after[0]).toMatchObject({ ok: false, refused: true, kind: "permission_denied" });
+    expect(await repo.getConversation(conv.id)).toMatchObject({ lastSeq: 1, blocked: true });
+    await repo.close();
   });
 });
 

@@ -1,6 +1,16 @@
 import type Database from "better-sqlite3";
-import type { DeviceCursor, HistoryRepository, MemberRangeRecord, MessageRange, UserConversation } from "./history-repository.js";
-import { conversationReader, openHistoryDatabase, toConversation, toMember, toMessage, type ConversationRow, type MemberRow, type MessageRow } from "./sqlite-schema.js";
+import type { ConversationRecord, DeviceCursor, HistoryRepository, MemberRangeRecord, MemberRecord, MessageRange, UserConversation } from "./history-repository.js";
+import {
+  conversationReader,
+  openHistoryDatabase,
+  toConversation,
+  toMember,
+  toMessage,
+  type ConversationRow,
+  type MemberRow,
+  type MessageRow,
+  type UserIndexRow,
+} from "./sqlite-schema.js";
 import { SqliteWriter } from "./sqlite-writer.js";
 import { summaryQueries, type RowsWritten } from "./sqlite-writes.js";
 
@@ -14,6 +24,13 @@ function chunks<T>(items: readonly T[]): T[][] {
 }
 
 const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ");
+
+const toUserConversation = (row: UserIndexRow, conversation: ConversationRecord, member: MemberRecord): UserConversation => ({
+  conversation,
+  member,
+  request: row.request === 1,
+  hiddenSeq: row.hidden_seq,
+});
 
 /**
  * The embedded history adapter: one SQLite file (WAL, synchronous=FULL). Writes go to a
@@ -67,22 +84,28 @@ export function openSqliteHistoryRepository(path: string, opts: {
     readByEligible: db.prepare<[string, number, string], { n: number }>(
       "SELECT count(*) AS n FROM members WHERE conversation_id = ? AND active = 1 AND joined_seq <= ? AND user_id <> ?",
     ),
-    userIndex: db.prepare<[string, string, number], { conversation_id: string }>(
-      "SELECT conversation_id FROM user_conversations WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
+    userIndex: db.prepare<[string, string, number], UserIndexRow>(
+      "SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
     ),
-    contacts: db.prepare<[string, string], { user_id: string }>(
-      `SELECT DISTINCT other.user_id FROM user_conversations mine
-         JOIN members me ON me.conversation_id = mine.conversation_id AND me.user_id = mine.user_id AND me.active = 1
-         JOIN members other ON other.conversation_id = mine.conversation_id AND other.active = 1
-       WHERE mine.user_id = ? AND other.user_id <> ? ORDER BY other.user_id`,
+    userIndexRow: db.prepare<[string, string], UserIndexRow>(
+      "SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id = ?",
     ),
     ...summaryQueries(db),
   };
   const toRange = (r: { user_id: string; from_seq: number; to_seq: number | null }): MemberRangeRecord => ({ userId: r.user_id, fromSeq: r.from_seq, toSeq: r.to_seq ?? undefined });
 
   return {
-    openDirect(userA, userB, now) {
-      return writer.write({ kind: "openDirect", userA, userB, now });
+    openDirect(opener, peer, now, peerLandsInRequests) {
+      return writer.write({ kind: "openDirect", opener, peer, now, peerLandsInRequests });
+    },
+    setDirectRelation(userId, peerUserId, blocking, contact) {
+      return writer.write({ kind: "setDirectRelation", userId, peerUserId, blocking, contact });
+    },
+    acceptRequest(userId, conversationId) {
+      return writer.write({ kind: "acceptRequest", userId, conversationId });
+    },
+    deleteRequest(userId, conversationId) {
+      return writer.write({ kind: "deleteRequest", userId, conversationId });
     },
     async getConversation(id) {
       return conversation(id);
@@ -157,7 +180,8 @@ export function openSqliteHistoryRepository(path: string, opts: {
     async userConversations(userId, afterConversationId, limit): Promise<UserConversation[]> {
       // One indexed range read of the user index, then one batched read of the heads and one
       // of the user's membership rows (on a sharded store: $in on the shard key).
-      const ids = q.userIndex.all(userId, afterConversationId, limit).map((r) => r.conversation_id);
+      const index = q.userIndex.all(userId, afterConversationId, limit);
+      const ids = index.map((r) => r.conversation_id);
       const heads = new Map<string, ConversationRow>();
       const members = new Map<string, MemberRow>();
       for (const part of chunks(ids)) {
@@ -167,14 +191,17 @@ export function openSqliteHistoryRepository(path: string, opts: {
           members.set(r.conversation_id, r);
         }
       }
-      return ids.flatMap((id) => {
-        const head = heads.get(id);
-        const member = members.get(id);
-        return head && member ? [{ conversation: toConversation(head), member: toMember(member) }] : [];
+      return index.flatMap((row) => {
+        const head = heads.get(row.conversation_id);
+        const member = members.get(row.conversation_id);
+        return head && member ? [toUserConversation(row, toConversation(head), toMember(member))] : [];
       });
     },
-    async contactsOf(userId) {
-      return q.contacts.all(userId, userId).map((r) => r.user_id);
+    async userConversation(userId, conversationId) {
+      const row = q.userIndexRow.get(userId, conversationId);
+      const head = row && conversation(conversationId);
+      const member = head && q.member.get(conversationId, userId);
+      return row && head && member ? toUserConversation(row, head, toMember(member)) : undefined;
     },
     async close() {
       await writer.close();

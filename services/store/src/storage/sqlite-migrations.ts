@@ -134,6 +134,26 @@ ALTER TABLE device_cursors_v2 RENAME TO device_cursors;
 DROP TABLE counters;
 `,
   },
+  {
+    version: 3,
+    name: "v3: blocks between the two users of a direct conversation; message requests",
+    // direct_blocks is placed by conversation id, beside the conversation it guards, so the
+    // check on the send path never leaves the conversation's shard; a row exists whether or
+    // not the conversation does. conversations.blocked caches how many of the two block the
+    // other (the append's seq bump tests it, so a block costs nothing on the send path);
+    // the user index gains the folder: request = 1 while it is a pending message request,
+    // hidden_seq = the last_seq at which the user deleted that request.
+    sql: `
+CREATE TABLE direct_blocks (
+  conversation_id TEXT NOT NULL,
+  blocker_id TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, blocker_id)
+) WITHOUT ROWID;
+ALTER TABLE conversations ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE user_conversations ADD COLUMN request INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE user_conversations ADD COLUMN hidden_seq INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 /** The version a file has once every migration ran. */

@@ -35,6 +35,13 @@ export interface ConversationRow {
   receipts_version: number;
   retention_mode: string;
   retention_ttl_seconds: number;
+  blocked: number;
+}
+
+export interface UserIndexRow {
+  conversation_id: string;
+  request: number;
+  hidden_seq: number;
 }
 
 export interface MemberRow {
@@ -104,6 +111,7 @@ export const toConversation = (r: ConversationRow): ConversationRecord => ({
   memberCount: r.member_count,
   receiptsVersion: r.receipts_version,
   retention: { mode: r.retention_mode as RetentionMode, ttlSeconds: r.retention_ttl_seconds },
+  blocked: r.blocked > 0,
 });
 
 export const toMember = (r: MemberRow): MemberRecord => ({

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { limits } from "../domain/limits.js";
-import { DomainError, type DomainErrorKind, notFound, permissionDenied } from "../domain/errors.js";
+import { DomainError, type DomainErrorKind, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain/group-change.js";
 import { directConversationId } from "./direct-conversation-id.js";
 import type {
@@ -16,11 +16,11 @@ import type {
   ReceiptRecord,
   ReceiptSummaryRecord,
 } from "./history-repository.js";
-import { conversationReader, encodeBody, toMember, toMessage, type MemberRow, type MessageRow } from "./sqlite-schema.js";
+import { conversationReader, encodeBody, toMember, toMessage, type MemberRow, type MessageRow, type UserIndexRow } from "./sqlite-schema.js";
 
 /** A write, as it crosses from the store's thread to the writer's. */
 export type WriteOp =
-  | { readonly kind: "openDirect"; readonly userA: string; readonly userB: string; readonly now: number }
+  | { readonly kind: "openDirect"; readonly opener: string; readonly peer: string; readonly now: number; readonly peerLandsInRequests: boolean }
   | { readonly kind: "append"; readonly inputs: readonly AppendInput[] }
   | {
       readonly kind: "updateCursor";
@@ -30,7 +30,10 @@ export type WriteOp =
       readonly deliveredSeq: number;
       readonly readSeq: number;
     }
-  | { readonly kind: "applyGroupChange"; readonly input: GroupChangeInput };
+  | { readonly kind: "applyGroupChange"; readonly input: GroupChangeInput }
+  | { readonly kind: "setDirectRelation"; readonly userId: string; readonly peerUserId: string; readonly blocking: boolean; readonly contact: boolean }
+  | { readonly kind: "acceptRequest"; readonly userId: string; readonly conversationId: string }
+  | { readonly kind: "deleteRequest"; readonly userId: string; readonly conversationId: string };
 
 /** What each write returns. */
 export interface WriteResults {
@@ -38,6 +41,9 @@ export interface WriteResults {
   append: AppendOutcome[];
   updateCursor: CursorOutcome;
   applyGroupChange: GroupChangeOutcome;
+  setDirectRelation: void;
+  acceptRequest: void;
+  deleteRequest: void;
 }
 
 /**
@@ -63,7 +69,7 @@ export function historyWrites(
   opts: { largeGroupThreshold: number } = { largeGroupThreshold: limits.defaultLargeGroupThreshold },
 ): { commit(ops: readonly WriteOp[]): WriteOutcome[]; takeRowsWritten(): RowsWritten } {
   const totalChanges = db.prepare<[], number>("SELECT total_changes()").pluck();
-  const noRows = (): RowsWritten => ({ openDirect: 0, append: 0, updateCursor: 0, applyGroupChange: 0 });
+  const noRows = (): RowsWritten => ({ openDirect: 0, append: 0, updateCursor: 0, applyGroupChange: 0, setDirectRelation: 0, acceptRequest: 0, deleteRequest: 0 });
   let rows = noRows();
   const conversation = conversationReader(db);
   const q = {
@@ -71,6 +77,21 @@ export function historyWrites(
       `INSERT OR IGNORE INTO conversations (id, kind, title, description, last_seq, last_activity_at, created_at, min_seq, member_version, member_count, receipts_version, retention_mode, retention_ttl_seconds)
        VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?, 0, 'permanent', 0)`,
     ),
+    // A direct conversation starts with the blocks already recorded for the pair.
+    insertDirect: db.prepare<{ id: string; now: number; memberCount: number }>(
+      `INSERT OR IGNORE INTO conversations (id, kind, title, description, last_seq, last_activity_at, created_at, min_seq, member_version, member_count, receipts_version, retention_mode, retention_ttl_seconds, blocked)
+       VALUES (@id, 'direct', '', '', 0, @now, @now, 0, 1, @memberCount, 0, 'permanent', 0, (SELECT count(*) FROM direct_blocks WHERE conversation_id = @id))`,
+    ),
+    blockOf: db.prepare<[string, string], { one: number }>("SELECT 1 AS one FROM direct_blocks WHERE conversation_id = ? AND blocker_id = ?"),
+    addBlock: db.prepare("INSERT OR IGNORE INTO direct_blocks (conversation_id, blocker_id) VALUES (?, ?)"),
+    removeBlock: db.prepare("DELETE FROM direct_blocks WHERE conversation_id = ? AND blocker_id = ?"),
+    recountBlocks: db.prepare<{ id: string }>(
+      `UPDATE conversations SET blocked = (SELECT count(*) FROM direct_blocks WHERE conversation_id = @id)
+       WHERE id = @id AND blocked <> (SELECT count(*) FROM direct_blocks WHERE conversation_id = @id)`,
+    ),
+    indexRow: db.prepare<[string, string], UserIndexRow>("SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id = ?"),
+    leaveRequests: db.prepare("UPDATE user_conversations SET request = 0 WHERE user_id = ? AND conversation_id = ? AND request = 1"),
+    hideRequest: db.prepare("UPDATE user_conversations SET hidden_seq = ? WHERE user_id = ? AND conversation_id = ?"),
     member: db.prepare<[string, string], MemberRow>("SELECT * FROM members WHERE conversation_id = ? AND user_id = ?"),
     joinMember: db.prepare(
       `INSERT INTO members (conversation_id, user_id, role, active, joined_seq, left_seq, left_at, delivered_seq, read_seq)
@@ -82,12 +103,13 @@ export function historyWrites(
     setRole: db.prepare("UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?"),
     openRange: db.prepare("INSERT INTO member_ranges (conversation_id, user_id, from_seq, to_seq) VALUES (?, ?, ?, NULL)"),
     closeRange: db.prepare("UPDATE member_ranges SET to_seq = ? WHERE conversation_id = ? AND user_id = ? AND to_seq IS NULL"),
-    indexUser: db.prepare("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id, joined_at) VALUES (?, ?, ?)"),
+    indexUser: db.prepare("INSERT OR IGNORE INTO user_conversations (user_id, conversation_id, joined_at, request) VALUES (?, ?, ?, ?)"),
     byClientId: db.prepare<[string, string, string, string], MessageRow>(
       "SELECT * FROM messages WHERE conversation_id = ? AND sender_user_id = ? AND sender_device_id = ? AND client_message_id = ?",
     ),
+    // The block check rides on the seq bump itself: no extra read or write per message.
     bumpSeq: db.prepare<[number, string], { last_seq: number; member_version: number; member_count: number }>(
-      "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? RETURNING last_seq, member_version, member_count",
+      "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? AND blocked = 0 RETURNING last_seq, member_version, member_count",
     ),
     insertMessage: db.prepare(
       `INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, body_kind, text, body, reply_to_seq, client_sent_at, sent_at)
@@ -121,21 +143,48 @@ export function historyWrites(
     const body = encodeBody(m.body);
     q.insertMessage.run(m.conversationId, m.seq, m.id, m.senderUserId, m.senderDeviceId, m.clientMessageId, body.kind, body.text, body.bytes, m.replyToSeq, m.clientSentAt ?? null, m.sentAt);
   };
-  const join = (conversationId: string, userId: string, role: string | null, seq: number, now: number): void => {
+  const join = (conversationId: string, userId: string, role: string | null, seq: number, now: number, request = false): void => {
     q.joinMember.run({ conversationId, userId, role, seq, floor: seq - 1 });
     q.openRange.run(conversationId, userId, seq);
     // The user index is written on joining, never per message. (A sharded adapter writes it
     // in a second step: it lives on the user's shard.)
-    q.indexUser.run(userId, conversationId, now);
+    q.indexUser.run(userId, conversationId, now, request ? 1 : 0);
   };
 
-  const openDirect = db.transaction((a: string, b: string, now: number): ConversationRecord => {
-    const id = directConversationId(a, b);
-    const users = [...new Set([a, b])];
-    if (q.insertConversation.run(id, "direct", "", "", now, now, 1, users.length).changes > 0) {
-      for (const u of users) join(id, u, null, 1, now);
+  const openDirect = db.transaction((opener: string, peer: string, now: number, peerLandsInRequests: boolean): ConversationRecord => {
+    const id = directConversationId(opener, peer);
+    // Checked in the writer, whether or not the conversation exists: a block committed before
+    // this open is honoured, and the blocked user learns no more than that.
+    if (opener !== peer && q.blockOf.get(id, peer)) throw permissionDenied("this user does not accept messages from you");
+    const users = [...new Set([opener, peer])];
+    if (q.insertDirect.run({ id, now, memberCount: users.length }).changes > 0) {
+      for (const u of users) join(id, u, null, 1, now, u !== opener && peerLandsInRequests);
     }
     return conversation(id)!;
+  });
+
+  const setDirectRelation = db.transaction((userId: string, peerUserId: string, blocking: boolean, contact: boolean): void => {
+    if (userId === peerUserId) throw invalidArgument("a user has no direct relation with themselves");
+    const id = directConversationId(userId, peerUserId);
+    if (blocking) q.addBlock.run(id, userId);
+    else q.removeBlock.run(id, userId);
+    // The conversation's count is what append tests; it may not exist yet (then openDirect
+    // counts the rows when it creates it).
+    q.recountBlocks.run({ id });
+    if (contact) for (const u of [userId, peerUserId]) q.leaveRequests.run(u, id);
+  });
+
+  const acceptRequest = db.transaction((userId: string, conversationId: string): void => {
+    const row = q.indexRow.get(userId, conversationId);
+    if (!row) throw notFound(`conversation ${conversationId} not found`);
+    q.leaveRequests.run(userId, conversationId);
+  });
+
+  const deleteRequest = db.transaction((userId: string, conversationId: string): void => {
+    const row = q.indexRow.get(userId, conversationId);
+    if (!row) throw notFound(`conversation ${conversationId} not found`);
+    if (row.request === 0) throw failedPrecondition(`conversation ${conversationId} is in your inbox, not a message request`);
+    q.hideRequest.run(conversation(conversationId)?.lastSeq ?? 0, userId, conversationId);
   });
 
   const appendOne = db.transaction((input: AppendInput): AppendOutcome & { ok: true } => {
@@ -155,7 +204,9 @@ export function historyWrites(
       const lastSeq = conversation(input.conversationId)!.lastSeq;
       if (input.replyToSeq > lastSeq) throw new DomainError("invalid_argument", `reply_to_seq ${input.replyToSeq} is beyond the newest message (${lastSeq})`);
     }
-    const bumped = q.bumpSeq.get(input.now, input.conversationId)!;
+    const bumped = q.bumpSeq.get(input.now, input.conversationId);
+    // No row: the conversation (which exists: the sender is a member) is blocked.
+    if (!bumped) throw permissionDenied("messages between these users are blocked");
     const message: MessageRecord = {
       id: randomUUID(),
       conversationId: input.conversationId,
@@ -270,13 +321,19 @@ export function historyWrites(
   const run = (op: WriteOp): WriteResults[WriteOp["kind"]] => {
     switch (op.kind) {
       case "openDirect":
-        return openDirect(op.userA, op.userB, op.now);
+        return openDirect(op.opener, op.peer, op.now, op.peerLandsInRequests);
       case "append":
         return append(op.inputs);
       case "updateCursor":
         return updateCursor(op.conversationId, op.userId, op.deviceId, op.deliveredSeq, op.readSeq);
       case "applyGroupChange":
         return applyGroupChange(op.input);
+      case "setDirectRelation":
+        return setDirectRelation(op.userId, op.peerUserId, op.blocking, op.contact);
+      case "acceptRequest":
+        return acceptRequest(op.userId, op.conversationId);
+      case "deleteRequest":
+        return deleteRequest(op.userId, op.conversationId);
     }
   };
 

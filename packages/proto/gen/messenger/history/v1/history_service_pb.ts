@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/history/v1/history_service.proto.
  */
 export const file_messenger_history_v1_history_service: GenFile = /*@__PURE__*/
-  fileDesc("CiptZXNzZW5nZXIvaGlzdG9yeS92MS9oaXN0b3J5X3NlcnZpY2UucHJvdG8SFG1lc3Nlbmdlci5oaXN0b3J5LnYxIjEKFkdldENvbnZlcnNhdGlvblJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIlAKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEjUKDGNvbnZlcnNhdGlvbhgBIAEoCzIfLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbiJgChFMaXN0UmVhZEJ5UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImkKEkxpc3RSZWFkQnlSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCRISCgpyZWFkX2NvdW50GAIgASgNEhQKDG1lbWJlcl9jb3VudBgDIAEoDRIXCg9uZXh0X3BhZ2VfdG9rZW4YBCABKAkiNQodT3BlbkRpcmVjdENvbnZlcnNhdGlvblJlcXVlc3QSFAoMcGVlcl91c2VyX2lkGAEgASgJIlcKHk9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXNwb25zZRI1Cgxjb252ZXJzYXRpb24YASABKAsyHy5tZXNzZW5nZXIuY2hhdC52MS5Db252ZXJzYXRpb24iQQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJImwKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USNgoNY29udmVyc2F0aW9ucxgBIAMoCzIfLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiiQEKE0xpc3RNZXNzYWdlc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhIKCmFuY2hvcl9zZXEYAiABKAQSMgoJZGlyZWN0aW9uGAMgASgOMh8ubWVzc2VuZ2VyLmhpc3RvcnkudjEuRGlyZWN0aW9uEhEKCXBhZ2Vfc2l6ZRgEIAEoDSJ5ChRMaXN0TWVzc2FnZXNSZXNwb25zZRIsCghtZXNzYWdlcxgBIAMoCzIaLm1lc3Nlbmdlci5jaGF0LnYxLk1lc3NhZ2USEAoIaGFzX21vcmUYAiABKAgSEAoIbGFzdF9zZXEYAyABKAQSDwoHbWluX3NlcRgEIAEoBCpVCglEaXJlY3Rpb24SGQoVRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASFgoSRElSRUNUSU9OX0JBQ0tXQVJEEAESFQoRRElSRUNUSU9OX0ZPUldBUkQQAjLEBAoOSGlzdG9yeVNlcnZpY2USgwEKFk9wZW5EaXJlY3RDb252ZXJzYXRpb24SMy5tZXNzZW5nZXIuaGlzdG9yeS52MS5PcGVuRGlyZWN0Q29udmVyc2F0aW9uUmVxdWVzdBo0Lm1lc3Nlbmdlci5oaXN0b3J5LnYxLk9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXNwb25zZRJ0ChFMaXN0Q29udmVyc2F0aW9ucxIuLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBovLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USZQoMTGlzdE1lc3NhZ2VzEikubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBoqLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlEm4KD0dldENvbnZlcnNhdGlvbhIsLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaLS5tZXNzZW5nZXIuaGlzdG9yeS52MS5HZXRDb252ZXJzYXRpb25SZXNwb25zZRJfCgpMaXN0UmVhZEJ5EicubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdFJlYWRCeVJlcXVlc3QaKC5tZXNzZW5nZXIuaGlzdG9yeS52MS5MaXN0UmVhZEJ5UmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CiptZXNzZW5nZXIvaGlzdG9yeS92MS9oaXN0b3J5X3NlcnZpY2UucHJvdG8SFG1lc3Nlbmdlci5oaXN0b3J5LnYxIjEKFkdldENvbnZlcnNhdGlvblJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIlAKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEjUKDGNvbnZlcnNhdGlvbhgBIAEoCzIfLm1lc3Nlbmdlci5jaGF0LnYxLkNvbnZlcnNhdGlvbiJgChFMaXN0UmVhZEJ5UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSCwoDc2VxGAIgASgEEhEKCXBhZ2Vfc2l6ZRgDIAEoDRISCgpwYWdlX3Rva2VuGAQgASgJImkKEkxpc3RSZWFkQnlSZXNwb25zZRIQCgh1c2VyX2lkcxgBIAMoCRISCgpyZWFkX2NvdW50GAIgASgNEhQKDG1lbWJlcl9jb3VudBgDIAEoDRIXCg9uZXh0X3BhZ2VfdG9rZW4YBCABKAkiNQodT3BlbkRpcmVjdENvbnZlcnNhdGlvblJlcXVlc3QSFAoMcGVlcl91c2VyX2lkGAEgASgJIlcKHk9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXNwb25zZRI1Cgxjb252ZXJzYXRpb24YASABKAsyHy5tZXNzZW5nZXIuY2hhdC52MS5Db252ZXJzYXRpb24ibwoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEiwKBmZvbGRlchgDIAEoDjIcLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkZvbGRlciI2ChtBY2NlcHRNZXNzYWdlUmVxdWVzdFJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIlUKHEFjY2VwdE1lc3NhZ2VSZXF1ZXN0UmVzcG9uc2USNQoMY29udmVyc2F0aW9uGAEgASgLMh8ubWVzc2VuZ2VyLmNoYXQudjEuQ29udmVyc2F0aW9uIjYKG0RlbGV0ZU1lc3NhZ2VSZXF1ZXN0UmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiHgocRGVsZXRlTWVzc2FnZVJlcXVlc3RSZXNwb25zZSJsChlMaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEjYKDWNvbnZlcnNhdGlvbnMYASADKAsyHy5tZXNzZW5nZXIuY2hhdC52MS5Db252ZXJzYXRpb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIokBChNMaXN0TWVzc2FnZXNSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRISCgphbmNob3Jfc2VxGAIgASgEEjIKCWRpcmVjdGlvbhgDIAEoDjIfLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkRpcmVjdGlvbhIRCglwYWdlX3NpemUYBCABKA0ieQoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USLAoIbWVzc2FnZXMYASADKAsyGi5tZXNzZW5nZXIuY2hhdC52MS5NZXNzYWdlEhAKCGhhc19tb3JlGAIgASgIEhAKCGxhc3Rfc2VxGAMgASgEEg8KB21pbl9zZXEYBCABKAQqRwoGRm9sZGVyEhYKEkZPTERFUl9VTlNQRUNJRklFRBAAEhAKDEZPTERFUl9JTkJPWBABEhMKD0ZPTERFUl9SRVFVRVNUUxACKlUKCURpcmVjdGlvbhIZChVESVJFQ1RJT05fVU5TUEVDSUZJRUQQABIWChJESVJFQ1RJT05fQkFDS1dBUkQQARIVChFESVJFQ1RJT05fRk9SV0FSRBACMsIGCg5IaXN0b3J5U2VydmljZRKDAQoWT3BlbkRpcmVjdENvbnZlcnNhdGlvbhIzLm1lc3Nlbmdlci5oaXN0b3J5LnYxLk9wZW5EaXJlY3RDb252ZXJzYXRpb25SZXF1ZXN0GjQubWVzc2VuZ2VyLmhpc3RvcnkudjEuT3BlbkRpcmVjdENvbnZlcnNhdGlvblJlc3BvbnNlEnQKEUxpc3RDb252ZXJzYXRpb25zEi4ubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0Gi8ubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJ9ChRBY2NlcHRNZXNzYWdlUmVxdWVzdBIxLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkFjY2VwdE1lc3NhZ2VSZXF1ZXN0UmVxdWVzdBoyLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkFjY2VwdE1lc3NhZ2VSZXF1ZXN0UmVzcG9uc2USfQoURGVsZXRlTWVzc2FnZVJlcXVlc3QSMS5tZXNzZW5nZXIuaGlzdG9yeS52MS5EZWxldGVNZXNzYWdlUmVxdWVzdFJlcXVlc3QaMi5tZXNzZW5nZXIuaGlzdG9yeS52MS5EZWxldGVNZXNzYWdlUmVxdWVzdFJlc3BvbnNlEmUKDExpc3RNZXNzYWdlcxIpLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaKi5tZXNzZW5nZXIuaGlzdG9yeS52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJuCg9HZXRDb252ZXJzYXRpb24SLC5tZXNzZW5nZXIuaGlzdG9yeS52MS5HZXRDb252ZXJzYXRpb25SZXF1ZXN0Gi0ubWVzc2VuZ2VyLmhpc3RvcnkudjEuR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USXwoKTGlzdFJlYWRCeRInLm1lc3Nlbmdlci5oaXN0b3J5LnYxLkxpc3RSZWFkQnlSZXF1ZXN0GigubWVzc2VuZ2VyLmhpc3RvcnkudjEuTGlzdFJlYWRCeVJlc3BvbnNlYgZwcm90bzM", [file_messenger_chat_v1_types]);
 
 /**
  * GetConversationRequest names the conversation.
@@ -183,7 +183,7 @@ export const OpenDirectConversationResponseSchema: GenMessage<OpenDirectConversa
   messageDesc(file_messenger_history_v1_history_service, 5);
 
 /**
- * ListConversationsRequest pages through the inbox.
+ * ListConversationsRequest pages through the inbox or the requests.
  *
  * @generated from message messenger.history.v1.ListConversationsRequest
  */
@@ -201,6 +201,13 @@ export type ListConversationsRequest = Message<"messenger.history.v1.ListConvers
    * @generated from field: string page_token = 2;
    */
   pageToken: string;
+
+  /**
+   * Which list.
+   *
+   * @generated from field: messenger.history.v1.Folder folder = 3;
+   */
+  folder: Folder;
 };
 
 /**
@@ -209,6 +216,84 @@ export type ListConversationsRequest = Message<"messenger.history.v1.ListConvers
  */
 export const ListConversationsRequestSchema: GenMessage<ListConversationsRequest> = /*@__PURE__*/
   messageDesc(file_messenger_history_v1_history_service, 6);
+
+/**
+ * AcceptMessageRequestRequest names the conversation.
+ *
+ * @generated from message messenger.history.v1.AcceptMessageRequestRequest
+ */
+export type AcceptMessageRequestRequest = Message<"messenger.history.v1.AcceptMessageRequestRequest"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message messenger.history.v1.AcceptMessageRequestRequest.
+ * Use `create(AcceptMessageRequestRequestSchema)` to create a new message.
+ */
+export const AcceptMessageRequestRequestSchema: GenMessage<AcceptMessageRequestRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 7);
+
+/**
+ * AcceptMessageRequestResponse is the conversation, now in the inbox.
+ *
+ * @generated from message messenger.history.v1.AcceptMessageRequestResponse
+ */
+export type AcceptMessageRequestResponse = Message<"messenger.history.v1.AcceptMessageRequestResponse"> & {
+  /**
+   * The conversation as the caller sees it.
+   *
+   * @generated from field: messenger.chat.v1.Conversation conversation = 1;
+   */
+  conversation?: Conversation | undefined;
+};
+
+/**
+ * Describes the message messenger.history.v1.AcceptMessageRequestResponse.
+ * Use `create(AcceptMessageRequestResponseSchema)` to create a new message.
+ */
+export const AcceptMessageRequestResponseSchema: GenMessage<AcceptMessageRequestResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 8);
+
+/**
+ * DeleteMessageRequestRequest names the conversation.
+ *
+ * @generated from message messenger.history.v1.DeleteMessageRequestRequest
+ */
+export type DeleteMessageRequestRequest = Message<"messenger.history.v1.DeleteMessageRequestRequest"> & {
+  /**
+   * Conversation id.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+};
+
+/**
+ * Describes the message messenger.history.v1.DeleteMessageRequestRequest.
+ * Use `create(DeleteMessageRequestRequestSchema)` to create a new message.
+ */
+export const DeleteMessageRequestRequestSchema: GenMessage<DeleteMessageRequestRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 9);
+
+/**
+ * DeleteMessageRequestResponse is empty.
+ *
+ * @generated from message messenger.history.v1.DeleteMessageRequestResponse
+ */
+export type DeleteMessageRequestResponse = Message<"messenger.history.v1.DeleteMessageRequestResponse"> & {
+};
+
+/**
+ * Describes the message messenger.history.v1.DeleteMessageRequestResponse.
+ * Use `create(DeleteMessageRequestResponseSchema)` to create a new message.
+ */
+export const DeleteMessageRequestResponseSchema: GenMessage<DeleteMessageRequestResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_history_v1_history_service, 10);
 
 /**
  * ListConversationsResponse is one page of the inbox.
@@ -236,7 +321,7 @@ export type ListConversationsResponse = Message<"messenger.history.v1.ListConver
  * Use `create(ListConversationsResponseSchema)` to create a new message.
  */
 export const ListConversationsResponseSchema: GenMessage<ListConversationsResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 7);
+  messageDesc(file_messenger_history_v1_history_service, 11);
 
 /**
  * ListMessagesRequest asks for one page.
@@ -278,7 +363,7 @@ export type ListMessagesRequest = Message<"messenger.history.v1.ListMessagesRequ
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 8);
+  messageDesc(file_messenger_history_v1_history_service, 12);
 
 /**
  * ListMessagesResponse is one page, always in ascending seq.
@@ -320,7 +405,42 @@ export type ListMessagesResponse = Message<"messenger.history.v1.ListMessagesRes
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_history_v1_history_service, 9);
+  messageDesc(file_messenger_history_v1_history_service, 13);
+
+/**
+ * Which list of conversations.
+ *
+ * @generated from enum messenger.history.v1.Folder
+ */
+export enum Folder {
+  /**
+   * Treated as FOLDER_INBOX.
+   *
+   * @generated from enum value: FOLDER_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The inbox: every conversation that is not a pending message request.
+   *
+   * @generated from enum value: FOLDER_INBOX = 1;
+   */
+  INBOX = 1,
+
+  /**
+   * Message requests: direct conversations non-contacts opened, holding at least one
+   * message, not accepted or deleted.
+   *
+   * @generated from enum value: FOLDER_REQUESTS = 2;
+   */
+  REQUESTS = 2,
+}
+
+/**
+ * Describes the enum messenger.history.v1.Folder.
+ */
+export const FolderSchema: GenEnum<Folder> = /*@__PURE__*/
+  enumDesc(file_messenger_history_v1_history_service, 0);
 
 /**
  * Direction of a page of messages.
@@ -354,7 +474,7 @@ export enum Direction {
  * Describes the enum messenger.history.v1.Direction.
  */
 export const DirectionSchema: GenEnum<Direction> = /*@__PURE__*/
-  enumDesc(file_messenger_history_v1_history_service, 0);
+  enumDesc(file_messenger_history_v1_history_service, 1);
 
 /**
  * HistoryService reads conversations and their messages. Every RPC needs an access token
@@ -365,7 +485,10 @@ export const DirectionSchema: GenEnum<Direction> = /*@__PURE__*/
 export const HistoryService: GenService<{
   /**
    * OpenDirectConversation returns the caller's conversation with a peer, creating it on
-   * first use. NOT_FOUND when the peer does not exist.
+   * first use. Opening grants nothing: presence and contacts are the ContactsService's.
+   * NOT_FOUND when the peer does not exist, PERMISSION_DENIED when the peer blocks the
+   * caller. A conversation the caller opens with a non-contact who keeps message requests
+   * apart lands in the peer's requests, not their inbox.
    *
    * @generated from rpc messenger.history.v1.HistoryService.OpenDirectConversation
    */
@@ -375,7 +498,8 @@ export const HistoryService: GenService<{
     output: typeof OpenDirectConversationResponseSchema;
   },
   /**
-   * ListConversations is the inbox: newest activity first, with unread counts.
+   * ListConversations is the inbox (or the message requests): newest activity first, with
+   * unread counts.
    *
    * @generated from rpc messenger.history.v1.HistoryService.ListConversations
    */
@@ -383,6 +507,31 @@ export const HistoryService: GenService<{
     methodKind: "unary";
     input: typeof ListConversationsRequestSchema;
     output: typeof ListConversationsResponseSchema;
+  },
+  /**
+   * AcceptMessageRequest moves a conversation from the caller's message requests to their
+   * inbox. NOT_FOUND when it is not one of the caller's conversations; a conversation
+   * already in the inbox stays there.
+   *
+   * @generated from rpc messenger.history.v1.HistoryService.AcceptMessageRequest
+   */
+  acceptMessageRequest: {
+    methodKind: "unary";
+    input: typeof AcceptMessageRequestRequestSchema;
+    output: typeof AcceptMessageRequestResponseSchema;
+  },
+  /**
+   * DeleteMessageRequest takes a conversation out of the caller's message requests; it comes
+   * back as a request if the peer writes again. To stop that, block the peer
+   * (messenger.accounts.v1.ContactsService.Block). FAILED_PRECONDITION when it is in the
+   * inbox.
+   *
+   * @generated from rpc messenger.history.v1.HistoryService.DeleteMessageRequest
+   */
+  deleteMessageRequest: {
+    methodKind: "unary";
+    input: typeof DeleteMessageRequestRequestSchema;
+    output: typeof DeleteMessageRequestResponseSchema;
   },
   /**
    * ListMessages pages through a conversation by seq in either direction. A group member

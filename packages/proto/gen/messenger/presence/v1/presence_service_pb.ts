@@ -36,7 +36,8 @@ export const GetPresenceRequestSchema: GenMessage<GetPresenceRequest> = /*@__PUR
   messageDesc(file_messenger_presence_v1_presence_service, 0);
 
 /**
- * GetPresenceResponse has one entry per visible user.
+ * GetPresenceResponse has one entry per visible user; users the caller may not see are
+ * left out, exactly like unknown ids.
  *
  * @generated from message messenger.presence.v1.GetPresenceResponse
  */
@@ -199,8 +200,9 @@ export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PUR
   messageDesc(file_messenger_presence_v1_presence_service, 7);
 
 /**
- * PresenceService answers who is online. Needs an access token; only the caller's
- * contacts (users sharing a conversation) are visible.
+ * PresenceService answers who is online. Needs an access token; a user's presence and last
+ * seen are visible as their privacy setting says (messenger.accounts.v1.PresenceVisibility),
+ * never across a block either way. Sharing a conversation grants nothing.
  *
  * @generated from service messenger.presence.v1.PresenceService
  */

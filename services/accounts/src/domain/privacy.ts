@@ -1,0 +1,34 @@
+import { DomainError } from "@messenger/rpc/domain-error";
+import type { ContactsRepository, PrivacySettings } from "../storage/contacts-repository.js";
+
+/** The settings of a user who never changed them. */
+export const defaultPrivacy: PrivacySettings = { presenceVisibility: "contacts", messageRequests: "requests" };
+
+/** The field names an update mask may hold, as spelled in the PrivacySettings message. */
+const maskFields: readonly string[] = ["presence_visibility", "message_requests"];
+
+/** A user's privacy settings, always whole: defaults stand in for what was never set. */
+export class Privacy {
+  constructor(private readonly repo: ContactsRepository) {}
+
+  async get(me: string): Promise<PrivacySettings> {
+    return (await this.repo.privacy(me)) ?? defaultPrivacy;
+  }
+
+  /**
+   * Sets the fields named in `mask` (every field when it is empty) to their value in
+   * `values`. An unknown name refuses the whole update, so a typo never passes for a no-op.
+   */
+  async update(me: string, values: PrivacySettings, mask: readonly string[]): Promise<PrivacySettings> {
+    const unknown = mask.filter((name) => !maskFields.includes(name));
+    if (unknown.length > 0) {
+      throw new DomainError("invalid_argument", `unknown update_mask field ${unknown.join(", ")}; expected ${maskFields.join(" or ")}`);
+    }
+    const named = (field: string): boolean => mask.length === 0 || mask.includes(field);
+    const change: Partial<PrivacySettings> = {
+      ...(named("presence_visibility") ? { presenceVisibility: values.presenceVisibility } : {}),
+      ...(named("message_requests") ? { messageRequests: values.messageRequests } : {}),
+    };
+    return this.repo.updatePrivacy(me, change, defaultPrivacy);
+  }
+}

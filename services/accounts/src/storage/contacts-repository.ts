@@ -1,0 +1,118 @@
+/** A user as other users see them. */
+export interface UserSummary {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName: string;
+}
+
+/** Who sees a user's presence and last seen. */
+export type PresenceVisibility = "everyone" | "contacts" | "nobody";
+
+/** Where direct conversations opened by non-contacts land. */
+export type MessageRequestPolicy = "requests" | "inbox";
+
+/** One user's privacy choices. */
+export interface PrivacySettings {
+  readonly presenceVisibility: PresenceVisibility;
+  readonly messageRequests: MessageRequestPolicy;
+}
+
+/** What lies between a user and a peer, seen from the user. */
+export interface PairState {
+  /** The peer's account. */
+  readonly peer: UserSummary;
+  readonly contact: boolean;
+  /** The user asked the peer, who has not answered yet. */
+  readonly asked: boolean;
+  /** The peer asked the user, who has not answered yet. */
+  readonly askedBy: boolean;
+  /** The user blocks the peer. */
+  readonly blocking: boolean;
+  /** The peer blocks the user. */
+  readonly blockedBy: boolean;
+}
+
+/** A peer's relation to a user, with the peer's privacy settings, for GetRelations. */
+export interface PeerRelation {
+  readonly contact: boolean;
+  readonly blocking: boolean;
+  readonly blockedBy: boolean;
+  /** The peer's settings; undefined when the peer never set any (defaults apply). */
+  readonly privacy: PrivacySettings | undefined;
+}
+
+/** A contact of a user. */
+export interface ContactRecord {
+  readonly user: UserSummary;
+  readonly since: number;
+}
+
+/** A pending request, seen from one side: `user` is the other side. */
+export interface RequestRecord {
+  readonly user: UserSummary;
+  readonly sentAt: number;
+}
+
+/** A user someone blocks. */
+export interface BlockRecord {
+  readonly user: UserSummary;
+  readonly blockedAt: number;
+}
+
+/** Where a newest-first page ends: the time and peer id of its last row. */
+export interface TimeCursor {
+  readonly at: number;
+  readonly peerId: string;
+}
+
+/** How many relations a user holds, for the limits. */
+export interface RelationCounts {
+  readonly contacts: number;
+  readonly outgoingRequests: number;
+}
+
+/**
+ * The contacts store port. Every relation is kept per user (a contact or a request is one
+ * row on each side, a block one row on the blocker's side), as on a store sharded by user
+ * id. Each write is atomic; deciding what to write is the domain's job.
+ */
+export interface ContactsRepository {
+  /** The pair as the user sees it, or undefined when no account has peerId. */
+  pairState(userId: string, peerId: string): Promise<PairState | undefined>;
+  counts(userId: string): Promise<RelationCounts>;
+  /**
+   * Records userId's request to peerId on both sides, unless userId already has
+   * maxOutgoing requests pending: then it writes nothing and returns false.
+   */
+  putRequest(userId: string, peerId: string, at: number, maxOutgoing: number): Promise<boolean>;
+  /** Drops the pending request of fromId to toId on both sides; false when there was none. */
+  deleteRequest(fromId: string, toId: string): Promise<boolean>;
+  /**
+   * Makes a and b contacts on both sides and drops the requests between them, unless either
+   * already has maxContacts contacts: then it writes nothing and returns false.
+   */
+  addContact(a: string, b: string, since: number, maxContacts: number): Promise<boolean>;
+  /** Ends the contact on both sides; false when they were not contacts. */
+  removeContact(a: string, b: string): Promise<boolean>;
+  /** userId blocks peerId (the first block's time is kept) and requests both ways are dropped. */
+  putBlock(userId: string, peerId: string, at: number): Promise<void>;
+  /** False when userId did not block peerId. */
+  deleteBlock(userId: string, peerId: string): Promise<boolean>;
+  /** Contacts by username, after `afterUsername` when given. */
+  listContacts(userId: string, afterUsername: string | undefined, limit: number): Promise<ContactRecord[]>;
+  /** Pending requests to (incoming) or from (outgoing) the user, newest first, after `after`. */
+  listRequests(userId: string, direction: "incoming" | "outgoing", after: TimeCursor | undefined, limit: number): Promise<RequestRecord[]>;
+  /** Users the user blocks, newest block first, after `after`. */
+  listBlocked(userId: string, after: TimeCursor | undefined, limit: number): Promise<BlockRecord[]>;
+  /** The user's settings; undefined when never set. */
+  privacy(userId: string): Promise<PrivacySettings | undefined>;
+  /**
+   * Changes the named settings in one step (concurrent changes of different settings both
+   * land); `defaults` stand for the settings never set. Returns the settings after it.
+   */
+  updatePrivacy(userId: string, change: Partial<PrivacySettings>, defaults: PrivacySettings): Promise<PrivacySettings>;
+  /** The relation of userId to each peer that has an account (absent peers are left out). */
+  peerRelations(userId: string, peerIds: readonly string[]): Promise<Map<string, PeerRelation>>;
+  /** The user's contacts that neither block nor are blocked by the user, by id. */
+  unblockedContacts(userId: string): Promise<string[]>;
+}

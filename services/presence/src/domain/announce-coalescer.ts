@@ -1,0 +1,88 @@
+import type { Clock } from "./clock.js";
+import type { PresenceState } from "./presence-state.js";
+
+interface Window {
+  /** The state sent when this window opened. */
+  readonly announced: PresenceState;
+  /** The latest change seen since, if any. */
+  pending: PresenceState | undefined;
+  readonly cancel: () => void;
+}
+
+const sameState = (a: PresenceState, b: PresenceState): boolean => a.online === b.online && a.lastSeenAt === b.lastSeenAt;
+
+/**
+ * Rate-limits announcements per user. The first change after a quiet period goes out at
+ * once and opens a window of `windowMs`; changes inside the window are held, and when it
+ * ends only the latest one is sent, and only if it differs from what was last sent (which
+ * opens the next window). So a user flapping any number of times costs each watcher at
+ * most two announcements per window, and the last one is always the true final state.
+ * Sends for one user run one after another, so watchers never see an older state last.
+ */
+export class AnnounceCoalescer {
+  private readonly windows = new Map<string, Window>();
+  private readonly tails = new Map<string, Promise<void>>();
+  private heldCount = 0;
+
+  constructor(
+    private readonly deps: {
+      windowMs: number;
+      clock: Clock;
+      /** Announces one state; must not reject (presence is advisory). */
+      send: (state: PresenceState) => Promise<void>;
+    },
+  ) {}
+
+  /** Changes held back inside a window (sent later as part of a coalesced state, or never). */
+  get held(): number {
+    return this.heldCount;
+  }
+
+  /** Takes a change; resolves once it has been sent if it goes out now, at once otherwise. */
+  offer(state: PresenceState): Promise<void> {
+    const window = this.windows.get(state.userId);
+    if (window) {
+      window.pending = state;
+      this.heldCount++;
+      return Promise.resolve();
+    }
+    if (this.deps.windowMs <= 0) return this.enqueue(state);
+    return this.open(state);
+  }
+
+  /** Resolves when every send started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.tails.size > 0) await Promise.all(this.tails.values());
+  }
+
+  /** Drops held changes and stops the timers; sends already started still finish. */
+  close(): void {
+    for (const w of this.windows.values()) w.cancel();
+    this.windows.clear();
+  }
+
+  private open(state: PresenceState): Promise<void> {
+    const window: Window = { announced: state, pending: undefined, cancel: this.deps.clock.setTimer(() => this.windowEnded(state.userId), this.deps.windowMs) };
+    this.windows.set(state.userId, window);
+    return this.enqueue(state);
+  }
+
+  private windowEnded(userId: string): void {
+    const window = this.windows.get(userId);
+    if (!window) return;
+    this.windows.delete(userId);
+    const latest = window.pending;
+    if (latest && !sameState(latest, window.announced)) void this.open(latest);
+  }
+
+  private enqueue(state: PresenceState): Promise<void> {
+    // send reports its own failures; the catch only keeps one broken send from stalling the
+    // sends queued behind it.
+    const next = (this.tails.get(state.userId) ?? Promise.resolve()).then(() => this.deps.send(state)).catch(() => undefined);
+    this.tails.set(state.userId, next);
+    void next.finally(() => {
+      if (this.tails.get(state.userId) === next) this.tails.delete(state.userId);
+    });
+    return next;
+  }
+}

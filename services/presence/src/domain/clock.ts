@@ -1,0 +1,20 @@
+/**
+ * Time as presence sees it: last-seen stamps and the announcement windows. Injected so tests
+ * move time by hand instead of sleeping.
+ */
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+  /** Runs `fn` once, `ms` from now; the returned function cancels it. */
+  setTimer(fn: () => void, ms: number): () => void;
+}
+
+/** Wall-clock time and Node timers; a pending timer never keeps the process alive. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
+  },
+};

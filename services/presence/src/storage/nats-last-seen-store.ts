@@ -1,0 +1,77 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { TimestampSchema, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { LastSeenStore } from "./last-seen-store.js";
+
+/** The KV bucket holding last-seen times: one key per user, the value a google.protobuf.Timestamp. */
+export const lastSeenBucket = "messenger_last_seen";
+
+/**
+ * A KV key for a user id. Ids from an operator's identity provider may hold characters KV
+ * keys refuse (`|`, `@`, spaces): every byte outside [A-Za-z0-9_-] becomes `=HH`, which is
+ * injective and leaves ordinary ids (`u_3f2a...`) readable.
+ */
+export function lastSeenKey(userId: string): string {
+  let key = "";
+  for (const byte of new TextEncoder().encode(userId)) {
+    const c = String.fromCharCode(byte);
+    key += /[A-Za-z0-9_-]/.test(c) ? c : `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return key;
+}
+
+const encode = (atMs: number): Uint8Array => toBinary(TimestampSchema, timestampFromMs(Math.trunc(atMs)));
+const decode = (bytes: Uint8Array): number => timestampDate(fromBinary(TimestampSchema, bytes)).getTime();
+
+/** True when a conditional write failed because another writer changed the key first. */
+const lostRace = (err: unknown): boolean =>
+  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+
+/**
+ * Last seen on NATS JetStream KV (bucket `messenger_last_seen`, file storage, history 1),
+ * shared by every presence replica. Writes are compare-and-set on the key's revision, so
+ * two replicas recording the same user keep the later time whatever order they land in.
+ * Reads go to the server each time (no local cache another replica could make stale).
+ */
+export async function createNatsLastSeenStore(nc: NatsConnection): Promise<LastSeenStore> {
+  const kv = await new Kvm(jetstream(nc)).create(lastSeenBucket, { history: 1, storage: StorageType.File });
+  const read = async (userId: string): Promise<{ atMs: number; revision: number } | undefined> => {
+    const e = await kv.get(lastSeenKey(userId));
+    if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;
+    return { atMs: decode(e.value), revision: e.revision };
+  };
+  return {
+    async get(userIds) {
+      const unique = [...new Set(userIds)];
+      const found = await Promise.all(unique.map(read));
+      const out = new Map<string, number>();
+      unique.forEach((userId, i) => {
+        const f = found[i];
+        if (f) out.set(userId, f.atMs);
+      });
+      return out;
+    },
+    async put(userId, atMs) {
+      const key = lastSeenKey(userId);
+      // A lost race (another writer between our read and write) is retried against the new
+      // value; it ends as soon as the stored time is at least ours.
+      for (let attempt = 0; ; attempt++) {
+        const current = await read(userId);
+        if (current && current.atMs >= atMs) return;
+        try {
+          if (current) await kv.update(key, encode(atMs), current.revision);
+          else await kv.create(key, encode(atMs));
+          return;
+        } catch (err) {
+          if (!lostRace(err)) throw err;
+          if (attempt >= 10) throw new Error(`last seen of ${userId} not written: too many concurrent writers`, { cause: err });
+        }
+      }
+    },
+    async close() {
+      // The connection belongs to the caller; the bucket keeps its data.
+    },
+  };
+}
