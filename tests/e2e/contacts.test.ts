@@ -162,7 +162,15 @@ describe("blocking", () => {
     // Nothing stored: the conversation still ends at the first message, for both.
     for (const u of [ann, ben]) expect((await a.history.getConversation({ conversationId: conv.id }, u.auth)).conversation?.lastSeq).toBe(1n);
 
+    // Typing is refused too: ann gets a frame error, and ben's device is sent nothing.
+    const benDevice = await device(ben);
+    const typingRefused = await annDevice.request({ frame: { case: "typing", value: { conversationId: conv.id, typing: true } } }, (f) => f.frame.case === "error");
+    expect(typingRefused.frame.value).toMatchObject({ code: Code.PermissionDenied, frame: "typing" });
+
     await a.contacts.unblock({ userId: ann.id }, ben.auth);
+    annDevice.send({ frame: { case: "typing", value: { conversationId: conv.id, typing: true } } });
+    await eventually(() => benDevice.frames.some((f) => f.frame.case === "typing"), "ben sees ann typing after unblock");
+    expect(benDevice.frames.filter((f) => f.frame.case === "typing")).toHaveLength(1);
     const sent = await annDevice.sendText(conv.id, "three");
     expect(sent.errorCode).toBe(0);
     expect(sent.message?.seq).toBe(2n);

@@ -50,6 +50,7 @@ export function createRouterApp(deps: RouterDeps, settings: RouterSettings = def
         unchanged: r.unchanged,
         memberCount: r.memberCount,
         ranges: r.ranges.map((x) => ({ userId: x.userId, fromSeq: Number(x.fromSeq), toSeq: Number(x.toSeq) })),
+        blocked: r.blocked,
       };
     },
   });

@@ -17,7 +17,7 @@ function source(ranges: MemberRange[], version = 1, delayMs = 0): MembershipSour
       s.calls++;
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       const memberCount = new Set(ranges.filter((r) => r.toSeq === 0).map((r) => r.userId)).size;
-      return known === version ? { version, unchanged: true, memberCount, ranges: [] } : { version, unchanged: false, memberCount, ranges };
+      return known === version ? { version, unchanged: true, memberCount, ranges: [], blocked: false } : { version, unchanged: false, memberCount, ranges, blocked: false };
     },
   };
   return s;
@@ -144,7 +144,7 @@ describe("MembershipCache reads that must see a change", () => {
         calls++;
         const seen = version;
         if (calls === 1) await new Promise<void>((r) => (release = r));
-        return { version: seen, unchanged: false, memberCount: 1, ranges: [open("alice")] };
+        return { version: seen, unchanged: false, memberCount: 1, ranges: [open("alice")], blocked: false };
       },
     });
     const first = cache.current("g1");
@@ -161,7 +161,7 @@ describe("MembershipCache reads that must see a change", () => {
     const cache = new MembershipCache({
       async memberRanges() {
         const seen = version++;
-        return { version: seen, unchanged: false, memberCount: 1, ranges: [open("alice")] };
+        return { version: seen, unchanged: false, memberCount: 1, ranges: [open("alice")], blocked: false };
       },
     });
     await expect(cache.atLeast("g1", 3)).resolves.toMatchObject({ version: 3 });

@@ -10,6 +10,8 @@ export interface Membership {
   readonly version: number;
   readonly memberCount: number;
   readonly ranges: readonly MemberRange[];
+  /** A direct conversation one of whose users blocks the other (not versioned: as read). */
+  readonly blocked: boolean;
 }
 
 /**

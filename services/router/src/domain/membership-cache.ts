@@ -6,7 +6,7 @@ export interface MembershipSource {
   memberRanges(
     conversationId: string,
     knownVersion: number,
-  ): Promise<{ readonly version: number; readonly unchanged: boolean; readonly memberCount: number; readonly ranges: readonly MemberRange[] }>;
+  ): Promise<{ readonly version: number; readonly unchanged: boolean; readonly memberCount: number; readonly ranges: readonly MemberRange[]; readonly blocked: boolean }>;
 }
 
 /** Conversations whose membership a router keeps; past it the least recently loaded goes. */
@@ -68,7 +68,9 @@ export class MembershipCache {
     const cached = this.entries.get(conversationId);
     const res = await this.source.memberRanges(conversationId, cached?.version ?? 0);
     const entry: Membership =
-      res.unchanged && cached ? { ...cached, memberCount: res.memberCount } : { version: res.version, memberCount: res.memberCount, ranges: res.ranges };
+      res.unchanged && cached
+        ? { ...cached, memberCount: res.memberCount, blocked: res.blocked }
+        : { version: res.version, memberCount: res.memberCount, ranges: res.ranges, blocked: res.blocked };
     // Loads of one conversation run one after another, so a later one is never older.
     this.entries.delete(conversationId);
     if (this.entries.size >= maxEntries) this.entries.delete(this.entries.keys().next().value!);

@@ -8,8 +8,8 @@ import type { PublishToGateway, SessionLookup } from "./ports.js";
 export const typingTtlMs = 6_000;
 
 /**
- * Tells the other current members that someone types. Only a current member may (checked
- * against the membership as it is now); in a large group typing is not pushed at all, since
+ * Tells the other current members that someone types. Only a current member of a
+ * conversation that is not blocked may (checked against the membership as it is now); in a large group typing is not pushed at all, since
  * a thousand members cannot follow who types and it would cost a fan-out per keystroke.
  */
 export async function setTyping(
@@ -20,6 +20,8 @@ export async function setTyping(
   const membership = await deps.memberships.current(req.conversationId);
   const members = currentMembers(membership);
   if (!members.includes(req.userId)) throw new DomainError("permission_denied", `not a member of conversation ${req.conversationId}`);
+  // Read fresh with the membership: a blocked user's typing never reaches the blocker.
+  if (membership.blocked) throw new DomainError("permission_denied", "messages between these users are blocked");
   if (membership.memberCount > deps.largeGroupThreshold) return;
   const others = members.filter((u) => u !== req.userId);
   const sessions = new SessionIndex(await deps.sessions.sessionsOf(others));

@@ -45,7 +45,7 @@ describe("applyGroupChange", () => {
     expect(err).toMatchObject({ kind: "aborted", message: expect.stringMatching(/member_version is \d+, not \d+/) });
     expect(await getMemberRanges(repo, "g", 0)).toEqual(ranges);
     expect((await repo.getConversation("g"))?.lastSeq).toBe(2);
-    expect(await getMemberRanges(repo, "g", ranges.memberVersion)).toEqual({ memberVersion: ranges.memberVersion, memberCount: 3, unchanged: true, ranges: [] });
+    expect(await getMemberRanges(repo, "g", ranges.memberVersion)).toEqual({ memberVersion: ranges.memberVersion, memberCount: 3, unchanged: true, ranges: [], blocked: false });
   });
 
   it("reads the group's state for the groups service", async () => {

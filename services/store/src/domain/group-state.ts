@@ -25,13 +25,13 @@ export async function getMemberRanges(
   repo: HistoryRepository,
   conversationId: string,
   knownMemberVersion: number,
-): Promise<{ memberVersion: number; memberCount: number; unchanged: boolean; ranges: MemberRangeRecord[] }> {
+): Promise<{ memberVersion: number; memberCount: number; unchanged: boolean; ranges: MemberRangeRecord[]; blocked: boolean }> {
   const conv = await requireConversation(repo, conversationId);
   const unchanged = knownMemberVersion === conv.memberVersion;
   // Read after the version: the ranges are at least as new as the version returned, so a
   // caller that caches them under that version never holds older ranges than it believes.
   const ranges = unchanged ? [] : await repo.memberRanges(conversationId);
-  return { memberVersion: conv.memberVersion, memberCount: conv.memberCount, unchanged, ranges };
+  return { memberVersion: conv.memberVersion, memberCount: conv.memberCount, unchanged, ranges, blocked: conv.blocked };
 }
 
 /** Current members, ordered by user id, one page at a time (opaque token). */

@@ -149,7 +149,7 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
       },
       async getMemberRanges(req) {
         const r = await getMemberRanges(repo, req.conversationId, seqFromWire(req.knownMemberVersion));
-        return { memberVersion: BigInt(r.memberVersion), unchanged: r.unchanged, ranges: r.ranges.map(rangeToProto), memberCount: r.memberCount };
+        return { memberVersion: BigInt(r.memberVersion), unchanged: r.unchanged, ranges: r.ranges.map(rangeToProto), memberCount: r.memberCount, blocked: r.blocked };
       },
       async getGroupState(req) {
         const { conversation: c, members } = await getGroupState(repo, req.conversationId, req.userIds);
