@@ -3,6 +3,7 @@ import type { ScenarioContext } from "../scenario.js";
 import { chat } from "./chat.js";
 import { group } from "./group.js";
 import { idleSessions } from "./idle-sessions.js";
+import { presence } from "./presence.js";
 import { resumeStorm } from "./resume-storm.js";
 
 /** Every scenario `npm run bench` knows, by the name `--scenario` takes. */
@@ -11,4 +12,5 @@ export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[
   chat,
   group,
   storm: resumeStorm,
+  presence,
 };
