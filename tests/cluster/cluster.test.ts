@@ -11,11 +11,12 @@ import { api, registerUsers, textOf } from "../support/api-user.js";
 import { RawMember } from "../support/raw-member.js";
 
 // Services as separate processes, a real nats-server, real gRPC between them. Heartbeats are
-// short so that a crashed gateway's sessions expire within 1.5 s (3 intervals).
+// short so that a crashed gateway's sessions expire within 1.5 s (3 intervals), and going
+// offline is announced 300 ms after that (the presence grace window).
 let cluster: LocalCluster;
 const clients: MessengerClient[] = [];
 beforeAll(async () => {
-  cluster = await startCluster({ gateways: 2, env: { HEARTBEAT_INTERVAL_MS: "500", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000" } });
+  cluster = await startCluster({ gateways: 2, env: { HEARTBEAT_INTERVAL_MS: "500", PRESENCE_ANNOUNCE_WINDOW_MS: "300", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000" } });
 }, 120_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));

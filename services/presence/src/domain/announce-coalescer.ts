@@ -12,12 +12,14 @@ interface Window {
 const sameState = (a: PresenceState, b: PresenceState): boolean => a.online === b.online && a.lastSeenAt === b.lastSeenAt;
 
 /**
- * Rate-limits announcements per user. The first change after a quiet period goes out at
- * once and opens a window of `windowMs`; changes inside the window are held, and when it
- * ends only the latest one is sent, and only if it differs from what was last sent (which
- * opens the next window). So a user flapping any number of times costs each watcher at
- * most two announcements per window, and the last one is always the true final state.
- * Sends for one user run one after another, so watchers never see an older state last.
+ * Rate-limits announcements per user. The first change after a quiet period opens a window
+ * of `windowMs`: coming online goes out at once; going offline is held for the window, a
+ * grace period, so a reconnect within it (a phone changing networks) costs watchers nothing.
+ * Changes inside a window are held, and when it ends only the latest one is sent, and only
+ * if it differs from what watchers last got (which opens the next window). So a user
+ * flapping any number of times costs each watcher at most two announcements per window, and
+ * the last one is always the true final state. Sends for one user run one after another,
+ * so watchers never see an older state last.
  */
 export class AnnounceCoalescer {
   private readonly windows = new Map<string, Window>();
@@ -47,6 +49,13 @@ export class AnnounceCoalescer {
       return Promise.resolve();
     }
     if (this.deps.windowMs <= 0) return this.enqueue(state);
+    if (!state.online) {
+      // Whoever goes offline was online, and watchers last got that: the grace window holds
+      // the offline state against it.
+      this.heldCount++;
+      this.windows.set(state.userId, this.window({ userId: state.userId, online: true, lastSeenAt: 0 }, state));
+      return Promise.resolve();
+    }
     return this.open(state);
   }
 
@@ -62,9 +71,12 @@ export class AnnounceCoalescer {
   }
 
   private open(state: PresenceState): Promise<void> {
-    const window: Window = { announced: state, pending: undefined, cancel: this.deps.clock.setTimer(() => this.windowEnded(state.userId), this.deps.windowMs) };
-    this.windows.set(state.userId, window);
+    this.windows.set(state.userId, this.window(state, undefined));
     return this.enqueue(state);
+  }
+
+  private window(announced: PresenceState, pending: PresenceState | undefined): Window {
+    return { announced, pending, cancel: this.deps.clock.setTimer(() => this.windowEnded(announced.userId), this.deps.windowMs) };
   }
 
   private windowEnded(userId: string): void {

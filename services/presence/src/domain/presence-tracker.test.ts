@@ -100,13 +100,15 @@ describe("PresenceTracker announcements", () => {
     w.clock.advance(windowMs);
     const leftAt = w.clock.now();
     await w.offline("alice");
+    // Going offline is announced once the grace window has passed without a reconnect.
+    w.clock.advance(windowMs);
     await w.settle();
     expect(w.frames.get("bob")).toEqual([
       { userId: "alice", online: true, lastSeenAt: 0 },
       { userId: "alice", online: false, lastSeenAt: leftAt },
     ]);
     for (const u of ["carol", "dave", "eve"]) expect(w.frames.get(u)).toEqual([]);
-    expect(countedSince(w.tracker, before)).toEqual({ announcements: 2, framesSent: 2, held: 0 });
+    expect(countedSince(w.tracker, before)).toEqual({ announcements: 2, framesSent: 2, held: 1 });
   });
 
   it("reach nobody when the user shows presence to nobody, though last seen is still kept", async () => {
@@ -116,9 +118,11 @@ describe("PresenceTracker announcements", () => {
     await w.online("alice");
     w.clock.advance(windowMs);
     await w.offline("alice");
+    const leftAt = w.clock.now();
+    w.clock.advance(windowMs);
     await w.settle();
     expect(w.frames.get("bob")).toEqual([]);
-    expect((await w.lastSeen.get(["alice"])).get("alice")).toBe(w.clock.now());
+    expect((await w.lastSeen.get(["alice"])).get("alice")).toBe(leftAt);
   });
 
   it("treat a session whose gateway stopped refreshing as gone: last seen stored and announced", async () => {
@@ -129,8 +133,11 @@ describe("PresenceTracker announcements", () => {
     w.clock.advance(windowMs);
     await w.online("bob");
     expect(await w.tracker.sweep()).toBe(2);
+    const sweptAt = w.clock.now();
+    w.clock.advance(windowMs);
     await w.settle();
-    expect((await w.lastSeen.get(["alice", "bob"])).get("alice")).toBe(w.clock.now());
+    expect((await w.lastSeen.get(["alice", "bob"])).get("alice")).toBe(sweptAt);
+    // Both went offline: neither is online to be told.
     expect(w.frames.get("bob")).toEqual([]);
     expect(w.frames.get("alice")).toEqual([{ userId: "bob", online: true, lastSeenAt: 0 }]);
   });
@@ -179,6 +186,35 @@ describe("PresenceTracker coalescing", () => {
     await w.online("alice");
     await w.settle();
     expect(w.frames.get("bob")).toEqual([...expected, { userId: "alice", online: true, lastSeenAt: 0 }]);
+  });
+
+  it("a reconnect within the grace window costs watchers nothing; a longer absence is announced once", async () => {
+    const relations = new FakeRelations(everyone).befriend("alice", "bob");
+    const w = await world(relations);
+    await w.online("bob");
+    await w.online("alice");
+    w.clock.advance(windowMs * 3);
+    await w.settle();
+    const before = w.tracker.counters;
+    await w.offline("alice");
+    w.clock.advance(windowMs / 2);
+    await w.online("alice");
+    w.clock.advance(windowMs * 3);
+    await w.settle();
+    expect(w.frames.get("bob")).toEqual([{ userId: "alice", online: true, lastSeenAt: 0 }]);
+    expect(countedSince(w.tracker, before)).toEqual({ announcements: 0, framesSent: 0, held: 2 });
+
+    await w.offline("alice");
+    const leftAt = w.clock.now();
+    w.clock.advance(windowMs - 1);
+    await w.settle();
+    expect(w.frames.get("bob")).toHaveLength(1);
+    w.clock.advance(1);
+    await w.settle();
+    expect(w.frames.get("bob")).toEqual([
+      { userId: "alice", online: true, lastSeenAt: 0 },
+      { userId: "alice", online: false, lastSeenAt: leftAt },
+    ]);
   });
 
   it("sends nothing at the window's end when the user is back in the state last announced", async () => {
