@@ -4,10 +4,11 @@ import type { Message } from "@messenger/proto/chat/v1/types";
 import { connect } from "@nats-io/transport-node";
 import { MessengerClient } from "@messenger/sdk";
 import { eventually, startCluster, type LocalCluster } from "@messenger/testing";
-import { collectMessages, newUser } from "@messenger/test-system";
+import { collectMessages, makeContacts, newUser } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Direction } from "@messenger/proto/history/v1/history_service";
 import { api, registerUsers, textOf } from "../support/api-user.js";
+import { befriend, visiblePresence } from "../support/contacts.js";
 import { RawMember } from "../support/raw-member.js";
 
 // Services as separate processes, a real nats-server, real gRPC between them. Heartbeats are
@@ -57,8 +58,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
   it("users on different gateways chat with ordering, receipts, presence and typing", async () => {
     const alice = await user(0, { only: true });
     const bob = await user(1, { only: true });
-    await alice.contacts.request(bob.user!.id);
-    await bob.contacts.accept(alice.user!.id);
+    await makeContacts(alice, bob);
     await alice.connect();
     const conv = await alice.openDirect(bob.user!.id);
     const presence: boolean[] = [];
@@ -84,8 +84,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const [gw1, gw2] = cluster.gatewayUrls().map(api);
     try {
       const [ann, ben] = await registerUsers(gw1!, 2);
-      await gw1!.contacts.sendContactRequest({ userId: ben.id }, ann.auth);
-      await gw2!.contacts.acceptContactRequest({ userId: ann.id }, ben.auth);
+      await befriend(gw1!, ann, ben);
       const conv = (await gw1!.history.openDirectConversation({ peerUserId: ben.id }, ann.auth)).conversation!;
       const annOnGw1 = new RawMember(ann.id, async () => ann.token);
       await annOnGw1.connect(cluster.gateways[0]!.grpcPort);
@@ -116,12 +115,8 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const gw = api(cluster.gatewayUrls()[0]!);
     try {
       const [ann, ben] = await registerUsers(gw, 2);
-      await gw.contacts.sendContactRequest({ userId: ben.id }, ann.auth);
-      await gw.contacts.acceptContactRequest({ userId: ann.id }, ben.auth);
-      const seen = async (): Promise<{ online: boolean; lastSeen: bigint } | undefined> => {
-        const p = (await gw.presence.getPresence({ userIds: [ben.id] }, ann.auth)).presences[0];
-        return p ? { online: p.online, lastSeen: p.lastSeenAt?.seconds ?? 0n } : undefined;
-      };
+      await befriend(gw, ann, ben);
+      const seen = () => visiblePresence(gw, ann, ben.id);
       const benDevice = new RawMember(ben.id, async () => ben.token);
       await benDevice.connect(cluster.gateways[1]!.grpcPort);
       await eventually(async () => (await seen())?.online === true, "ben online");
@@ -184,8 +179,7 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const stuck = await user(0, { only: true });
     const alice = await user(0);
     const bob = await user(1);
-    await watcher.contacts.request(stuck.user!.id);
-    await stuck.contacts.accept(watcher.user!.id);
+    await makeContacts(watcher, stuck);
     await watcher.connect();
     const states: boolean[] = [];
     watcher.on("presence", (p) => p.userId === stuck.user!.id && states.push(p.online));

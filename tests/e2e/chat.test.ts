@@ -1,6 +1,6 @@
 import type { MessengerClient } from "@messenger/sdk";
 import { eventually } from "@messenger/testing";
-import { collectMessages, newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
+import { collectMessages, makeContacts, newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { textOf } from "../support/api-user.js";
 
@@ -147,8 +147,7 @@ describe("1:1 chat over the SDK", () => {
     const alice = await user();
     const bob = await user();
     // Contacts, so the conversation is in bob's inbox rather than his message requests.
-    await alice.contacts.request(bob.user!.id);
-    await bob.contacts.accept(alice.user!.id);
+    await makeContacts(alice, bob);
     const conv = await alice.openDirect(bob.user!.id);
     await alice.connect();
     for (let i = 1; i <= 25; i++) await alice.send(conv.id, `m${i}`);
@@ -172,8 +171,7 @@ describe("1:1 chat over the SDK", () => {
   it("presence goes online, then offline with a last-seen time, for a contact", async () => {
     const alice = await user();
     const bob = await user();
-    await alice.contacts.request(bob.user!.id);
-    await bob.contacts.accept(alice.user!.id);
+    await makeContacts(alice, bob);
     await alice.connect();
     const seen: { online: boolean; lastSeen: bigint }[] = [];
     alice.on("presence", (p) => {

@@ -8,6 +8,7 @@ import { eventually } from "@messenger/testing";
 import { startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { api, registerUser, registerUsers, type Api, type ApiUser } from "../support/api-user.js";
+import { befriend as befriendOn, visiblePresence as visibleOn } from "../support/contacts.js";
 import { RawMember } from "../support/raw-member.js";
 
 let sys: TestSystem;
@@ -43,21 +44,14 @@ async function device(u: ApiUser): Promise<RawMember> {
   return m;
 }
 
-async function befriend(x: ApiUser, y: ApiUser): Promise<void> {
-  await a.contacts.sendContactRequest({ userId: y.id }, x.auth);
-  await a.contacts.acceptContactRequest({ userId: x.id }, y.auth);
-}
+const befriend = (x: ApiUser, y: ApiUser): Promise<void> => befriendOn(a, x, y);
+const visiblePresence = (viewer: ApiUser, of: ApiUser) => visibleOn(a, viewer, of.id);
 
 /** The presence states a device was pushed about a user, in order. */
 function presencePushes(d: RawMember, userId: string): boolean[] {
   return d.frames.flatMap((f) => (f.frame.case === "presence" && f.frame.value.presence?.userId === userId ? [f.frame.value.presence.online] : []));
 }
 
-async function visiblePresence(viewer: ApiUser, of: ApiUser): Promise<{ online: boolean; lastSeen: bigint } | undefined> {
-  const res = await a.presence.getPresence({ userIds: [of.id] }, viewer.auth);
-  const p = res.presences[0];
-  return p ? { online: p.online, lastSeen: p.lastSeenAt?.seconds ?? 0n } : undefined;
-}
 
 async function folderIds(u: ApiUser, folder: Folder): Promise<string[]> {
   return (await a.history.listConversations({ folder, pageSize: 200 }, u.auth)).conversations.map((c) => c.id);
@@ -121,8 +115,10 @@ describe("contact requests", () => {
       seen.push(...page.requests.map((r) => r.user!.id));
       token = page.nextPageToken;
     } while (token);
-    // Newest first.
-    expect(seen).toEqual(askers.map((u) => u.id).reverse());
+    // Each once, newest first (requests made within one millisecond may come in either order).
+    expect([...seen].sort()).toEqual(askers.map((u) => u.id).sort());
+    const sentAt = (await a.contacts.listContactRequests({ direction: RequestDirection.INCOMING, pageSize: 500 }, hub.auth)).requests.map((r) => r.sentAt!);
+    for (let i = 1; i < sentAt.length; i++) expect(sentAt[i]!.seconds * 1000n + BigInt(sentAt[i]!.nanos) / 1_000_000n).toBeLessThanOrEqual(sentAt[i - 1]!.seconds * 1000n + BigInt(sentAt[i - 1]!.nanos) / 1_000_000n);
 
     for (const u of askers) await a.contacts.acceptContactRequest({ userId: u.id }, hub.auth);
     const contacts: string[] = [];
@@ -214,9 +210,10 @@ describe("blocking", () => {
 });
 
 describe("presence privacy", () => {
-  it("opening a direct conversation grants nothing: a non-contact sees no presence and gets no pushes", async () => {
+  it("opening a direct conversation or sharing a group grants nothing: a non-contact sees no presence and gets no pushes", async () => {
     const [ann, ben, cid] = await registerUsers(a, 3);
     await a.history.openDirectConversation({ peerUserId: ben.id }, ann.auth);
+    await a.groups.createGroup({ title: "climbing", memberUserIds: [ben.id] }, ann.auth);
     await befriend(cid, ben);
     const annDevice = await device(ann);
     const cidDevice = await device(cid);
@@ -261,6 +258,50 @@ describe("presence privacy", () => {
     await device(dan);
     await eventually(() => presencePushes(cidDevice, dan.id).at(-1) === true, "cid sees dan online");
     expect(presencePushes(cidDevice, ben.id)).toEqual([]);
+  });
+});
+
+describe("presence follows changes of who may see whom, at once", () => {
+  /** The presence frames a device was pushed about a user: "online", "offline" or "hidden". */
+  const pushed = (d: RawMember, userId: string): string[] =>
+    d.frames.flatMap((f) =>
+      f.frame.case === "presence" && f.frame.value.presence?.userId === userId
+        ? [f.frame.value.presence.hidden ? "hidden" : f.frame.value.presence.online ? "online" : "offline"]
+        : [],
+    );
+
+  it("a new contact is sent the other's presence; a block hides it both ways; unblock shows it again", async () => {
+    const [ann, ben] = await registerUsers(a, 2);
+    const annDevice = await device(ann);
+    const benDevice = await device(ben);
+    await befriend(ann, ben);
+    await eventually(() => pushed(annDevice, ben.id).includes("online") && pushed(benDevice, ann.id).includes("online"), "each is sent the other's presence");
+
+    await a.contacts.block({ userId: ann.id }, ben.auth);
+    await eventually(() => pushed(annDevice, ben.id).at(-1) === "hidden" && pushed(benDevice, ann.id).at(-1) === "hidden", "both hidden");
+    await a.contacts.unblock({ userId: ann.id }, ben.auth);
+    await eventually(() => pushed(annDevice, ben.id).at(-1) === "online" && pushed(benDevice, ann.id).at(-1) === "online", "both shown again");
+  });
+
+  it("removing a contact, or showing presence to nobody, hides it from those who saw it", async () => {
+    const [ann, ben, cid] = await registerUsers(a, 3);
+    await befriend(ann, ben);
+    await befriend(cid, ben);
+    const annDevice = await device(ann);
+    const cidDevice = await device(cid);
+    await device(ben);
+    await eventually(() => pushed(annDevice, ben.id).at(-1) === "online" && pushed(cidDevice, ben.id).at(-1) === "online", "both see ben");
+
+    await a.contacts.removeContact({ userId: ann.id }, ben.auth);
+    await eventually(() => pushed(annDevice, ben.id).at(-1) === "hidden", "ann no longer sees ben");
+    expect(await visiblePresence(ann, ben)).toBeUndefined();
+
+    await a.contacts.updatePrivacySettings({ settings: { presenceVisibility: PresenceVisibility.NOBODY }, updateMask: ["presence_visibility"] }, ben.auth);
+    await eventually(() => pushed(cidDevice, ben.id).at(-1) === "hidden", "cid no longer sees ben");
+    await a.contacts.updatePrivacySettings({ settings: { presenceVisibility: PresenceVisibility.CONTACTS }, updateMask: ["presence_visibility"] }, ben.auth);
+    await eventually(() => pushed(cidDevice, ben.id).at(-1) === "online", "cid sees ben again");
+    // Ann is not a contact any more: nothing came back for her.
+    expect(pushed(annDevice, ben.id).at(-1)).toBe("hidden");
   });
 });
 
@@ -319,12 +360,8 @@ describe("last seen", () => {
     const own = api(first.grpcUrl);
     try {
       const [ann, ben] = await registerUsers(own, 2);
-      await own.contacts.sendContactRequest({ userId: ben.id }, ann.auth);
-      await own.contacts.acceptContactRequest({ userId: ann.id }, ben.auth);
-      const seenBy = async (s: Api): Promise<{ online: boolean; lastSeen: bigint } | undefined> => {
-        const p = (await s.presence.getPresence({ userIds: [ben.id] }, ann.auth)).presences[0];
-        return p ? { online: p.online, lastSeen: p.lastSeenAt?.seconds ?? 0n } : undefined;
-      };
+      await befriendOn(own, ann, ben);
+      const seenBy = (s: Api) => visibleOn(s, ann, ben.id);
       const benDevice = new RawMember(ben.id, async () => ben.token);
       await benDevice.connect(first.grpcPort);
       await eventually(async () => (await seenBy(own))?.online === true, "ben online");

@@ -3,7 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { eventually } from "@messenger/testing";
-import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
+import { makeContacts, newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRawSession } from "../support/raw-session.js";
 
@@ -19,8 +19,7 @@ describe("heartbeats", () => {
   it("ends a session whose client stops pinging, and its contacts see the user go offline", async () => {
     const alice = await newUser(sys.grpcUrl);
     const bob = await newUser(sys.grpcUrl);
-    await alice.contacts.request(bob.user!.id);
-    await bob.contacts.accept(alice.user!.id);
+    await makeContacts(alice, bob);
     await alice.connect();
     const states: boolean[] = [];
     alice.on("presence", (p) => {

@@ -137,6 +137,7 @@ export interface MessengerEvents {
    * is open (`openConversation`) the client pulls them and emits them as `message` events.
    */
   conversationUpdated: [ConversationUpdated];
+  /** A user's presence changed, or (`hidden`) may no longer be seen by this user. */
   presence: [Presence];
   /** Typing started, or stopped (explicitly or because the indicator lapsed). */
   typing: [TypingEvent];
@@ -795,7 +796,9 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
       }
       case "presence":
         if (f.value.presence) {
-          this.presences.set(f.value.presence.userId, f.value.presence);
+          // A hidden presence means this user may no longer see it: forget what was known.
+          if (f.value.presence.hidden) this.presences.delete(f.value.presence.userId);
+          else this.presences.set(f.value.presence.userId, f.value.presence);
           this.emit("presence", f.value.presence);
         }
         return;

@@ -62,6 +62,12 @@ export async function newUser(url: string, opts: { name?: string; deviceId?: str
   return client;
 }
 
+/** Makes two signed-in users contacts (x asks, y accepts), so each sees the other's presence. */
+export async function makeContacts(x: MessengerClient, y: MessengerClient): Promise<void> {
+  await x.contacts.request(y.user!.id);
+  await y.contacts.accept(x.user!.id);
+}
+
 /** Every message the client emits from now on, in order. */
 export function collectMessages(c: MessengerClient): Message[] {
   const got: Message[] = [];

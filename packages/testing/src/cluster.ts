@@ -187,10 +187,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
   const base = { LOG_LEVEL: "info", ...opts.env };
   const url = (p: number): string => `http://127.0.0.1:${p}`;
   try {
-    // Accounts and the store call each other (relations one way, direct-conversation blocks
-    // the other): the store's internal port is chosen first so accounts can be told it.
+    // Accounts calls the store and presence (blocks and contacts; who may see whom), which
+    // both call accounts (relations): their internal ports are chosen first so accounts can
+    // be told them.
     const storeInternalPort = await freePort();
-    const accounts = await startService("accounts", "accounts", { ...base, DATA_DIR: join(dataDir, "accounts"), STORE_URL: url(storeInternalPort) }, opts.onLog, opts.execArgv);
+    let presenceInternalPort = await freePort();
+    while (presenceInternalPort === storeInternalPort) presenceInternalPort = await freePort();
+    const accounts = await startService(
+      "accounts",
+      "accounts",
+      { ...base, DATA_DIR: join(dataDir, "accounts"), STORE_URL: url(storeInternalPort), PRESENCE_URL: url(presenceInternalPort) },
+      opts.onLog,
+      opts.execArgv,
+    );
     started.push(accounts);
     const jwks = `${url(accounts.httpPort)}/.well-known/jwks.json`;
     const store = await startService(
@@ -202,7 +211,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
     );
     started.push(store);
     const [presence, router] = await Promise.all([
-      startService("presence", "presence", { ...base, NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
+      startService("presence", "presence", { ...base, INTERNAL_GRPC_PORT: String(presenceInternalPort), NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
       startService("router", "router", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort) }, opts.onLog, opts.execArgv),
     ]);
     started.push(presence, router);

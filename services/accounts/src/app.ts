@@ -1,12 +1,16 @@
 import type { Client } from "@connectrpc/connect";
 import type { TokenIssuer, TokenVerifier } from "@messenger/auth";
+import { createLogger, type Logger } from "@messenger/logging";
+import type { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import type { ServiceRoute } from "@messenger/rpc";
+import { presenceAudienceClient } from "./adapters/presence-audience-client.js";
 import { storeDirectRelations } from "./adapters/store-direct-relations.js";
 import { Accounts, type AccountsSettings } from "./domain/accounts.js";
 import { Contacts, defaultContactLimits, type ContactLimits } from "./domain/contacts.js";
 import { Privacy } from "./domain/privacy.js";
 import { Relations } from "./domain/relations.js";
+import { defaultRetryTiming, RetryLoop, systemTimer, type RetryTiming, type SetTimer } from "./domain/retry-loop.js";
 import { accountsRoute } from "./rpc/accounts-service.js";
 import { contactsRoute } from "./rpc/contacts-service.js";
 import { relationsRoute } from "./rpc/relations-service.js";
@@ -17,6 +21,7 @@ import type { ContactsRepository } from "./storage/contacts-repository.js";
 export interface AccountsApp {
   /** AccountsService and ContactsService (public), RelationsService (internal). */
   readonly routes: ServiceRoute[];
+  /** Stops the store retry loop (waiting for a pass under way) and closes the repository. */
   close(): Promise<void>;
 }
 
@@ -27,21 +32,48 @@ export interface AccountsAppDeps {
   readonly verifier: TokenVerifier;
   /** The message store, told of blocks and new contacts (SetDirectRelation). */
   readonly store: Client<typeof StoreService>;
+  /** Presence, told when who may see a user's presence changed (AudienceChanged). */
+  readonly presence: Client<typeof PresenceAudienceService>;
   readonly settings: AccountsSettings;
   /** @default defaultContactLimits (5000 contacts, 1000 pending requests per user) */
   readonly contactLimits?: ContactLimits;
+  /**
+   * How often store notifications the store has not acknowledged are pushed again.
+   * @default every 1 s, doubling after each failure up to 30 s
+   */
+  readonly storeRetry?: RetryTiming;
+  /** @default Node's timers; tests pass a timer they fire by hand */
+  readonly setTimer?: SetTimer;
+  /** @default a logger named "accounts" */
+  readonly log?: Logger;
 }
 
-/** Composes the accounts service from its store, token issuer and the message store client. */
+/**
+ * Composes the accounts service from its store, token issuer and the message store client,
+ * and starts the loop that pushes the outbox of store notifications until the store has
+ * them all (also those a previous process committed and never pushed).
+ */
 export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
+  const log = deps.log ?? createLogger("accounts");
   const accounts = new Accounts(deps.repo, deps.issuer, deps.settings);
-  const contacts = new Contacts(deps.repo, storeDirectRelations(deps.store), deps.contactLimits ?? defaultContactLimits);
+  const presence = presenceAudienceClient(deps.presence, log);
+  const contacts = new Contacts(deps.repo, storeDirectRelations(deps.store), presence, deps.contactLimits ?? defaultContactLimits);
+  const storeRetry = new RetryLoop(
+    () => contacts.flushOutbox(),
+    deps.storeRetry ?? defaultRetryTiming,
+    (err, retryInMs) => log.warn({ err, retryInMs }, "the message store has not acknowledged every block and contact yet; retrying"),
+    deps.setTimer ?? systemTimer,
+  );
+  storeRetry.start();
   return {
     routes: [
       accountsRoute({ accounts, verifier: deps.verifier }),
-      contactsRoute({ contacts, privacy: new Privacy(deps.repo), verifier: deps.verifier }),
+      contactsRoute({ contacts, privacy: new Privacy(deps.repo, presence), verifier: deps.verifier }),
       relationsRoute({ relations: new Relations(deps.repo) }),
     ],
-    close: () => deps.repo.close(),
+    async close() {
+      await storeRetry.stop();
+      await deps.repo.close();
+    },
   };
 }

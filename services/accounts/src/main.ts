@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
 import { parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createAccountsApp } from "./app.js";
@@ -14,19 +15,25 @@ const env = z.object({
   REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
   STORE_URL: serviceUrl(),
+  PRESENCE_URL: serviceUrl(),
   MAX_CONTACTS: positiveInt(5000),
   MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
+  STORE_RETRY_INTERVAL_MS: positiveInt(1000),
+  STORE_RETRY_MAX_INTERVAL_MS: positiveInt(30_000),
 });
 
-await runService("accounts", () => parseEnv(env), async (config) => {
+await runService("accounts", () => parseEnv(env), async (config, { log }) => {
   const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "token-signing.jwk.json"), ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const app = createAccountsApp({
     repo: openSqliteAccountRepository(join(config.DATA_DIR, "accounts.db")),
     issuer,
     verifier: createTokenVerifier({ jwks: issuer.jwks() }),
     store: createClient(StoreService, peerTransport(config.STORE_URL)),
+    presence: createClient(PresenceAudienceService, peerTransport(config.PRESENCE_URL)),
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
     contactLimits: { maxContacts: config.MAX_CONTACTS, maxPendingRequests: config.MAX_PENDING_CONTACT_REQUESTS },
+    storeRetry: { intervalMs: config.STORE_RETRY_INTERVAL_MS, maxIntervalMs: Math.max(config.STORE_RETRY_INTERVAL_MS, config.STORE_RETRY_MAX_INTERVAL_MS) },
+    log,
   });
   return {
     routes: app.routes,

@@ -7,9 +7,11 @@ import { createLogger } from "@messenger/logging";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { ContactsService, MessageRequestPolicy, PresenceVisibility, RequestDirection } from "@messenger/proto/accounts/v1/contacts_service";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
+import { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_service";
 import { StoreService, type SetDirectRelationRequest } from "@messenger/proto/store/v1/store_service";
 import { instrumentRoute } from "@messenger/rpc";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ManualTimer } from "../src/domain/manual-timer.js";
 import { createAccountsApp, openSqliteAccountRepository, type AccountsApp } from "../src/index.js";
 
 // The app's routes served as every transport serves them (through instrumentRoute, which maps
@@ -29,14 +31,18 @@ interface World {
   app: AccountsApp;
   told: SetDirectRelationRequest[];
   storeDown: boolean;
+  /** The app's timers: its store retry loop runs only when the test fires them. */
+  timer: ManualTimer;
+  /** Resolves with the first SetDirectRelation acknowledged from now on. */
+  nextTold(): Promise<SetDirectRelationRequest>;
   accounts: Client<typeof AccountsService>;
   contacts: Client<typeof ContactsService>;
   relations: Client<typeof RelationsService>;
 }
 
-let run = 0;
-let w: World;
-beforeEach(() => {
+/** The app over `file` (a new one unless given), as a process started on it would be. */
+function openWorld(file: string): World {
+  const waiting: ((req: SetDirectRelationRequest) => void)[] = [];
   const state = { told: [] as SetDirectRelationRequest[], storeDown: false };
   const store = createClient(
     StoreService,
@@ -45,28 +51,44 @@ beforeEach(() => {
         setDirectRelation(req) {
           if (state.storeDown) throw new ConnectError("store is down", Code.Unavailable);
           state.told.push(req);
+          for (const resolve of waiting.splice(0)) resolve(req);
           return {};
         },
       }),
     ),
   );
+  const timer = new ManualTimer();
   const app = createAccountsApp({
-    repo: openSqliteAccountRepository(join(dir, `accounts-${run++}.db`)),
+    repo: openSqliteAccountRepository(file),
     issuer,
     verifier: createTokenVerifier({ jwks: issuer.jwks() }),
     store,
+    presence: createClient(PresenceAudienceService, createRouterTransport((r) => r.service(PresenceAudienceService, { audienceChanged: () => ({}) }))),
     settings: { scryptLogN: 10, refreshTokenTtlSeconds: 3600 },
+    storeRetry: { intervalMs: 1_000, maxIntervalMs: 30_000 },
+    setTimer: timer.setTimer,
+    log,
   });
   const routes = app.routes.map((r) => instrumentRoute(r, log));
   const transport = createRouterTransport((r) => {
     for (const route of routes) r.service(route.service, route.impl);
   });
-  w = Object.assign(state, {
+  return Object.assign(state, {
     app,
+    timer,
+    nextTold: () => new Promise<SetDirectRelationRequest>((resolve) => waiting.push(resolve)),
     accounts: createClient(AccountsService, transport),
     contacts: createClient(ContactsService, transport),
     relations: createClient(RelationsService, transport),
   });
+}
+
+let run = 0;
+let file: string;
+let w: World;
+beforeEach(() => {
+  file = join(dir, `accounts-${run++}.db`);
+  w = openWorld(file);
 });
 afterEach(() => w.app.close());
 
@@ -121,13 +143,32 @@ describe("ContactsService and RelationsService routes", () => {
     expect((await w.relations.listPresenceAudience({ userId: bob.id })).userIds).toEqual([]);
   });
 
-  it("fails Block with the store's own status when the store is down, and blocks nothing", async () => {
+  it("fails Block with the store's own status when the store is down; the block holds here and the retry loop brings the store to it", async () => {
     const ann = await signUp("ann");
     const bob = await signUp("bob");
     w.storeDown = true;
     expect(await codeOf(w.contacts.block({ userId: bob.id }, ann.as))).toBe("Unavailable");
-    expect((await w.contacts.listBlocked({}, ann.as)).users).toEqual([]);
-    expect(await w.contacts.sendContactRequest({ userId: ann.id }, bob.as)).toMatchObject({ accepted: false });
+    expect((await w.contacts.listBlocked({}, ann.as)).users.map((u) => u.username)).toEqual(["bob"]);
+    expect(await codeOf(w.contacts.sendContactRequest({ userId: ann.id }, bob.as))).toBe("PermissionDenied");
+    expect(w.timer.waits()).toEqual([1_000]);
+    w.storeDown = false;
+    const told = w.nextTold();
+    w.timer.fire();
+    expect(await told).toMatchObject({ userId: ann.id, peerUserId: bob.id, blocking: true, contact: false });
+    expect(w.told).toHaveLength(1);
+  });
+
+  it("pushes, when started over the file of a process that stopped before the store had a block, that block", async () => {
+    const ann = await signUp("ann");
+    const bob = await signUp("bob");
+    w.storeDown = true;
+    expect(await codeOf(w.contacts.block({ userId: bob.id }, ann.as))).toBe("Unavailable");
+    await w.app.close();
+    w = openWorld(file);
+    const told = w.nextTold();
+    expect(w.timer.waits()).toEqual([1_000]);
+    w.timer.fire();
+    expect(await told).toMatchObject({ userId: ann.id, peerUserId: bob.id, blocking: true, contact: false });
   });
 
   it("reads and updates privacy settings, UNSPECIFIED meaning the default, and refuses an unknown mask name", async () => {

@@ -6,7 +6,7 @@ import type { RelationsService } from "@messenger/proto/accounts/v1/relations_se
 import type { ServiceRoute } from "@messenger/rpc";
 import type { Clock } from "./domain/clock.js";
 import { PresenceTracker } from "./domain/presence-tracker.js";
-import { presenceRoute, sessionRoute } from "./rpc/presence-services.js";
+import { audienceRoute, presenceRoute, sessionRoute } from "./rpc/presence-services.js";
 import type { LastSeenStore } from "./storage/last-seen-store.js";
 
 /** The presence service, ready to mount on any transport. */
@@ -47,12 +47,20 @@ export function createPresenceApp(deps: PresenceAppDeps): PresenceApp {
     announceWindowMs: deps.announceWindowMs,
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
+  // One sweep at a time: a slow one (a dead gateway's thousands of sessions) is not overlapped
+  // by the next tick.
+  let sweeping = false;
   const timer = setInterval(() => {
-    tracker.sweep().catch((err: unknown) => deps.log.warn({ err }, "session sweep failed"));
+    if (sweeping) return;
+    sweeping = true;
+    tracker
+      .sweep()
+      .catch((err: unknown) => deps.log.warn({ err }, "session sweep failed"))
+      .finally(() => (sweeping = false));
   }, deps.sweepIntervalMs);
   timer.unref();
   return {
-    routes: [presenceRoute({ tracker, verifier: deps.verifier }), sessionRoute({ tracker })],
+    routes: [presenceRoute({ tracker, verifier: deps.verifier }), sessionRoute({ tracker }), audienceRoute({ tracker })],
     tracker,
     async close() {
       clearInterval(timer);

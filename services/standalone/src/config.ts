@@ -22,6 +22,8 @@ export const standaloneEnv = z.object({
   GAP_FILL_DELAY_MS: z.coerce.number().int().min(0).default(200),
   CONVERSATION_UPDATE_WINDOW_MS: z.coerce.number().int().min(0).default(250),
   PRESENCE_ANNOUNCE_WINDOW_MS: z.coerce.number().int().min(0).default(1_000),
+  MAX_CONTACTS: positiveInt(5000),
+  MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
 });
 
 export type StandaloneConfig = z.infer<typeof standaloneEnv>;

@@ -9,7 +9,7 @@ import { createLogger, type Logger } from "@messenger/logging";
 import { createPresenceApp, openSqliteLastSeenStore } from "@messenger/presence";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
-import { SessionService } from "@messenger/proto/presence/v1/presence_service";
+import { PresenceAudienceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
@@ -63,6 +63,8 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     verifier,
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
     store: storeClient,
+    presence: createClient(PresenceAudienceService, internal.transport),
+    contactLimits: { maxContacts: config.MAX_CONTACTS, maxPendingRequests: config.MAX_PENDING_CONTACT_REQUESTS },
   });
   const store = createStoreApp({
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),

@@ -8,6 +8,7 @@ import { Folder, HistoryService } from "@messenger/proto/history/v1/history_serv
 import { instrumentRoute } from "@messenger/rpc";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { historyRoute } from "../src/rpc/history-service.js";
+import type { HistoryRepository } from "../src/storage/history-repository.js";
 import { scenario, tempRepos } from "./temp-repo.js";
 
 const repos = tempRepos("history-routes");
@@ -21,16 +22,18 @@ beforeAll(async () => {
  * The public history routes over Connect's in-memory transport, as every transport serves
  * them (instrumentRoute maps domain errors to statuses), against a real SQLite file. Accounts'
  * RelationsService is a small stand-in over its own in-memory transport: users alice, bob and
- * carol exist; bob keeps message requests apart.
+ * carol exist; bob keeps message requests apart. `whileAsked` runs before accounts answers,
+ * so a test can commit something in the store between accounts' read and the store's write.
  */
-function setup() {
+function setup(opts: { whileAsked?: (repo: HistoryRepository) => Promise<void> } = {}) {
   const repo = repos.open();
   const asked: GetRelationsRequest[] = [];
   const users = new Set(["alice", "bob", "carol"]);
   const accounts = createRouterTransport((router) =>
     router.service(RelationsService, {
-      getRelations(req) {
+      async getRelations(req) {
         asked.push(req);
+        await opts.whileAsked?.(repo);
         return {
           relations: req.peerUserIds.map((peer) =>
             create(RelationSchema, { peerUserId: peer, exists: users.has(peer), landsInRequests: users.has(peer) && peer === "bob" }),
@@ -81,6 +84,24 @@ describe("HistoryService routes: opening, requests and blocks", () => {
     expect(await list(Folder.INBOX)).toEqual([[id, false]]);
     expect(await code(history.acceptMessageRequest({ conversationId: id }, await as("carol")))).toBe("NotFound");
     expect(await code(history.acceptMessageRequest({ conversationId: "" }, bob))).toBe("InvalidArgument");
+  });
+
+  it("files the conversation in the peer's inbox when the two become contacts after accounts answered that it lands in requests", async () => {
+    // Accounts tells the store of a new contact (both sides) before it commits the contact
+    // itself; here that lands after accounts read the pair as strangers, before the open writes.
+    const { repo, history, as } = setup({
+      whileAsked: async (store) => {
+        await store.setDirectRelation("alice", "bob", false, true);
+        await store.setDirectRelation("bob", "alice", false, true);
+      },
+    });
+    const bob = await as("bob");
+    const opened = await history.openDirectConversation({ peerUserId: "bob" }, await as("alice"));
+    const id = opened.conversation!.id;
+    await scenario(repo).send(id, "alice");
+    const list = async (folder: Folder) => (await history.listConversations({ folder }, bob)).conversations.map((c) => [c.id, c.request]);
+    expect(await list(Folder.INBOX)).toEqual([[id, false]]);
+    expect(await list(Folder.REQUESTS)).toEqual([]);
   });
 
   it("answers NOT_FOUND for an unknown peer, PERMISSION_DENIED for a peer who blocks the caller, and asks accounts nothing to open with oneself", async () => {

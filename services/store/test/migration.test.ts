@@ -7,7 +7,7 @@ import { listInbox } from "../src/domain/list-inbox.js";
 import { syncDevice } from "../src/domain/sync.js";
 import { directConversationId } from "../src/storage/direct-conversation-id.js";
 import { openSqliteHistoryRepository } from "../src/storage/sqlite-history-repository.js";
-import { migrate, schemaVersion } from "../src/storage/sqlite-migrations.js";
+import { migrate, migrations, schemaVersion } from "../src/storage/sqlite-migrations.js";
 
 const dir = mkdtempSync(join(tmpdir(), "messenger-migration-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,7 +32,7 @@ describe("migration from the v1 schema", () => {
     expect(raw.pragma("user_version", { simple: true })).toBe(0);
     expect(migrate(raw)).toEqual({ from: 0, to: schemaVersion });
     const tables = raw.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((t) => t.name);
-    expect(tables).toEqual(["conversations", "device_cursors", "direct_blocks", "member_ranges", "members", "messages", "user_conversations"]);
+    expect(tables).toEqual(["conversations", "device_cursors", "direct_relations", "member_ranges", "members", "messages", "user_conversations"]);
     expect(migrate(raw)).toEqual({ from: schemaVersion, to: schemaVersion });
     raw.close();
   });
@@ -106,9 +106,13 @@ describe("migration from the v1 schema", () => {
   });
 
   it("runs every migration on a fresh file", () => {
+    // Versions are 1, 2, ... in order, and a fresh file ends at the last one.
+    const versions = migrations.map((m) => m.version);
+    expect(versions).toEqual(versions.map((_, i) => i + 1));
     const raw = new Database(join(dir, "fresh.db"));
-    expect(migrate(raw)).toEqual({ from: 0, to: 3 });
-    expect(schemaVersion).toBe(3);
+    expect(migrate(raw)).toEqual({ from: 0, to: versions.at(-1) });
+    expect(raw.pragma("user_version", { simple: true })).toBe(versions.at(-1));
+    expect(schemaVersion).toBe(versions.at(-1));
     expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'counters'").get()).toBeUndefined();
     raw.close();
   });

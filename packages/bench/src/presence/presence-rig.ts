@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "@messenger/logging";
 import { openSqliteLastSeenStore, PresenceTracker, type LastSeenStore, type RelationsClient } from "@messenger/presence";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_service";
 import { createDirectTransport, createServiceMetrics, instrumentRoute } from "@messenger/rpc";
 import { ContactGraph } from "./contact-graph.js";
 import { CountingClock } from "./counting-clock.js";
@@ -102,9 +103,13 @@ export class PresenceRig {
       repo,
       issuer,
       verifier: createTokenVerifier({ jwks: issuer.jwks() }),
-      // Only ContactsService writes call the store (blocks, new contacts); the bench makes none.
+      // Only ContactsService writes call the store and presence (blocks, contacts); the bench
+      // makes none. The seeding queued an outbox entry per contact for the store: the retry
+      // loop that would push them never runs here (its timer never fires).
       store: createClient(StoreService, createDirectTransport([])),
+      presence: createClient(PresenceAudienceService, createDirectTransport([])),
       settings: { scryptLogN: 10, refreshTokenTtlSeconds: 3600 },
+      setTimer: () => () => undefined,
     });
     const bus = createMemoryBus();
     const gatewayIds = Array.from({ length: opts.gateways }, (_, g) => `bench-gw-${g}`);

@@ -178,6 +178,24 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     erin.writeLine("/contacts");
     await erin.waitFor(/^-- contacts: frank$/m);
 
+    // Gina, a stranger, writes to frank and asks to be a contact: a message request and a
+    // contact request, which frank declines.
+    expect(await cli("register", "gina").exitCode()).toBe(0);
+    const gina = cli("chat", "gina", "frank", "--device", "laptop");
+    await gina.waitFor(/-- connected/);
+    gina.writeLine("hello stranger");
+    await gina.waitFor(/^\[1\] me: hello stranger$/m);
+    gina.writeLine("/add frank");
+    await gina.waitFor(/^-- asked frank to be a contact$/m);
+    frank.writeLine("/contacts");
+    await frank.waitFor(/^-- contacts: erin$/m);
+    await frank.waitFor(/^-- message requests from: gina \(open one with: chat ME NAME\)$/m);
+    await frank.waitFor(/^-- asking you: gina \(\/accept NAME or \/decline NAME\)$/m);
+    frank.writeLine("/decline gina");
+    await frank.waitFor(/^-- declined gina's request$/m);
+    gina.writeLine("/quit");
+    expect(await gina.exitCode()).toBe(0);
+
     frank.writeLine("/block erin");
     await frank.waitFor(/^-- blocked erin$/m);
     erin.writeLine("still there?");

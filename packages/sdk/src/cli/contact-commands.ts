@@ -63,13 +63,16 @@ async function showContacts(deps: { client: MessengerClient; directory: UserDire
     all((t) => client.contacts.list(pageSize, t)),
     all((t) => client.contacts.requests("incoming", pageSize, t)),
     all((t) => client.contacts.requests("outgoing", pageSize, t)),
-    client.listConversations(pageSize, "", "requests"),
+    all(async (t) => {
+      const page = await client.listConversations(pageSize, t, "requests");
+      return { items: page.conversations, nextPageToken: page.nextPageToken };
+    }),
   ]);
   const names = (users: readonly ({ username: string } | undefined)[]): string => users.map((u) => printable(u?.username ?? "?")).join(", ");
   print(contacts.length === 0 ? "-- no contacts yet (/add NAME)" : `-- contacts: ${names(contacts.map((c) => c.user))}`);
   if (incoming.length > 0) print(`-- asking you: ${names(incoming.map((r) => r.user))} (/accept NAME or /decline NAME)`);
   if (outgoing.length > 0) print(`-- you asked: ${names(outgoing.map((r) => r.user))}`);
-  const peers = requests.conversations.flatMap((c) => c.memberUserIds.filter((id) => id !== client.user?.id));
+  const peers = requests.flatMap((c) => c.memberUserIds.filter((id) => id !== client.user?.id));
   if (peers.length > 0) {
     await deps.directory.resolve(peers);
     print(`-- message requests from: ${peers.map((id) => deps.directory.nameOf(id)).join(", ")} (open one with: chat ME NAME)`);

@@ -78,6 +78,7 @@ export function formatBytes(n: bigint): string {
 
 /** `bob is online`, `bob was last seen <time>`, or `bob is offline` when never seen. */
 export function formatPresence(name: string, p: Presence, now: Date = new Date()): string {
+  if (p.hidden) return `${name}'s presence is not shown`;
   if (p.online) return `${name} is online`;
   if (!p.lastSeenAt) return `${name} is offline`;
   return `${name} was last seen ${formatTime(timestampDate(p.lastSeenAt), now)}`;

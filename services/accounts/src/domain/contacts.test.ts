@@ -108,25 +108,36 @@ describe("contact requests", () => {
     expect(await f.contacts.sendRequest(ann, bob)).toEqual({ accepted: false });
   });
 
-  it("removes a contact on both sides; NOT_FOUND when not a contact", async () => {
+  it("removes a contact on both sides and tells the store so; NOT_FOUND when not a contact", async () => {
     await f.contacts.sendRequest(ann, bob);
     expect(await refusal(f.contacts.remove(ann, bob))).toBe("not_found");
     await f.contacts.accept(bob, ann);
     await f.contacts.remove(ann, bob);
     expect([await contactsOf(ann), await contactsOf(bob)]).toEqual([[], []]);
+    // The store decides with the contact bit where a new conversation of the pair lands.
+    expect([f.store.lastWord(ann, bob), f.store.lastWord(bob, ann)]).toEqual([
+      { blocking: false, contact: false },
+      { blocking: false, contact: false },
+    ]);
+    expect(await f.pending()).toEqual([]);
     expect(await refusal(f.contacts.remove(bob, ann))).toBe("not_found");
     expect(await f.contacts.sendRequest(bob, ann)).toEqual({ accepted: false });
   });
 
-  it("leaves the request pending and the pair apart when the store cannot be told of the new contact", async () => {
+  it("makes the contact here when the store cannot be told, fails Accept, and the outbox brings the store to both sides", async () => {
     await f.contacts.sendRequest(ann, bob);
     f.store.failure = new Error("store unreachable");
     await expect(f.contacts.accept(bob, ann)).rejects.toThrow("store unreachable");
-    expect(await contactsOf(bob)).toEqual([]);
-    expect(await incomingOf(bob)).toEqual(["ann"]);
+    expect([await contactsOf(bob), await contactsOf(ann), await incomingOf(bob)]).toEqual([["ann"], ["bob"], []]);
+    expect(f.store.calls).toEqual([]);
+    await expect(f.contacts.flushOutbox()).rejects.toThrow("store unreachable");
     f.store.failure = undefined;
-    await f.contacts.accept(bob, ann);
-    expect(await contactsOf(bob)).toEqual(["ann"]);
+    await f.contacts.flushOutbox();
+    expect([f.store.lastWord(bob, ann), f.store.lastWord(ann, bob)]).toEqual([
+      { blocking: false, contact: true },
+      { blocking: false, contact: true },
+    ]);
+    expect(await f.pending()).toEqual([]);
   });
 });
 
@@ -158,6 +169,14 @@ describe("limits", () => {
     expect(f.store.calls.length).toBe(told);
     expect(await incomingOf(ann)).toEqual(["cat"]);
     expect(await contactsOf(cat)).toEqual([]);
+    expect(await f.pending()).toEqual([]);
+  });
+
+  it("counts each side's contacts once, in the write that checks them", async () => {
+    await f.contacts.sendRequest(ann, bob);
+    f.statements.length = 0;
+    await f.contacts.accept(bob, ann);
+    expect(f.statements.filter((sql) => /COUNT\(/i.test(sql))).toHaveLength(2);
   });
 });
 
@@ -169,7 +188,7 @@ describe("blocks", () => {
     expect(f.store.calls).toEqual([]);
   });
 
-  it("tells the store before writing a block and after lifting one, carrying whether the two are contacts", async () => {
+  it("writes a block and lifts it here first, and answers once the store has it, carrying whether the two are contacts", async () => {
     await f.contacts.sendRequest(ann, bob);
     await f.contacts.accept(bob, ann);
     f.store.calls.length = 0;
@@ -178,30 +197,96 @@ describe("blocks", () => {
     await f.contacts.unblock(ann, bob);
     expect((await relation(ann, bob)).blocking).toBe(false);
     expect(f.store.calls).toEqual([
-      { userId: ann, peerUserId: bob, blocking: true, contact: true, blockedLocally: false },
+      { userId: ann, peerUserId: bob, blocking: true, contact: true, blockedLocally: true },
       { userId: ann, peerUserId: bob, blocking: false, contact: true, blockedLocally: false },
     ]);
+    expect(await f.pending()).toEqual([]);
   });
 
-  it("fails Block without writing the block when the store call fails; a retry converges", async () => {
-    f.store.failure = new Error("store unreachable");
+  it("fails Block while the store refuses but keeps the block here, and the outbox brings the store to it", async () => {
+    f.store.refusals = 2;
     await expect(f.contacts.block(ann, bob)).rejects.toThrow("store unreachable");
-    expect((await relation(ann, bob)).blocking).toBe(false);
-    expect((await f.contacts.listBlocked(ann, 0, "")).items).toEqual([]);
-    f.store.failure = undefined;
+    expect(names((await f.contacts.listBlocked(ann, 0, "")).items)).toEqual(["bob"]);
+    expect(await relation(bob, ann)).toMatchObject({ blockedBy: true, presenceVisible: false });
+    expect(await refusal(f.contacts.sendRequest(bob, ann))).toBe("permission_denied");
+    await expect(f.contacts.flushOutbox()).rejects.toThrow("store unreachable");
+    expect(f.store.lastWord(ann, bob)).toBeUndefined();
+    await f.contacts.flushOutbox();
+    expect(f.store.lastWord(ann, bob)).toEqual({ blocking: true, contact: false });
+    expect(await f.pending()).toEqual([]);
+    await f.contacts.flushOutbox();
+    expect(f.store.calls).toHaveLength(1);
+  });
+
+  it("fails Unblock while the store refuses but lifts the block here, and the outbox brings the store to it", async () => {
     await f.contacts.block(ann, bob);
-    expect((await relation(ann, bob)).blocking).toBe(true);
+    f.store.refusals = 1;
+    await expect(f.contacts.unblock(ann, bob)).rejects.toThrow("store unreachable");
+    expect((await f.contacts.listBlocked(ann, 0, "")).items).toEqual([]);
+    expect(f.store.lastWord(ann, bob)).toEqual({ blocking: true, contact: false });
+    await f.contacts.flushOutbox();
+    expect(f.store.lastWord(ann, bob)).toEqual({ blocking: false, contact: false });
+    expect(await f.pending()).toEqual([]);
+  });
+
+  it("pushes only the latest state of a pair: a block the store never heard of is not replayed after the unblock", async () => {
+    f.store.refusals = 1;
+    await expect(f.contacts.block(ann, bob)).rejects.toThrow("store unreachable");
+    await f.contacts.unblock(ann, bob);
+    await f.contacts.flushOutbox();
+    expect(f.store.calls.map((c) => c.blocking)).toEqual([false]);
+  });
+
+  it("replaces a pending entry when the contact ends, so the store hears the pair without it", async () => {
+    await f.contacts.sendRequest(ann, bob);
+    await f.contacts.accept(bob, ann);
+    f.store.refusals = 1;
+    await expect(f.contacts.block(ann, bob)).rejects.toThrow("store unreachable");
+    await f.contacts.remove(ann, bob);
+    await f.contacts.flushOutbox();
     expect(f.store.lastWord(ann, bob)).toEqual({ blocking: true, contact: false });
   });
 
-  it("fails Unblock when the store call fails, and tells the store again on the retry though the block is gone here", async () => {
-    await f.contacts.block(ann, bob);
-    f.store.failure = new Error("store unreachable");
-    await expect(f.contacts.unblock(ann, bob)).rejects.toThrow("store unreachable");
-    f.store.failure = undefined;
-    expect(f.store.lastWord(ann, bob)).toEqual({ blocking: true, contact: false });
-    await f.contacts.unblock(ann, bob);
-    expect(f.store.lastWord(ann, bob)).toEqual({ blocking: false, contact: false });
+  it("pushes, from a new process over the same file, a block whose push the previous process never finished", async () => {
+    let reached = (): void => {};
+    const storeReached = new Promise<void>((resolve) => (reached = resolve));
+    f.store.beforeAnswer = () => {
+      reached();
+      return new Promise<void>(() => {}); // the process dies here: the store never answers
+    };
+    void f.contacts.block(ann, bob);
+    await storeReached;
+    const next = await openContactsFixture({ file: f.file });
+    try {
+      expect(names((await next.contacts.listBlocked(ann, 0, "")).items)).toEqual(["bob"]);
+      await next.contacts.flushOutbox();
+      expect(next.store.lastWord(ann, bob)).toEqual({ blocking: true, contact: false });
+      expect(await next.pending()).toEqual([]);
+    } finally {
+      await next.close();
+    }
+  });
+
+  it("pushes a pair's pending entry under the pair's lock: a change of the pair waits, and its newer state reaches the store last", async () => {
+    f.store.refusals = 1;
+    await expect(f.contacts.block(ann, bob)).rejects.toThrow("store unreachable");
+    let release = (): void => {};
+    let reached = (): void => {};
+    const storeReached = new Promise<void>((resolve) => (reached = resolve));
+    // Holds the flush's push in the store; later calls are answered at once.
+    f.store.beforeAnswer = () => {
+      f.store.beforeAnswer = async () => {};
+      reached();
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    const flushed = f.contacts.flushOutbox();
+    await storeReached;
+    const unblocked = f.contacts.unblock(ann, bob);
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    release();
+    await Promise.all([flushed, unblocked]);
+    expect(f.store.calls.map((c) => c.blocking)).toEqual([true, false]);
+    expect(await f.pending()).toEqual([]);
   });
 
   it("is idempotent and keeps the time of the first block", async () => {
@@ -252,15 +337,23 @@ describe("blocks", () => {
       f.store.beforeAnswer = async () => {
         for (let i = 0; i < 5; i++) await Promise.resolve();
       };
-      const accept = (): Promise<unknown> => f.contacts.accept(ann, bob).catch(() => undefined);
+      let accepted = false;
+      const accept = (): Promise<unknown> => f.contacts.accept(ann, bob).then(() => (accepted = true), () => undefined);
       const block = (): Promise<unknown> => f.contacts.block(bob, ann);
       await Promise.all(blockFirst ? [block(), accept()] : [accept(), block()]);
       const seenByAnn = await relation(ann, bob);
       const seenByBob = await relation(bob, ann);
-      expect(f.store.lastWord(bob, ann)).toEqual({ blocking: seenByBob.blocking, contact: seenByBob.contact });
+      // The pair lock takes the two in the order they were called.
+      expect(accepted).toBe(!blockFirst);
       expect(seenByBob.blocking).toBe(true);
-      const annWord = f.store.lastWord(ann, bob);
-      if (annWord) expect(annWord).toEqual({ blocking: seenByAnn.blocking, contact: seenByAnn.contact });
+      expect(f.store.lastWord(bob, ann)).toEqual({ blocking: true, contact: seenByBob.contact });
+      // An accept that resolved made the contact and told both sides; one that lost the race
+      // to the block (which dropped the request) told neither.
+      expect(seenByAnn.contact, `accepted: ${accepted}, block first: ${blockFirst}`).toBe(accepted);
+      expect(f.store.lastWord(ann, bob)).toEqual(accepted ? { blocking: false, contact: true } : undefined);
+      const toldContact = (user: string, peer: string): boolean => f.store.calls.some((c) => c.userId === user && c.peerUserId === peer && c.contact);
+      expect([toldContact(ann, bob), toldContact(bob, ann)]).toEqual([accepted, accepted]);
+      expect(await f.pending()).toEqual([]);
     }
   });
 });
@@ -283,13 +376,25 @@ describe("paging", () => {
     await f.addUsers("dan", "eve", "fay", "gus");
   });
 
-  it("pages through contacts by username", async () => {
+  it("pages through contacts by username, as a range of an index that sorts nothing", async () => {
     for (const name of ["gus", "bob", "fay", "dan", "eve"]) {
       await f.contacts.sendRequest(idOf(name), ann);
       await f.contacts.accept(ann, idOf(name));
     }
     const pages = await walk((t) => f.contacts.listContacts(ann, 2, t));
     expect(pages.map(names)).toEqual([["bob", "dan"], ["eve", "fay"], ["gus"]]);
+    expect((await f.contacts.listContacts(ann, 0, "")).items.map((c) => [c.user.id, c.user.displayName])).toEqual(
+      ["bob", "dan", "eve", "fay", "gus"].map((n) => [idOf(n), n.toUpperCase()]),
+    );
+
+    const second = (await f.contacts.listContacts(ann, 2, "")).nextPageToken;
+    f.statements.length = 0;
+    await f.contacts.listContacts(ann, 2, second);
+    expect(f.statements).toHaveLength(1);
+    const page = f.statements[0]!;
+    const plan = f.db.prepare<[], { detail: string }>(`EXPLAIN QUERY PLAN ${page}`).all().map((r) => r.detail);
+    expect(plan.join("\n")).toMatch(/contacts/);
+    expect(plan.filter((d) => /TEMP B-TREE|SCAN/.test(d))).toEqual([]);
   });
 
   it("pages through incoming and outgoing requests newest first, requests sent in the same millisecond included", async () => {
@@ -346,5 +451,53 @@ describe("paging", () => {
     expect(await refusal(f.contacts.listContacts(ann, 1, blockedToken))).toBe("invalid_argument");
     expect(await refusal(f.contacts.listBlocked(ann, 1, "not-a-token"))).toBe("invalid_argument");
     expect(await refusal(f.contacts.listBlocked(ann, 1, Buffer.from('["blocked","x","y"]').toString("base64url")))).toBe("invalid_argument");
+  });
+});
+
+describe("presence is told whose sight changed", () => {
+  it("both ways on a new contact, a block, an unblock and a removal; nothing for a change that shows nobody more or less", async () => {
+    await f.contacts.sendRequest(ann, bob);
+    expect(f.presence.told).toEqual([]);
+    await f.contacts.accept(bob, ann);
+    expect(f.presence.told.sort()).toEqual([`${ann}: +${bob}`, `${bob}: +${ann}`].sort());
+
+    f.presence.told.length = 0;
+    await f.contacts.block(ann, bob);
+    expect(f.presence.told.sort()).toEqual([`${ann}: -${bob}`, `${bob}: -${ann}`].sort());
+    f.presence.told.length = 0;
+    await f.contacts.block(ann, bob);
+    expect(f.presence.told).toEqual([]);
+    await f.contacts.unblock(ann, bob);
+    expect(f.presence.told.sort()).toEqual([`${ann}: +${bob}`, `${bob}: +${ann}`].sort());
+
+    f.presence.told.length = 0;
+    await f.contacts.remove(bob, ann);
+    expect(f.presence.told.sort()).toEqual([`${ann}: -${bob}`, `${bob}: -${ann}`].sort());
+    // Blocking a stranger changes nobody's sight.
+    f.presence.told.length = 0;
+    await f.contacts.block(ann, cat);
+    expect(f.presence.told).toEqual([]);
+  });
+
+  it("only the directions the privacy settings allow; a move to or from nobody tells the contacts", async () => {
+    await f.privacy.update(bob, { presenceVisibility: "nobody", messageRequests: "requests" }, ["presence_visibility"]);
+    await f.contacts.sendRequest(ann, bob);
+    await f.contacts.sendRequest(cat, bob);
+    await f.contacts.accept(bob, ann);
+    await f.contacts.accept(bob, cat);
+    // Bob shows presence to nobody: only bob gained sight of his new contacts.
+    expect(f.presence.told.sort()).toEqual([`${ann}: +${bob}`, `${cat}: +${bob}`].sort());
+
+    f.presence.told.length = 0;
+    await f.privacy.update(bob, { presenceVisibility: "everyone", messageRequests: "requests" }, ["presence_visibility"]);
+    expect(f.presence.told).toHaveLength(1);
+    expect(f.presence.told[0]!.split(" ").sort()).toEqual([`${bob}:`, `+${ann}`, `+${cat}`].sort());
+    f.presence.told.length = 0;
+    await f.privacy.update(bob, { presenceVisibility: "contacts", messageRequests: "requests" }, ["presence_visibility"]);
+    expect(f.presence.told).toEqual([]);
+    await f.contacts.block(bob, cat);
+    f.presence.told.length = 0;
+    await f.privacy.update(bob, { presenceVisibility: "nobody", messageRequests: "requests" }, ["presence_visibility"]);
+    expect(f.presence.told).toEqual([`${bob}: -${ann}`]);
   });
 });

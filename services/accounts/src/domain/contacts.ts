@@ -1,8 +1,11 @@
 import { DomainError } from "@messenger/rpc/domain-error";
 import type { BlockRecord, ContactRecord, ContactsRepository, PairState, RequestRecord } from "../storage/contacts-repository.js";
+import { DirectRelationSync } from "./direct-relation-sync.js";
 import type { DirectRelations } from "./direct-relations.js";
 import { decodePageToken, encodePageToken, pageOf, pageSizeOf, type Page } from "./page.js";
 import { PairLock } from "./pair-lock.js";
+import { tellSightChanges, type PresenceAudience } from "./presence-audience.js";
+import { relationView } from "./relations.js";
 
 /** How many relations one user may hold. */
 export interface ContactLimits {
@@ -23,19 +26,25 @@ function requirePeerId(me: string, peerId: string): void {
 
 /**
  * Contact requests, contacts and blocks of one user toward others. Every change of a pair
- * runs alone (PairLock) and tells the message store what it must enforce in the pair's
- * direct conversation, in the order that keeps the store never more permissive than this
- * service: a block reaches the store before it is written here, an unblock after.
+ * runs alone (PairLock). What the message store must enforce in the pair's direct
+ * conversation (blocks, contacts) is committed here first, together with an outbox entry;
+ * the change then pushes that entry and answers only once the store has it. A push that
+ * fails fails the call but leaves the entry, which flushOutbox pushes later: the state here
+ * is the truth and the store converges to it by itself.
  */
 export class Contacts {
   private readonly lock = new PairLock();
+  private readonly sync: DirectRelationSync;
 
   constructor(
     private readonly repo: ContactsRepository,
-    private readonly store: DirectRelations,
+    store: DirectRelations,
+    private readonly presence: PresenceAudience,
     private readonly limits: ContactLimits = defaultContactLimits,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.sync = new DirectRelationSync(repo, store, this.lock);
+  }
 
   /** Asks peerId to be a contact; `accepted` when peerId had asked first and both are contacts now. */
   async sendRequest(me: string, peerId: string): Promise<{ accepted: boolean }> {
@@ -47,7 +56,7 @@ export class Contacts {
       if (s.contact) throw new DomainError("already_exists", "already a contact");
       if (s.asked) throw new DomainError("already_exists", "contact request already sent");
       if (s.askedBy) {
-        await this.connect(me, s);
+        await this.withSights(me, peerId, () => this.connect(me, s));
         return { accepted: true };
       }
       if (!(await this.repo.putRequest(me, peerId, this.now(), this.limits.maxPendingRequests))) {
@@ -63,7 +72,7 @@ export class Contacts {
     return this.lock.run(me, askerId, async () => {
       const s = await this.repo.pairState(me, askerId);
       if (!s?.askedBy) throw new DomainError("not_found", "no contact request from that user");
-      return this.connect(me, s);
+      return this.withSights(me, askerId, () => this.connect(me, s));
     });
   }
 
@@ -83,40 +92,54 @@ export class Contacts {
     });
   }
 
-  /** Ends a contact on both sides. */
+  /** Ends a contact on both sides, here and then in the store (so later conversations are requests again). */
   async remove(me: string, peerId: string): Promise<void> {
     requirePeerId(me, peerId);
-    await this.lock.run(me, peerId, async () => {
-      if (!(await this.repo.removeContact(me, peerId))) throw new DomainError("not_found", "not a contact");
-    });
+    await this.lock.run(me, peerId, () =>
+      this.withSights(me, peerId, async () => {
+        if (!(await this.repo.removeContact(me, peerId))) throw new DomainError("not_found", "not a contact");
+        await this.sync.pushHeld(me, peerId);
+        await this.sync.pushHeld(peerId, me);
+      }),
+    );
   }
 
   /**
-   * Blocks peerId. The store hears it first: once it has, the block holds for every send
-   * and open whatever happens here; if writing here then fails, the caller retries and both
-   * converge. Idempotent.
+   * Blocks peerId: here (with its outbox entry), then in the store. Answers once the store
+   * has it, so every send and open after that is refused; when the store cannot be told the
+   * call fails, the block holds here and the store hears it from flushOutbox. Idempotent:
+   * every call tells the store again.
    */
   async block(me: string, peerId: string): Promise<void> {
     requirePeerId(me, peerId);
     await this.lock.run(me, peerId, async () => {
-      const s = await this.pairState(me, peerId);
-      await this.store.set(me, peerId, { blocking: true, contact: s.contact });
-      await this.repo.putBlock(me, peerId, this.now());
+      await this.pairState(me, peerId);
+      await this.withSights(me, peerId, async () => {
+        await this.repo.putBlock(me, peerId, this.now());
+        await this.sync.pushHeld(me, peerId);
+      });
+    });
+  }
+
+  /** Lifts a block, here and then in the store, as block does. Idempotent. */
+  async unblock(me: string, peerId: string): Promise<void> {
+    requirePeerId(me, peerId);
+    await this.lock.run(me, peerId, async () => {
+      await this.pairState(me, peerId);
+      await this.withSights(me, peerId, async () => {
+        await this.repo.deleteBlock(me, peerId);
+        await this.sync.pushHeld(me, peerId);
+      });
     });
   }
 
   /**
-   * Lifts a block: here first, then in the store, so the store never allows what this
-   * service still forbids. The store is told even when there was no block here, so a retry
-   * after a failed store call converges. Idempotent.
+   * Pushes every outbox entry the store has not acknowledged, oldest first (after a failed
+   * push or a restart between a commit and its push). Throws the first refusal; what is
+   * left stays for the next call. The accounts app calls it on a timer.
    */
-  async unblock(me: string, peerId: string): Promise<void> {
-    requirePeerId(me, peerId);
-    await this.lock.run(me, peerId, async () => {
-      const s = await this.pairState(me, peerId);
-      await this.repo.deleteBlock(me, peerId);
-      await this.store.set(me, peerId, { blocking: false, contact: s.contact });
-    });
+  flushOutbox(): Promise<void> {
+    return this.sync.flush();
   }
 
   /** The caller's contacts by username. */
@@ -144,6 +167,28 @@ export class Contacts {
     return pageOf(rows, size, (last) => encodePageToken("blocked", [last.blockedAt, last.user.id]));
   }
 
+  /** Whether each of the two may see the other's presence, as committed now. */
+  private async sights(a: string, b: string): Promise<{ aSeesB: boolean; bSeesA: boolean }> {
+    const [ofB, ofA] = await Promise.all([this.repo.peerRelations(a, [b]), this.repo.peerRelations(b, [a])]);
+    const sees = (viewer: string, user: string, r: ReturnType<typeof ofB.get>): boolean => (r ? relationView(viewer, user, r).presenceVisible : false);
+    return { aSeesB: sees(a, b, ofB.get(b)), bSeesA: sees(b, a, ofA.get(a)) };
+  }
+
+  /**
+   * Runs a change of the pair (under its lock) and then tells presence whose sight of whom
+   * it changed, also when the change failed after committing here (a store push that did
+   * not go through): what is committed here is what GetPresence answers.
+   */
+  private async withSights<T>(a: string, b: string, change: () => Promise<T>): Promise<T> {
+    const before = await this.sights(a, b);
+    try {
+      return await change();
+    } finally {
+      const after = await this.sights(a, b).catch(() => before);
+      await tellSightChanges(this.presence, a, b, before, after);
+    }
+  }
+
   private async pairState(me: string, peerId: string): Promise<PairState> {
     const s = await this.repo.pairState(me, peerId);
     if (!s) throw new DomainError("not_found", "no such user");
@@ -151,22 +196,22 @@ export class Contacts {
   }
 
   /**
-   * Makes the pair contacts. The store hears it first, once per side: if it fails nothing
-   * changed here and the request is still pending, so a retry converges. Only a contact
-   * limit reached meanwhile through another pair can leave the store one "contact" ahead,
-   * which only files the pair's conversation in the inbox.
+   * Makes the pair contacts here (the limits are checked in that write, once), then tells
+   * the store once per side. A failed push fails the call with the contact made here; the
+   * store hears it from flushOutbox.
    */
   private async connect(me: string, s: PairState): Promise<ContactRecord> {
     const peerId = s.peer.id;
-    const [mine, theirs] = await Promise.all([this.repo.counts(me), this.repo.counts(peerId)]);
-    if (mine.contacts >= this.limits.maxContacts) throw new DomainError("resource_exhausted", `you have the most contacts allowed (${this.limits.maxContacts})`);
-    if (theirs.contacts >= this.limits.maxContacts) throw new DomainError("resource_exhausted", "that user has the most contacts allowed");
-    await this.store.set(me, peerId, { blocking: s.blocking, contact: true });
-    await this.store.set(peerId, me, { blocking: s.blockedBy, contact: true });
     const since = this.now();
     if (!(await this.repo.addContact(me, peerId, since, this.limits.maxContacts))) {
-      throw new DomainError("resource_exhausted", `at most ${this.limits.maxContacts} contacts`);
+      // Refused, so one side is full: only the message needs to know which.
+      if ((await this.repo.contactCount(me)) >= this.limits.maxContacts) {
+        throw new DomainError("resource_exhausted", `you have the most contacts allowed (${this.limits.maxContacts})`);
+      }
+      throw new DomainError("resource_exhausted", "that user has the most contacts allowed");
     }
+    await this.sync.pushHeld(me, peerId);
+    await this.sync.pushHeld(peerId, me);
     return { user: s.peer, since };
   }
 }

@@ -8,8 +8,8 @@ export interface DirectRelationState {
 
 /**
  * The port through which accounts tells the message store, the race-free authority for
- * direct conversations, about blocks and contacts. A call that fails throws; callers let it
- * fail their RPC so that a retry converges.
+ * direct conversations, about blocks and contacts. A call that fails throws; the state it
+ * carried stays in the outbox and is pushed again. Setting the same state twice is harmless.
  */
 export interface DirectRelations {
   set(userId: string, peerUserId: string, state: DirectRelationState): Promise<void>;

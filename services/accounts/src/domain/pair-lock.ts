@@ -1,9 +1,10 @@
 /**
- * Runs the changes of one pair of users one after another. A change reads the pair, tells
- * the message store and then writes locally; two changes of the same pair interleaving
- * there (a Block and an Accept, two crossing requests) could leave the store with a stale
- * word or both requests pending. This serializes them within the process, which is enough
- * for the embedded SQLite adapter: one accounts process owns the file.
+ * Runs the changes of one pair of users, and the pushes of the pair's outbox entries to the
+ * message store, one after another. A change reads the pair, writes it and pushes what it
+ * queued; two changes of the same pair interleaving there (a Block and an Accept, two
+ * crossing requests) could push an older state after a newer one or leave both requests
+ * pending. This serializes them within the process, which is enough for the embedded SQLite
+ * adapter: one accounts process owns the file.
  */
 export class PairLock {
   private readonly tails = new Map<string, Promise<void>>();

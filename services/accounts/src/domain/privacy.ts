@@ -1,5 +1,6 @@
 import { DomainError } from "@messenger/rpc/domain-error";
 import type { ContactsRepository, PrivacySettings } from "../storage/contacts-repository.js";
+import type { PresenceAudience } from "./presence-audience.js";
 
 /** The settings of a user who never changed them. */
 export const defaultPrivacy: PrivacySettings = { presenceVisibility: "contacts", messageRequests: "requests" };
@@ -9,7 +10,10 @@ const maskFields: readonly string[] = ["presence_visibility", "message_requests"
 
 /** A user's privacy settings, always whole: defaults stand in for what was never set. */
 export class Privacy {
-  constructor(private readonly repo: ContactsRepository) {}
+  constructor(
+    private readonly repo: ContactsRepository,
+    private readonly presence: PresenceAudience,
+  ) {}
 
   async get(me: string): Promise<PrivacySettings> {
     return (await this.repo.privacy(me)) ?? defaultPrivacy;
@@ -29,6 +33,16 @@ export class Privacy {
       ...(named("presence_visibility") ? { presenceVisibility: values.presenceVisibility } : {}),
       ...(named("message_requests") ? { messageRequests: values.messageRequests } : {}),
     };
-    return this.repo.updatePrivacy(me, change, defaultPrivacy);
+    const before = await this.get(me);
+    const after = await this.repo.updatePrivacy(me, change, defaultPrivacy);
+    // Contacts see the user unless it is "nobody" (everyone and contacts alike): only a move
+    // to or from "nobody" changes their sight. Non-contacts are never pushed presence.
+    const hiddenBefore = before.presenceVisibility === "nobody";
+    const hiddenAfter = after.presenceVisibility === "nobody";
+    if (hiddenBefore !== hiddenAfter) {
+      const contacts = await this.repo.unblockedContacts(me);
+      if (contacts.length > 0) await this.presence.changed(me, hiddenAfter ? [] : contacts, hiddenAfter ? contacts : []);
+    }
+    return after;
   }
 }

@@ -76,6 +76,26 @@ describe("GetRelations", () => {
     expect(rel.map((r) => r.landsInRequests)).toEqual([false, true, false]);
   });
 
+  it("answers 1000 peers, known, unknown and repeated, with one statement", async () => {
+    await befriend(ann, bob);
+    await f.contacts.block(cat, ann);
+    await showTo(dan, "everyone");
+    const asked = Array.from({ length: 1000 }, (_, i) => [bob, cat, dan, ann, ghost, `p${i}`][i % 6]!);
+    f.statements.length = 0;
+    const rel = await f.relations.get(ann, asked);
+    expect(f.statements).toHaveLength(1);
+    expect(rel.slice(0, 6).map((r) => [r.exists, r.contact, r.blockedBy, r.presenceVisible, r.landsInRequests])).toEqual([
+      [true, true, false, true, false],
+      [true, false, true, false, true],
+      [true, false, false, true, true],
+      [true, false, false, true, false],
+      [false, false, false, false, false],
+      [false, false, false, false, false],
+    ]);
+    expect(rel.slice(6, 12).map((r) => r.exists)).toEqual([true, true, true, true, false, false]);
+    expect(rel.map((r) => r.peerUserId)).toEqual(asked);
+  });
+
   it("refuses more than 1000 peers and a missing user_id with INVALID_ARGUMENT", async () => {
     expect((await f.relations.get(ann, Array.from({ length: 1000 }, (_, i) => `p${i}`))).length).toBe(1000);
     expect(await refusal(f.relations.get(ann, Array.from({ length: 1001 }, (_, i) => `p${i}`)))).toBe("invalid_argument");

@@ -30,7 +30,8 @@ const unknownPeer = (peerUserId: string): RelationView => ({
   landsInRequests: false,
 });
 
-function view(userId: string, peerUserId: string, r: PeerRelation): RelationView {
+/** The relation of userId to an existing peer, from what the repository holds of the pair. */
+export function relationView(userId: string, peerUserId: string, r: PeerRelation): RelationView {
   const peer = r.privacy ?? defaultPrivacy;
   const self = peerUserId === userId;
   const visibleTo = peer.presenceVisibility === "everyone" || (peer.presenceVisibility === "contacts" && r.contact);
@@ -56,7 +57,7 @@ export class Relations {
     const found = await this.repo.peerRelations(userId, peerUserIds);
     return peerUserIds.map((peer) => {
       const r = found.get(peer);
-      return r ? view(userId, peer, r) : unknownPeer(peer);
+      return r ? relationView(userId, peer, r) : unknownPeer(peer);
     });
   }
 

@@ -1,3 +1,5 @@
+import type { DirectRelationOutbox } from "./direct-relation-outbox.js";
+
 /** A user as other users see them. */
 export interface UserSummary {
   readonly id: string;
@@ -65,21 +67,18 @@ export interface TimeCursor {
   readonly peerId: string;
 }
 
-/** How many relations a user holds, for the limits. */
-export interface RelationCounts {
-  readonly contacts: number;
-  readonly outgoingRequests: number;
-}
-
 /**
  * The contacts store port. Every relation is kept per user (a contact or a request is one
  * row on each side, a block one row on the blocker's side), as on a store sharded by user
- * id. Each write is atomic; deciding what to write is the domain's job.
+ * id. Each write is atomic; deciding what to write is the domain's job. The writes the
+ * message store must hear of (blocks, unblocks, new contacts) queue the pair's resulting
+ * state in the outbox within the same transaction.
  */
-export interface ContactsRepository {
+export interface ContactsRepository extends DirectRelationOutbox {
   /** The pair as the user sees it, or undefined when no account has peerId. */
   pairState(userId: string, peerId: string): Promise<PairState | undefined>;
-  counts(userId: string): Promise<RelationCounts>;
+  /** How many contacts the user has. */
+  contactCount(userId: string): Promise<number>;
   /**
    * Records userId's request to peerId on both sides, unless userId already has
    * maxOutgoing requests pending: then it writes nothing and returns false.
@@ -88,16 +87,23 @@ export interface ContactsRepository {
   /** Drops the pending request of fromId to toId on both sides; false when there was none. */
   deleteRequest(fromId: string, toId: string): Promise<boolean>;
   /**
-   * Makes a and b contacts on both sides and drops the requests between them, unless either
-   * already has maxContacts contacts: then it writes nothing and returns false.
+   * Makes a and b contacts on both sides, drops the requests between them and queues both
+   * sides' state for the store, unless either already has maxContacts contacts: then it
+   * writes nothing and returns false.
    */
   addContact(a: string, b: string, since: number, maxContacts: number): Promise<boolean>;
-  /** Ends the contact on both sides; false when they were not contacts. */
+  /**
+   * Ends the contact on both sides; false when they were not contacts. Entries of the pair
+   * still pending in the outbox are replaced by the state without the contact.
+   */
   removeContact(a: string, b: string): Promise<boolean>;
-  /** userId blocks peerId (the first block's time is kept) and requests both ways are dropped. */
+  /**
+   * userId blocks peerId (the first block's time is kept), requests both ways are dropped,
+   * and userId's state toward peerId is queued for the store (also when the block existed).
+   */
   putBlock(userId: string, peerId: string, at: number): Promise<void>;
-  /** False when userId did not block peerId. */
-  deleteBlock(userId: string, peerId: string): Promise<boolean>;
+  /** Lifts userId's block of peerId, if any, and queues userId's state toward peerId for the store. */
+  deleteBlock(userId: string, peerId: string): Promise<void>;
   /** Contacts by username, after `afterUsername` when given. */
   listContacts(userId: string, afterUsername: string | undefined, limit: number): Promise<ContactRecord[]>;
   /** Pending requests to (incoming) or from (outgoing) the user, newest first, after `after`. */

@@ -24,7 +24,11 @@ const toRecord = (r: UserRow): AccountRecord => ({
 /** The embedded accounts adapter: one SQLite file for accounts, tokens, contacts and privacy settings. */
 export function openSqliteAccountRepository(path: string): AccountRepository & ContactsRepository {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  return sqliteAccountRepository(new Database(path));
+}
+
+/** The adapter over a connection opened by the caller (tests open one that traces its statements); it closes it. */
+export function sqliteAccountRepository(db: Database.Database): AccountRepository & ContactsRepository {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.exec(`

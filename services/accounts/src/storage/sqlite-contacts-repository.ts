@@ -8,6 +8,7 @@ import type {
   TimeCursor,
   UserSummary,
 } from "./contacts-repository.js";
+import { sqliteDirectRelationOutbox } from "./sqlite-direct-relation-outbox.js";
 
 interface SummaryRow {
   id: string;
@@ -24,6 +25,7 @@ interface PairRow extends SummaryRow {
 }
 
 interface PeerRow {
+  id: string;
   contact: number;
   blocking: number;
   blocked_by: number;
@@ -48,14 +50,17 @@ const start: TimeCursor = { at: Number.MAX_SAFE_INTEGER, peerId: "" };
 
 /**
  * The contacts adapter over the accounts SQLite file (its `users` table must exist). It
- * creates its own tables; rows are per user as on a store sharded by user id.
+ * creates its own tables; rows are per user as on a store sharded by user id. A contact row
+ * carries the peer's username (usernames never change) so that a page of contacts by
+ * username is a range of one index, not a sort of all of them.
  */
 export function sqliteContactsRepository(db: Database.Database): ContactsRepository {
   db.exec(`
     CREATE TABLE IF NOT EXISTS contacts (
-      user_id TEXT NOT NULL, peer_id TEXT NOT NULL, since INTEGER NOT NULL,
+      user_id TEXT NOT NULL, peer_id TEXT NOT NULL, peer_username TEXT NOT NULL, since INTEGER NOT NULL,
       PRIMARY KEY (user_id, peer_id)
     ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS contacts_by_username ON contacts (user_id, peer_username, peer_id);
     CREATE TABLE IF NOT EXISTS contact_requests (
       user_id TEXT NOT NULL, peer_id TEXT NOT NULL, outgoing INTEGER NOT NULL, sent_at INTEGER NOT NULL,
       PRIMARY KEY (user_id, peer_id)
@@ -70,6 +75,7 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
       user_id TEXT PRIMARY KEY, presence_visibility TEXT NOT NULL, message_requests TEXT NOT NULL
     ) WITHOUT ROWID;
   `);
+  const outbox = sqliteDirectRelationOutbox(db);
   const q = {
     pair: db.prepare<{ user: string; peer: string }, PairRow>(`
       SELECT u.id, u.username, u.display_name,
@@ -83,13 +89,13 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
     insertRequestRow: db.prepare("INSERT INTO contact_requests (user_id, peer_id, outgoing, sent_at) VALUES (?, ?, ?, ?)"),
     deleteRequestRow: db.prepare("DELETE FROM contact_requests WHERE user_id = ? AND peer_id = ? AND outgoing = ?"),
     deleteRequestRows: db.prepare("DELETE FROM contact_requests WHERE user_id = ? AND peer_id = ?"),
-    insertContactRow: db.prepare("INSERT OR IGNORE INTO contacts (user_id, peer_id, since) VALUES (?, ?, ?)"),
+    insertContactRow: db.prepare<[string, number, string]>("INSERT OR IGNORE INTO contacts (user_id, peer_id, peer_username, since) SELECT ?, id, username, ? FROM users WHERE id = ?"),
     deleteContactRow: db.prepare("DELETE FROM contacts WHERE user_id = ? AND peer_id = ?"),
     insertBlock: db.prepare("INSERT OR IGNORE INTO blocks (user_id, peer_id, blocked_at) VALUES (?, ?, ?)"),
     deleteBlock: db.prepare("DELETE FROM blocks WHERE user_id = ? AND peer_id = ?"),
     contacts: db.prepare<[string, string, number], SummaryRow & { since: number }>(`
-      SELECT u.id, u.username, u.display_name, c.since FROM contacts c JOIN users u ON u.id = c.peer_id
-      WHERE c.user_id = ? AND u.username > ? ORDER BY u.username LIMIT ?`),
+      SELECT c.peer_id AS id, c.peer_username AS username, u.display_name, c.since FROM contacts c JOIN users u ON u.id = c.peer_id
+      WHERE c.user_id = ? AND c.peer_username > ? ORDER BY c.peer_username LIMIT ?`),
     requests: db.prepare<{ user: string; outgoing: number; at: number; peer: string; limit: number }, SummaryRow & { sent_at: number }>(`
       SELECT u.id, u.username, u.display_name, r.sent_at FROM contact_requests r JOIN users u ON u.id = r.peer_id
       WHERE r.user_id = @user AND r.outgoing = @outgoing AND (r.sent_at, r.peer_id) < (@at, @peer)
@@ -104,13 +110,16 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
     putPrivacy: db.prepare(`
       INSERT INTO privacy_settings (user_id, presence_visibility, message_requests) VALUES (?, ?, ?)
       ON CONFLICT (user_id) DO UPDATE SET presence_visibility = excluded.presence_visibility, message_requests = excluded.message_requests`),
-    peer: db.prepare<{ user: string; peer: string }, PeerRow>(`
-      SELECT
+    // Every peer in one statement (one snapshot, so no peer is judged against a newer state
+    // than another): the ids arrive as a JSON array, each looked up by key.
+    peers: db.prepare<{ user: string; peers: string }, PeerRow>(`
+      SELECT u.id,
         EXISTS (SELECT 1 FROM contacts WHERE user_id = @user AND peer_id = u.id) AS contact,
         EXISTS (SELECT 1 FROM blocks WHERE user_id = @user AND peer_id = u.id) AS blocking,
         EXISTS (SELECT 1 FROM blocks WHERE user_id = u.id AND peer_id = @user) AS blocked_by,
         p.presence_visibility, p.message_requests
-      FROM users u LEFT JOIN privacy_settings p ON p.user_id = u.id WHERE u.id = @peer`),
+      FROM users u LEFT JOIN privacy_settings p ON p.user_id = u.id
+      WHERE u.id IN (SELECT value FROM json_each(@peers))`),
     unblockedContacts: db.prepare<{ user: string }, { peer_id: string }>(`
       SELECT c.peer_id FROM contacts c WHERE c.user_id = @user
         AND NOT EXISTS (SELECT 1 FROM blocks WHERE user_id = @user AND peer_id = c.peer_id)
@@ -135,29 +144,27 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
   const addContact = db.transaction((a: string, b: string, since: number, maxContacts: number): boolean => {
     if (q.countContacts.get(a)!.n >= maxContacts || q.countContacts.get(b)!.n >= maxContacts) return false;
     dropRequestsBetween(a, b);
-    q.insertContactRow.run(a, b, since);
-    q.insertContactRow.run(b, a, since);
+    q.insertContactRow.run(a, since, b);
+    q.insertContactRow.run(b, since, a);
+    outbox.queue(a, b);
+    outbox.queue(b, a);
     return true;
   });
   const removeContact = db.transaction((a: string, b: string): boolean => {
-    const removed = q.deleteContactRow.run(a, b).changes;
-    return q.deleteContactRow.run(b, a).changes + removed > 0;
+    const removed = q.deleteContactRow.run(a, b).changes + q.deleteContactRow.run(b, a).changes;
+    // The store keeps the pair's contact bit (it decides where a new conversation lands).
+    outbox.queue(a, b);
+    outbox.queue(b, a);
+    return removed > 0;
   });
   const putBlock = db.transaction((user: string, peer: string, at: number): void => {
     q.insertBlock.run(user, peer, at);
     dropRequestsBetween(user, peer);
+    outbox.queue(user, peer);
   });
-  // One snapshot for the whole answer, so no peer is judged against a newer state than another.
-  const peerRelations = db.transaction((user: string, peers: readonly string[]): Map<string, PeerRelation> => {
-    const out = new Map<string, PeerRelation>();
-    for (const peer of peers) {
-      if (out.has(peer)) continue;
-      const r = q.peer.get({ user, peer });
-      if (r) {
-        out.set(peer, { contact: r.contact === 1, blocking: r.blocking === 1, blockedBy: r.blocked_by === 1, privacy: privacyOf(r.presence_visibility, r.message_requests) });
-      }
-    }
-    return out;
+  const deleteBlock = db.transaction((user: string, peer: string): void => {
+    q.deleteBlock.run(user, peer);
+    outbox.queue(user, peer);
   });
   const updatePrivacy = db.transaction((user: string, change: Partial<PrivacySettings>, defaults: PrivacySettings): PrivacySettings => {
     const row = q.privacy.get(user);
@@ -175,8 +182,8 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
       if (!r) return undefined;
       return { peer: summary(r), contact: r.contact === 1, asked: r.outgoing === 1, askedBy: r.outgoing === 0, blocking: r.blocking === 1, blockedBy: r.blocked_by === 1 };
     },
-    async counts(user) {
-      return { contacts: q.countContacts.get(user)!.n, outgoingRequests: q.countOutgoing.get(user)!.n };
+    async contactCount(user) {
+      return q.countContacts.get(user)!.n;
     },
     async putRequest(user, peer, at, maxOutgoing) {
       return putRequest(user, peer, at, maxOutgoing);
@@ -194,7 +201,7 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
       putBlock(user, peer, at);
     },
     async deleteBlock(user, peer) {
-      return q.deleteBlock.run(user, peer).changes > 0;
+      deleteBlock(user, peer);
     },
     async listContacts(user, afterUsername, limit) {
       return q.contacts.all(user, afterUsername ?? "", limit).map((r) => ({ user: summary(r), since: r.since }));
@@ -217,10 +224,19 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
       return updatePrivacy(user, change, defaults);
     },
     async peerRelations(user, peers) {
-      return peerRelations(user, peers);
+      const rows = q.peers.all({ user, peers: JSON.stringify(peers) });
+      return new Map(
+        rows.map((r): [string, PeerRelation] => [
+          r.id,
+          { contact: r.contact === 1, blocking: r.blocking === 1, blockedBy: r.blocked_by === 1, privacy: privacyOf(r.presence_visibility, r.message_requests) },
+        ]),
+      );
     },
     async unblockedContacts(user) {
       return q.unblockedContacts.all({ user }).map((r) => r.peer_id);
     },
+    pendingDirectRelation: (user, peer) => outbox.pendingDirectRelation(user, peer),
+    pendingDirectRelations: (afterVersion, limit) => outbox.pendingDirectRelations(afterVersion, limit),
+    clearDirectRelation: (entry) => outbox.clearDirectRelation(entry),
   };
 }

@@ -67,7 +67,8 @@ export function groupUseCases<E>(ports: GroupPorts<E>, options: GroupUseCaseOpti
     if (userIds.length === 0) return;
     const screening = await users.screenForAdding(actorUserId, userIds);
     if (screening.unknown.length > 0) throw new GroupError("user-not-found", `no such user: ${listed(screening.unknown)}`);
-    if (screening.blockingActor.length > 0) throw new GroupError("blocked", `you cannot add ${listed(screening.blockingActor)}`);
+    // Named nowhere: who blocks the caller is not the caller's to learn from a group add.
+    if (screening.blockingActor.length > 0) throw new GroupError("blocked", "some of these users cannot be added by you");
   }
 
   async function change(

@@ -64,10 +64,18 @@ export class AnnounceCoalescer {
     while (this.tails.size > 0) await Promise.all(this.tails.values());
   }
 
-  /** Drops held changes and stops the timers; sends already started still finish. */
+  /**
+   * Stops the timers and sends every held change that differs from what watchers last got
+   * at once (a shutdown must not leave them with a state that is no longer true); wait for
+   * idle() after it.
+   */
   close(): void {
-    for (const w of this.windows.values()) w.cancel();
+    const windows = [...this.windows.values()];
     this.windows.clear();
+    for (const w of windows) {
+      w.cancel();
+      if (w.pending && !sameState(w.pending, w.announced)) void this.enqueue(w.pending);
+    }
   }
 
   private open(state: PresenceState): Promise<void> {

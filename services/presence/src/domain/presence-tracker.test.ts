@@ -132,6 +132,7 @@ describe("PresenceTracker announcements", () => {
     await w.online("alice");
     w.clock.advance(windowMs);
     await w.online("bob");
+    await w.settle();
     expect(await w.tracker.sweep()).toBe(2);
     const sweptAt = w.clock.now();
     w.clock.advance(windowMs);
@@ -217,10 +218,30 @@ describe("PresenceTracker coalescing", () => {
     ]);
   });
 
+  it("sends held changes at once when it closes, so a shutdown leaves no watcher with a stale state", async () => {
+    const relations = new FakeRelations(everyone).befriend("alice", "bob");
+    const w = await world(relations);
+    await w.online("bob");
+    await w.online("alice");
+    w.clock.advance(windowMs * 2);
+    await w.offline("alice");
+    const leftAt = w.clock.now();
+    await w.settle();
+    expect(w.frames.get("bob")).toHaveLength(1);
+    await w.tracker.close();
+    await w.settle();
+    expect(w.frames.get("bob")).toEqual([
+      { userId: "alice", online: true, lastSeenAt: 0 },
+      { userId: "alice", online: false, lastSeenAt: leftAt },
+    ]);
+    expect(w.clock.pending()).toBe(0);
+  });
+
   it("sends nothing at the window's end when the user is back in the state last announced", async () => {
     const relations = new FakeRelations(everyone).befriend("alice", "bob");
     const w = await world(relations);
     await w.online("bob");
+    await w.settle();
     const before = w.tracker.counters;
     await w.online("alice");
     for (let i = 0; i < 50; i++) {

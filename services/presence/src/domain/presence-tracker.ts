@@ -57,7 +57,8 @@ export class PresenceTracker {
   async register(record: SessionRecord): Promise<void> {
     const wasOnline = (await this.deps.registry.sessionsOf([record.userId])).length > 0;
     await this.deps.registry.put(record);
-    if (!wasOnline) await this.coalescer.offer({ userId: record.userId, online: true, lastSeenAt: 0 });
+    // The session does not wait for its announcement (idle() does, for tests and shutdown).
+    if (!wasOnline) void this.coalescer.offer({ userId: record.userId, online: true, lastSeenAt: 0 });
   }
 
   async refresh(gatewayId: string, sessionIds: readonly string[]): Promise<string[]> {
@@ -103,12 +104,26 @@ export class PresenceTracker {
     return this.presenceOf(unique.filter((u) => visible.has(u)));
   }
 
+  /**
+   * Tells the viewers whose sight of a user changed (a contact made or removed, a block, a
+   * privacy setting): the current presence to those who gained it, a hidden presence to
+   * those who lost it, so no screen keeps showing what it may no longer see. Only those
+   * online are reached; the others ask GetPresence when they come back.
+   */
+  async audienceChanged(userId: string, gained: readonly string[], lost: readonly string[]): Promise<void> {
+    if (gained.length > 0) {
+      const [state] = await this.presenceOf([userId]);
+      await fanOut(this.deps, gained, { frame: { case: "presence", value: { presence: presenceToProto(state!) } } });
+    }
+    if (lost.length > 0) await fanOut(this.deps, lost, { frame: { case: "presence", value: { presence: { userId, hidden: true } } } });
+  }
+
   /** Resolves when every announcement started so far has been sent. */
   idle(): Promise<void> {
     return this.coalescer.idle();
   }
 
-  /** Drops announcements still held in a window and waits for those being sent. */
+  /** Sends the announcements still held in a window at once and waits for every send. */
   async close(): Promise<void> {
     this.coalescer.close();
     await this.coalescer.idle();
@@ -118,17 +133,16 @@ export class PresenceTracker {
     const users = [...new Set(records.map((r) => r.userId))];
     const stillOnline = new Set((await this.deps.registry.sessionsOf(users)).map((s) => s.userId));
     const now = this.clock.now();
-    for (const userId of users) {
-      if (stillOnline.has(userId)) continue;
-      // Stored on every went-offline, even one whose announcement is held: last seen must
-      // be right for whoever asks later, whatever was announced.
-      try {
-        await this.deps.lastSeen.put(userId, now);
-      } catch (err) {
-        this.deps.log.warn({ err, userId }, "last seen not stored");
-      }
-      await this.coalescer.offer({ userId, online: false, lastSeenAt: now });
-    }
+    const gone = users.filter((u) => !stillOnline.has(u));
+    // Stored on every went-offline, even one whose announcement is held: last seen must be
+    // right for whoever asks later, whatever was announced. A dead gateway's thousands of
+    // users are written together, not one round trip after another.
+    await Promise.all(
+      gone.map((userId) =>
+        this.deps.lastSeen.put(userId, now).catch((err: unknown) => this.deps.log.warn({ err, userId }, "last seen not stored")),
+      ),
+    );
+    for (const userId of gone) void this.coalescer.offer({ userId, online: false, lastSeenAt: now });
   }
 
   private async send(state: PresenceState): Promise<void> {

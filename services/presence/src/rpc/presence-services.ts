@@ -1,12 +1,15 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
-import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
+import { PresenceAudienceService, PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { route, type ServiceRoute } from "@messenger/rpc";
 import type { PresenceTracker } from "../domain/presence-tracker.js";
 import { presenceToProto } from "../domain/presence-state.js";
 
 /** Most user ids one GetPresence may name. */
 export const maxPresenceUserIds = 500;
+
+/** Most viewers one AudienceChanged may name in each list. */
+export const maxAudienceChange = 10_000;
 
 /**
  * The public presence API: a caller sees themselves and the users whose relation to them
@@ -47,6 +50,24 @@ export function sessionRoute(deps: { tracker: PresenceTracker }): ServiceRoute {
       },
       async endSession(req) {
         await deps.tracker.end(req.sessionId);
+        return {};
+      },
+    },
+    "internal",
+  );
+}
+
+/** The internal API accounts calls when who may see a user's presence changed. */
+export function audienceRoute(deps: { tracker: PresenceTracker }): ServiceRoute {
+  return route(
+    PresenceAudienceService,
+    {
+      async audienceChanged(req) {
+        if (!req.userId) throw new ConnectError("user_id is required", Code.InvalidArgument);
+        if (req.gainedViewerIds.length > maxAudienceChange || req.lostViewerIds.length > maxAudienceChange) {
+          throw new ConnectError(`at most ${maxAudienceChange} viewers in each list`, Code.InvalidArgument);
+        }
+        await deps.tracker.audienceChanged(req.userId, req.gainedViewerIds, req.lostViewerIds);
         return {};
       },
     },

@@ -11,7 +11,8 @@ export type Folder = "inbox" | "requests";
  * Whether a conversation of the user's index belongs in a folder: the inbox holds every
  * conversation that is not a pending request; the requests hold the pending ones that have a
  * message beyond where the user deleted them (0: never deleted), so an empty request shows
- * nowhere until the opener writes, and a deleted one comes back when the peer writes again.
+ * nowhere until the opener writes, and a deleted one comes back with the next message, by
+ * either user.
  */
 export function inFolder(row: UserConversation, folder: Folder): boolean {
   return folder === "inbox" ? !row.request : row.request && row.conversation.lastSeq > row.hiddenSeq;

@@ -59,6 +59,18 @@ describe("message requests", () => {
     await expect(deleteMessageRequest(repo, "carol", "nope")).rejects.toMatchObject({ kind: "not_found" });
   });
 
+  it("brings a deleted request back with the caller's own next message, still a request: a reply accepts nothing", async () => {
+    const repo = repos.open();
+    const s = scenario(repo);
+    const id = (await open(repo)).conversation.id;
+    await s.send(id, "alice");
+    await deleteMessageRequest(repo, "bob", id);
+    expect(await ids(repo, "bob", "requests")).toEqual([]);
+    await s.send(id, "bob", "who is this?");
+    expect(await ids(repo, "bob", "requests")).toEqual([id]);
+    expect(await ids(repo, "bob", "inbox")).toEqual([]);
+  });
+
   it("moves the conversation to both inboxes when the two become contacts", async () => {
     const repo = repos.open();
     const s = scenario(repo);

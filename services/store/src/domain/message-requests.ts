@@ -16,7 +16,9 @@ export async function acceptMessageRequest(repo: HistoryRepository, userId: stri
 }
 
 /**
- * Takes a conversation out of the user's message requests until the peer writes again.
+ * Takes a conversation out of the user's message requests until the conversation moves
+ * again: the next message by either user (the caller's own too) brings it back, still a
+ * request. A reply never accepts a request: that is acceptMessageRequest's alone.
  * NOT_FOUND when it is not one of the user's conversations, FAILED_PRECONDITION when it is in
  * the inbox (a conversation there is left, not deleted).
  */

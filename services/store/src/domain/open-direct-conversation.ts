@@ -7,7 +7,9 @@ import { requireId, requireUserConversation } from "./membership.js";
  * The caller's direct conversation with a peer, created on first use. The caller of this
  * use case checks that the peer exists and says where a new conversation lands for the peer
  * (the accounts service knows users and their relations); the store refuses the open when
- * the peer blocks the caller (checked in the writer, see HistoryRepository.openDirect).
+ * the peer blocks the caller, and files the conversation in the peer's inbox when the pair
+ * became contacts after the caller asked (both read in the writer, see
+ * HistoryRepository.openDirect).
  */
 export async function openDirectConversation(
   repo: HistoryRepository,

@@ -29,8 +29,10 @@ export function historyRoute(deps: {
       async openDirectConversation(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
         requireId(req.peerUserId, "peer_user_id");
-        // Accounts says whether the peer exists and where a new conversation lands for them;
-        // whether the peer blocks the caller is the store's own check, in the writer.
+        // Accounts says whether the peer exists and where a new conversation lands for them.
+        // That answer may be stale by the time the writer runs (the pair may become contacts
+        // in between), so the writer corrects it from the store's own record of the pair,
+        // and checks there whether the peer blocks the caller.
         let peerLandsInRequests = false;
         if (req.peerUserId !== me.userId) {
           const { relations } = await deps.relations.getRelations({ userId: me.userId, peerUserIds: [req.peerUserId] }, { signal: ctx.signal });

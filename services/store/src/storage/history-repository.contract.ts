@@ -381,9 +381,33 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       const conv = await repo.openDirect("alice", "bob", 1, true);
       await repo.setDirectRelation("bob", "alice", false, true);
       expect([(await repo.userConversation("alice", conv.id))?.request, (await repo.userConversation("bob", conv.id))?.request]).toEqual([false, false]);
-      // Before a conversation exists there is nothing to move, and nothing is blocked.
+    });
+
+    it("files a conversation created after the pair became contacts in both inboxes, though the opener was told it lands in requests", async () => {
+      // Both users' records (what accounts sends), or either one alone: contact is mutual.
+      const inboxes = async (a: string, b: string) => {
+        const conv = await repo.openDirect(a, b, 1, true);
+        return [conv.blocked, (await repo.userConversation(a, conv.id))?.request, (await repo.userConversation(b, conv.id))?.request];
+      };
       await repo.setDirectRelation("carol", "dave", false, true);
-      expect(await repo.openDirect("dave", "carol", 2, false)).toMatchObject({ blocked: false });
+      await repo.setDirectRelation("dave", "carol", false, true);
+      expect(await inboxes("carol", "dave")).toEqual([false, false, false]);
+      await repo.setDirectRelation("erin", "frank", false, true);
+      expect(await inboxes("erin", "frank")).toEqual([false, false, false]);
+      await repo.setDirectRelation("hal", "gina", false, true);
+      expect(await inboxes("gina", "hal")).toEqual([false, false, false]);
+      // A contact's record that lifts its block is no block; one that keeps it still is.
+      await repo.setDirectRelation("ivan", "judy", true, true);
+      await repo.setDirectRelation("ivan", "judy", false, true);
+      expect(await inboxes("judy", "ivan")).toEqual([false, false, false]);
+      await repo.setDirectRelation("kim", "leo", true, true);
+      expect(await inboxes("kim", "leo")).toEqual([true, false, false]);
+      // Contact ended on both sides, no block: a new conversation lands where the opener was told.
+      await repo.setDirectRelation("mia", "ned", false, true);
+      await repo.setDirectRelation("ned", "mia", false, true);
+      await repo.setDirectRelation("mia", "ned", false, false);
+      await repo.setDirectRelation("ned", "mia", false, false);
+      expect(await inboxes("mia", "ned")).toEqual([false, false, true]);
     });
   });
 }

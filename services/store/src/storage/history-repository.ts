@@ -170,11 +170,12 @@ export interface GroupChangeOutcome {
  *   sender's member row); nothing is written per member or per user index row;
  * - applyGroupChange checks the expected member version and applies the change, its system
  *   message and the head update atomically, or changes nothing;
- * - a block between the two users of a direct conversation is kept by the conversation's id
- *   (directConversationId) whether or not the conversation exists, and is checked inside
- *   the write of openDirect and of append: no cache anywhere can let a send through after
- *   setDirectRelation is answered;
- * - conversations, members, ranges, messages and blocks are addressed by conversation id;
+ * - the relation of the two users of a direct conversation (who blocks whom, whether they
+ *   are contacts) is kept by the conversation's id (directConversationId) whether or not the
+ *   conversation exists, and is read inside the write of openDirect and of append: no cache
+ *   anywhere can let a send through after setDirectRelation is answered, and a conversation
+ *   created after the pair became contacts is never a request;
+ * - conversations, members, ranges, messages and relations are addressed by conversation id;
  *   the user index and device cursors by user id (a sharded adapter places them so).
  * Refusals are thrown (or returned, for append) as DomainError codes.
  */
@@ -182,14 +183,17 @@ export interface HistoryRepository {
   /**
    * The direct conversation of a pair, created on first use (one per pair, even under races).
    * PERMISSION_DENIED when the peer blocks the opener, whether or not it exists. On creation
-   * it sits in the opener's inbox and, when `peerLandsInRequests`, in the peer's message
-   * requests (else their inbox); an existing one is returned as it is.
+   * it sits in the opener's inbox and, when `peerLandsInRequests` and no setDirectRelation
+   * has made the pair contacts (read in the same write: the caller's flag may predate it),
+   * in the peer's message requests (else their inbox); an existing one is returned as it is.
    */
   openDirect(openerUserId: string, peerUserId: string, now: number, peerLandsInRequests: boolean): Promise<ConversationRecord>;
   /**
-   * Records the user's stance toward the peer in their direct conversation, existing or not:
-   * `blocking` (then nobody may send into it, and the peer may not open it); `contact` takes
-   * it out of both users' message requests. INVALID_ARGUMENT when user and peer are one.
+   * Records the user's stance toward the peer in their direct conversation, existing or not,
+   * replacing the user's previous one: `blocking` (then nobody may send into it, and the peer
+   * may not open it); `contact` (mutual: either user's record makes the pair contacts) takes
+   * an existing conversation out of both users' message requests and files one created later
+   * in both inboxes. INVALID_ARGUMENT when user and peer are one.
    */
   setDirectRelation(userId: string, peerUserId: string, blocking: boolean, contact: boolean): Promise<void>;
   /**

@@ -6,6 +6,7 @@ import {
   toConversation,
   toMember,
   toMessage,
+  userIndexRowReader,
   type ConversationRow,
   type MemberRow,
   type MessageRow,
@@ -47,6 +48,7 @@ export function openSqliteHistoryRepository(path: string, opts: {
   const db = openHistoryDatabase(path);
   const writer = new SqliteWriter(path, opts.onCommitted, opts.largeGroupThreshold);
   const conversation = conversationReader(db);
+  const userIndexRow = userIndexRowReader(db);
   // Statements with an IN (...) list, compiled once per list length (at most inChunk of each).
   const inLists = new Map<string, Database.Statement<unknown[]>>();
   const inList = <Row>(sql: string): Database.Statement<unknown[], Row> => {
@@ -86,9 +88,6 @@ export function openSqliteHistoryRepository(path: string, opts: {
     ),
     userIndex: db.prepare<[string, string, number], UserIndexRow>(
       "SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
-    ),
-    userIndexRow: db.prepare<[string, string], UserIndexRow>(
-      "SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id = ?",
     ),
     ...summaryQueries(db),
   };
@@ -198,7 +197,7 @@ export function openSqliteHistoryRepository(path: string, opts: {
       });
     },
     async userConversation(userId, conversationId) {
-      const row = q.userIndexRow.get(userId, conversationId);
+      const row = userIndexRow(userId, conversationId);
       const head = row && conversation(conversationId);
       const member = head && q.member.get(conversationId, userId);
       return row && head && member ? toUserConversation(row, head, toMember(member)) : undefined;

@@ -136,18 +136,21 @@ DROP TABLE counters;
   },
   {
     version: 3,
-    name: "v3: blocks between the two users of a direct conversation; message requests",
-    // direct_blocks is placed by conversation id, beside the conversation it guards, so the
-    // check on the send path never leaves the conversation's shard; a row exists whether or
-    // not the conversation does. conversations.blocked caches how many of the two block the
-    // other (the append's seq bump tests it, so a block costs nothing on the send path);
+    name: "v3: the relation of the two users of a direct conversation (blocks, contact); message requests",
+    // direct_relations is placed by conversation id, beside the conversation it guards, so
+    // the checks of open and append never leave the conversation's shard; a row exists
+    // whether or not the conversation does (one per user with a stance: blocking the other,
+    // or contact; neither is no row). conversations.blocked caches how many of the two block
+    // the other (the append's seq bump tests it, so a block costs nothing on the send path);
     // the user index gains the folder: request = 1 while it is a pending message request,
     // hidden_seq = the last_seq at which the user deleted that request.
     sql: `
-CREATE TABLE direct_blocks (
+CREATE TABLE direct_relations (
   conversation_id TEXT NOT NULL,
-  blocker_id TEXT NOT NULL,
-  PRIMARY KEY (conversation_id, blocker_id)
+  user_id TEXT NOT NULL,
+  blocking INTEGER NOT NULL,
+  contact INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
 ALTER TABLE conversations ADD COLUMN blocked INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE user_conversations ADD COLUMN request INTEGER NOT NULL DEFAULT 0;

@@ -152,3 +152,13 @@ export function conversationReader(db: Database.Database): (id: string) => Conve
     return row ? toConversation(row) : undefined;
   };
 }
+
+/**
+ * Reads the user's index row of one conversation (its folder for the user), or undefined
+ * when the conversation is not in the user's index. The writer and the reading connection
+ * each compile it on their own connection.
+ */
+export function userIndexRowReader(db: Database.Database): (userId: string, conversationId: string) => UserIndexRow | undefined {
+  const row = db.prepare<[string, string], UserIndexRow>("SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id = ?");
+  return (userId, conversationId) => row.get(userId, conversationId);
+}

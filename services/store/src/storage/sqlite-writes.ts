@@ -16,7 +16,7 @@ import type {
   ReceiptRecord,
   ReceiptSummaryRecord,
 } from "./history-repository.js";
-import { conversationReader, encodeBody, toMember, toMessage, type MemberRow, type MessageRow, type UserIndexRow } from "./sqlite-schema.js";
+import { conversationReader, encodeBody, toMember, toMessage, userIndexRowReader, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 
 /** A write, as it crosses from the store's thread to the writer's. */
 export type WriteOp =
@@ -72,6 +72,7 @@ export function historyWrites(
   const noRows = (): RowsWritten => ({ openDirect: 0, append: 0, updateCursor: 0, applyGroupChange: 0, setDirectRelation: 0, acceptRequest: 0, deleteRequest: 0 });
   let rows = noRows();
   const conversation = conversationReader(db);
+  const indexRow = userIndexRowReader(db);
   const q = {
     insertConversation: db.prepare(
       `INSERT OR IGNORE INTO conversations (id, kind, title, description, last_seq, last_activity_at, created_at, min_seq, member_version, member_count, receipts_version, retention_mode, retention_ttl_seconds)
@@ -80,16 +81,21 @@ export function historyWrites(
     // A direct conversation starts with the blocks already recorded for the pair.
     insertDirect: db.prepare<{ id: string; now: number; memberCount: number }>(
       `INSERT OR IGNORE INTO conversations (id, kind, title, description, last_seq, last_activity_at, created_at, min_seq, member_version, member_count, receipts_version, retention_mode, retention_ttl_seconds, blocked)
-       VALUES (@id, 'direct', '', '', 0, @now, @now, 0, 1, @memberCount, 0, 'permanent', 0, (SELECT count(*) FROM direct_blocks WHERE conversation_id = @id))`,
+       VALUES (@id, 'direct', '', '', 0, @now, @now, 0, 1, @memberCount, 0, 'permanent', 0,
+         (SELECT count(*) FROM direct_relations WHERE conversation_id = @id AND blocking = 1))`,
     ),
-    blockOf: db.prepare<[string, string], { one: number }>("SELECT 1 AS one FROM direct_blocks WHERE conversation_id = ? AND blocker_id = ?"),
-    addBlock: db.prepare("INSERT OR IGNORE INTO direct_blocks (conversation_id, blocker_id) VALUES (?, ?)"),
-    removeBlock: db.prepare("DELETE FROM direct_blocks WHERE conversation_id = ? AND blocker_id = ?"),
+    blockOf: db.prepare<[string, string], { one: number }>("SELECT 1 AS one FROM direct_relations WHERE conversation_id = ? AND user_id = ? AND blocking = 1"),
+    // Being contacts is mutual: either user's row saying so is enough.
+    contactOf: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM direct_relations WHERE conversation_id = ? AND contact = 1 LIMIT 1"),
+    putRelation: db.prepare(
+      `INSERT INTO direct_relations (conversation_id, user_id, blocking, contact) VALUES (?, ?, ?, ?)
+       ON CONFLICT (conversation_id, user_id) DO UPDATE SET blocking = excluded.blocking, contact = excluded.contact`,
+    ),
+    dropRelation: db.prepare("DELETE FROM direct_relations WHERE conversation_id = ? AND user_id = ?"),
     recountBlocks: db.prepare<{ id: string }>(
-      `UPDATE conversations SET blocked = (SELECT count(*) FROM direct_blocks WHERE conversation_id = @id)
-       WHERE id = @id AND blocked <> (SELECT count(*) FROM direct_blocks WHERE conversation_id = @id)`,
+      `UPDATE conversations SET blocked = (SELECT count(*) FROM direct_relations WHERE conversation_id = @id AND blocking = 1)
+       WHERE id = @id AND blocked <> (SELECT count(*) FROM direct_relations WHERE conversation_id = @id AND blocking = 1)`,
     ),
-    indexRow: db.prepare<[string, string], UserIndexRow>("SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id = ?"),
     leaveRequests: db.prepare("UPDATE user_conversations SET request = 0 WHERE user_id = ? AND conversation_id = ? AND request = 1"),
     hideRequest: db.prepare("UPDATE user_conversations SET hidden_seq = ? WHERE user_id = ? AND conversation_id = ?"),
     member: db.prepare<[string, string], MemberRow>("SELECT * FROM members WHERE conversation_id = ? AND user_id = ?"),
@@ -158,7 +164,11 @@ export function historyWrites(
     if (opener !== peer && q.blockOf.get(id, peer)) throw permissionDenied("this user does not accept messages from you");
     const users = [...new Set([opener, peer])];
     if (q.insertDirect.run({ id, now, memberCount: users.length }).changes > 0) {
-      for (const u of users) join(id, u, null, 1, now, u !== opener && peerLandsInRequests);
+      // The caller's peerLandsInRequests was read before this transaction: the pair may have
+      // become contacts since (SetDirectRelation commits here first), and contacts' chat
+      // never starts as a request.
+      const peerInRequests = peerLandsInRequests && !q.contactOf.get(id);
+      for (const u of users) join(id, u, null, 1, now, u !== opener && peerInRequests);
     }
     return conversation(id)!;
   });
@@ -166,8 +176,9 @@ export function historyWrites(
   const setDirectRelation = db.transaction((userId: string, peerUserId: string, blocking: boolean, contact: boolean): void => {
     if (userId === peerUserId) throw invalidArgument("a user has no direct relation with themselves");
     const id = directConversationId(userId, peerUserId);
-    if (blocking) q.addBlock.run(id, userId);
-    else q.removeBlock.run(id, userId);
+    // Kept whether or not the conversation exists: open reads it when it creates one.
+    if (blocking || contact) q.putRelation.run(id, userId, blocking ? 1 : 0, contact ? 1 : 0);
+    else q.dropRelation.run(id, userId);
     // The conversation's count is what append tests; it may not exist yet (then openDirect
     // counts the rows when it creates it).
     q.recountBlocks.run({ id });
@@ -175,13 +186,13 @@ export function historyWrites(
   });
 
   const acceptRequest = db.transaction((userId: string, conversationId: string): void => {
-    const row = q.indexRow.get(userId, conversationId);
+    const row = indexRow(userId, conversationId);
     if (!row) throw notFound(`conversation ${conversationId} not found`);
     q.leaveRequests.run(userId, conversationId);
   });
 
   const deleteRequest = db.transaction((userId: string, conversationId: string): void => {
-    const row = q.indexRow.get(userId, conversationId);
+    const row = indexRow(userId, conversationId);
     if (!row) throw notFound(`conversation ${conversationId} not found`);
     if (row.request === 0) throw failedPrecondition(`conversation ${conversationId} is in your inbox, not a message request`);
     q.hideRequest.run(conversation(conversationId)?.lastSeq ?? 0, userId, conversationId);

@@ -639,7 +639,8 @@ export enum PresenceVisibility {
   UNSPECIFIED = 0,
 
   /**
-   * Any user the caller does not block (pushed changes still go to contacts only).
+   * Any user, unless a block stands between the two either way (pushed changes still go to
+   * contacts only).
    *
    * @generated from enum value: PRESENCE_VISIBILITY_EVERYONE = 1;
    */

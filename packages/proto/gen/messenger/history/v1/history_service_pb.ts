@@ -522,9 +522,9 @@ export const HistoryService: GenService<{
   },
   /**
    * DeleteMessageRequest takes a conversation out of the caller's message requests; it comes
-   * back as a request if the peer writes again. To stop that, block the peer
-   * (messenger.accounts.v1.ContactsService.Block). FAILED_PRECONDITION when it is in the
-   * inbox.
+   * back as a request when a new message arrives in it (from either user). To stop the peer,
+   * block them (messenger.accounts.v1.ContactsService.Block). FAILED_PRECONDITION when it is
+   * in the inbox. Replying does not accept a request: clients call AcceptMessageRequest.
    *
    * @generated from rpc messenger.history.v1.HistoryService.DeleteMessageRequest
    */

@@ -12,7 +12,57 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/presence/v1/presence_service.proto.
  */
 export const file_messenger_presence_v1_presence_service: GenFile = /*@__PURE__*/
-  fileDesc("CixtZXNzZW5nZXIvcHJlc2VuY2UvdjEvcHJlc2VuY2Vfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLnByZXNlbmNlLnYxIiYKEkdldFByZXNlbmNlUmVxdWVzdBIQCgh1c2VyX2lkcxgBIAMoCSJFChNHZXRQcmVzZW5jZVJlc3BvbnNlEi4KCXByZXNlbmNlcxgBIAMoCzIbLm1lc3Nlbmdlci5jaGF0LnYxLlByZXNlbmNlImQKFlJlZ2lzdGVyU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCRISCgpnYXRld2F5X2lkGAQgASgJIhkKF1JlZ2lzdGVyU2Vzc2lvblJlc3BvbnNlIkEKFlJlZnJlc2hTZXNzaW9uc1JlcXVlc3QSEwoLc2Vzc2lvbl9pZHMYASADKAkSEgoKZ2F0ZXdheV9pZBgCIAEoCSI2ChdSZWZyZXNoU2Vzc2lvbnNSZXNwb25zZRIbChN1bmtub3duX3Nlc3Npb25faWRzGAEgAygJIicKEUVuZFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFAoSRW5kU2Vzc2lvblJlc3BvbnNlMncKD1ByZXNlbmNlU2VydmljZRJkCgtHZXRQcmVzZW5jZRIpLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5HZXRQcmVzZW5jZVJlcXVlc3QaKi5tZXNzZW5nZXIucHJlc2VuY2UudjEuR2V0UHJlc2VuY2VSZXNwb25zZTLXAgoOU2Vzc2lvblNlcnZpY2UScAoPUmVnaXN0ZXJTZXNzaW9uEi0ubWVzc2VuZ2VyLnByZXNlbmNlLnYxLlJlZ2lzdGVyU2Vzc2lvblJlcXVlc3QaLi5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVnaXN0ZXJTZXNzaW9uUmVzcG9uc2UScAoPUmVmcmVzaFNlc3Npb25zEi0ubWVzc2VuZ2VyLnByZXNlbmNlLnYxLlJlZnJlc2hTZXNzaW9uc1JlcXVlc3QaLi5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVmcmVzaFNlc3Npb25zUmVzcG9uc2USYQoKRW5kU2Vzc2lvbhIoLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5FbmRTZXNzaW9uUmVxdWVzdBopLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5FbmRTZXNzaW9uUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+  fileDesc("CixtZXNzZW5nZXIvcHJlc2VuY2UvdjEvcHJlc2VuY2Vfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLnByZXNlbmNlLnYxIl0KFkF1ZGllbmNlQ2hhbmdlZFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIZChFnYWluZWRfdmlld2VyX2lkcxgCIAMoCRIXCg9sb3N0X3ZpZXdlcl9pZHMYAyADKAkiGQoXQXVkaWVuY2VDaGFuZ2VkUmVzcG9uc2UiJgoSR2V0UHJlc2VuY2VSZXF1ZXN0EhAKCHVzZXJfaWRzGAEgAygJIkUKE0dldFByZXNlbmNlUmVzcG9uc2USLgoJcHJlc2VuY2VzGAEgAygLMhsubWVzc2VuZ2VyLmNoYXQudjEuUHJlc2VuY2UiZAoWUmVnaXN0ZXJTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSEQoJZGV2aWNlX2lkGAMgASgJEhIKCmdhdGV3YXlfaWQYBCABKAkiGQoXUmVnaXN0ZXJTZXNzaW9uUmVzcG9uc2UiQQoWUmVmcmVzaFNlc3Npb25zUmVxdWVzdBITCgtzZXNzaW9uX2lkcxgBIAMoCRISCgpnYXRld2F5X2lkGAIgASgJIjYKF1JlZnJlc2hTZXNzaW9uc1Jlc3BvbnNlEhsKE3Vua25vd25fc2Vzc2lvbl9pZHMYASADKAkiJwoRRW5kU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIUChJFbmRTZXNzaW9uUmVzcG9uc2UydwoPUHJlc2VuY2VTZXJ2aWNlEmQKC0dldFByZXNlbmNlEikubWVzc2VuZ2VyLnByZXNlbmNlLnYxLkdldFByZXNlbmNlUmVxdWVzdBoqLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5HZXRQcmVzZW5jZVJlc3BvbnNlMtcCCg5TZXNzaW9uU2VydmljZRJwCg9SZWdpc3RlclNlc3Npb24SLS5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVnaXN0ZXJTZXNzaW9uUmVxdWVzdBouLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5SZWdpc3RlclNlc3Npb25SZXNwb25zZRJwCg9SZWZyZXNoU2Vzc2lvbnMSLS5tZXNzZW5nZXIucHJlc2VuY2UudjEuUmVmcmVzaFNlc3Npb25zUmVxdWVzdBouLm1lc3Nlbmdlci5wcmVzZW5jZS52MS5SZWZyZXNoU2Vzc2lvbnNSZXNwb25zZRJhCgpFbmRTZXNzaW9uEigubWVzc2VuZ2VyLnByZXNlbmNlLnYxLkVuZFNlc3Npb25SZXF1ZXN0GikubWVzc2VuZ2VyLnByZXNlbmNlLnYxLkVuZFNlc3Npb25SZXNwb25zZTKLAQoXUHJlc2VuY2VBdWRpZW5jZVNlcnZpY2UScAoPQXVkaWVuY2VDaGFuZ2VkEi0ubWVzc2VuZ2VyLnByZXNlbmNlLnYxLkF1ZGllbmNlQ2hhbmdlZFJlcXVlc3QaLi5tZXNzZW5nZXIucHJlc2VuY2UudjEuQXVkaWVuY2VDaGFuZ2VkUmVzcG9uc2ViBnByb3RvMw", [file_messenger_chat_v1_types]);
+
+/**
+ * AudienceChangedRequest names the user and the viewers whose sight of them changed.
+ *
+ * @generated from message messenger.presence.v1.AudienceChangedRequest
+ */
+export type AudienceChangedRequest = Message<"messenger.presence.v1.AudienceChangedRequest"> & {
+  /**
+   * The user whose presence is seen.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Viewers who may see it now and could not before (at most 10000).
+   *
+   * @generated from field: repeated string gained_viewer_ids = 2;
+   */
+  gainedViewerIds: string[];
+
+  /**
+   * Viewers who could see it and may no longer (at most 10000).
+   *
+   * @generated from field: repeated string lost_viewer_ids = 3;
+   */
+  lostViewerIds: string[];
+};
+
+/**
+ * Describes the message messenger.presence.v1.AudienceChangedRequest.
+ * Use `create(AudienceChangedRequestSchema)` to create a new message.
+ */
+export const AudienceChangedRequestSchema: GenMessage<AudienceChangedRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_presence_v1_presence_service, 0);
+
+/**
+ * AudienceChangedResponse is empty.
+ *
+ * @generated from message messenger.presence.v1.AudienceChangedResponse
+ */
+export type AudienceChangedResponse = Message<"messenger.presence.v1.AudienceChangedResponse"> & {
+};
+
+/**
+ * Describes the message messenger.presence.v1.AudienceChangedResponse.
+ * Use `create(AudienceChangedResponseSchema)` to create a new message.
+ */
+export const AudienceChangedResponseSchema: GenMessage<AudienceChangedResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_presence_v1_presence_service, 1);
 
 /**
  * GetPresenceRequest names the users.
@@ -33,7 +83,7 @@ export type GetPresenceRequest = Message<"messenger.presence.v1.GetPresenceReque
  * Use `create(GetPresenceRequestSchema)` to create a new message.
  */
 export const GetPresenceRequestSchema: GenMessage<GetPresenceRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 0);
+  messageDesc(file_messenger_presence_v1_presence_service, 2);
 
 /**
  * GetPresenceResponse has one entry per visible user; users the caller may not see are
@@ -55,7 +105,7 @@ export type GetPresenceResponse = Message<"messenger.presence.v1.GetPresenceResp
  * Use `create(GetPresenceResponseSchema)` to create a new message.
  */
 export const GetPresenceResponseSchema: GenMessage<GetPresenceResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 1);
+  messageDesc(file_messenger_presence_v1_presence_service, 3);
 
 /**
  * RegisterSessionRequest describes the session.
@@ -97,7 +147,7 @@ export type RegisterSessionRequest = Message<"messenger.presence.v1.RegisterSess
  * Use `create(RegisterSessionRequestSchema)` to create a new message.
  */
 export const RegisterSessionRequestSchema: GenMessage<RegisterSessionRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 2);
+  messageDesc(file_messenger_presence_v1_presence_service, 4);
 
 /**
  * RegisterSessionResponse is empty.
@@ -112,7 +162,7 @@ export type RegisterSessionResponse = Message<"messenger.presence.v1.RegisterSes
  * Use `create(RegisterSessionResponseSchema)` to create a new message.
  */
 export const RegisterSessionResponseSchema: GenMessage<RegisterSessionResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 3);
+  messageDesc(file_messenger_presence_v1_presence_service, 5);
 
 /**
  * RefreshSessionsRequest lists live sessions.
@@ -140,7 +190,7 @@ export type RefreshSessionsRequest = Message<"messenger.presence.v1.RefreshSessi
  * Use `create(RefreshSessionsRequestSchema)` to create a new message.
  */
 export const RefreshSessionsRequestSchema: GenMessage<RefreshSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 4);
+  messageDesc(file_messenger_presence_v1_presence_service, 6);
 
 /**
  * RefreshSessionsResponse lists sessions the registry no longer knew.
@@ -161,7 +211,7 @@ export type RefreshSessionsResponse = Message<"messenger.presence.v1.RefreshSess
  * Use `create(RefreshSessionsResponseSchema)` to create a new message.
  */
 export const RefreshSessionsResponseSchema: GenMessage<RefreshSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 5);
+  messageDesc(file_messenger_presence_v1_presence_service, 7);
 
 /**
  * EndSessionRequest names the session.
@@ -182,7 +232,7 @@ export type EndSessionRequest = Message<"messenger.presence.v1.EndSessionRequest
  * Use `create(EndSessionRequestSchema)` to create a new message.
  */
 export const EndSessionRequestSchema: GenMessage<EndSessionRequest> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 6);
+  messageDesc(file_messenger_presence_v1_presence_service, 8);
 
 /**
  * EndSessionResponse is empty.
@@ -197,7 +247,7 @@ export type EndSessionResponse = Message<"messenger.presence.v1.EndSessionRespon
  * Use `create(EndSessionResponseSchema)` to create a new message.
  */
 export const EndSessionResponseSchema: GenMessage<EndSessionResponse> = /*@__PURE__*/
-  messageDesc(file_messenger_presence_v1_presence_service, 7);
+  messageDesc(file_messenger_presence_v1_presence_service, 9);
 
 /**
  * PresenceService answers who is online. Needs an access token; a user's presence and last
@@ -259,4 +309,25 @@ export const SessionService: GenService<{
   },
 }> = /*@__PURE__*/
   serviceDesc(file_messenger_presence_v1_presence_service, 1);
+
+/**
+ * PresenceAudienceService is told by accounts when who may see a user's presence changed (a
+ * contact made or removed, a block, a privacy setting), so viewers' screens follow at once.
+ *
+ * @generated from service messenger.presence.v1.PresenceAudienceService
+ */
+export const PresenceAudienceService: GenService<{
+  /**
+   * AudienceChanged pushes the user's current presence to the viewers who may now see it,
+   * and a hidden presence to those who no longer may; only to those of them online.
+   *
+   * @generated from rpc messenger.presence.v1.PresenceAudienceService.AudienceChanged
+   */
+  audienceChanged: {
+    methodKind: "unary";
+    input: typeof AudienceChangedRequestSchema;
+    output: typeof AudienceChangedResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_messenger_presence_v1_presence_service, 2);
 
