@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MessageRequestPolicy, PresenceVisibility, RequestDirection } from "@messenger/proto/accounts/v1/contacts_service";
 import { Folder } from "@messenger/proto/history/v1/history_service";
-import { eventually } from "@messenger/testing";
+import { codeOf, eventually } from "@messenger/testing";
 import { startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { api, registerUser, registerUsers, type Api, type ApiUser } from "../support/api-user.js";
@@ -27,14 +27,6 @@ afterAll(async () => {
   await sys.dispose();
 });
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    return Code[ConnectError.from(err).code];
-  }
-}
 
 /** A raw-stream device of a user, connected (it records every frame, presence included). */
 async function device(u: ApiUser): Promise<RawMember> {

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { MemberRole, type Message } from "@messenger/proto/chat/v1/types";
 import { Direction } from "@messenger/proto/history/v1/history_service";
-import { eventually } from "@messenger/testing";
+import { codeOf, eventually } from "@messenger/testing";
 import { startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { api, registerUser, registerUsers, textOf, type Api, type ApiUser } from "../support/api-user.js";
@@ -22,14 +22,6 @@ afterAll(async () => {
   await sys.dispose();
 });
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    return Code[ConnectError.from(err).code];
-  }
-}
 
 /** A raw-stream device of a user, connected. */
 async function device(u: ApiUser, deviceId = "raw"): Promise<RawMember> {

@@ -3,6 +3,8 @@
  * child processes (one process, or a local cluster), and polling. Tests that run the
  * system inside their own process use @messenger/test-system.
  */
+import { Code, ConnectError } from "@connectrpc/connect";
+
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs` with `what`. */
 export async function eventually(predicate: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const start = Date.now();
@@ -10,6 +12,16 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
     if (await predicate()) return;
     if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The gRPC status a call ends with, by name ("OK", "NotFound", "PermissionDenied", …). */
+export async function codeOf(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return "OK";
+  } catch (err) {
+    return Code[ConnectError.from(err).code];
   }
 }
 

@@ -10,6 +10,7 @@ import { RelationsService } from "@messenger/proto/accounts/v1/relations_service
 import { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_service";
 import { StoreService, type SetDirectRelationRequest } from "@messenger/proto/store/v1/store_service";
 import { instrumentRoute } from "@messenger/rpc";
+import { codeOf } from "@messenger/testing";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualTimer } from "../src/domain/manual-timer.js";
 import { createAccountsApp, openSqliteAccountRepository, type AccountsApp } from "../src/index.js";
@@ -98,14 +99,6 @@ async function signUp(username: string): Promise<{ id: string; as: { headers: { 
   return { id: user!.id, as: { headers: { authorization: `Bearer ${tokens!.accessToken}` } } };
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected an error status").toBeInstanceOf(ConnectError);
-  return Code[(err as ConnectError).code];
-}
 
 describe("ContactsService and RelationsService routes", () => {
   it("serves the contact flow to token holders and answers each refusal with its gRPC status", async () => {

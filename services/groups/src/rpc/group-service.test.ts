@@ -11,6 +11,7 @@ import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService, type ApplyGroupChangeRequest } from "@messenger/proto/store/v1/store_service";
 import { instrumentRoute, type ServiceRoute } from "@messenger/rpc";
+import { codeOf } from "@messenger/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { roleFromProto, roleToProto } from "../adapters/store-group-store.js";
 import { GroupError, StaleMemberVersionError } from "../domain/group-error.js";
@@ -153,14 +154,6 @@ function seedClimbing(db: MemoryGroups): void {
   db.seed("dm_1", { kind: "direct", members: [member("mia"), member("max")] });
 }
 
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err, "expected an error status").toBeInstanceOf(ConnectError);
-  return Code[(err as ConnectError).code];
-}
 
 describe("GroupService handlers", () => {
   let w: World;
