@@ -96,6 +96,8 @@ class ChatSession {
   private readTimer: NodeJS.Timeout | undefined;
   private saveTimer: NodeJS.Timeout | undefined;
   private typingSentAt = 0;
+  /** The last typing refusal shown, not shown again. */
+  private lastTypingError: string | undefined;
   /** The acceptance of the message request on screen, once the first reply asked for it. */
   private accepting: Promise<void> | undefined;
   /** Screen updates that wait for user names run in order, and later ones wait behind them. */
@@ -187,7 +189,7 @@ class ChatSession {
       line: (text) => this.onLine(text),
       interrupt: () => this.done.resolve(),
       end: () => this.done.resolve(),
-      keypress: () => this.onKeypress(),
+      keypress: (line) => this.onKeypress(line),
     });
     await this.done.promise;
     await this.drainSends();
@@ -457,7 +459,9 @@ class ChatSession {
     clearTimeout(timer);
   }
 
-  private onKeypress(): void {
+  private onKeypress(line: string): void {
+    // A command being typed is not a message being typed.
+    if (line.startsWith("/") && !line.startsWith("//")) return;
     const view = this.screen?.view;
     if (!view || !this.client.isConnected || Date.now() - this.typingSentAt < typingRenewMs) return;
     this.typingSentAt = Date.now();
@@ -538,7 +542,11 @@ class ChatSession {
   }
 
   private onFrameError(e: FrameError): void {
-    this.print(`! server rejected a ${e.frame || "frame"}: ${codeName(e.code)}: ${e.message}`);
+    const line = `! server rejected a ${e.frame || "frame"}: ${codeName(e.code)}: ${e.message}`;
+    // Typing is renewed every few seconds while keys are pressed: one line says it all.
+    if (e.frame === "typing" && line === this.lastTypingError) return;
+    if (e.frame === "typing") this.lastTypingError = line;
+    this.print(line);
   }
 
   private save(): void {

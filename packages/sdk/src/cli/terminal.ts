@@ -7,8 +7,8 @@ export interface TerminalHandlers {
   interrupt(): void;
   /** End of input (Ctrl-D, or the end of piped stdin). */
   end(): void;
-  /** A printable key was pressed (interactive terminals only). */
-  keypress(): void;
+  /** A printable key was pressed (interactive terminals only), with the line typed so far. */
+  keypress(line: string): void;
 }
 
 /**
@@ -20,7 +20,10 @@ export class Terminal {
   private rl: Interface | undefined;
   private closed = false;
   private readonly onKeypress = (s: unknown): void => {
-    if (typeof s === "string" && s !== "" && !/[\u0000-\u001f\u007f]/.test(s)) this.handlers?.keypress();
+    if (typeof s !== "string" || s === "" || /[\u0000-\u001f\u007f]/.test(s)) return;
+    // Readline may not have added this key to its line yet: the first key is the line then.
+    const line = this.rl?.line ?? "";
+    this.handlers?.keypress(line === "" ? s : line);
   };
   private handlers: TerminalHandlers | undefined;
 
