@@ -185,7 +185,13 @@ const publicServices = [
   "messenger.history.v1.HistoryService",
   "messenger.presence.v1.PresenceService",
 ];
-const internalServices = ["messenger.store.v1.StoreService", "messenger.router.v1.RouterService", "messenger.presence.v1.SessionService", "messenger.accounts.v1.RelationsService"];
+const internalServices = [
+  "messenger.store.v1.StoreService",
+  "messenger.router.v1.RouterService",
+  "messenger.presence.v1.SessionService",
+  "messenger.presence.v1.PresenceAudienceService",
+  "messenger.accounts.v1.RelationsService",
+];
 
 /** Asks grpc.reflection.v1alpha.ServerReflection for list_services. */
 async function listServicesByReflection(): Promise<string[]> {
