@@ -49,14 +49,14 @@ export function createPresenceApp(deps: PresenceAppDeps): PresenceApp {
   });
   // One sweep at a time: a slow one (a dead gateway's thousands of sessions) is not overlapped
   // by the next tick.
-  let sweeping = false;
+  let sweeping: Promise<void> | undefined;
   const timer = setInterval(() => {
     if (sweeping) return;
-    sweeping = true;
-    tracker
+    sweeping = tracker
       .sweep()
+      .then(() => undefined)
       .catch((err: unknown) => deps.log.warn({ err }, "session sweep failed"))
-      .finally(() => (sweeping = false));
+      .finally(() => (sweeping = undefined));
   }, deps.sweepIntervalMs);
   timer.unref();
   return {
@@ -64,6 +64,8 @@ export function createPresenceApp(deps: PresenceAppDeps): PresenceApp {
     tracker,
     async close() {
       clearInterval(timer);
+      // A sweep under way still offers what it found; the close then sends it.
+      await sweeping;
       await tracker.close();
     },
   };

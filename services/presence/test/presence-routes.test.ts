@@ -88,6 +88,8 @@ describe("PresenceService.GetPresence", () => {
     clock.advance(5_000);
     await s.sessions.endSession({ sessionId: "s-alice" });
     const aliceLeft = clock.now();
+    // Past the offline grace window (inside it alice is still shown online).
+    clock.advance(1_000);
 
     expect(await s.getPresence("bob", ["alice", "carol", "dave", "eve", "frank", "ghost", "bob"])).toEqual([
       { userId: "alice", online: false, lastSeenAt: aliceLeft },

@@ -94,10 +94,10 @@ export async function runFlapping(rig: PresenceRig, announceWindowMs: number, op
       await registry.remove(rig.session(i).sessionId);
       const started = performance.now();
       await tracker.register(rig.session(i, 1));
-      await nextMacrotask();
-      const arrived = rig.recorder.arrivals.get(rig.graph.ids[i]!);
-      if (arrived === undefined) throw new Error(`presence bench: no presence frame about probe user ${i} reached a gateway`);
-      probeLatencies.push(arrived - started);
+      // register does not wait for its announcement: wait for the frame itself.
+      const userId = rig.graph.ids[i]!;
+      await until(() => rig.recorder.arrivals.has(userId), 10_000, () => `a presence frame about probe user ${i}`);
+      probeLatencies.push(rig.recorder.arrivals.get(userId)! - started);
     }
   };
   await Promise.all([...flappers.map((_, j) => flap(j)), probe()]);

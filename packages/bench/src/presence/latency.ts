@@ -1,5 +1,5 @@
 import type { PresenceRig } from "./presence-rig.js";
-import { nextMacrotask } from "./waits.js";
+import { until } from "./waits.js";
 
 /** What one latency round measured, in ms. */
 export interface LatencyResult {
@@ -32,10 +32,9 @@ export async function runLatency(rig: PresenceRig, announceWindowMs: number, sam
     const userId = rig.graph.ids[i]!;
     const t0 = performance.now();
     await tracker.register(rig.session(i, 1));
-    await nextMacrotask();
-    const arrived = rig.recorder.arrivals.get(userId);
-    if (arrived === undefined) throw new Error(`presence bench: no presence frame about user ${i} reached a gateway`);
-    latencies.push(arrived - t0);
+    // register does not wait for its announcement: wait for the frame itself.
+    await until(() => rig.recorder.arrivals.has(userId), 10_000, () => `a presence frame about user ${i}`);
+    latencies.push(rig.recorder.arrivals.get(userId)! - t0);
   }
   rig.onLookup = undefined;
   await tracker.close();

@@ -438,7 +438,10 @@ class ChatSession {
     // The message is printed when the client emits it, with its seq.
     this.track(
       accepted.then(() => this.client.send(view.conversationId, text)).then(
-        () => undefined,
+        () => {
+          // Sending works again: a later typing refusal is news.
+          this.lastTypingError = undefined;
+        },
         (err: unknown) => this.print(`! not sent (${describeError(err)}): ${printable(text)}`),
       ),
     );

@@ -25,6 +25,7 @@ export class AnnounceCoalescer {
   private readonly windows = new Map<string, Window>();
   private readonly tails = new Map<string, Promise<void>>();
   private heldCount = 0;
+  private closed = false;
 
   constructor(
     private readonly deps: {
@@ -40,8 +41,28 @@ export class AnnounceCoalescer {
     return this.heldCount;
   }
 
+  /**
+   * True while a grace window holds this user's going offline against the online state
+   * watchers last got: readers should still see the user online, as pushes do.
+   */
+  holdsOffline(userId: string): boolean {
+    const w = this.windows.get(userId);
+    return w !== undefined && w.announced.online && w.pending !== undefined && !w.pending.online;
+  }
+
+  /**
+   * Runs `fn` after every send already queued for the user, and before any queued later:
+   * what else is pushed about a user (a hidden presence) keeps its place among the
+   * announcements.
+   */
+  inOrder(userId: string, fn: () => Promise<void>): Promise<void> {
+    return this.chain(userId, fn);
+  }
+
   /** Takes a change; resolves once it has been sent if it goes out now, at once otherwise. */
   offer(state: PresenceState): Promise<void> {
+    // After close nothing is held: there is no window left to send it at the end of.
+    if (this.closed) return this.enqueue(state);
     const window = this.windows.get(state.userId);
     if (window) {
       window.pending = state;
@@ -70,6 +91,7 @@ export class AnnounceCoalescer {
    * idle() after it.
    */
   close(): void {
+    this.closed = true;
     const windows = [...this.windows.values()];
     this.windows.clear();
     for (const w of windows) {
@@ -96,12 +118,16 @@ export class AnnounceCoalescer {
   }
 
   private enqueue(state: PresenceState): Promise<void> {
-    // send reports its own failures; the catch only keeps one broken send from stalling the
-    // sends queued behind it.
-    const next = (this.tails.get(state.userId) ?? Promise.resolve()).then(() => this.deps.send(state)).catch(() => undefined);
-    this.tails.set(state.userId, next);
+    return this.chain(state.userId, () => this.deps.send(state));
+  }
+
+  private chain(userId: string, fn: () => Promise<void>): Promise<void> {
+    // fn reports its own failures; the catch only keeps one broken step from stalling the
+    // ones queued behind it.
+    const next = (this.tails.get(userId) ?? Promise.resolve()).then(fn).catch(() => undefined);
+    this.tails.set(userId, next);
     void next.finally(() => {
-      if (this.tails.get(state.userId) === next) this.tails.delete(state.userId);
+      if (this.tails.get(userId) === next) this.tails.delete(userId);
     });
     return next;
   }

@@ -218,6 +218,35 @@ describe("PresenceTracker coalescing", () => {
     ]);
   });
 
+  it("inside the offline grace window readers see the user online, as watchers do; after it, offline", async () => {
+    const relations = new FakeRelations(everyone).befriend("alice", "bob");
+    const w = await world(relations);
+    await w.online("bob");
+    await w.online("alice");
+    w.clock.advance(windowMs * 2);
+    await w.offline("alice");
+    const leftAt = w.clock.now();
+    expect(await w.tracker.presenceVisibleTo("bob", ["alice"])).toEqual([{ userId: "alice", online: true, lastSeenAt: 0 }]);
+    w.clock.advance(windowMs);
+    await w.settle();
+    expect(await w.tracker.presenceVisibleTo("bob", ["alice"])).toEqual([{ userId: "alice", online: false, lastSeenAt: leftAt }]);
+  });
+
+  it("drops a held offline when the user has a session again by the time it is sent (a reconnect through another presence replica)", async () => {
+    const relations = new FakeRelations(everyone).befriend("alice", "bob");
+    const w = await world(relations);
+    await w.online("bob");
+    await w.online("alice");
+    w.clock.advance(windowMs * 2);
+    await w.settle();
+    await w.offline("alice");
+    // Another replica registers alice's reconnect: this tracker never hears of it.
+    await w.registry.put({ sessionId: "s-alice-2", userId: "alice", deviceId: "phone", gatewayId: "gw-alice" });
+    w.clock.advance(windowMs);
+    await w.settle();
+    expect(w.frames.get("bob")).toEqual([{ userId: "alice", online: true, lastSeenAt: 0 }]);
+  });
+
   it("sends held changes at once when it closes, so a shutdown leaves no watcher with a stale state", async () => {
     const relations = new FakeRelations(everyone).befriend("alice", "bob");
     const w = await world(relations);

@@ -33,6 +33,9 @@ export interface PresenceTrackerDeps {
   readonly clock?: Clock;
 }
 
+/** Last-seen writes in flight at once when many users go offline together. */
+const lastSeenWritesAtOnce = 64;
+
 /**
  * Online while any device holds a live session; offline with last seen when the last one
  * ends or expires. Last seen is written to the LastSeenStore on every went-offline, so it
@@ -83,6 +86,9 @@ export class PresenceTracker {
   /** The presence of the given users, whoever asks (callers filter by visibility first). */
   async presenceOf(userIds: readonly string[]): Promise<PresenceState[]> {
     const online = new Set((await this.deps.registry.sessionsOf(userIds)).map((s) => s.userId));
+    // Inside the offline grace a user is still shown online, exactly as pushes show them: a
+    // reader must not learn "offline" that a reconnect within the window never corrects.
+    for (const u of userIds) if (this.coalescer.holdsOffline(u)) online.add(u);
     const offline = userIds.filter((u) => !online.has(u));
     const lastSeen = offline.length > 0 ? await this.deps.lastSeen.get(offline) : new Map<string, number>();
     return userIds.map((userId) => ({ userId, online: online.has(userId), lastSeenAt: online.has(userId) ? 0 : (lastSeen.get(userId) ?? 0) }));
@@ -111,11 +117,15 @@ export class PresenceTracker {
    * online are reached; the others ask GetPresence when they come back.
    */
   async audienceChanged(userId: string, gained: readonly string[], lost: readonly string[]): Promise<void> {
-    if (gained.length > 0) {
-      const [state] = await this.presenceOf([userId]);
-      await fanOut(this.deps, gained, { frame: { case: "presence", value: { presence: presenceToProto(state!) } } });
-    }
-    if (lost.length > 0) await fanOut(this.deps, lost, { frame: { case: "presence", value: { presence: { userId, hidden: true } } } });
+    // In the user's send order: an announcement that read its audience before the change
+    // goes out first, so the hidden presence is the last word a lost viewer gets.
+    await this.coalescer.inOrder(userId, async () => {
+      if (gained.length > 0) {
+        const [state] = await this.presenceOf([userId]);
+        await fanOut(this.deps, gained, { frame: { case: "presence", value: { presence: presenceToProto(state!) } } });
+      }
+      if (lost.length > 0) await fanOut(this.deps, lost, { frame: { case: "presence", value: { presence: { userId, hidden: true } } } });
+    });
   }
 
   /** Resolves when every announcement started so far has been sent. */
@@ -136,17 +146,22 @@ export class PresenceTracker {
     const gone = users.filter((u) => !stillOnline.has(u));
     // Stored on every went-offline, even one whose announcement is held: last seen must be
     // right for whoever asks later, whatever was announced. A dead gateway's thousands of
-    // users are written together, not one round trip after another.
-    await Promise.all(
-      gone.map((userId) =>
-        this.deps.lastSeen.put(userId, now).catch((err: unknown) => this.deps.log.warn({ err, userId }, "last seen not stored")),
-      ),
-    );
+    // users are written a batch at a time: not one round trip after another, not all at once.
+    for (let i = 0; i < gone.length; i += lastSeenWritesAtOnce) {
+      await Promise.all(
+        gone
+          .slice(i, i + lastSeenWritesAtOnce)
+          .map((userId) => this.deps.lastSeen.put(userId, now).catch((err: unknown) => this.deps.log.warn({ err, userId }, "last seen not stored"))),
+      );
+    }
     for (const userId of gone) void this.coalescer.offer({ userId, online: false, lastSeenAt: now });
   }
 
   private async send(state: PresenceState): Promise<void> {
     try {
+      // Another presence replica may have registered the user's reconnect while this one
+      // held the offline: the sessions decide, not the order the two replicas' sends land in.
+      if (!state.online && (await this.deps.registry.sessionsOf([state.userId])).length > 0) return;
       const { userIds } = await this.deps.relations.listPresenceAudience({ userId: state.userId });
       this.announcements++;
       if (userIds.length === 0) return;

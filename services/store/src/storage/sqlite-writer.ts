@@ -115,7 +115,9 @@ export class SqliteWriter {
    */
   private lost(err: unknown): void {
     if (this.closed) return;
-    const why = err instanceof Error ? err.message : String(err);
+    // An error thrown in the thread may arrive as a plain object (its class does not cross).
+    const message = typeof err === "object" && err !== null && "message" in err ? (err as { message: unknown }).message : undefined;
+    const why = typeof message === "string" ? message : String(err);
     const jobs = this.inFlight ?? [];
     this.inFlight = undefined;
     this.worker.removeAllListeners();

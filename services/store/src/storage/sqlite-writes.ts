@@ -165,8 +165,8 @@ export function historyWrites(
     const users = [...new Set([opener, peer])];
     if (q.insertDirect.run({ id, now, memberCount: users.length }).changes > 0) {
       // The caller's peerLandsInRequests was read before this transaction: the pair may have
-      // become contacts since (SetDirectRelation commits here first), and contacts' chat
-      // never starts as a request.
+      // become contacts since (accounts' SetDirectRelation can land in between), and
+      // contacts' chat never starts as a request.
       const peerInRequests = peerLandsInRequests && !q.contactOf.get(id);
       for (const u of users) join(id, u, null, 1, now, u !== opener && peerInRequests);
     }
