@@ -99,6 +99,10 @@ async function signUp(username: string): Promise<{ id: string; as: { headers: { 
   return { id: user!.id, as: { headers: { authorization: `Bearer ${tokens!.accessToken}` } } };
 }
 
+/** Resolves once the store has acknowledged n SetDirectRelation calls in all. */
+async function toldAtLeast(n: number): Promise<void> {
+  while (w.told.length < n) await w.nextTold();
+}
 
 describe("ContactsService and RelationsService routes", () => {
   it("serves the contact flow to token holders and answers each refusal with its gRPC status", async () => {
@@ -149,6 +153,33 @@ describe("ContactsService and RelationsService routes", () => {
     w.timer.fire();
     expect(await told).toMatchObject({ userId: ann.id, peerUserId: bob.id, blocking: true, contact: false });
     expect(w.told).toHaveLength(1);
+  });
+
+  it("answers AcceptContactRequest and RemoveContact OK while the store is down; the retry loop brings the store to each", async () => {
+    const ann = await signUp("ann");
+    const bob = await signUp("bob");
+    await w.contacts.sendContactRequest({ userId: bob.id }, ann.as);
+    w.storeDown = true;
+    const { contact } = await w.contacts.acceptContactRequest({ userId: ann.id }, bob.as);
+    expect(contact?.user?.username).toBe("ann");
+    w.storeDown = false;
+    w.timer.fire();
+    await toldAtLeast(2);
+    expect(w.told.map((t) => [t.userId, t.peerUserId, t.contact])).toEqual([
+      [bob.id, ann.id, true],
+      [ann.id, bob.id, true],
+    ]);
+
+    w.storeDown = true;
+    await w.contacts.removeContact({ userId: bob.id }, ann.as);
+    expect((await w.contacts.listContacts({}, bob.as)).contacts).toEqual([]);
+    w.storeDown = false;
+    w.timer.fire();
+    await toldAtLeast(4);
+    expect(w.told.slice(2).map((t) => [t.userId, t.peerUserId, t.contact])).toEqual([
+      [ann.id, bob.id, false],
+      [bob.id, ann.id, false],
+    ]);
   });
 
   it("pushes, when started over the file of a process that stopped before the store had a block, that block", async () => {

@@ -30,14 +30,17 @@ export class RecordingDirectRelations implements DirectRelations {
   failure: Error | undefined;
   /** How many of the next calls fail (with "store unreachable"). */
   refusals = 0;
-  /** Runs before each call is answered; a test can hold a call here to interleave another. */
-  beforeAnswer: () => Promise<void> = async () => {};
+  /**
+   * Runs before each call is answered; a test can hold a call here to interleave another,
+   * or throw to refuse that call.
+   */
+  beforeAnswer: (userId: string, peerUserId: string) => Promise<void> = async () => {};
 
   constructor(private readonly repo: ContactsRepository) {}
 
   async set(userId: string, peerUserId: string, state: DirectRelationState): Promise<void> {
     const blockedLocally = (await this.repo.pairState(userId, peerUserId))?.blocking ?? false;
-    await this.beforeAnswer();
+    await this.beforeAnswer(userId, peerUserId);
     if (this.failure) throw this.failure;
     if (this.refusals > 0) {
       this.refusals--;

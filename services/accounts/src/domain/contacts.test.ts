@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { idOf, openContactsFixture, refusal, type ContactsFixture } from "./contacts-fixture.js";
 
@@ -124,11 +125,14 @@ describe("contact requests", () => {
     expect(await f.contacts.sendRequest(bob, ann)).toEqual({ accepted: false });
   });
 
-  it("makes the contact here when the store cannot be told, fails Accept, and the outbox brings the store to both sides", async () => {
+  it("answers Accept OK when the store cannot be told: the contact is made here and the outbox brings the store to both sides", async () => {
     await f.contacts.sendRequest(ann, bob);
     f.store.failure = new Error("store unreachable");
-    await expect(f.contacts.accept(bob, ann)).rejects.toThrow("store unreachable");
+    f.clock.now = 7_000;
+    // Failing here would be worse than useless: the client's retry would meet NOT_FOUND.
+    expect(await f.contacts.accept(bob, ann)).toEqual({ user: { id: ann, username: "ann", displayName: "ANN" }, since: 7_000 });
     expect([await contactsOf(bob), await contactsOf(ann), await incomingOf(bob)]).toEqual([["ann"], ["bob"], []]);
+    expect(f.presence.told.sort()).toEqual([`${ann}: +${bob}`, `${bob}: +${ann}`].sort());
     expect(f.store.calls).toEqual([]);
     await expect(f.contacts.flushOutbox()).rejects.toThrow("store unreachable");
     f.store.failure = undefined;
@@ -138,6 +142,41 @@ describe("contact requests", () => {
       { blocking: false, contact: true },
     ]);
     expect(await f.pending()).toEqual([]);
+  });
+
+  it("answers a request that accepts the other's OK when the store cannot be told, and the outbox brings the store to both sides", async () => {
+    await f.contacts.sendRequest(ann, bob);
+    f.store.failure = new Error("store unreachable");
+    expect(await f.contacts.sendRequest(bob, ann)).toEqual({ accepted: true });
+    expect([await contactsOf(ann), await contactsOf(bob)]).toEqual([["bob"], ["ann"]]);
+    f.store.failure = undefined;
+    await f.contacts.flushOutbox();
+    expect([f.store.lastWord(ann, bob), f.store.lastWord(bob, ann)]).toEqual([
+      { blocking: false, contact: true },
+      { blocking: false, contact: true },
+    ]);
+  });
+
+  it("answers RemoveContact OK when the store cannot be told, and the outbox brings the store to both sides", async () => {
+    await f.contacts.sendRequest(ann, bob);
+    await f.contacts.accept(bob, ann);
+    f.store.failure = new Error("store unreachable");
+    await f.contacts.remove(ann, bob);
+    expect([await contactsOf(ann), await contactsOf(bob)]).toEqual([[], []]);
+    f.store.failure = undefined;
+    await f.contacts.flushOutbox();
+    expect([f.store.lastWord(ann, bob), f.store.lastWord(bob, ann)]).toEqual([
+      { blocking: false, contact: false },
+      { blocking: false, contact: false },
+    ]);
+    expect(await f.pending()).toEqual([]);
+  });
+
+  it("gives the store nothing to hear when RemoveContact finds no contact", async () => {
+    expect(await refusal(f.contacts.remove(ann, bob))).toBe("not_found");
+    expect(await f.pending()).toEqual([]);
+    await f.contacts.flushOutbox();
+    expect(f.store.calls).toEqual([]);
   });
 });
 
@@ -358,6 +397,45 @@ describe("blocks", () => {
   });
 });
 
+describe("the outbox pass", () => {
+  /** Leaves ann's block of bob, then cat's, pending (oldest first), the store refusing both. */
+  async function twoPendingBlocks(): Promise<void> {
+    f.store.failure = new Error("store unreachable");
+    await expect(f.contacts.block(ann, bob)).rejects.toThrow("store unreachable");
+    await expect(f.contacts.block(cat, bob)).rejects.toThrow("store unreachable");
+    f.store.failure = undefined;
+  }
+
+  it("goes on past an entry the store refuses for good, keeps that entry, and throws the refusal once the pass is over", async () => {
+    await twoPendingBlocks();
+    const refused = new ConnectError("the store will not take this one", Code.FailedPrecondition);
+    f.store.beforeAnswer = async (user) => {
+      if (user === ann) throw refused;
+    };
+    await expect(f.contacts.flushOutbox()).rejects.toBe(refused);
+    // cat's block, behind the refused entry, reached the store all the same.
+    expect(f.store.lastWord(cat, bob)).toEqual({ blocking: true, contact: false });
+    expect((await f.pending()).map((e) => [e.userId, e.peerUserId])).toEqual([[ann, bob]]);
+    f.store.beforeAnswer = async () => {};
+    await f.contacts.flushOutbox();
+    expect(f.store.lastWord(ann, bob)).toEqual({ blocking: true, contact: false });
+    expect(await f.pending()).toEqual([]);
+  });
+
+  it("stops at a failure that says the store is down, slow or failing, leaving the later entries for the next pass", async () => {
+    await twoPendingBlocks();
+    const transient = [Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.ResourceExhausted, Code.Unknown, Code.Internal].map((code) => new ConnectError("store trouble", code));
+    for (const failure of [new Error("socket hang up"), ...transient]) {
+      f.store.beforeAnswer = async (user) => {
+        if (user === ann) throw failure;
+      };
+      await expect(f.contacts.flushOutbox()).rejects.toBe(failure);
+      expect(f.store.calls, failure.message).toEqual([]);
+    }
+    expect(await f.pending()).toHaveLength(2);
+  });
+});
+
 describe("paging", () => {
   const everyName = ["ann", "bob", "cat", "dan", "eve", "fay", "gus"];
 
@@ -477,6 +555,29 @@ describe("presence is told whose sight changed", () => {
     f.presence.told.length = 0;
     await f.contacts.block(ann, cat);
     expect(f.presence.told).toEqual([]);
+  });
+
+  it("nothing when a stranger is blocked or unblocked, even under EVERYONE: neither pushes presence to the other before or after", async () => {
+    await f.privacy.update(ann, { presenceVisibility: "everyone", messageRequests: "requests" }, ["presence_visibility"]);
+    await f.privacy.update(cat, { presenceVisibility: "everyone", messageRequests: "requests" }, ["presence_visibility"]);
+    await f.contacts.block(ann, cat);
+    await f.contacts.unblock(ann, cat);
+    await f.contacts.block(cat, ann);
+    expect(f.presence.told).toEqual([]);
+  });
+
+  it("both ways when two who show presence to EVERYONE become contacts and when they stop being contacts", async () => {
+    await f.privacy.update(ann, { presenceVisibility: "everyone", messageRequests: "requests" }, ["presence_visibility"]);
+    await f.privacy.update(bob, { presenceVisibility: "everyone", messageRequests: "requests" }, ["presence_visibility"]);
+    await f.contacts.sendRequest(ann, bob);
+    await f.contacts.accept(bob, ann);
+    // Only contacts are pushed presence: each now is, and has a screen to start updating.
+    expect(f.presence.told.sort()).toEqual([`${ann}: +${bob}`, `${bob}: +${ann}`].sort());
+    f.presence.told.length = 0;
+    await f.contacts.remove(ann, bob);
+    // Each may still ask GetPresence of the other, but is pushed nothing more: `hidden` now
+    // keeps their screen from showing a state that will never be updated.
+    expect(f.presence.told.sort()).toEqual([`${ann}: -${bob}`, `${bob}: -${ann}`].sort());
   });
 
   it("only the directions the privacy settings allow; a move to or from nobody tells the contacts", async () => {

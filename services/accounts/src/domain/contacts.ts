@@ -1,11 +1,12 @@
 import { DomainError } from "@messenger/rpc/domain-error";
 import type { BlockRecord, ContactRecord, ContactsRepository, PairState, RequestRecord } from "../storage/contacts-repository.js";
+import { defaultPrivacy } from "./default-privacy.js";
 import { DirectRelationSync } from "./direct-relation-sync.js";
 import type { DirectRelations } from "./direct-relations.js";
 import { decodePageToken, encodePageToken, pageOf, pageSizeOf, type Page } from "./page.js";
 import { PairLock } from "./pair-lock.js";
 import { tellSightChanges, type PresenceAudience } from "./presence-audience.js";
-import { relationView } from "./relations.js";
+import { hearsPresence } from "./relations.js";
 
 /** How many relations one user may hold. */
 export interface ContactLimits {
@@ -28,9 +29,10 @@ function requirePeerId(me: string, peerId: string): void {
  * Contact requests, contacts and blocks of one user toward others. Every change of a pair
  * runs alone (PairLock). What the message store must enforce in the pair's direct
  * conversation (blocks, contacts) is committed here first, together with an outbox entry;
- * the change then pushes that entry and answers only once the store has it. A push that
- * fails fails the call but leaves the entry, which flushOutbox pushes later: the state here
- * is the truth and the store converges to it by itself.
+ * the change then pushes that entry. A push that fails leaves the entry, which flushOutbox
+ * pushes later: the state here is the truth and the store converges to it by itself. Only
+ * Block and Unblock fail then (their OK promises the store enforces them); a contact made
+ * or ended answers OK, since a client retrying it would meet the change already made here.
  */
 export class Contacts {
   private readonly lock = new PairLock();
@@ -92,14 +94,16 @@ export class Contacts {
     });
   }
 
-  /** Ends a contact on both sides, here and then in the store (so later conversations are requests again). */
+  /**
+   * Ends a contact on both sides, here and then in the store (so later conversations are
+   * requests again); answers OK once ended here, whether or not the store heard it yet.
+   */
   async remove(me: string, peerId: string): Promise<void> {
     requirePeerId(me, peerId);
     await this.lock.run(me, peerId, () =>
       this.withSights(me, peerId, async () => {
         if (!(await this.repo.removeContact(me, peerId))) throw new DomainError("not_found", "not a contact");
-        await this.sync.pushHeld(me, peerId);
-        await this.sync.pushHeld(peerId, me);
+        await this.pushBothOrLeave(me, peerId);
       }),
     );
   }
@@ -135,8 +139,9 @@ export class Contacts {
 
   /**
    * Pushes every outbox entry the store has not acknowledged, oldest first (after a failed
-   * push or a restart between a commit and its push). Throws the first refusal; what is
-   * left stays for the next call. The accounts app calls it on a timer.
+   * push or a restart between a commit and its push); what is not acknowledged stays for the
+   * next call. Throws the first failure (DirectRelationSync.flush says which stop the pass).
+   * The accounts app calls it on a timer, which logs what it throws.
    */
   flushOutbox(): Promise<void> {
     return this.sync.flush();
@@ -167,17 +172,23 @@ export class Contacts {
     return pageOf(rows, size, (last) => encodePageToken("blocked", [last.blockedAt, last.user.id]));
   }
 
-  /** Whether each of the two may see the other's presence, as committed now. */
+  /**
+   * Whether each of the two hears the other's presence, as committed now. Audience, not
+   * visibility: presence pushes to the audience only, so what it must hear of is who joined
+   * or left an audience (a stranger unblocked under EVERYONE joins none; an ex-contact under
+   * EVERYONE leaves one and must be sent `hidden`).
+   */
   private async sights(a: string, b: string): Promise<{ aSeesB: boolean; bSeesA: boolean }> {
     const [ofB, ofA] = await Promise.all([this.repo.peerRelations(a, [b]), this.repo.peerRelations(b, [a])]);
-    const sees = (viewer: string, user: string, r: ReturnType<typeof ofB.get>): boolean => (r ? relationView(viewer, user, r).presenceVisible : false);
-    return { aSeesB: sees(a, b, ofB.get(b)), bSeesA: sees(b, a, ofA.get(a)) };
+    // r is the viewer's relation to the user, carrying the user's settings.
+    const hears = (r: ReturnType<typeof ofB.get>): boolean => (r ? hearsPresence(r, (r.privacy ?? defaultPrivacy).presenceVisibility) : false);
+    return { aSeesB: hears(ofB.get(b)), bSeesA: hears(ofA.get(a)) };
   }
 
   /**
    * Runs a change of the pair (under its lock) and then tells presence whose sight of whom
-   * it changed, also when the change failed after committing here (a store push that did
-   * not go through): what is committed here is what GetPresence answers.
+   * it changed, also when the change failed after committing here (a Block whose store push
+   * did not go through): what is committed here is what presence acts on.
    */
   private async withSights<T>(a: string, b: string, change: () => Promise<T>): Promise<T> {
     const before = await this.sights(a, b);
@@ -197,8 +208,8 @@ export class Contacts {
 
   /**
    * Makes the pair contacts here (the limits are checked in that write, once), then tells
-   * the store once per side. A failed push fails the call with the contact made here; the
-   * store hears it from flushOutbox.
+   * the store once per side. A failed push does not fail the call: the contact is made, a
+   * retry would be refused (the request is gone), and the store hears it from flushOutbox.
    */
   private async connect(me: string, s: PairState): Promise<ContactRecord> {
     const peerId = s.peer.id;
@@ -210,8 +221,22 @@ export class Contacts {
       }
       throw new DomainError("resource_exhausted", "that user has the most contacts allowed");
     }
-    await this.sync.pushHeld(me, peerId);
-    await this.sync.pushHeld(peerId, me);
+    await this.pushBothOrLeave(me, peerId);
     return { user: s.peer, since };
+  }
+
+  /**
+   * Pushes both sides' entries of a contact made or ended here, leaving them to the retry
+   * loop (which logs its failures) when the store does not take them: such a change must
+   * answer OK once committed, or the client's retry meets NOT_FOUND or ALREADY_EXISTS.
+   * Stops at the first failure: the second push would most likely meet the same one.
+   */
+  private async pushBothOrLeave(a: string, b: string): Promise<void> {
+    try {
+      await this.sync.pushHeld(a, b);
+      await this.sync.pushHeld(b, a);
+    } catch {
+      // Deliberately dropped: both entries are still in the outbox (see above).
+    }
   }
 }

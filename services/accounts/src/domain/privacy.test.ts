@@ -41,3 +41,16 @@ describe("privacy settings", () => {
     expect(await f.privacy.get(ann)).toEqual({ presenceVisibility: "nobody", messageRequests: "inbox" });
   });
 });
+
+describe("privacy moves tell presence", () => {
+  it("once, when two moves to NOBODY run at the same time", async () => {
+    const bob = idOf("bob");
+    await f.addUsers("bob");
+    await f.contacts.sendRequest(ann, bob);
+    await f.contacts.accept(bob, ann);
+    f.presence.told.length = 0;
+    const toNobody = () => f.privacy.update(ann, { presenceVisibility: "nobody", messageRequests: "requests" }, ["presence_visibility"]);
+    await Promise.all([toNobody(), toNobody()]);
+    expect(f.presence.told).toEqual([`${ann}: -${bob}`]);
+  });
+});

@@ -1,9 +1,8 @@
 import { DomainError } from "@messenger/rpc/domain-error";
 import type { ContactsRepository, PrivacySettings } from "../storage/contacts-repository.js";
+import { defaultPrivacy } from "./default-privacy.js";
 import type { PresenceAudience } from "./presence-audience.js";
-
-/** The settings of a user who never changed them. */
-export const defaultPrivacy: PrivacySettings = { presenceVisibility: "contacts", messageRequests: "requests" };
+import { hearsPresence, unblockedContact } from "./relations.js";
 
 /** The field names an update mask may hold, as spelled in the PrivacySettings message. */
 const maskFields: readonly string[] = ["presence_visibility", "message_requests"];
@@ -33,15 +32,17 @@ export class Privacy {
       ...(named("presence_visibility") ? { presenceVisibility: values.presenceVisibility } : {}),
       ...(named("message_requests") ? { messageRequests: values.messageRequests } : {}),
     };
-    const before = await this.get(me);
-    const after = await this.repo.updatePrivacy(me, change, defaultPrivacy);
-    // Contacts see the user unless it is "nobody" (everyone and contacts alike): only a move
-    // to or from "nobody" changes their sight. Non-contacts are never pushed presence.
-    const hiddenBefore = before.presenceVisibility === "nobody";
-    const hiddenAfter = after.presenceVisibility === "nobody";
-    if (hiddenBefore !== hiddenAfter) {
+    // Before and after come from the write's own transaction: read apart, two concurrent
+    // moves to NOBODY would both see the old setting and tell presence twice.
+    const { before, after } = await this.repo.updatePrivacy(me, change, defaultPrivacy);
+    // Only the user's unblocked contacts can hear the user (hearsPresence), and the setting
+    // decides for all of them alike: a move to or from NOBODY flips them all, nothing else
+    // flips any.
+    const heardBefore = hearsPresence(unblockedContact, before.presenceVisibility);
+    const heardAfter = hearsPresence(unblockedContact, after.presenceVisibility);
+    if (heardBefore !== heardAfter) {
       const contacts = await this.repo.unblockedContacts(me);
-      if (contacts.length > 0) await this.presence.changed(me, hiddenAfter ? [] : contacts, hiddenAfter ? contacts : []);
+      if (contacts.length > 0) await this.presence.changed(me, heardAfter ? contacts : [], heardAfter ? [] : contacts);
     }
     return after;
   }

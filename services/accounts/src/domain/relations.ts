@@ -1,6 +1,6 @@
 import { DomainError } from "@messenger/rpc/domain-error";
-import type { ContactsRepository, PeerRelation } from "../storage/contacts-repository.js";
-import { defaultPrivacy } from "./privacy.js";
+import type { ContactsRepository, PeerRelation, PresenceVisibility } from "../storage/contacts-repository.js";
+import { defaultPrivacy } from "./default-privacy.js";
 
 /** A user's relation to one peer, as other services need it. */
 export interface RelationView {
@@ -29,6 +29,25 @@ const unknownPeer = (peerUserId: string): RelationView => ({
   presenceVisible: false,
   landsInRequests: false,
 });
+
+/** What lies between a viewer and a user, as far as presence pushes go. */
+export type PresenceLink = Pick<PeerRelation, "contact" | "blocking" | "blockedBy">;
+
+/** The link of a user to each of their unblocked contacts (Relations.presenceAudience's candidates). */
+export const unblockedContact: PresenceLink = { contact: true, blocking: false, blockedBy: false };
+
+/**
+ * Whether a viewer hears a user's presence: is in the user's audience, the viewers presence
+ * pushes the user's changes to. They must be contacts with no block either way, and the user
+ * must not show presence to NOBODY. Narrower than `presenceVisible` (EVERYONE lets any
+ * unblocked user ask GetPresence, but pushes still go to contacts only), and the one rule
+ * behind ListPresenceAudience, the AudienceChanged a contacts change sends and the one a
+ * privacy move sends: telling presence of a change of visibility instead would tell it of
+ * viewers it never pushes to, and miss those it pushes to no longer.
+ */
+export function hearsPresence(link: PresenceLink, userVisibility: PresenceVisibility): boolean {
+  return link.contact && !link.blocking && !link.blockedBy && userVisibility !== "nobody";
+}
 
 /** The relation of userId to an existing peer, from what the repository holds of the pair. */
 export function relationView(userId: string, peerUserId: string, r: PeerRelation): RelationView {
@@ -61,11 +80,15 @@ export class Relations {
     });
   }
 
-  /** Who to tell of the user's presence changes: contacts minus blocks either way; none when the user shows presence to nobody. */
+  /**
+   * The viewers who hear the user's presence (hearsPresence): the SQL of unblockedContacts
+   * selects the link half of the rule, and the user's setting, the same for every one of
+   * them, decides the other half once.
+   */
   async presenceAudience(userId: string): Promise<string[]> {
     if (!userId) throw new DomainError("invalid_argument", "user_id is required");
     const settings = (await this.repo.privacy(userId)) ?? defaultPrivacy;
-    if (settings.presenceVisibility === "nobody") return [];
+    if (!hearsPresence(unblockedContact, settings.presenceVisibility)) return [];
     return this.repo.unblockedContacts(userId);
   }
 }

@@ -59,4 +59,48 @@ describe("RetryLoop", () => {
     expect(await stopped).toBe(true);
     expect(timer.waits()).toEqual([]);
   });
+
+  it("runs one loop however often it is started", async () => {
+    const { timer, loop, passes } = loopOf([]);
+    loop.start();
+    loop.start();
+    expect(timer.waits()).toEqual([1_000]);
+    timer.fire();
+    await loop.settled();
+    loop.start();
+    expect(passes()).toBe(1);
+    expect(timer.waits()).toEqual([1_000]);
+    await loop.stop();
+  });
+
+  it("runs again when started after stop, from the interval", async () => {
+    const { timer, loop, passes } = loopOf([false, false]);
+    loop.start();
+    timer.fire();
+    await loop.settled();
+    expect(timer.waits()).toEqual([2_000]);
+    await loop.stop();
+    expect(timer.waits()).toEqual([]);
+    loop.start();
+    expect(timer.waits()).toEqual([1_000]);
+    timer.fire();
+    await loop.settled();
+    expect(passes()).toBe(2);
+    expect(timer.waits()).toEqual([2_000]);
+    await loop.stop();
+  });
+
+  it("runs one loop when started again while the pass stopped is still under way", async () => {
+    let release = (): void => {};
+    const timer = new ManualTimer();
+    const loop = new RetryLoop(() => new Promise<void>((resolve) => (release = resolve)), timing, () => {}, timer.setTimer);
+    loop.start();
+    timer.fire();
+    const stopped = loop.stop();
+    loop.start();
+    release();
+    await stopped;
+    expect(timer.waits()).toEqual([1_000]);
+    await loop.stop();
+  });
 });

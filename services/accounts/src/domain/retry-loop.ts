@@ -27,7 +27,9 @@ export class RetryLoop {
   private cancel: () => void = () => {};
   private current: Promise<void> = Promise.resolve();
   private waitMs: number;
-  private stopped = false;
+  private running = false;
+  /** A pass is under way: it schedules the next one when it ends, so start must not. */
+  private passing = false;
 
   constructor(
     private readonly pass: () => Promise<void>,
@@ -38,8 +40,16 @@ export class RetryLoop {
     this.waitMs = timing.intervalMs;
   }
 
+  /**
+   * Schedules the first pass, after intervalMs. Does nothing while the loop runs (a second
+   * start must not make a second loop, which would double the passes). After stop it starts
+   * the loop again, from intervalMs.
+   */
   start(): void {
-    this.schedule();
+    if (this.running) return;
+    this.running = true;
+    this.waitMs = this.timing.intervalMs;
+    if (!this.passing) this.schedule();
   }
 
   /** The pass under way, or the last one: a test that fired the timer awaits it. */
@@ -47,21 +57,22 @@ export class RetryLoop {
     return this.current;
   }
 
-  /** No pass starts after this; resolves once the one under way, if any, has ended. */
+  /** No pass starts after this (until start); resolves once the one under way, if any, has ended. */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.running = false;
     this.cancel();
     await this.current;
   }
 
   private schedule(): void {
-    if (this.stopped) return;
+    if (!this.running) return;
     this.cancel = this.setTimer(() => {
       this.current = this.run();
     }, this.waitMs);
   }
 
   private async run(): Promise<void> {
+    this.passing = true;
     try {
       await this.pass();
       this.waitMs = this.timing.intervalMs;
@@ -69,6 +80,7 @@ export class RetryLoop {
       this.waitMs = Math.min(this.waitMs * 2, this.timing.maxIntervalMs);
       this.onFailure(err, this.waitMs);
     }
+    this.passing = false;
     this.schedule();
   }
 }

@@ -14,7 +14,7 @@ import {
 import { UserSchema, type User } from "@messenger/proto/accounts/v1/types";
 import { DomainError } from "@messenger/rpc/domain-error";
 import type { RequestDirection as Direction } from "../domain/contacts.js";
-import { defaultPrivacy } from "../domain/privacy.js";
+import { defaultPrivacy } from "../domain/default-privacy.js";
 import type { ContactRecord, PrivacySettings, RequestRecord, UserSummary } from "../storage/contacts-repository.js";
 
 export const userToProto = (u: UserSummary): User => create(UserSchema, { id: u.id, username: u.username, displayName: u.displayName });

@@ -19,6 +19,12 @@ export interface PrivacySettings {
   readonly messageRequests: MessageRequestPolicy;
 }
 
+/** One user's settings on either side of one update. */
+export interface PrivacyChange {
+  readonly before: PrivacySettings;
+  readonly after: PrivacySettings;
+}
+
 /** What lies between a user and a peer, seen from the user. */
 export interface PairState {
   /** The peer's account. */
@@ -93,8 +99,9 @@ export interface ContactsRepository extends DirectRelationOutbox {
    */
   addContact(a: string, b: string, since: number, maxContacts: number): Promise<boolean>;
   /**
-   * Ends the contact on both sides; false when they were not contacts. Entries of the pair
-   * still pending in the outbox are replaced by the state without the contact.
+   * Ends the contact on both sides and queues both sides' state for the store (replacing
+   * entries of the pair still pending); false, writing and queuing nothing, when they were
+   * not contacts.
    */
   removeContact(a: string, b: string): Promise<boolean>;
   /**
@@ -114,9 +121,11 @@ export interface ContactsRepository extends DirectRelationOutbox {
   privacy(userId: string): Promise<PrivacySettings | undefined>;
   /**
    * Changes the named settings in one step (concurrent changes of different settings both
-   * land); `defaults` stand for the settings never set. Returns the settings after it.
+   * land); `defaults` stand for the settings never set. Returns the settings just before and
+   * just after it, read in that step: of two concurrent changes, the second's `before` is
+   * the first's `after`, so each move is reported once.
    */
-  updatePrivacy(userId: string, change: Partial<PrivacySettings>, defaults: PrivacySettings): Promise<PrivacySettings>;
+  updatePrivacy(userId: string, change: Partial<PrivacySettings>, defaults: PrivacySettings): Promise<PrivacyChange>;
   /** The relation of userId to each peer that has an account (absent peers are left out). */
   peerRelations(userId: string, peerIds: readonly string[]): Promise<Map<string, PeerRelation>>;
   /** The user's contacts that neither block nor are blocked by the user, by id. */

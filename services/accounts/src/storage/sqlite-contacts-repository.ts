@@ -4,6 +4,7 @@ import type {
   MessageRequestPolicy,
   PeerRelation,
   PresenceVisibility,
+  PrivacyChange,
   PrivacySettings,
   TimeCursor,
   UserSummary,
@@ -152,10 +153,13 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
   });
   const removeContact = db.transaction((a: string, b: string): boolean => {
     const removed = q.deleteContactRow.run(a, b).changes + q.deleteContactRow.run(b, a).changes;
+    // Nothing changed, so the store has nothing to hear: an entry here would be pushed by
+    // nobody but the retry loop, and would replace a pending one for nothing.
+    if (removed === 0) return false;
     // The store keeps the pair's contact bit (it decides where a new conversation lands).
     outbox.queue(a, b);
     outbox.queue(b, a);
-    return removed > 0;
+    return true;
   });
   const putBlock = db.transaction((user: string, peer: string, at: number): void => {
     q.insertBlock.run(user, peer, at);
@@ -166,15 +170,15 @@ export function sqliteContactsRepository(db: Database.Database): ContactsReposit
     q.deleteBlock.run(user, peer);
     outbox.queue(user, peer);
   });
-  const updatePrivacy = db.transaction((user: string, change: Partial<PrivacySettings>, defaults: PrivacySettings): PrivacySettings => {
+  const updatePrivacy = db.transaction((user: string, change: Partial<PrivacySettings>, defaults: PrivacySettings): PrivacyChange => {
     const row = q.privacy.get(user);
-    const current = (row && privacyOf(row.presence_visibility, row.message_requests)) ?? defaults;
-    const next: PrivacySettings = {
-      presenceVisibility: change.presenceVisibility ?? current.presenceVisibility,
-      messageRequests: change.messageRequests ?? current.messageRequests,
+    const before = (row && privacyOf(row.presence_visibility, row.message_requests)) ?? defaults;
+    const after: PrivacySettings = {
+      presenceVisibility: change.presenceVisibility ?? before.presenceVisibility,
+      messageRequests: change.messageRequests ?? before.messageRequests,
     };
-    q.putPrivacy.run(user, next.presenceVisibility, next.messageRequests);
-    return next;
+    q.putPrivacy.run(user, after.presenceVisibility, after.messageRequests);
+    return { before, after };
   });
   return {
     async pairState(user, peer) {
