@@ -1,7 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { CpuMeter } from "../process-stats.js";
 import type { PresenceRig } from "./presence-rig.js";
-import { nextMacrotask, sleepUntil, until } from "./waits.js";
+import { drained, nextMacrotask, sleepUntil, until } from "./waits.js";
 
 /** How the flapping round is driven. */
 export interface FlappingOptions {
@@ -104,14 +104,7 @@ export async function runFlapping(rig: PresenceRig, announceWindowMs: number, op
   await Promise.all([...flappers.map((_, j) => flap(j)), probe()]);
   const stoppedAt = performance.now();
   const cpu = meter.read().bench!;
-  // Drained: no window open (nothing held), every send finished, every delivery handled.
-  await until(
-    () => clock.pending === 0,
-    announceWindowMs * 3 + 60_000,
-    () => `${clock.pending} announcement windows to close`,
-  );
-  await tracker.idle();
-  await nextMacrotask();
+  await drained(tracker, clock, announceWindowMs);
   const drainSeconds = Math.max(0, (rig.recorder.lastArrival - stoppedAt) / 1000);
 
   const offline = new Set([...flapperIds, ...usedProbes.map((i) => rig.graph.ids[i]!)]);

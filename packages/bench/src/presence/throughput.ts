@@ -1,6 +1,6 @@
 import { CpuMeter } from "../process-stats.js";
 import type { PresenceRig } from "./presence-rig.js";
-import { nextMacrotask, until } from "./waits.js";
+import { drained, nextMacrotask, until } from "./waits.js";
 
 /** What one throughput round measured. */
 export interface ThroughputResult {
@@ -52,13 +52,7 @@ export async function runThroughput(rig: PresenceRig, announceWindowMs: number, 
   const seconds = (Math.max(rig.recorder.lastArrival, processed) - t0) / 1000;
   const cpu = meter.read().bench!;
   // Whatever a window still holds is counted too (nothing, if the grace works).
-  await until(
-    () => clock.pending === 0,
-    announceWindowMs * 3 + 60_000,
-    () => `${clock.pending} announcement windows to close`,
-  );
-  await tracker.idle();
-  await nextMacrotask();
+  await drained(tracker, clock, announceWindowMs);
   const { framesSent, announcements } = tracker.counters;
   await tracker.close();
   return { changes: 2 * n, seconds, frames: rig.recorder.frames, framesSent, announcements, cpu };

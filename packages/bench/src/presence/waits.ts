@@ -12,3 +12,17 @@ export async function until(done: () => boolean, timeoutMs: number, what: () => 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * Resolves once the tracker is drained: no announcement window open (nothing held), every
+ * send finished, every delivery handled.
+ */
+export async function drained(tracker: { idle(): Promise<void> }, clock: { readonly pending: number }, announceWindowMs: number): Promise<void> {
+  await until(
+    () => clock.pending === 0,
+    announceWindowMs * 3 + 60_000,
+    () => `${clock.pending} announcement windows to close`,
+  );
+  await tracker.idle();
+  await nextMacrotask();
+}
