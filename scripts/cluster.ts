@@ -5,11 +5,42 @@ import { parseArgs } from "node:util";
 import { natsServerBinary, startCluster } from "@messenger/testing";
 import { existsSync } from "node:fs";
 
-const { values } = parseArgs({ options: { gateways: { type: "string", default: "2" }, "base-port": { type: "string", default: "50051" }, quiet: { type: "boolean", default: false } } });
+const usage = `usage: npm run cluster [-- options]
+  --gateways N     gateways to start, 1 to 64 (default 2)
+  --base-port P    the first gateway's gRPC port; the others follow (default 50051)
+  --quiet          do not print the services' logs
+  --help           this text`;
+
+function args(): { gateways: string; "base-port": string; quiet: boolean; help: boolean } {
+  try {
+    const { values } = parseArgs({
+      options: {
+        gateways: { type: "string", default: "2" },
+        "base-port": { type: "string", default: "50051" },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+    return values;
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n${usage}`);
+    process.exit(2);
+  }
+}
+
+const values = args();
+if (values.help) {
+  console.log(usage);
+  process.exit(0);
+}
 const n = Number(values.gateways);
 const basePort = Number(values["base-port"]);
 if (!Number.isInteger(n) || n < 1 || n > 64) {
   console.error("--gateways must be an integer from 1 to 64");
+  process.exit(2);
+}
+if (!Number.isInteger(basePort) || basePort < 1 || basePort + n - 1 > 65535) {
+  console.error("--base-port must be a port number that leaves room for every gateway");
   process.exit(2);
 }
 if (!existsSync(natsServerBinary)) {

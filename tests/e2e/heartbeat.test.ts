@@ -15,6 +15,13 @@ afterAll(async () => {
   await sys.dispose();
 });
 
+describe("readiness", () => {
+  it("answers /readyz with 200 on the HTTP port while serving", async () => {
+    const res = await fetch(`${sys.httpUrl}/readyz`);
+    expect([res.status, await res.text()]).toEqual([200, "ok\n"]);
+  });
+});
+
 describe("heartbeats", () => {
   it("ends a session whose client stops pinging, and its contacts see the user go offline", async () => {
     const alice = await newUser(sys.grpcUrl);

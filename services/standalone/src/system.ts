@@ -125,6 +125,8 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   internal.bind(createDirectTransport(routes));
   // Internal services trust identity metadata, so they are never mounted on a public port.
   const publicRoutes = routes.filter((r) => r.visibility === "public");
+  // Ready until a stop begins: the first step of a drain, as in each cluster service.
+  let serving = true;
   const grpc = await startGrpcServer({ host: config.HOST, port: config.GRPC_PORT, routes: publicRoutes, maxReceiveMessageBytes: config.MAX_FRAME_BYTES });
   const http = await startHttpServer({
     host: config.HOST,
@@ -142,6 +144,10 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
         res.setHeader("content-type", "application/json");
         res.end(JSON.stringify(issuer.jwks()));
       },
+      "/readyz": (_req, res) => {
+        res.statusCode = serving ? 200 : 503;
+        res.end(serving ? "ok\n" : "draining\n");
+      },
     },
   });
 
@@ -150,6 +156,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     httpPort: http.port,
     gateway: gateway.gateway,
     async stop() {
+      serving = false;
       grpc.setServing(false);
       await gateway.gateway.drain(Math.min(config.SHUTDOWN_GRACE_MS, 2_000));
       await Promise.all([grpc.close(config.SHUTDOWN_GRACE_MS), http.close()]);
