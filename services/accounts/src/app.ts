@@ -55,7 +55,7 @@ export interface AccountsAppDeps {
  */
 export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
   const log = deps.log ?? createLogger("accounts");
-  const accounts = new Accounts(deps.repo, deps.issuer, deps.settings);
+  const accounts = new Accounts(deps.repo, deps.issuer, deps.settings, (event) => log.warn({ securityEvent: event }, "security event: refresh token reuse; the device's tokens are revoked"));
   const presence = presenceAudienceClient(deps.presence, log);
   const contacts = new Contacts(deps.repo, storeDirectRelations(deps.store), presence, deps.contactLimits ?? defaultContactLimits);
   const storeRetry = new RetryLoop(

@@ -12,6 +12,13 @@ export interface DeviceTokens {
   readonly refreshToken: string;
 }
 
+/** Something an operator must see: a refresh token presented after it was used. */
+export interface SecurityEvent {
+  readonly event: "refresh_token_reuse";
+  readonly userId: string;
+  readonly deviceId: string;
+}
+
 /** Settings of the accounts use cases. */
 export interface AccountsSettings {
   readonly scryptLogN: number;
@@ -29,6 +36,8 @@ export class Accounts {
     private readonly repo: AccountRepository,
     private readonly issuer: TokenIssuer,
     private readonly settings: AccountsSettings,
+    /** Told of what an operator must see (a refresh token replayed). */
+    private readonly onSecurityEvent: (event: SecurityEvent) => void,
     private readonly now: () => number = Date.now,
   ) {
     this.dummyHash = hashPassword(randomUUID(), settings.scryptLogN);
@@ -54,13 +63,22 @@ export class Accounts {
     const user = await this.repo.userByName(username);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
     if (!user || !ok) throw new DomainError("unauthenticated", "invalid username or password");
-    return { user, tokens: await this.issue(user.id, deviceId) };
+    return { user, tokens: await this.issue(user.id, deviceId, true) };
   }
 
+  /**
+   * Trades a refresh token for new tokens, once. A token presented a second time means it
+   * leaked (the rightful device or the thief already traded it): every token of that device
+   * is revoked, so both must log in again, and the event is reported.
+   */
   async refresh(refreshToken: string): Promise<DeviceTokens> {
-    const record = refreshToken ? await this.repo.takeRefreshToken(sha256(refreshToken)) : undefined;
-    if (!record || record.expiresAt <= this.now()) throw new DomainError("unauthenticated", "invalid or expired refresh token");
-    return this.issue(record.userId, record.deviceId);
+    const taken = refreshToken ? await this.repo.takeRefreshToken(sha256(refreshToken), this.now()) : undefined;
+    if (taken?.use === "reused") {
+      this.onSecurityEvent({ event: "refresh_token_reuse", userId: taken.record.userId, deviceId: taken.record.deviceId });
+      throw new DomainError("unauthenticated", "this refresh token was already used: the device's sessions are revoked, log in again");
+    }
+    if (!taken || taken.record.expiresAt <= this.now()) throw new DomainError("unauthenticated", "invalid or expired refresh token");
+    return this.issue(taken.record.userId, taken.record.deviceId, false);
   }
 
   async lookup(username: string): Promise<AccountRecord> {
@@ -74,14 +92,13 @@ export class Accounts {
     return this.repo.usersById(ids);
   }
 
-  private async issue(userId: string, deviceId: string): Promise<DeviceTokens> {
+  private async issue(userId: string, deviceId: string, newFamily: boolean): Promise<DeviceTokens> {
     const refreshToken = randomBytes(32).toString("base64url");
-    await this.repo.putRefreshToken({
-      tokenHash: sha256(refreshToken),
-      userId,
-      deviceId,
-      expiresAt: this.now() + this.settings.refreshTokenTtlSeconds * 1000,
-    });
+    const now = this.now();
+    await this.repo.putRefreshToken(
+      { tokenHash: sha256(refreshToken), userId, deviceId, expiresAt: now + this.settings.refreshTokenTtlSeconds * 1000 },
+      { newFamily, now },
+    );
     return { access: await this.issuer.issue({ userId, deviceId }), refreshToken };
   }
 }

@@ -21,8 +21,16 @@ export interface AccountRepository {
   insertUser(user: AccountRecord): Promise<boolean>;
   userByName(username: string): Promise<AccountRecord | undefined>;
   usersById(ids: readonly string[]): Promise<AccountRecord[]>;
-  putRefreshToken(record: RefreshTokenRecord): Promise<void>;
-  /** Removes and returns the token, so that each refresh token is used at most once. */
-  takeRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Stores a device's new refresh token. `newFamily` (a login) revokes every token the device
+   * held; a rotation keeps the used ones, so that their reuse is recognised.
+   */
+  putRefreshToken(record: RefreshTokenRecord, opts: { newFamily: boolean; now: number }): Promise<void>;
+  /**
+   * Marks the token used and returns it ("fresh"); a token already used comes back "reused"
+   * after every token of its device was revoked (RFC 9700 §4.14: a replayed refresh token
+   * means it leaked, so the whole family goes). Undefined for an unknown token.
+   */
+  takeRefreshToken(tokenHash: string, now: number): Promise<{ readonly use: "fresh" | "reused"; readonly record: RefreshTokenRecord } | undefined>;
   close(): Promise<void>;
 }

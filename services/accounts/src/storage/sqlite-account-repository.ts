@@ -41,20 +41,38 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
     );
     CREATE INDEX IF NOT EXISTS refresh_tokens_by_device ON refresh_tokens (user_id, device_id);
   `);
+  // Files from before reuse detection have no used_at: a used token was deleted then.
+  const tokenColumns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('refresh_tokens')").all();
+  if (!tokenColumns.some((c) => c.name === "used_at")) db.exec("ALTER TABLE refresh_tokens ADD COLUMN used_at INTEGER");
   const q = {
     insert: db.prepare("INSERT OR IGNORE INTO users (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)"),
     byName: db.prepare<[string], UserRow>("SELECT * FROM users WHERE username = ?"),
     byId: db.prepare<[string], UserRow>("SELECT * FROM users WHERE id = ?"),
-    putToken: db.prepare("INSERT INTO refresh_tokens (token_hash, user_id, device_id, expires_at) VALUES (?, ?, ?, ?)"),
-    // A device holds one refresh token at a time: logging in again revokes the old one.
+    putToken: db.prepare("INSERT INTO refresh_tokens (token_hash, user_id, device_id, expires_at, used_at) VALUES (?, ?, ?, ?, NULL)"),
+    // Logging in again, or a detected reuse, revokes every token of the device.
     revokeDevice: db.prepare("DELETE FROM refresh_tokens WHERE user_id = ? AND device_id = ?"),
-    takeToken: db.prepare<[string], { token_hash: string; user_id: string; device_id: string; expires_at: number }>(
-      "DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING *",
+    dropExpired: db.prepare("DELETE FROM refresh_tokens WHERE user_id = ? AND device_id = ? AND expires_at <= ?"),
+    token: db.prepare<[string], { token_hash: string; user_id: string; device_id: string; expires_at: number; used_at: number | null }>(
+      "SELECT * FROM refresh_tokens WHERE token_hash = ?",
     ),
+    markUsed: db.prepare("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?"),
   };
-  const putToken = db.transaction((r: RefreshTokenRecord) => {
-    q.revokeDevice.run(r.userId, r.deviceId);
+  const putToken = db.transaction((r: RefreshTokenRecord, newFamily: boolean, now: number) => {
+    if (newFamily) q.revokeDevice.run(r.userId, r.deviceId);
+    // Used tokens are kept until they expire (to recognise their reuse), no longer.
+    else q.dropExpired.run(r.userId, r.deviceId, now);
     q.putToken.run(r.tokenHash, r.userId, r.deviceId, r.expiresAt);
+  });
+  const takeToken = db.transaction((hash: string, now: number) => {
+    const row = q.token.get(hash);
+    if (!row) return undefined;
+    const record: RefreshTokenRecord = { tokenHash: row.token_hash, userId: row.user_id, deviceId: row.device_id, expiresAt: row.expires_at };
+    if (row.used_at !== null) {
+      q.revokeDevice.run(row.user_id, row.device_id);
+      return { use: "reused" as const, record };
+    }
+    q.markUsed.run(now, hash);
+    return { use: "fresh" as const, record };
   });
   return {
     ...sqliteContactsRepository(db),
@@ -71,12 +89,11 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
         return row ? [toRecord(row)] : [];
       });
     },
-    async putRefreshToken(r) {
-      putToken(r);
+    async putRefreshToken(r, opts) {
+      putToken(r, opts.newFamily, opts.now);
     },
-    async takeRefreshToken(hash) {
-      const row = q.takeToken.get(hash);
-      return row ? { tokenHash: row.token_hash, userId: row.user_id, deviceId: row.device_id, expiresAt: row.expires_at } : undefined;
+    async takeRefreshToken(hash, now) {
+      return takeToken(hash, now);
     },
     async close() {
       db.close();

@@ -286,7 +286,8 @@ export const AccountsService: GenService<{
     output: typeof LoginResponseSchema;
   },
   /**
-   * Refresh trades a refresh token for new tokens; the old refresh token stops working.
+   * Refresh trades a refresh token for new tokens; the old refresh token stops working. A
+   * refresh token presented again revokes every token of its device (UNAUTHENTICATED).
    *
    * @generated from rpc messenger.accounts.v1.AccountsService.Refresh
    */

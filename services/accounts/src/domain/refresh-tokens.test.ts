@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { createTokenIssuer } from "@messenger/auth";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openSqliteAccountRepository } from "../storage/sqlite-account-repository.js";
+import { Accounts, type SecurityEvent } from "./accounts.js";
+import { refusal } from "./contacts-fixture.js";
+
+let dir: string;
+let events: SecurityEvent[];
+let close: () => Promise<void>;
+let accounts: Accounts;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), "messenger-refresh-"));
+  const repo = openSqliteAccountRepository(join(dir, "accounts.db"));
+  const issuer = await createTokenIssuer({ keyPath: join(dir, "key.json"), ttlSeconds: 60 });
+  events = [];
+  accounts = new Accounts(repo, issuer, { scryptLogN: 10, refreshTokenTtlSeconds: 3600 }, (e) => events.push(e));
+  close = () => repo.close();
+  await accounts.register("ann", "correct horse battery", "");
+});
+afterEach(async () => {
+  await close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("refresh tokens", () => {
+  it("rotate: each works once, and the newest keeps working", async () => {
+    const { tokens } = await accounts.login("ann", "correct horse battery", "phone");
+    const second = await accounts.refresh(tokens.refreshToken);
+    const third = await accounts.refresh(second.refreshToken);
+    expect(third.refreshToken).not.toBe(second.refreshToken);
+    expect(events).toEqual([]);
+  });
+
+  it("a reused token revokes the device's whole family and reports it; other devices and a new login are not touched", async () => {
+    const phone = (await accounts.login("ann", "correct horse battery", "phone")).tokens;
+    const laptop = (await accounts.login("ann", "correct horse battery", "laptop")).tokens;
+    const rotated = await accounts.refresh(phone.refreshToken);
+    // The old token again (a thief, or the rightful device after a thief): both lose the family.
+    expect(await refusal(accounts.refresh(phone.refreshToken))).toBe("unauthenticated");
+    expect(events).toEqual([{ event: "refresh_token_reuse", userId: expect.any(String), deviceId: "phone" }]);
+    expect(await refusal(accounts.refresh(rotated.refreshToken))).toBe("unauthenticated");
+    // Another device's family stands; logging in again starts a new one.
+    await accounts.refresh(laptop.refreshToken);
+    const again = (await accounts.login("ann", "correct horse battery", "phone")).tokens;
+    await accounts.refresh(again.refreshToken);
+    expect(events).toHaveLength(1);
+  });
+
+  it("an unknown or empty token is refused without a security event", async () => {
+    expect(await refusal(accounts.refresh("not-a-token"))).toBe("unauthenticated");
+    expect(await refusal(accounts.refresh(""))).toBe("unauthenticated");
+    expect(events).toEqual([]);
+  });
+
+  it("opens a file from before reuse detection (no used_at column) and keeps its tokens", async () => {
+    const file = join(dir, "old.db");
+    const db = new Database(file);
+    db.exec(`CREATE TABLE refresh_tokens (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+             INSERT INTO refresh_tokens VALUES ('h', 'u', 'd', ${Date.now() + 60_000});`);
+    db.close();
+    const repo = openSqliteAccountRepository(file);
+    expect(await repo.takeRefreshToken("h", Date.now())).toMatchObject({ use: "fresh", record: { userId: "u", deviceId: "d" } });
+    expect(await repo.takeRefreshToken("h", Date.now())).toMatchObject({ use: "reused" });
+    await repo.close();
+  });
+});
