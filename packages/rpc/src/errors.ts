@@ -25,12 +25,30 @@ export function domainErrorToConnect(err: DomainError): ConnectError {
 }
 
 /**
- * Maps any thrown value to the error that crosses the wire: a ConnectError passes as it is;
- * a DomainError becomes its status with its message; anything else becomes INTERNAL with a
+ * What a caller is told for a status that says the system, not the request, failed: the
+ * original (a peer's address, a socket error, a stack) goes to the log under the request id.
+ */
+const stableMessages: Partial<Record<Code, string>> = {
+  [Code.Unavailable]: "the service is unavailable; try again",
+  [Code.Internal]: "internal error",
+  [Code.Unknown]: "internal error",
+  [Code.DataLoss]: "internal error",
+};
+
+/**
+ * Maps any thrown value to the error that crosses the wire: a ConnectError passes with its
+ * code, and with its message unless that code says the system failed (UNAVAILABLE,
+ * INTERNAL, UNKNOWN, DATA_LOSS: those carry a stable message, the original is logged); a
+ * DomainError becomes its status with its message; anything else becomes INTERNAL with a
  * generic message, and its cause goes to the log only.
  */
 export function toWireError(err: unknown, log: Logger, where: string, requestId = ""): ConnectError {
-  if (err instanceof ConnectError) return err;
+  if (err instanceof ConnectError) {
+    const stable = stableMessages[err.code];
+    if (stable === undefined || err.rawMessage === stable) return err;
+    log.warn({ err, rpc: where, requestId }, "rpc failed: the caller is told only the status");
+    return new ConnectError(stable, err.code, err.metadata);
+  }
   if (err instanceof DomainError) return domainErrorToConnect(err);
   log.error({ err, rpc: where, requestId }, "unhandled error in rpc handler");
   return new ConnectError("internal error", Code.Internal);
