@@ -4,6 +4,9 @@ import net from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ServiceRoute } from "./service-routes.js";
 
+/** A plain HTTP endpoint (for example /metrics), served over HTTP/1.1 and cleartext HTTP/2 alike. */
+export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+
 /** Options of the Connect / gRPC-Web / gRPC listener. */
 export interface HttpServerOptions {
   host: string;
@@ -12,7 +15,7 @@ export interface HttpServerOptions {
   routes: readonly ServiceRoute[];
   maxReceiveMessageBytes: number;
   /** Extra plain HTTP endpoints (for example /metrics), matched by exact path. */
-  extraRoutes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+  extraRoutes?: Record<string, HttpRoute>;
 }
 
 /** A running HTTP listener. */
@@ -37,7 +40,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   });
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
     const extra = opts.extraRoutes?.[req.url?.split("?")[0] ?? ""];
-    if (extra && req instanceof http.IncomingMessage && res instanceof http.ServerResponse) return extra(req, res);
+    if (extra) return extra(req, res);
     connect(req, res);
   };
   const h1 = http.createServer(handler);
@@ -50,8 +53,15 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     socket.once("data", (chunk: Buffer) => {
       socket.pause();
       socket.unshift(chunk);
-      (chunk.toString("latin1", 0, 3) === h2Preface ? h2 : h1).emit("connection", socket);
-      socket.resume();
+      if (chunk.toString("latin1", 0, 3) === h2Preface) {
+        // The HTTP/2 session reads the socket's handle itself and takes the bytes already read
+        // from the socket's buffer: resuming the JS stream here would race it for the data
+        // (the session then answered the preface with GOAWAY).
+        h2.emit("connection", socket);
+      } else {
+        h1.emit("connection", socket);
+        socket.resume();
+      }
     });
   });
   await new Promise<void>((resolve, reject) => {

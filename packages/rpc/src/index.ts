@@ -4,7 +4,7 @@ export { DomainError, type DomainErrorKind } from "./domain-error.js";
 export { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
 export { addRouteToGrpcServer } from "./grpc-adapter.js";
 export { startGrpcServer, type GrpcServerHandle, type GrpcServerOptions } from "./grpc-server.js";
-export { startHttpServer, type HttpServerHandle, type HttpServerOptions } from "./http-server.js";
+export { startHttpServer, type HttpRoute, type HttpServerHandle, type HttpServerOptions } from "./http-server.js";
 export { createDirectTransport } from "./direct-transport.js";
 export { abortStream, onCallAbort } from "./stream-abort.js";
 export { CallContext, type CallContextInit } from "./handler-context.js";

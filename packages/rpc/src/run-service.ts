@@ -1,4 +1,4 @@
-import type http from "node:http";
+import type { HttpRoute } from "./http-server.js";
 import type { Transport } from "@connectrpc/connect";
 import { ConfigError } from "@messenger/config";
 import { createLogger, type Logger } from "@messenger/logging";
@@ -10,7 +10,7 @@ import type { ServiceRoute } from "./service-routes.js";
 /** What a service's composition root hands to runService. */
 export interface BuiltService {
   readonly routes: readonly ServiceRoute[];
-  readonly extraHttpRoutes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+  readonly extraHttpRoutes?: Record<string, HttpRoute>;
   /** Runs first on SIGTERM, while the listeners still serve (a gateway drains here). */
   drain?(graceMs: number): Promise<void>;
   /** Releases adapters after the listeners closed. */

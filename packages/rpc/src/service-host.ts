@@ -1,8 +1,7 @@
-import type http from "node:http";
 import type { Logger } from "@messenger/logging";
 import { instrumentRoute } from "./errors.js";
 import { startGrpcServer, type GrpcServerHandle } from "./grpc-server.js";
-import { startHttpServer, type HttpServerHandle } from "./http-server.js";
+import { startHttpServer, type HttpRoute, type HttpServerHandle } from "./http-server.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { ServiceRoute } from "./service-routes.js";
 
@@ -19,7 +18,7 @@ export interface ServiceHostOptions {
   readonly log: Logger;
   readonly metrics: ServiceMetrics;
   readonly maxReceiveMessageBytes: number;
-  readonly extraHttpRoutes?: Record<string, (req: http.IncomingMessage, res: http.ServerResponse) => void>;
+  readonly extraHttpRoutes?: Record<string, HttpRoute>;
 }
 
 /** A running service process's listeners. */
