@@ -9,6 +9,7 @@ import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { connectH2, RawSession } from "../raw-session.js";
 import { serveWorker } from "../worker-host.js";
+import { steadyRate } from "../steady-rate.js";
 
 interface Pair {
   conversationId: string;
@@ -110,15 +111,8 @@ serveWorker({
     // A fixed aggregate rate for this worker, spread over its pairs, ticking every 2 ms.
     const perSecond = a.perSecond as number;
     mode = "rate";
-    let owed = 0;
     let i = 0;
-    let last = performance.now();
-    rateTimer = setInterval(() => {
-      const now = performance.now();
-      owed += ((now - last) / 1000) * perSecond;
-      last = now;
-      for (; owed >= 1; owed--) sendOne(pairs[i++ % pairs.length]!);
-    }, 2);
+    rateTimer = steadyRate(perSecond, () => sendOne(pairs[i++ % pairs.length]!));
     return {};
   },
   async record() {

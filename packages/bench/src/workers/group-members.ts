@@ -14,6 +14,7 @@ import type http2 from "node:http2";
 import { connectH2, grpcFrame, RawByteSession } from "../raw-session.js";
 import { responseField, scanFrame, scanMessage, scanSendResult, type ScannedFields } from "../wire.js";
 import { serveWorker } from "../worker-host.js";
+import { steadyRate } from "../steady-rate.js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { SessionRequestSchema } from "@messenger/proto/gateway/v1/gateway_service";
 
@@ -250,15 +251,8 @@ serveWorker({
     const perSecond = a.perSecond as number;
     if (senders.length === 0) return {};
     mode = "rate";
-    let owed = 0;
     let i = 0;
-    let last = performance.now();
-    rateTimer = setInterval(() => {
-      const now = performance.now();
-      owed += ((now - last) / 1000) * perSecond;
-      last = now;
-      for (; owed >= 1; owed--) send(senders[i++ % senders.length]!);
-    }, 2);
+    rateTimer = steadyRate(perSecond, () => send(senders[i++ % senders.length]!));
     return {};
   },
   /** Starts the measuring window; with `latency`, tracks messages sent from `since` (µs). */
