@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { CallContext } from "./handler-context.js";
 import * as grpc from "@grpc/grpc-js";
 import type { ServiceRoute } from "./service-routes.js";
@@ -65,10 +66,16 @@ function metadataFrom(h: Headers | undefined): grpc.Metadata {
   return md;
 }
 
+const statusDetailsKey = "grpc-status-details-bin";
+
 function statusOf(err: unknown, trailer: Headers | undefined): grpc.StatusObject {
   const ce = ConnectError.from(err);
   const md = metadataFrom(trailer);
   ce.metadata.forEach((v, k) => md.set(k, v));
+  // Error details (a RetryInfo, say) travel as a google.rpc.Status in binary metadata, the
+  // way every gRPC implementation reads them; Connect encodes that Status for us.
+  const details = ce.details.length > 0 ? setTrailerStatus(new Headers(), ce).get(statusDetailsKey) : null;
+  if (details) md.set(statusDetailsKey, Buffer.from(details, "base64"));
   return { code: ce.code as number as grpc.status, details: ce.rawMessage, metadata: md };
 }
 

@@ -1,5 +1,6 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
 
 const passthrough = (b: Buffer): Buffer => b;
@@ -38,8 +39,13 @@ export function createGrpcJsTransport(baseUrl: string, opts: { defaultTimeoutMs?
           signal?.removeEventListener("abort", onAbort);
           if (err) {
             const trailer = new Headers();
-            for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) if (typeof v === "string") trailer.set(k, v);
-            return reject(new ConnectError(err.details || err.message, err.code as number as Code, trailer));
+            for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) {
+              if (typeof v === "string") trailer.set(k, v);
+              else if (k.endsWith("-bin")) trailer.set(k, v.toString("base64"));
+            }
+            // The details of the status (a RetryInfo, say) come back with it.
+            const withDetails = err.metadata?.get("grpc-status-details-bin").length ? findTrailerError(new Headers({ ...Object.fromEntries(trailer), "grpc-status": String(err.code), "grpc-message": encodeURIComponent(err.details ?? "") })) : undefined;
+            return reject(new ConnectError(err.details || err.message, err.code as number as Code, trailer, withDetails?.details));
           }
           try {
             const message = fromBinary(method.output, bytes!);

@@ -12,3 +12,4 @@ export { hostService, type ServiceHost, type ServiceHostOptions } from "./servic
 export { forwardingRoute } from "./forwarding-route.js";
 export { runService, peerTransport, type BuiltService, type HostSettings } from "./run-service.js";
 export { createGrpcJsTransport } from "./grpc-js-transport.js";
+export { RateLimiter, parseRateLimit, rateLimitEnv, rateLimitCounter, rateLimited, retryAfterMsOf, type Admission, type RateLimit } from "./rate-limit.js";
