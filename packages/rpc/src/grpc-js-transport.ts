@@ -45,7 +45,9 @@ export function createGrpcJsTransport(baseUrl: string, opts: { defaultTimeoutMs?
             }
             // The details of the status (a RetryInfo, say) come back with it.
             const withDetails = err.metadata?.get("grpc-status-details-bin").length ? findTrailerError(new Headers({ ...Object.fromEntries(trailer), "grpc-status": String(err.code), "grpc-message": encodeURIComponent(err.details ?? "") })) : undefined;
-            return reject(new ConnectError(err.details || err.message, err.code as number as Code, trailer, withDetails?.details));
+            const failure = new ConnectError(err.details || err.message, err.code as number as Code, trailer);
+            if (withDetails) failure.details.push(...withDetails.details);
+            return reject(failure);
           }
           try {
             const message = fromBinary(method.output, bytes!);
