@@ -18,7 +18,8 @@ export interface DurableQueue {
  * durable across a restart of that process, which the embedded mode accepts), redelivered
  * after `retryMs` when a handler throws.
  */
-export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number } = {}): DurableQueue {
+export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number; dedupWindow?: number } = {}): DurableQueue {
+  const dedupWindow = opts.dedupWindow ?? 100_000;
   const pending: { subject: string; data: Uint8Array }[] = [];
   const seen = new Set<string>();
   const handlers: ((data: Uint8Array, subject: string) => Promise<void>)[] = [];
@@ -47,7 +48,9 @@ export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number 
       if (dedupId) {
         if (seen.has(dedupId)) return;
         seen.add(dedupId);
-        if (seen.size > 100_000) seen.clear();
+        // The oldest ids go first (a Set keeps insertion order): a resend comes soon after
+        // the first publish, so the recent ones are what the window must keep.
+        if (seen.size > dedupWindow) seen.delete(seen.values().next().value!);
       }
       // Without a consumer the oldest entries go first, so memory stays bounded.
       if (pending.length >= (opts.maxPending ?? 100_000)) pending.shift();
