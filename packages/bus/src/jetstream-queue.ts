@@ -16,7 +16,11 @@ export interface QueueStream {
  * once a consumer acknowledges it), publish acknowledged by the server, a durable consumer
  * per group with explicit acks; a handler that throws gets the message again after `retryMs`.
  */
-export async function createJetStreamQueue(nc: NatsConnection, stream: QueueStream, opts: { retryMs?: number } = {}): Promise<DurableQueue> {
+export async function createJetStreamQueue(
+  nc: NatsConnection,
+  stream: QueueStream,
+  opts: { retryMs?: number; /** A consumer's pull failed; it consumes again after retryMs. */ onError?: (err: unknown) => void } = {},
+): Promise<DurableQueue> {
   const jsm = await jetstreamManager(nc);
   const config = {
     name: stream.name,
@@ -44,18 +48,43 @@ export async function createJetStreamQueue(nc: NatsConnection, stream: QueueStre
         await jsm.consumers.add(stream.name, { durable_name: group, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: nanos(30_000) });
       }
       const consumer = await js.consumers.get(stream.name, group);
-      const messages = await consumer.consume();
-      void (async () => {
-        for await (const m of messages) {
+      let stopped = false;
+      let current: { stop(): unknown } | undefined;
+      // The loop outlives a failed pull (a consumer deleted under it, a lost connection):
+      // it says so and consumes again, rather than ending silently with work left queued.
+      const loop = async (): Promise<void> => {
+        while (!stopped) {
           try {
-            await handler(m.data, m.subject);
-            m.ack();
-          } catch {
-            m.nak(opts.retryMs ?? 1_000);
+            const messages = await consumer.consume();
+            current = messages;
+            if (stopped) void messages.stop();
+            for await (const m of messages) {
+              try {
+                await handler(m.data, m.subject);
+                m.ack();
+              } catch {
+                m.nak(opts.retryMs ?? 1_000);
+              }
+            }
+          } catch (err) {
+            if (stopped) return;
+            if (opts.onError) opts.onError(err);
+            else throw err;
           }
+          if (!stopped) await new Promise((r) => setTimeout(r, opts.retryMs ?? 1_000));
         }
-      })();
-      const stop = (): void => void messages.stop();
+      };
+      const running = loop();
+      const stop = (): void => {
+        stopped = true;
+        void current?.stop();
+      };
+      running.catch((err: unknown) => {
+        stopped = true;
+        // No onError: the failure must not pass unseen, so it surfaces as the process's
+        // unhandled rejection.
+        throw err;
+      });
       stops.push(stop);
       return { unsubscribe: stop };
     },

@@ -1,7 +1,7 @@
 import type { HttpRoute } from "./http-server.js";
 import type { Transport } from "@connectrpc/connect";
 import { ConfigError } from "@messenger/config";
-import { createLogger, type Logger } from "@messenger/logging";
+import { createLogger, exitOnUnhandled, type Logger } from "@messenger/logging";
 import { createGrpcJsTransport } from "./grpc-js-transport.js";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
 import { hostService, type ServiceHost } from "./service-host.js";
@@ -51,6 +51,7 @@ export async function runService<C extends HostSettings>(
     process.exit(1);
   }
   const log = createLogger(name, config.LOG_LEVEL);
+  exitOnUnhandled(log);
   try {
     const metrics = createServiceMetrics(name);
     const service = await build(config, { log, metrics });

@@ -1,9 +1,10 @@
 import { ConfigError } from "@messenger/config";
-import { createLogger } from "@messenger/logging";
+import { createLogger, exitOnUnhandled } from "@messenger/logging";
 import { loadStandaloneConfig } from "./config.js";
 import { startSystem } from "./system.js";
 
 const log = createLogger("messenger");
+exitOnUnhandled(log);
 
 async function main(): Promise<void> {
   const config = loadStandaloneConfig();
