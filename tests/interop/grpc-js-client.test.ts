@@ -1,14 +1,16 @@
 /**
- * Interop: a plain @grpc/grpc-js client, with messages built from the .proto files at run
- * time by @grpc/proto-loader (none of our generated TypeScript), talks to the public gRPC
- * port next to an SDK user. Also checks the standard health and reflection services.
+ * Interop: a plain @grpc/grpc-js client talks to the public gRPC port next to an SDK user,
+ * with its messages built at run time by @grpc/proto-loader from the file descriptors the
+ * server hands out through server reflection: neither our .proto files nor our generated
+ * TypeScript. Also checks the standard health and reflection services.
  */
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync, type Options } from "@grpc/proto-loader";
+import { loadFileDescriptorSetFromBuffer, loadSync, type Options } from "@grpc/proto-loader";
 import type { Message } from "@messenger/proto/chat/v1/types";
-import { protoFiles, protoRoot } from "@messenger/proto";
+import { protoRoot } from "@messenger/proto";
 import type { MessengerClient } from "@messenger/sdk";
 import { eventually } from "@messenger/testing";
 import { newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
@@ -90,10 +92,13 @@ interface HealthCheckResponse {
 interface ReflectionRequest {
   host?: string;
   list_services?: string;
+  file_containing_symbol?: string;
 }
 interface ReflectionResponse {
   message_response?: string;
+  original_request?: ReflectionRequest;
   list_services_response?: { service: { name: string }[] };
+  file_descriptor_response?: { file_descriptor_proto: Buffer[] };
   error_response?: { error_code: number; error_message: string };
 }
 
@@ -109,9 +114,6 @@ interface GatewayClient extends grpc.Client {
 interface HealthClient extends grpc.Client {
   Check(req: { service: string }, cb: Callback<HealthCheckResponse>): grpc.ClientUnaryCall;
 }
-interface StoreClient extends grpc.Client {
-  GetMemberRanges(req: { conversation_id: string }, cb: Callback<{ member_version: string }>): grpc.ClientUnaryCall;
-}
 interface ReflectionClient extends grpc.Client {
   ServerReflectionInfo(): grpc.ClientDuplexStream<ReflectionRequest, ReflectionResponse>;
 }
@@ -119,9 +121,8 @@ interface ReflectionClient extends grpc.Client {
 // ---- Loading the protos and making clients -------------------------------------------
 
 const loaderOptions: Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
-const require = createRequire(import.meta.url);
-const healthProto = join(dirname(require.resolve("grpc-health-check/package.json")), "proto/health/v1/health.proto");
-const reflectionProto = join(dirname(require.resolve("@grpc/reflection/package.json")), "build/proto/grpc/reflection/v1alpha/reflection.proto");
+/** The one schema a reflection client must bring: the standard reflection service's own. */
+const reflectionProto = join(protoRoot, "grpc/reflection/v1/reflection.proto");
 
 /** Finds a service's client constructor by its fully qualified name in a loaded package. */
 function serviceConstructor(root: grpc.GrpcObject, fqn: string): grpc.ServiceClientConstructor {
@@ -132,10 +133,6 @@ function serviceConstructor(root: grpc.GrpcObject, fqn: string): grpc.ServiceCli
   }
   if (typeof node !== "function" || !("service" in node)) throw new Error(`service ${fqn} not found in the loaded protos`);
   return node;
-}
-
-function loadPackage(files: string | string[], includeDirs: string[] = []): grpc.GrpcObject {
-  return grpc.loadPackageDefinition(loadSync(files, { ...loaderOptions, includeDirs }));
 }
 
 const openClients: grpc.Client[] = [];
@@ -193,18 +190,44 @@ const internalServices = [
   "messenger.accounts.v1.RelationsService",
 ];
 
-/** Asks grpc.reflection.v1alpha.ServerReflection for list_services. */
-async function listServicesByReflection(): Promise<string[]> {
-  const reflection = makeClient<ReflectionClient>(loadPackage(reflectionProto), "grpc.reflection.v1alpha.ServerReflection", address);
+/** Sends reflection requests on one grpc.reflection.v1 stream and returns the answers in order. */
+async function reflect(requests: ReflectionRequest[]): Promise<ReflectionResponse[]> {
+  const reflection = makeClient<ReflectionClient>(grpc.loadPackageDefinition(loadSync(reflectionProto, loaderOptions)), "grpc.reflection.v1.ServerReflection", address);
   const call = reflection.ServerReflectionInfo();
-  try {
-    const rec = new StreamRecorder<ReflectionResponse>(call);
-    call.write({ host: "", list_services: "*" });
-    const res = await rec.waitFor((f) => f.message_response === "list_services_response", "list_services_response");
-    return res.list_services_response!.service.map((s) => s.name);
-  } finally {
-    call.end();
+  const rec = new StreamRecorder<ReflectionResponse>(call);
+  for (const r of requests) call.write({ host: "", ...r });
+  call.end();
+  await eventually(() => {
+    if (rec.error) throw new Error(`reflection stream failed: ${rec.error.code} ${rec.error.details}`);
+    return rec.ended;
+  }, "the reflection stream to end");
+  expect(rec.frames).toHaveLength(requests.length);
+  return rec.frames;
+}
+
+async function listServicesByReflection(): Promise<string[]> {
+  const [res] = await reflect([{ list_services: "*" }]);
+  if (res?.message_response !== "list_services_response") throw new Error(`expected list_services_response, got ${JSON.stringify(res)}`);
+  return res.list_services_response!.service.map((s) => s.name);
+}
+
+/**
+ * What a reflection-driven tool does: asks for the file of every listed service, gathers
+ * the files and their imports from the answers, and loads the set with proto-loader.
+ */
+async function loadByReflection(): Promise<grpc.GrpcObject> {
+  const services = await listServicesByReflection();
+  const answers = await reflect(services.map((s) => ({ file_containing_symbol: s })));
+  const files = new Map<string, FileDescriptorProto>();
+  for (const a of answers) {
+    if (a.message_response !== "file_descriptor_response") throw new Error(`reflection could not describe ${a.original_request?.file_containing_symbol}: ${JSON.stringify(a.error_response)}`);
+    for (const bytes of a.file_descriptor_response!.file_descriptor_proto) {
+      const file = fromBinary(FileDescriptorProtoSchema, bytes);
+      files.set(file.name, file);
+    }
   }
+  const set = create(FileDescriptorSetSchema, { file: [...files.values()] });
+  return grpc.loadPackageDefinition(loadFileDescriptorSetFromBuffer(Buffer.from(toBinary(FileDescriptorSetSchema, set)), loaderOptions));
 }
 
 // ---- The tests ----------------------------------------------------------------------
@@ -219,7 +242,7 @@ const sdkGot: Message[] = [];
 beforeAll(async () => {
   sys = await startTestSystem();
   address = `127.0.0.1:${sys.grpcPort}`;
-  api = loadPackage(protoFiles(), [protoRoot]);
+  api = await loadByReflection();
 });
 
 afterAll(async () => {
@@ -230,7 +253,7 @@ afterAll(async () => {
   await sys?.dispose();
 });
 
-describe("a raw @grpc/grpc-js client with proto-loader", () => {
+describe("a raw @grpc/grpc-js client built from server reflection", () => {
   const username = `grpcjs_${process.pid}_${Date.now().toString(36)}`;
   const password = "grpc-js interop password";
   const deviceId = "grpcjs-device";
@@ -337,7 +360,7 @@ describe("a raw @grpc/grpc-js client with proto-loader", () => {
 
 describe("standard services on the public gRPC port", () => {
   it("grpc.health.v1.Health/Check says SERVING", async () => {
-    const health = makeClient<HealthClient>(loadPackage(healthProto), "grpc.health.v1.Health", address);
+    const health = makeClient<HealthClient>(api, "grpc.health.v1.Health", address);
     const overall = await unary(health.Check.bind(health), { service: "" });
     expect(overall.status).toBe("SERVING");
     const gateway = await unary(health.Check.bind(health), { service: "messenger.gateway.v1.GatewayService" });
@@ -349,7 +372,7 @@ describe("standard services on the public gRPC port", () => {
     expect(internal?.code).toBe(grpc.status.NOT_FOUND);
   });
 
-  it("server reflection (v1alpha) lists the public services", async () => {
+  it("server reflection lists the public services", async () => {
     const names = await listServicesByReflection();
     expect(names).toEqual(expect.arrayContaining(publicServices));
   });
@@ -360,12 +383,20 @@ describe("standard services on the public gRPC port", () => {
     expect(advertised, `internal services advertised by reflection on the public port (full list: ${names.join(", ")})`).toEqual([]);
   });
 
+  it("server reflection describes no internal service: NOT_FOUND in the stream, which goes on", async () => {
+    const [store, accounts] = await reflect([{ file_containing_symbol: "messenger.store.v1.StoreService" }, { file_containing_symbol: "messenger.accounts.v1.AccountsService" }]);
+    expect(store?.message_response).toBe("error_response");
+    expect(store?.error_response?.error_code).toBe(grpc.status.NOT_FOUND);
+    expect(accounts?.message_response).toBe("file_descriptor_response");
+  });
+
   it("internal services are not callable on the public port", async () => {
-    const store = makeClient<StoreClient>(api, "messenger.store.v1.StoreService", address);
-    const err = await unary(store.GetMemberRanges.bind(store), { conversation_id: "x" }).then(
-      () => undefined,
-      (e: grpc.ServiceError) => e,
-    );
+    // No schema for it is needed to see that it is not served: an empty request, raw bytes.
+    const raw = new grpc.Client(address, grpc.credentials.createInsecure(), { "grpc.enable_http_proxy": 0 });
+    openClients.push(raw);
+    const err = await new Promise<grpc.ServiceError | undefined>((resolve) => {
+      raw.makeUnaryRequest("/messenger.store.v1.StoreService/GetMemberRanges", (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e) => resolve(e ?? undefined));
+    });
     expect(err?.code).toBe(grpc.status.UNIMPLEMENTED);
   });
 });

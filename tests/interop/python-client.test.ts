@@ -159,7 +159,10 @@ function preparePython(): string | undefined {
     wkt.stdout.trim(),
     `--python_out=${stubsDir}`,
     `--grpc_python_out=${stubsDir}`,
-    ...protoFiles(),
+    // Our API only (it imports nothing but well-known types): the vendored google/ and grpc/
+    // files are not needed here, and error_details.proto uses proto3 `optional`, which the
+    // protoc bundled with Debian's grpc_tools (3.5) refuses.
+    ...protoFiles().filter((f) => f.startsWith("messenger/")),
   ], protoRoot);
   if (!gen.ok) return `grpc_tools.protoc failed to generate the Python stubs: ${gen.stderr}`;
   return undefined;

@@ -43,6 +43,11 @@ const stableMessages: Partial<Record<Code, string>> = {
  * generic message, and its cause goes to the log only.
  */
 export function toWireError(err: unknown, log: Logger, where: string, requestId = ""): ConnectError {
+  // Connect reports a stream frame it cannot decode as INTERNAL ("parse binary: ..."): the
+  // request was bad, not the server, and the native gRPC port says INVALID_ARGUMENT for it.
+  if (err instanceof ConnectError && err.code === Code.Internal && err.rawMessage.startsWith("parse binary:")) {
+    return new ConnectError(`malformed request frame (${err.rawMessage.slice("parse binary: ".length)})`, Code.InvalidArgument);
+  }
   if (err instanceof ConnectError) {
     const stable = stableMessages[err.code];
     if (stable === undefined || err.rawMessage === stable) return err;

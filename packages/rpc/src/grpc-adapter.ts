@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { peerContextValues } from "./client-address.js";
 import { CallContext } from "./handler-context.js";
 import * as grpc from "@grpc/grpc-js";
 import type { ServiceRoute } from "./service-routes.js";
@@ -60,9 +61,23 @@ function headersFrom(md: grpc.Metadata): [string, string][] {
   return h;
 }
 
+/**
+ * Connect headers as grpc-js metadata: a `-bin` header's value is base64 in Headers and
+ * bytes in Metadata. One grpc-js refuses (a character HTTP/2 cannot carry) is dropped: it
+ * must not cost the call its response or status.
+ */
+function setHeader(md: grpc.Metadata, value: string, key: string): void {
+  try {
+    if (key.endsWith("-bin")) md.set(key, Buffer.from(value, "base64"));
+    else md.set(key, value);
+  } catch {
+    // dropped, as said
+  }
+}
+
 function metadataFrom(h: Headers | undefined): grpc.Metadata {
   const md = new grpc.Metadata();
-  h?.forEach((v, k) => md.set(k, v));
+  h?.forEach((v, k) => setHeader(md, v, k));
   return md;
 }
 
@@ -71,7 +86,9 @@ const statusDetailsKey = "grpc-status-details-bin";
 function statusOf(err: unknown, trailer: Headers | undefined): grpc.StatusObject {
   const ce = ConnectError.from(err);
   const md = metadataFrom(trailer);
-  ce.metadata.forEach((v, k) => md.set(k, v));
+  // An error from a peer carries the peer's trailers, its status details among them (set
+  // again below from ce.details).
+  ce.metadata.forEach((v, k) => setHeader(md, v, k));
   // Error details (a RetryInfo, say) travel as a google.rpc.Status in binary metadata, the
   // way every gRPC implementation reads them; Connect encodes that Status for us.
   const details = ce.details.length > 0 ? setTrailerStatus(new Headers(), ce).get(statusDetailsKey) : null;
@@ -87,6 +104,7 @@ function contextFor(service: DescService, method: DescMethod, call: grpc.ServerU
     method,
     protocolName: "grpc",
     requestHeader: () => headersFrom(call.metadata),
+    contextValues: peerContextValues(() => call.getPeer()),
     ...(ms !== undefined && ms > 0 ? { timeoutMs: ms } : {}),
   });
   (call as NodeJS.EventEmitter).on("cancelled", () => ctx.abort(new ConnectError("cancelled by client", Code.Canceled)));

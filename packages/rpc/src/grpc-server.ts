@@ -1,11 +1,9 @@
 import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
-import { loadSync } from "@grpc/proto-loader";
-import { ReflectionService } from "@grpc/reflection";
-import { HealthImplementation } from "grpc-health-check";
-import { protoFiles, protoRoot } from "@messenger/proto";
 import { addRouteToGrpcServer } from "./grpc-adapter.js";
+import { ServingState } from "./health.js";
 import type { ServiceRoute } from "./service-routes.js";
+import { withStandardServices } from "./standard-routes.js";
 
 /** Options of the native gRPC listener. */
 export interface GrpcServerOptions {
@@ -15,22 +13,22 @@ export interface GrpcServerOptions {
   routes: readonly ServiceRoute[];
   /** Largest accepted request frame; bigger ones fail with RESOURCE_EXHAUSTED. */
   maxReceiveMessageBytes: number;
+  /** What grpc.health.v1 reports; share one across a process's listeners. Default: serving, for good. */
+  serving?: ServingState;
 }
 
 /** A running native gRPC listener with health and reflection. */
 export interface GrpcServerHandle {
   readonly port: number;
   readonly server: grpc.Server;
-  /** Sets the overall (service "") and every mounted service's health status. */
-  setServing(serving: boolean): void;
   /** Stops accepting calls, waits for running calls up to graceMs, then cancels the rest. */
   close(graceMs?: number): Promise<void>;
 }
 
 /**
  * Starts a @grpc/grpc-js server for the given routes, plus grpc.health.v1 and server
- * reflection (v1 and v1alpha) from the official packages, so that tools and other-language
- * clients can call the API without our generated code.
+ * reflection (v1 and v1alpha) over the real file descriptors, so that tools and
+ * other-language clients can call the API without our proto files or generated code.
  */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {
   const server = new grpc.Server({
@@ -41,13 +39,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     // memory on every idle session and time on every call.
     "grpc.enable_channelz": 0,
   });
-  for (const r of opts.routes) addRouteToGrpcServer(server, r);
-  const names = opts.routes.map((r) => r.service.typeName);
-  const health = new HealthImplementation(Object.fromEntries(["", ...names].map((n) => [n, "SERVING" as const])));
-  health.addToServer(server);
-  const pkg = loadSync(protoFiles(), { includeDirs: [protoRoot], keepCase: true });
-  // Only what is mounted here is advertised: internal services stay invisible on public ports.
-  new ReflectionService(pkg, { services: names }).addToServer(server);
+  for (const r of withStandardServices(opts.routes, opts.serving ?? new ServingState())) addRouteToGrpcServer(server, r);
   // Our own listener feeds grpc-js through its connection injector, because grpc-js leaves
   // Nagle's algorithm on for accepted sockets: with delayed ACKs that held small responses
   // back by up to 40 ms once several calls shared a connection.
@@ -66,9 +58,6 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   return {
     port,
     server,
-    setServing(serving) {
-      for (const n of ["", ...names]) health.setStatus(n, serving ? "SERVING" : "NOT_SERVING");
-    },
     close(graceMs = 5_000) {
       return new Promise<void>((resolve) => {
         tcp.close();

@@ -1,8 +1,12 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { clientAddressKey, normalizeAddress } from "./client-address.js";
+import { ServingState } from "./health.js";
 import type { ServiceRoute } from "./service-routes.js";
+import { withStandardServices } from "./standard-routes.js";
 
 /** A plain HTTP endpoint (for example /metrics), served over HTTP/1.1 and cleartext HTTP/2 alike. */
 export type HttpRoute = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -16,6 +20,8 @@ export interface HttpServerOptions {
   maxReceiveMessageBytes: number;
   /** Extra plain HTTP endpoints (for example /metrics), matched by exact path. */
   extraRoutes?: Record<string, HttpRoute>;
+  /** What grpc.health.v1 reports; share one across a process's listeners. Default: serving, for good. */
+  serving?: ServingState;
 }
 
 /** A running HTTP listener. */
@@ -29,14 +35,16 @@ const h2Preface = "PRI";
 /**
  * Serves the routes with connect-node on one port that speaks both HTTP/1.1 (browsers,
  * curl: Connect and gRPC-Web) and cleartext HTTP/2 (gRPC, Connect), told apart by the
- * HTTP/2 connection preface on the first bytes.
+ * HTTP/2 connection preface on the first bytes. grpc.health.v1 and server reflection are
+ * served here too, as on the gRPC port.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServerHandle> {
   const connect = connectNodeAdapter({
     routes: (router) => {
-      for (const r of opts.routes) router.service(r.service, r.impl);
+      for (const r of withStandardServices(opts.routes, opts.serving ?? new ServingState())) router.service(r.service, r.impl);
     },
     readMaxBytes: opts.maxReceiveMessageBytes,
+    contextValues: (req) => createContextValues().set(clientAddressKey, normalizeAddress(req.socket.remoteAddress ?? "")),
   });
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
     const extra = opts.extraRoutes?.[req.url?.split("?")[0] ?? ""];

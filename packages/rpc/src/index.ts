@@ -4,6 +4,7 @@ export { DomainError, type DomainErrorKind } from "./domain-error.js";
 export { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
 export { addRouteToGrpcServer } from "./grpc-adapter.js";
 export { startGrpcServer, type GrpcServerHandle, type GrpcServerOptions } from "./grpc-server.js";
+export { ServingState } from "./health.js";
 export { startHttpServer, type HttpRoute, type HttpServerHandle, type HttpServerOptions } from "./http-server.js";
 export { createDirectTransport } from "./direct-transport.js";
 export { abortStream, onCallAbort } from "./stream-abort.js";
@@ -12,4 +13,16 @@ export { hostService, type ServiceHost, type ServiceHostOptions } from "./servic
 export { forwardingRoute } from "./forwarding-route.js";
 export { runService, peerTransport, type BuiltService, type HostSettings } from "./run-service.js";
 export { createGrpcJsTransport } from "./grpc-js-transport.js";
-export { RateLimiter, parseRateLimit, rateLimitEnv, rateLimitCounter, rateLimited, retryAfterMsOf, type Admission, type RateLimit } from "./rate-limit.js";
+export {
+  RateLimiter,
+  createRateLimiter,
+  enforceRateLimit,
+  parseRateLimit,
+  rateLimitEnv,
+  rateLimitCounter,
+  rateLimited,
+  retryAfterMsOf,
+  type Admission,
+  type RateLimit,
+} from "./rate-limit.js";
+export { addressLimitKey, clientAddress, clientAddressHeader, clientAddressKey, trustForwardedClientAddress } from "./client-address.js";

@@ -140,3 +140,18 @@ export function retryAfterMsOf(err: ConnectError): number | undefined {
   if (!info?.retryDelay) return undefined;
   return Number(info.retryDelay.seconds) * 1000 + Math.floor(info.retryDelay.nanos / 1_000_000);
 }
+
+/** A limiter named `name` (its `limit` label) counted in `registry`; undefined when the limit is off. */
+export function createRateLimiter(name: string, limit: RateLimit | undefined, registry?: Registry, maxKeys?: number): RateLimiter | undefined {
+  return limit ? new RateLimiter(name, limit, maxKeys, registry ? rateLimitCounter(registry) : undefined) : undefined;
+}
+
+/**
+ * Takes a token from `key`'s bucket or throws `rateLimited(what, …)`, the refusal every
+ * limit answers with. Does nothing when the limit is off (no limiter).
+ */
+export function enforceRateLimit(limiter: RateLimiter | undefined, key: string, what: string, now = Date.now()): void {
+  if (!limiter) return;
+  const admission = limiter.take(key, now);
+  if (!admission.ok) throw rateLimited(what, admission.retryAfterMs);
+}

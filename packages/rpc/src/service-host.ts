@@ -1,6 +1,8 @@
 import type { Logger } from "@messenger/logging";
+import { trustForwardedClientAddress } from "./client-address.js";
 import { instrumentRoute } from "./errors.js";
 import { startGrpcServer, type GrpcServerHandle } from "./grpc-server.js";
+import { ServingState } from "./health.js";
 import { startHttpServer, type HttpRoute, type HttpServerHandle } from "./http-server.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { ServiceRoute } from "./service-routes.js";
@@ -41,19 +43,22 @@ export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost
   const routes = opts.routes.map((r) => instrumentRoute(r, opts.log, opts.metrics));
   const publicRoutes = routes.filter((r) => r.visibility === "public");
   // The internal port serves every route of the service, so peers need one address each.
-  const internalRoutes = routes;
-  let serving = true;
+  // Peers only reach it, so a gateway's word for its client's address is taken there.
+  const internalRoutes = routes.map(trustForwardedClientAddress);
+  // One state behind health on every listener and /readyz.
+  const serving = new ServingState();
   const grpc: GrpcServerHandle | undefined = publicRoutes.length
-    ? await startGrpcServer({ host: opts.host, port: opts.grpcPort, routes: publicRoutes, maxReceiveMessageBytes: opts.maxReceiveMessageBytes })
+    ? await startGrpcServer({ host: opts.host, port: opts.grpcPort, routes: publicRoutes, maxReceiveMessageBytes: opts.maxReceiveMessageBytes, serving })
     : undefined;
   const internal: GrpcServerHandle | undefined = internalRoutes.length
-    ? await startGrpcServer({ host: opts.host, port: opts.internalGrpcPort, routes: internalRoutes, maxReceiveMessageBytes: opts.maxReceiveMessageBytes })
+    ? await startGrpcServer({ host: opts.host, port: opts.internalGrpcPort, routes: internalRoutes, maxReceiveMessageBytes: opts.maxReceiveMessageBytes, serving })
     : undefined;
   const http: HttpServerHandle = await startHttpServer({
     host: opts.host,
     port: opts.httpPort,
     routes: publicRoutes,
     maxReceiveMessageBytes: opts.maxReceiveMessageBytes,
+    serving,
     extraRoutes: {
       "/metrics": (_req, res) => {
         opts.metrics.registry.metrics().then(
@@ -68,8 +73,8 @@ export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost
         );
       },
       "/readyz": (_req, res) => {
-        res.statusCode = serving ? 200 : 503;
-        res.end(serving ? "ok\n" : "draining\n");
+        res.statusCode = serving.serving ? 200 : 503;
+        res.end(serving.serving ? "ok\n" : "draining\n");
       },
       ...opts.extraHttpRoutes,
     },
@@ -79,9 +84,7 @@ export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost
     internalGrpcPort: internal?.port ?? 0,
     httpPort: http.port,
     setServing(value) {
-      serving = value;
-      grpc?.setServing(value);
-      internal?.setServing(value);
+      serving.set(value);
     },
     async close(graceMs) {
       await Promise.all([grpc?.close(graceMs), internal?.close(graceMs), http.close()]);

@@ -41,3 +41,12 @@ describe("errors that cross the wire", () => {
     expect(await failure(new DomainError("not_found", "user x not found"))).toEqual({ code: "NotFound", message: "user x not found" });
   });
 });
+
+describe("a stream frame Connect cannot decode", () => {
+  it("is the caller's mistake: INVALID_ARGUMENT with what was wrong, not an internal error", async () => {
+    expect(await failure(new ConnectError("parse binary: premature EOF", Code.Internal))).toEqual({
+      code: "InvalidArgument",
+      message: "malformed request frame (premature EOF)",
+    });
+  });
+});
