@@ -10,4 +10,5 @@ export {
   type TokenIssuer,
   type TokenVerifier,
 } from "./tokens.js";
-export { hashPassword, verifyPassword } from "./password.js";
+export { PasswordHasher, defaultHashQueueLimit, defaultHashThreads, type PasswordHasherOptions } from "./password.js";
+export { HashQueueFullError, type ScryptPoolObserver } from "./scrypt-pool.js";

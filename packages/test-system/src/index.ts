@@ -5,6 +5,7 @@ import { createLogger } from "@messenger/logging";
 import { loadStandaloneConfig, startSystem, type RunningSystem, type StandaloneConfig } from "@messenger/standalone";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { MessengerClient } from "@messenger/sdk";
+import { testLimitsEnv } from "@messenger/testing";
 
 /** A one-process system on free loopback ports with its own temporary data directory. */
 export interface TestSystem extends RunningSystem {
@@ -18,11 +19,12 @@ export interface TestSystem extends RunningSystem {
 
 /**
  * Starts the whole system for a test. The scrypt cost is lowered (2^12) only to keep the
- * suite fast; everything else runs as in production.
+ * suite fast, and the abuse limits are relaxed (testLimitsEnv: every test client shares
+ * 127.0.0.1); everything else runs as in production.
  */
 export async function startTestSystem(env: Record<string, string> = {}): Promise<TestSystem> {
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), "messenger-test-"));
-  const config = loadStandaloneConfig({ GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", ...env, DATA_DIR: dataDir });
+  const config = loadStandaloneConfig({ GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", ...testLimitsEnv({}), ...env, DATA_DIR: dataDir });
   const system = await startSystem(config, createLogger("messenger-test", process.env.TEST_LOG_LEVEL ?? "silent"));
   let stopped = false;
   return {

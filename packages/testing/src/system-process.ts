@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { testLimitsEnv } from "./test-limits.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -26,7 +27,7 @@ export async function spawnSystem(env: Record<string, string> = {}, execArgv: st
   // node with the tsx loader, no wrapper process, so a signal reaches the server itself.
   const child = spawn(process.execPath, [...execArgv, "--import", "tsx", join(repoRoot, "services/standalone/src/main.ts")], {
     cwd: repoRoot,
-    env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", DATA_DIR: dataDir, ...env },
+    env: { ...process.env, GRPC_PORT: "0", HTTP_PORT: "0", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", ...testLimitsEnv(), DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   // Whatever ends this process (a test runner, a bench tool whose output pipe closed) ends

@@ -1,9 +1,9 @@
 import type { Client } from "@connectrpc/connect";
-import type { TokenIssuer, TokenVerifier } from "@messenger/auth";
+import { PasswordHasher, type TokenIssuer, type TokenVerifier } from "@messenger/auth";
 import { createLogger, type Logger } from "@messenger/logging";
 import type { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import type { ServiceRoute } from "@messenger/rpc";
+import { createRateLimiter, type RateLimit, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { presenceAudienceClient } from "./adapters/presence-audience-client.js";
 import { storeDirectRelations } from "./adapters/store-direct-relations.js";
 import { Accounts, type AccountsSettings } from "./domain/accounts.js";
@@ -14,6 +14,7 @@ import { defaultRetryTiming, RetryLoop, systemTimer, type RetryTiming, type SetT
 import { accountsRoute } from "./rpc/accounts-service.js";
 import { contactsRoute } from "./rpc/contacts-service.js";
 import { relationsRoute } from "./rpc/relations-service.js";
+import { passwordHashMetrics } from "./password-metrics.js";
 import type { AccountRepository } from "./storage/account-repository.js";
 import type { ContactsRepository } from "./storage/contacts-repository.js";
 
@@ -21,8 +22,21 @@ import type { ContactsRepository } from "./storage/contacts-repository.js";
 export interface AccountsApp {
   /** AccountsService and ContactsService (public), RelationsService (internal). */
   readonly routes: ServiceRoute[];
-  /** Stops the store retry loop (waiting for a pass under way) and closes the repository. */
+  /** Stops the store retry loop (waiting for a pass under way), the hashing threads, and closes the repository. */
   close(): Promise<void>;
+}
+
+/** The abuse limits of the accounts service; an absent limit is off. */
+export interface AccountsLimits {
+  /** Password hashes computed at once. @default every core but one */
+  readonly hashThreads?: number;
+  /** Password hashes that may wait for a thread; more are refused. @default 16 */
+  readonly hashQueueLimit?: number;
+  readonly loginPerUsername?: RateLimit;
+  readonly loginPerAddress?: RateLimit;
+  readonly registerPerAddress?: RateLimit;
+  /** Contact requests a user may send. */
+  readonly contactRequests?: RateLimit;
 }
 
 /** What the accounts service is built from. */
@@ -46,6 +60,10 @@ export interface AccountsAppDeps {
   readonly setTimer?: SetTimer;
   /** @default a logger named "accounts" */
   readonly log?: Logger;
+  /** @default no rate limits; the default hashing pool */
+  readonly limits?: AccountsLimits;
+  /** Where the hashing pool's gauges and the rate limits' refusals are counted. */
+  readonly metrics?: ServiceMetrics;
 }
 
 /**
@@ -55,7 +73,16 @@ export interface AccountsAppDeps {
  */
 export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
   const log = deps.log ?? createLogger("accounts");
-  const accounts = new Accounts(deps.repo, deps.issuer, deps.settings, (event) => log.warn({ securityEvent: event }, "security event: refresh token reuse; the device's tokens are revoked"));
+  const limits = deps.limits ?? {};
+  const registry = deps.metrics?.registry;
+  const passwords = new PasswordHasher({
+    ...(limits.hashThreads !== undefined ? { threads: limits.hashThreads } : {}),
+    ...(limits.hashQueueLimit !== undefined ? { queueLimit: limits.hashQueueLimit } : {}),
+    ...(registry ? { observer: passwordHashMetrics(registry) } : {}),
+  });
+  const accounts = new Accounts(deps.repo, deps.issuer, passwords, deps.settings, (event) =>
+    log.warn({ securityEvent: event }, "security event: refresh token reuse; the device's tokens are revoked"),
+  );
   const presence = presenceAudienceClient(deps.presence, log);
   const contacts = new Contacts(deps.repo, storeDirectRelations(deps.store), presence, deps.contactLimits ?? defaultContactLimits);
   const storeRetry = new RetryLoop(
@@ -67,12 +94,26 @@ export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
   storeRetry.start();
   return {
     routes: [
-      accountsRoute({ accounts, verifier: deps.verifier }),
-      contactsRoute({ contacts, privacy: new Privacy(deps.repo, presence), verifier: deps.verifier }),
+      accountsRoute({
+        accounts,
+        verifier: deps.verifier,
+        limits: {
+          loginPerUsername: createRateLimiter("login_per_username", limits.loginPerUsername, registry),
+          loginPerAddress: createRateLimiter("login_per_address", limits.loginPerAddress, registry),
+          registerPerAddress: createRateLimiter("register_per_address", limits.registerPerAddress, registry),
+        },
+      }),
+      contactsRoute({
+        contacts,
+        privacy: new Privacy(deps.repo, presence),
+        verifier: deps.verifier,
+        requestLimiter: createRateLimiter("contact_request", limits.contactRequests, registry),
+      }),
       relationsRoute({ relations: new Relations(deps.repo) }),
     ],
     async close() {
       await storeRetry.stop();
+      await passwords.close();
       await deps.repo.close();
     },
   };

@@ -1,4 +1,5 @@
-export { createAccountsApp, type AccountsApp } from "./app.js";
+export { createAccountsApp, type AccountsApp, type AccountsLimits } from "./app.js";
+export { accountsLimits, accountsLimitsEnv } from "./limits-env.js";
 export { openSqliteAccountRepository } from "./storage/sqlite-account-repository.js";
 export type { AccountRepository } from "./storage/account-repository.js";
 export type { ContactsRepository } from "./storage/contacts-repository.js";

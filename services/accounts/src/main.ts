@@ -6,6 +6,7 @@ import { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_s
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createAccountsApp } from "./app.js";
+import { accountsLimits, accountsLimitsEnv } from "./limits-env.js";
 import { openSqliteAccountRepository } from "./storage/sqlite-account-repository.js";
 
 const env = z.object({
@@ -20,9 +21,10 @@ const env = z.object({
   MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
   STORE_RETRY_INTERVAL_MS: positiveInt(1000),
   STORE_RETRY_MAX_INTERVAL_MS: positiveInt(30_000),
+  ...accountsLimitsEnv,
 });
 
-await runService("accounts", () => parseEnv(env), async (config, { log }) => {
+await runService("accounts", () => parseEnv(env), async (config, { log, metrics }) => {
   const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "token-signing.jwk.json"), ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const app = createAccountsApp({
     repo: openSqliteAccountRepository(join(config.DATA_DIR, "accounts.db")),
@@ -33,6 +35,8 @@ await runService("accounts", () => parseEnv(env), async (config, { log }) => {
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },
     contactLimits: { maxContacts: config.MAX_CONTACTS, maxPendingRequests: config.MAX_PENDING_CONTACT_REQUESTS },
     storeRetry: { intervalMs: config.STORE_RETRY_INTERVAL_MS, maxIntervalMs: Math.max(config.STORE_RETRY_INTERVAL_MS, config.STORE_RETRY_MAX_INTERVAL_MS) },
+    limits: accountsLimits(config),
+    metrics,
     log,
   });
   return {

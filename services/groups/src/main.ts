@@ -7,6 +7,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createGroupsApp } from "./app.js";
+import { groupsLimitsEnv } from "./limits-env.js";
 
 const env = z.object({
   ...serviceEnv,
@@ -16,9 +17,10 @@ const env = z.object({
   JWKS_URL: serviceUrl(),
   MAX_GROUP_MEMBERS: positiveInt(1024),
   GROUP_EVENT_DELIVERY_TIMEOUT_MS: positiveInt(1_000),
+  ...groupsLimitsEnv,
 });
 
-await runService("groups", () => parseEnv(env), async (config, { log }) => {
+await runService("groups", () => parseEnv(env), async (config, { log, metrics }) => {
   // The store's internal address serves its every route, the public history API included.
   const store = peerTransport(config.STORE_URL);
   const app = createGroupsApp({
@@ -27,8 +29,13 @@ await runService("groups", () => parseEnv(env), async (config, { log }) => {
     history: createClient(HistoryService, store),
     router: createClient(RouterService, peerTransport(config.ROUTER_URL)),
     relations: createClient(RelationsService, peerTransport(config.ACCOUNTS_URL)),
-    settings: { maxGroupMembers: config.MAX_GROUP_MEMBERS, deliveryTimeoutMs: config.GROUP_EVENT_DELIVERY_TIMEOUT_MS },
+    settings: {
+      maxGroupMembers: config.MAX_GROUP_MEMBERS,
+      deliveryTimeoutMs: config.GROUP_EVENT_DELIVERY_TIMEOUT_MS,
+      createGroupRateLimit: config.GROUP_CREATE_RATE_LIMIT,
+    },
     log,
+    metrics,
   });
   return {
     routes: app.routes,

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { DomainError } from "@messenger/rpc/domain-error";
-import { hashPassword, verifyPassword, type IssuedToken, type TokenIssuer } from "@messenger/auth";
+import type { IssuedToken, TokenIssuer } from "@messenger/auth";
 import type { AccountRecord, AccountRepository } from "../storage/account-repository.js";
 
 const usernamePattern = /^[a-z0-9_.-]{3,32}$/;
@@ -25,6 +25,15 @@ export interface AccountsSettings {
   readonly refreshTokenTtlSeconds: number;
 }
 
+/**
+ * Password hashing (PasswordHasher): bounded, so it may refuse (HashQueueFullError) or give
+ * up when the caller does (`signal`).
+ */
+export interface PasswordHashing {
+  hash(password: string, logN: number, signal?: AbortSignal): Promise<string>;
+  verify(password: string, stored: string, signal?: AbortSignal): Promise<boolean>;
+}
+
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 /** Registration, login and token refresh. */
@@ -35,15 +44,19 @@ export class Accounts {
   constructor(
     private readonly repo: AccountRepository,
     private readonly issuer: TokenIssuer,
+    private readonly passwords: PasswordHashing,
     private readonly settings: AccountsSettings,
     /** Told of what an operator must see (a refresh token replayed). */
     private readonly onSecurityEvent: (event: SecurityEvent) => void,
     private readonly now: () => number = Date.now,
   ) {
-    this.dummyHash = hashPassword(randomUUID(), settings.scryptLogN);
+    this.dummyHash = passwords.hash(randomUUID(), settings.scryptLogN);
+    // Awaited by the first login of an unknown user; one that fails (the pool closed before
+    // it ran) must not be an unhandled rejection meanwhile.
+    this.dummyHash.catch(() => undefined);
   }
 
-  async register(username: string, password: string, displayName: string): Promise<AccountRecord> {
+  async register(username: string, password: string, displayName: string, signal?: AbortSignal): Promise<AccountRecord> {
     if (!usernamePattern.test(username)) throw new DomainError("invalid_argument", "username must be 3 to 32 characters of a-z 0-9 _ . -");
     if (password.length < 8 || password.length > 256) throw new DomainError("invalid_argument", "password must be 8 to 256 characters");
     if (displayName.length > 64) throw new DomainError("invalid_argument", "display_name must be at most 64 characters");
@@ -51,17 +64,17 @@ export class Accounts {
       id: `u_${randomUUID().replaceAll("-", "")}`,
       username,
       displayName: displayName || username,
-      passwordHash: await hashPassword(password, this.settings.scryptLogN),
+      passwordHash: await this.passwords.hash(password, this.settings.scryptLogN, signal),
       createdAt: this.now(),
     };
     if (!(await this.repo.insertUser(user))) throw new DomainError("already_exists", `username ${username} is taken`);
     return user;
   }
 
-  async login(username: string, password: string, deviceId: string): Promise<{ user: AccountRecord; tokens: DeviceTokens }> {
+  async login(username: string, password: string, deviceId: string, signal?: AbortSignal): Promise<{ user: AccountRecord; tokens: DeviceTokens }> {
     if (!deviceIdPattern.test(deviceId)) throw new DomainError("invalid_argument", "device_id must be 1 to 64 characters of A-Z a-z 0-9 _ . -");
     const user = await this.repo.userByName(username);
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await this.dummyHash));
+    const ok = await this.passwords.verify(password, user?.passwordHash ?? (await this.dummyHash), signal);
     if (!user || !ok) throw new DomainError("unauthenticated", "invalid username or password");
     return { user, tokens: await this.issue(user.id, deviceId, true) };
   }

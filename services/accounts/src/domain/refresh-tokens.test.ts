@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { createTokenIssuer } from "@messenger/auth";
+import { createTokenIssuer, PasswordHasher } from "@messenger/auth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteAccountRepository } from "../storage/sqlite-account-repository.js";
 import { Accounts, type SecurityEvent } from "./accounts.js";
@@ -18,8 +18,12 @@ beforeEach(async () => {
   const repo = openSqliteAccountRepository(join(dir, "accounts.db"));
   const issuer = await createTokenIssuer({ keyPath: join(dir, "key.json"), ttlSeconds: 60 });
   events = [];
-  accounts = new Accounts(repo, issuer, { scryptLogN: 10, refreshTokenTtlSeconds: 3600 }, (e) => events.push(e));
-  close = () => repo.close();
+  const passwords = new PasswordHasher({ threads: 1 });
+  accounts = new Accounts(repo, issuer, passwords, { scryptLogN: 10, refreshTokenTtlSeconds: 3600 }, (e) => events.push(e));
+  close = async () => {
+    await passwords.close();
+    await repo.close();
+  };
   await accounts.register("ann", "correct horse battery", "");
 });
 afterEach(async () => {

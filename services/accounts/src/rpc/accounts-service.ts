@@ -1,9 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { authenticate, type TokenVerifier } from "@messenger/auth";
+import type { HandlerContext } from "@connectrpc/connect";
+import { authenticate, HashQueueFullError, type TokenVerifier } from "@messenger/auth";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { TokensSchema, UserSchema, type Tokens, type User } from "@messenger/proto/accounts/v1/types";
-import { route, type ServiceRoute } from "@messenger/rpc";
+import { addressLimitKey, clientAddress, enforceRateLimit, rateLimited, route, type RateLimiter, type ServiceRoute } from "@messenger/rpc";
 import type { Accounts, DeviceTokens } from "../domain/accounts.js";
 import type { AccountRecord } from "../storage/account-repository.js";
 
@@ -11,17 +12,48 @@ const userToProto = (u: AccountRecord): User => create(UserSchema, { id: u.id, u
 const tokensToProto = (t: DeviceTokens): Tokens =>
   create(TokensSchema, { accessToken: t.access.token, accessTokenExpiresAt: timestampFromDate(t.access.expiresAt), refreshToken: t.refreshToken });
 
-/** The public accounts API. */
-export function accountsRoute(deps: { accounts: Accounts; verifier: TokenVerifier }): ServiceRoute {
+/** The limits of the calls that hash a password; absent = off. */
+export interface CredentialLimiters {
+  readonly loginPerUsername?: RateLimiter;
+  readonly loginPerAddress?: RateLimiter;
+  readonly registerPerAddress?: RateLimiter;
+}
+
+/** Limits `limiter` by the caller's address; a call with no known address (in-process) is not limited by it. */
+function limitAddress(limiter: RateLimiter | undefined, ctx: HandlerContext, what: string): void {
+  const address = clientAddress(ctx);
+  if (address) enforceRateLimit(limiter, addressLimitKey(address), what);
+}
+
+/** Password hashing refused for a full queue: the same RESOURCE_EXHAUSTED + RetryInfo as a rate limit. */
+async function hashing<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof HashQueueFullError) throw rateLimited("logins and registrations at once", err.retryAfterMs);
+    throw err;
+  }
+}
+
+/**
+ * The public accounts API. Register and Login are limited before any work (per client
+ * address, and Login per username, whether or not it exists, so a refusal tells nothing
+ * about it), then wait for a password-hashing thread or are refused when too many wait.
+ */
+export function accountsRoute(deps: { accounts: Accounts; verifier: TokenVerifier; limits?: CredentialLimiters }): ServiceRoute {
   const { accounts, verifier } = deps;
+  const limits = deps.limits ?? {};
   return route(
     AccountsService,
     {
-      async register(req) {
-        return { user: userToProto(await accounts.register(req.username, req.password, req.displayName)) };
+      async register(req, ctx) {
+        limitAddress(limits.registerPerAddress, ctx, "registrations from this address");
+        return { user: userToProto(await hashing(accounts.register(req.username, req.password, req.displayName, ctx.signal))) };
       },
-      async login(req) {
-        const r = await accounts.login(req.username, req.password, req.deviceId);
+      async login(req, ctx) {
+        limitAddress(limits.loginPerAddress, ctx, "login attempts from this address");
+        enforceRateLimit(limits.loginPerUsername, req.username.toLowerCase(), "login attempts for this username");
+        const r = await hashing(accounts.login(req.username, req.password, req.deviceId, ctx.signal));
         return { user: userToProto(r.user), tokens: tokensToProto(r.tokens) };
       },
       async refresh(req) {
@@ -39,4 +71,3 @@ export function accountsRoute(deps: { accounts: Accounts; verifier: TokenVerifie
     "public",
   );
 }
-

@@ -1,19 +1,25 @@
 import { authenticate, type TokenVerifier } from "@messenger/auth";
 import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
-import { route, type ServiceRoute } from "@messenger/rpc";
+import { enforceRateLimit, route, type RateLimiter, type ServiceRoute } from "@messenger/rpc";
 import type { Contacts } from "../domain/contacts.js";
 import type { Privacy } from "../domain/privacy.js";
 import { contactToProto, directionFromProto, privacyFromProto, privacyToProto, requestToProto, userToProto } from "./contacts-proto.js";
 
-/** The public contacts API: every call acts for the holder of its access token. */
-export function contactsRoute(deps: { contacts: Contacts; privacy: Privacy; verifier: TokenVerifier }): ServiceRoute {
+/**
+ * The public contacts API: every call acts for the holder of its access token. Contact
+ * requests are rate limited per user (`requestLimiter`), refused ones included, so a
+ * spammer cannot probe its way through a list of users.
+ */
+export function contactsRoute(deps: { contacts: Contacts; privacy: Privacy; verifier: TokenVerifier; requestLimiter?: RateLimiter }): ServiceRoute {
   const { contacts, privacy, verifier } = deps;
   const caller = async (headers: Headers): Promise<string> => (await authenticate(verifier, headers)).userId;
   return route(
     ContactsService,
     {
       async sendContactRequest(req, ctx) {
-        return contacts.sendRequest(await caller(ctx.requestHeader), req.userId);
+        const me = await caller(ctx.requestHeader);
+        enforceRateLimit(deps.requestLimiter, me, "contact requests");
+        return contacts.sendRequest(me, req.userId);
       },
       async acceptContactRequest(req, ctx) {
         return { contact: contactToProto(await contacts.accept(await caller(ctx.requestHeader), req.userId)) };

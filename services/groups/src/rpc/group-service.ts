@@ -7,7 +7,7 @@ import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import type { HistoryService } from "@messenger/proto/history/v1/history_service";
 import type { RouterService } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { requestIdHeader, route, type ServiceRoute } from "@messenger/rpc";
+import { createRateLimiter, enforceRateLimit, requestIdHeader, route, type RateLimit, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { accountsUserDirectory } from "../adapters/accounts-user-directory.js";
 import type { PeerCall } from "../adapters/peer-call.js";
 import { routerEventDelivery } from "../adapters/router-event-delivery.js";
@@ -26,6 +26,8 @@ export interface GroupsSettings {
   readonly deliveryTimeoutMs?: number;
   /** Retries of a change decided on a stale read; @default defaultRetryPolicy (4 tries, ~70 ms at most) */
   readonly retry?: RetryPolicy;
+  /** Groups a user may create (GROUP_CREATE_RATE_LIMIT); @default no limit */
+  readonly createGroupRateLimit?: RateLimit;
 }
 
 /** What the groups service calls. */
@@ -46,6 +48,8 @@ export interface GroupsDeps {
   readonly history?: Client<typeof HistoryService>;
   readonly settings: GroupsSettings;
   readonly log: Logger;
+  /** Where refusals by the rate limit are counted. */
+  readonly metrics?: ServiceMetrics;
 }
 
 /** A role as a request names it; UNSPECIFIED (or a number we do not know) is no role. */
@@ -63,6 +67,7 @@ function roleFromRequest(role: MemberRole): Role | undefined {
  */
 export function groupsRoute(deps: GroupsDeps): ServiceRoute {
   const deliveryTimeoutMs = deps.settings.deliveryTimeoutMs ?? 1_000;
+  const createLimiter = createRateLimiter("group_create", deps.settings.createGroupRateLimit, deps.metrics?.registry);
 
   async function begin(ctx: HandlerContext): Promise<{ me: string; call: PeerCall; groups: GroupUseCases<Message> }> {
     const claims = await authenticate(deps.verifier, ctx.requestHeader);
@@ -87,6 +92,8 @@ export function groupsRoute(deps: GroupsDeps): ServiceRoute {
     withGroupErrors<typeof GroupService>({
       async createGroup(req, ctx) {
         const { me, call, groups } = await begin(ctx);
+        // Every attempt counts, refused ones included: each costs the store a transaction.
+        enforceRateLimit(createLimiter, me, "new groups");
         const { conversationId, committed } = await groups.createGroup(me, { title: req.title, description: req.description, memberUserIds: req.memberUserIds });
         const conversation = await callerConversation(deps.history, call, conversationId, () => conversationAfterCreate(conversationId, req.title, req.description, committed), deps.log);
         return { conversation, event: committed.event };
