@@ -6,3 +6,14 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
   return Math.floor(random() * ceiling);
 }
+
+/**
+ * The wait before repeating a send refused for an outage, after `attempt` earlier refusals in
+ * a row: never sooner than the server's hint (`retry_after_ms`), at least half an exponential
+ * step (base, 2×base, … up to maxMs) so a failing send is not hammered when the server gives
+ * no hint, plus up to half a step of jitter so the clients of one outage come back spread out.
+ */
+export function resendDelay(attempt: number, hintMs: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+  return Math.floor(Math.max(hintMs, step / 2) + (random() * step) / 2);
+}

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
+import { EventEmitter, getEventListeners } from "node:events";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
@@ -31,9 +31,10 @@ import {
   type Welcome,
 } from "@messenger/proto/gateway/v1/gateway_service";
 import { GroupService, type Member } from "@messenger/proto/groups/v1/group_service";
+import { RetryInfoSchema } from "@messenger/proto/google/rpc/error_details";
 import { Direction, Folder, HistoryService } from "@messenger/proto/history/v1/history_service";
 import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
-import { backoffDelay } from "./backoff.js";
+import { backoffDelay, resendDelay } from "./backoff.js";
 import { ContactsApi } from "./contacts.js";
 import { ConversationOrder } from "./conversation-order.js";
 
@@ -108,8 +109,15 @@ export interface MessengerClientOptions {
   ackDelayMs?: number;
   /** How long a gap may stand before the missing messages are fetched. */
   gapWaitMs?: number;
-  /** Wait before repeating sends that failed with a retryable code. */
+  /**
+   * Resend backoff: after a send is refused for an outage only the first pending send is
+   * repeated, never sooner than the server's `retry_after_ms` and after at least half of an
+   * exponential step that starts here (default 300 ms) and doubles up to `resendMaxMs`
+   * (default 5000 ms), with jitter; once it is stored the rest follow, pipelined.
+   */
   resendDelayMs?: number;
+  /** The largest exponential step of the resend backoff (the server's hint may ask for more). */
+  resendMaxMs?: number;
   /** A previously saved resume state. */
   resume?: ResumeState;
 }
@@ -150,6 +158,20 @@ export interface MessengerEvents {
   frameError: [FrameError];
 }
 
+/** What `footprint()` reports. */
+export interface ClientFootprint {
+  /** Sends waiting for their ack. */
+  pendingSends: number;
+  /** Messages held ahead of a gap, over all conversations. */
+  heldMessages: number;
+  /** Conversations with a cursor. */
+  conversations: number;
+  /** Listeners on the client's close signal (one per pending connect() or reconnect wait). */
+  closeListeners: number;
+  /** Ack, gap-fill, typing and resend timers running. */
+  timers: number;
+}
+
 interface PendingSend {
   readonly conversationId: string;
   readonly body: OutgoingBody;
@@ -169,6 +191,8 @@ const retryableSendCodes = new Set<number>([Code.Unavailable, Code.DeadlineExcee
 interface Endpoint {
   readonly url: string;
   readonly sessionManager: Http2SessionManager;
+  /** The Session stream's own connection, closed when the stream ends. */
+  readonly streamSessions: Http2SessionManager;
   readonly accounts: Client<typeof AccountsService>;
   readonly contacts: Client<typeof ContactsService>;
   readonly history: Client<typeof HistoryService>;
@@ -180,16 +204,26 @@ interface Endpoint {
 function endpoint(url: string): Endpoint {
   const sessionManager = new Http2SessionManager(url);
   const transport = createGrpcTransport({ baseUrl: url, sessionManager });
+  // Closed after each stream; connect-node re-arms an idle timer as the closed stream goes,
+  // which would hold the dead connection for its default 15 minutes.
+  const streamSessions = new Http2SessionManager(url, { idleConnectionTimeoutMs: 1_000 });
   return {
     url,
     sessionManager,
+    streamSessions,
     accounts: createClient(AccountsService, transport),
     contacts: createClient(ContactsService, transport),
     history: createClient(HistoryService, transport),
     presence: createClient(PresenceService, transport),
     groups: createClient(GroupService, transport),
-    gateway: createClient(GatewayService, transport),
+    gateway: createClient(GatewayService, createGrpcTransport({ baseUrl: url, sessionManager: streamSessions })),
   };
+}
+
+/** The delay a refusal's google.rpc.RetryInfo asks for, in milliseconds. */
+function retryDelayOf(err: ConnectError): number | undefined {
+  const delay = err.findDetails(RetryInfoSchema)[0]?.retryDelay;
+  return delay ? Number(delay.seconds) * 1000 + Math.floor(delay.nanos / 1_000_000) : undefined;
 }
 
 /** Forward pages read when pulling a conversation. */
@@ -210,8 +244,9 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   /**
    * Counters for operators and benchmarks. `duplicatesReceived` counts messages the server
    * pushed on the stream that this device already had: the server promises zero.
+   * `sendsWritten` counts send frames written (first sends and repeats).
    */
-  readonly stats = { duplicatesReceived: 0, reconnects: 0 };
+  readonly stats = { duplicatesReceived: 0, reconnects: 0, sendsWritten: 0 };
   /** Contacts, blocks and privacy settings of the signed-in user. */
   readonly contacts = new ContactsApi(
     () => this.endpoint().contacts,
@@ -246,6 +281,10 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   private running: Promise<void> | undefined;
   private refreshing: Promise<boolean> | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
+  /** When the resend timer fires (epoch ms). */
+  private resendAt = 0;
+  /** Refusals of the first pending send in a row (0: sends are healthy and pipelined). */
+  private sendFailures = 0;
   private welcomedBefore = false;
   /** Read marks made while disconnected, by conversation. */
   private readonly pendingReads = new Map<string, bigint>();
@@ -364,6 +403,24 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   /** Sends waiting for their "sent" ack. */
   get pendingSends(): number {
     return this.outbox.size;
+  }
+
+  /**
+   * Sizes of what the client holds, for soak tests and operators. Each stays bounded however
+   * long the client runs and however often it reconnects: pending sends are the app's own,
+   * messages held ahead of a gap are at most 1000 per conversation, and every listener and
+   * timer is removed when it is done.
+   */
+  footprint(): ClientFootprint {
+    let heldMessages = 0;
+    for (const o of this.orders.values()) heldMessages += o.held;
+    return {
+      pendingSends: this.outbox.size,
+      heldMessages,
+      conversations: this.orders.size,
+      closeListeners: getEventListeners(this.closeController.signal, "abort").length,
+      timers: this.ackTimers.size + this.gapTimers.size + this.typingTimers.size + (this.resendTimer ? 1 : 0),
+    };
   }
 
   async register(username: string, password: string, displayName = ""): Promise<User> {
@@ -634,7 +691,10 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     for (const p of this.outbox.values()) for (const w of p.waiters) w.reject(new ConnectError("client closed", Code.Canceled));
     this.outbox.clear();
     await this.running?.catch(() => undefined);
-    for (const e of this.endpoints) e.sessionManager.abort();
+    for (const e of this.endpoints) {
+      e.sessionManager.abort();
+      e.streamSessions.abort();
+    }
   }
 
   /**
@@ -693,9 +753,10 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
       let retryAfter: number | undefined;
       let error: ConnectError | undefined;
       let pinger: NodeJS.Timeout | undefined;
+      const ep = this.endpoint();
       try {
         this.write({ frame: { case: "hello", value: { accessToken: this.tokens?.accessToken ?? "", resume: this.helloResume() } } });
-        for await (const res of this.endpoint().gateway.session(requests, { signal: abort.signal })) {
+        for await (const res of ep.gateway.session(requests, { signal: abort.signal })) {
           if (res.frame.case === "welcome") {
             if (this.welcomedBefore) this.stats.reconnects++;
             this.welcomedBefore = true;
@@ -722,6 +783,10 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
         this.welcome = undefined;
         this.outbound = undefined;
         requests.close();
+        // connect-node leaves a bidi stream's request side open when the server ends the
+        // call first, so the connection would keep every ended stream (and what it holds)
+        // for good: the stream has a connection of its own, closed with it.
+        ep.streamSessions.abort();
       }
       if (this.closed) break;
       if (error?.code === Code.Unauthenticated && (await this.refreshTokens())) {
@@ -731,15 +796,26 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
       this.emit("disconnected", { error });
       if (error?.code === Code.Unauthenticated) break;
       this.rotate();
-      const delay = retryAfter ?? backoffDelay(attempt++, this.options.reconnectBaseMs ?? 250, this.options.reconnectMaxMs ?? 30_000);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.closeController.signal.addEventListener("abort", () => {
-          clearTimeout(t);
-          resolve();
-        }, { once: true });
-      });
+      const backoff = backoffDelay(attempt++, this.options.reconnectBaseMs ?? 250, this.options.reconnectMaxMs ?? 30_000);
+      // A refusal with a RetryInfo (too many new sessions) says when to come back: not sooner.
+      const hinted = error ? retryDelayOf(error) : undefined;
+      await this.pause(retryAfter ?? (hinted !== undefined ? Math.max(hinted, backoff) : backoff));
     }
+  }
+
+  /** Waits `ms`, or until close(); leaves no listener behind either way. */
+  private pause(ms: number): Promise<void> {
+    const signal = this.closeController.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+    });
   }
 
   private helloResume(): { syncVersion: bigint; cursors: { conversationId: string; seq: bigint; receiptsVersion: bigint }[] } {
@@ -763,12 +839,15 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
           this.outbox.delete(r.clientMessageId);
           this.onMessage(r.message);
           for (const w of pending?.waiters ?? []) w.resolve(r.message);
+          if (pending) this.sendsHealthy();
         } else if (pending && !retryableSendCodes.has(r.errorCode)) {
           this.outbox.delete(r.clientMessageId);
           for (const w of pending.waiters) w.reject(new ConnectError(r.errorMessage, r.errorCode as Code));
+          // Refused for what it was: the service answered, so the others may go.
+          this.sendsHealthy();
         } else if (pending) {
           pending.inFlight = false;
-          this.scheduleResend();
+          this.sendRefused(r.retryAfterMs);
         }
         return;
       }
@@ -908,30 +987,60 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   }
 
   /**
-   * Writes every pending send not on the wire yet, in the order they were made: the gateway
-   * takes a device's sends only in order after a failure, so they are always repeated so.
+   * Writes the pending sends not on the wire yet, in the order they were made: all of them
+   * while sends are healthy (pipelined); while they are refused for an outage, only the first
+   * one, once its backoff has run out, so an outage costs one frame per backoff step rather
+   * than one per pending send. The gateway takes a device's sends only in order after a
+   * failure, so they are always repeated so.
    */
   private flushOutbox(): void {
     if (!this.welcome) return;
-    for (const [clientMessageId, p] of this.outbox) {
-      if (p.inFlight) continue;
-      p.inFlight = true;
-      this.write({
-        frame: {
-          case: "send",
-          value: { clientMessageId, conversationId: p.conversationId, body: p.body, replyToSeq: p.replyToSeq, clientSentAt: p.clientSentAt },
-        },
-      });
+    if (this.sendFailures > 0) {
+      if (this.resendTimer) return;
+      const first = this.outbox.entries().next();
+      if (!first.done && !first.value[1].inFlight) this.writeSend(first.value[0], first.value[1]);
+      return;
     }
+    for (const [clientMessageId, p] of this.outbox) if (!p.inFlight) this.writeSend(clientMessageId, p);
   }
 
-  private scheduleResend(): void {
-    if (this.resendTimer) return;
+  private writeSend(clientMessageId: string, p: PendingSend): void {
+    p.inFlight = true;
+    this.stats.sendsWritten++;
+    this.write({
+      frame: {
+        case: "send",
+        value: { clientMessageId, conversationId: p.conversationId, body: p.body, replyToSeq: p.replyToSeq, clientSentAt: p.clientSentAt },
+      },
+    });
+  }
+
+  /**
+   * A send was refused for an outage (or is waiting behind one that was). One backoff step per
+   * refusal of the first pending send: the sends pipelined behind it are refused with it and
+   * do not count again. The resend never comes sooner than any hint the server gave.
+   */
+  private sendRefused(hintMs: number): void {
+    const now = Date.now();
+    if (this.resendTimer && now + hintMs <= this.resendAt) return;
+    if (!this.resendTimer) this.sendFailures++;
+    const wait = resendDelay(this.sendFailures - 1, hintMs, this.options.resendDelayMs ?? 300, this.options.resendMaxMs ?? 5_000);
+    clearTimeout(this.resendTimer);
+    this.resendAt = now + wait;
     this.resendTimer = setTimeout(() => {
       this.resendTimer = undefined;
       this.flushOutbox();
-    }, this.options.resendDelayMs ?? 300);
+    }, wait);
     this.resendTimer.unref();
+  }
+
+  /** A send went through (or was refused for what it was): the rest follow, pipelined. */
+  private sendsHealthy(): void {
+    if (this.sendFailures === 0) return;
+    this.sendFailures = 0;
+    clearTimeout(this.resendTimer);
+    this.resendTimer = undefined;
+    this.flushOutbox();
   }
 
   private scheduleAck(conversationId: string): void {

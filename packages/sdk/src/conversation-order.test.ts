@@ -44,6 +44,30 @@ describe("ConversationOrder", () => {
   });
 });
 
+describe("ConversationOrder memory", () => {
+  it("holds at most maxAhead messages ahead of a gap, and still asks for the ones it let go", () => {
+    const o = new ConversationOrder(0n, 3);
+    for (const seq of [9, 5, 7, 3, 8]) expect(o.accept(msg(seq))).toEqual([]);
+    expect(o.held).toBe(3);
+    expect(o.gap()).toEqual({ from: 1n, to: 2n });
+    // The gap closes: what was held follows; what was let go (7, 8, 9) is asked for next.
+    expect(seqs(o.acceptHistory(0n, page([1, 2], { lastSeq: 9 }), 2n))).toEqual([1, 2, 3]);
+    expect(o.gap()).toEqual({ from: 4n, to: 4n });
+    expect(seqs(o.acceptHistory(3n, page([4, 5, 6, 7, 8, 9]), 9n))).toEqual([4, 5, 6, 7, 8, 9]);
+    expect(o.gap()).toBeUndefined();
+    expect(o.held).toBe(0);
+  });
+
+  it("stays bounded however long a gap stands", () => {
+    const o = new ConversationOrder(0n, 100);
+    for (let seq = 2; seq < 20_000; seq++) o.accept(msg(seq));
+    expect(o.held).toBe(100);
+    expect(o.gap()).toEqual({ from: 1n, to: 1n });
+    expect(seqs(o.accept(msg(1)))).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    expect(o.gap()).toEqual({ from: 101n, to: 19_999n });
+  });
+});
+
 describe("ConversationOrder with membership ranges and min_seq", () => {
   it("skips the seqs between the anchor and the first message history returns (a re-added member)", () => {
     // Removed at 5, re-added at 9: 6..8 were never visible to this member.

@@ -10,6 +10,9 @@ export interface HistoryPage {
   readonly minSeq: bigint;
 }
 
+/** Messages a conversation holds ahead of a gap, at most (past it the highest are read again from history). */
+export const defaultMaxAhead = 1000;
+
 /**
  * Puts one conversation's messages in seq order for the app: drops what it already
  * emitted, holds back what arrives ahead of a gap, and says which seqs are missing so the
@@ -19,13 +22,30 @@ export interface HistoryPage {
  * exists (below the conversation's min_seq) is never emitted: history says which, and
  * `skipTo` / `acceptPage` / `setMinSeq` move the cursor over them, so such a gap is closed
  * instead of being chased forever.
+ *
+ * What it holds is bounded: at most `maxAhead` messages wait ahead of a gap. Past that the
+ * highest are let go and only the highest seq seen is kept, so `gap()` still reaches up to
+ * it and the client reads them again from history once the gap before them closes.
  */
 export class ConversationOrder {
   private readonly ahead = new Map<bigint, Message>();
   private floor = 0n;
+  /** The highest seq offered above the cursor, held or let go. */
+  private highest = 0n;
 
-  /** @param cursor the highest seq already handled (emitted or known not to be visible), or undefined if none is known yet */
-  constructor(public cursor: bigint | undefined) {}
+  /**
+   * @param cursor the highest seq already handled (emitted or known not to be visible), or undefined if none is known yet
+   * @param maxAhead the most messages held ahead of a gap
+   */
+  constructor(
+    public cursor: bigint | undefined,
+    private readonly maxAhead = defaultMaxAhead,
+  ) {}
+
+  /** Messages held ahead of a gap (at most maxAhead). */
+  get held(): number {
+    return this.ahead.size;
+  }
 
   /** The conversation's min_seq as last seen: nothing below it exists; 0 when nothing was deleted. */
   get minSeq(): bigint {
@@ -36,7 +56,8 @@ export class ConversationOrder {
   accept(m: Message): Message[] {
     if (this.cursor === undefined) this.cursor = m.seq - 1n;
     if (m.seq <= this.cursor) return [];
-    this.ahead.set(m.seq, m);
+    if (m.seq > this.highest) this.highest = m.seq;
+    this.hold(m);
     return this.release();
   }
 
@@ -107,19 +128,36 @@ export class ConversationOrder {
     return (this.cursor !== undefined && seq <= this.cursor) || this.ahead.has(seq);
   }
 
-  /** The missing range [from, to] before the earliest held message, if any; never below min_seq. */
+  /**
+   * The missing range [from, to] before the earliest held message, or up to the highest seq
+   * seen when nothing is held (messages let go past maxAhead); never below min_seq.
+   */
   gap(): { from: bigint; to: bigint } | undefined {
-    if (this.ahead.size === 0 || this.cursor === undefined) return undefined;
+    if (this.cursor === undefined) return undefined;
     let lowest: bigint | undefined;
     for (const s of this.ahead.keys()) if (lowest === undefined || s < lowest) lowest = s;
     const from = this.cursor + 1n > this.floor ? this.cursor + 1n : this.floor;
-    return lowest !== undefined && lowest > from ? { from, to: lowest - 1n } : undefined;
+    const to = lowest !== undefined ? lowest - 1n : this.highest;
+    return to >= from ? { from, to } : undefined;
   }
 
   /** Skips ahead (after a reset): everything up to seq counts as handled by a reload. */
   resetTo(seq: bigint): void {
     this.cursor = seq;
     for (const s of [...this.ahead.keys()]) if (s <= seq) this.ahead.delete(s);
+  }
+
+  /** Holds a message ahead of the cursor; when full, the highest held (or this one) is let go. */
+  private hold(m: Message): void {
+    if (this.ahead.has(m.seq) || this.ahead.size < this.maxAhead) {
+      this.ahead.set(m.seq, m);
+      return;
+    }
+    let top = m.seq;
+    for (const s of this.ahead.keys()) if (s > top) top = s;
+    if (top === m.seq) return;
+    this.ahead.delete(top);
+    this.ahead.set(m.seq, m);
   }
 
   /** Emits held messages that follow the cursor contiguously. */

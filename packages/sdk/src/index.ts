@@ -1,5 +1,6 @@
 export {
   MessengerClient,
+  type ClientFootprint,
   type MembersPage,
   type MessengerClientOptions,
   type MessengerEvents,
@@ -10,5 +11,5 @@ export {
   type SendOptions,
 } from "./client.js";
 export { ConversationOrder, type HistoryPage } from "./conversation-order.js";
-export { backoffDelay } from "./backoff.js";
+export { backoffDelay, resendDelay } from "./backoff.js";
 export { ContactsApi, type Page, type Privacy } from "./contacts.js";

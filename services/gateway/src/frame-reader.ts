@@ -17,14 +17,18 @@ export interface FrameReaderDeps {
   readonly cursors: TurnBatcher<MessageInitShape<typeof CursorUpdateSchema>, CursorUpdateResult>;
   /** Made on the session's first send: most sessions sit idle, and idle sessions are what a gateway holds. */
   sendPipeline(session: Session, sender: SenderInit): SendPipeline;
+  /** Takes one send from the session's rate limits; how long to wait before reading its next frame (0 within them). */
+  sendDelayMs(session: Session): number;
 }
 
 /**
  * Turns client frames into router calls. Sends go through the session's SendPipeline
  * (pipelined, stored in the device's order); the other frames are handled one at a time.
  * The client's stream is read only while the pipeline has room, so a client that sends
- * faster than the store takes is held back by HTTP/2 flow control. A refused frame gets a
- * FrameError and the session goes on.
+ * faster than the store takes, or than it reads the answers, is held back by HTTP/2 flow
+ * control; a client over its send rate limits is held back the same way, by a pause before
+ * its next frame is read (slowed, never refused or cut). A refused frame gets a FrameError
+ * and the session goes on.
  */
 export async function readFrames(deps: FrameReaderDeps, it: AsyncIterator<SessionRequest>, session: Session): Promise<void> {
   let sends: SendPipeline | undefined;
@@ -39,9 +43,14 @@ export async function readFrames(deps: FrameReaderDeps, it: AsyncIterator<Sessio
     session.lastActivity = Date.now();
     const f = r.value.frame;
     switch (f.case) {
-      case "send":
+      case "send": {
         (sends ??= deps.sendPipeline(session, sender)).add(f.value);
+        const delay = deps.sendDelayMs(session);
+        if (delay > 0) await holdBack(session, delay);
+        // Its answer takes room in the outbound queue: read on once the client has taken some.
+        await session.roomFor();
         break;
+      }
       case "ack":
       case "read": {
         const c = f.value;
@@ -76,4 +85,13 @@ async function frameCall(session: Session, frame: string, call: () => Promise<un
     const e = peerError(err);
     session.enqueue({ frame: { case: "error", value: { code: e.code, message: e.rawMessage, frame } } });
   }
+}
+
+/**
+ * Waits before the session's next frame is read. The session counts as active meanwhile: its
+ * pings wait unread behind the held frames, and a held client must not be taken for a dead one.
+ */
+async function holdBack(session: Session, ms: number): Promise<void> {
+  session.lastActivity = Date.now() + ms;
+  await new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 }

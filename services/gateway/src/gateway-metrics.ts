@@ -9,6 +9,9 @@ export interface GatewayMetrics {
   readonly sends: Counter<"result">;
   readonly sendSeconds: Histogram;
   readonly gapFills: Counter;
+  readonly routerCircuitOpen: Gauge;
+  readonly sendsShed: Counter;
+  readonly sendDelaySeconds: Counter;
 }
 
 export function createGatewayMetrics(m: ServiceMetrics): GatewayMetrics {
@@ -19,6 +22,9 @@ export function createGatewayMetrics(m: ServiceMetrics): GatewayMetrics {
     framesDelivered: new Counter({ name: "messenger_gateway_frames_delivered_total", help: "Frames pushed to local sessions from deliveries", registers }),
     sends: new Counter({ name: "messenger_gateway_sends_total", help: "Client sends, by result (ok, duplicate, refused)", labelNames: ["result"], registers }),
     gapFills: new Counter({ name: "messenger_gateway_gap_fills_total", help: "Gaps in a session's conversation filled from the store (deliveries crossed or were lost)", registers }),
+    routerCircuitOpen: new Gauge({ name: "messenger_gateway_router_circuit_open", help: "1 while the circuit breaker on the router is open: sends are answered at once with UNAVAILABLE and a retry-after hint", registers }),
+    sendsShed: new Counter({ name: "messenger_gateway_sends_shed_total", help: "Sends answered at once while the router's circuit breaker was open (no router call)", registers }),
+    sendDelaySeconds: new Counter({ name: "messenger_gateway_send_delay_seconds_total", help: "Time the gateway held back reading clients' frames because their sends were over a rate limit", registers }),
     sendSeconds: new Histogram({
       name: "messenger_gateway_send_seconds",
       help: "From a send frame batch to its send_results (the durable store; delivery follows off this path)",

@@ -5,16 +5,19 @@ import { Code, ConnectError, type Client, type HandlerContext } from "@connectrp
 import { bearerToken, type TokenVerifier } from "@messenger/auth";
 import { deliveryCodec, subjects, type Bus, type Subscription } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
-import { GatewayService, type SessionRequest } from "@messenger/proto/gateway/v1/gateway_service";
+import { GatewayService, type SendMessage, type SessionRequest } from "@messenger/proto/gateway/v1/gateway_service";
 import type { SessionService } from "@messenger/proto/presence/v1/presence_service";
 import type { CursorUpdateResult, CursorUpdateSchema, RouterService, SendItemResult, SendItemSchema } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { abortStream, onCallAbort, route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { abortStream, createRateLimiter, enforceRateLimit, onCallAbort, route, type RateLimit, type RateLimiter, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { CircuitBreaker, defaultCircuitBreakerSettings, type CircuitBreakerSettings } from "./circuit-breaker.js";
 import { readFrames, type SenderInit } from "./frame-reader.js";
 import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js";
 import { fillGapPage, type ReadWindow } from "./gap-fill.js";
 import { readHello } from "./handshake.js";
+import { outageCodes, peerError } from "./peer-error.js";
 import { replay } from "./replay.js";
+import { SendOrder } from "./send-order.js";
 import { SendPipeline } from "./send-pipeline.js";
 import { Session, type GapFiller, type OutboundFrame } from "./session.js";
 import { SessionTable } from "./session-table.js";
@@ -44,6 +47,22 @@ export interface GatewaySettings {
   readonly gapFillDelayMs: number;
   /** A large group's conversation_updated signals are coalesced per session over this window. */
   readonly conversationUpdateWindowMs: number;
+  /**
+   * Sends per device (exact: a device's stream lives on one gateway). Over it the gateway
+   * reads the device's next frame later (HTTP/2 flow control slows the client); nothing is
+   * refused. Unset: no limit.
+   */
+  readonly sendRateLimitPerDevice?: RateLimit;
+  /**
+   * Sends per user over all their devices on this gateway, slowed the same way. Per gateway
+   * process: a user's devices on other gateways have their own budget there (an
+   * approximation that needs no shared counter on the send path).
+   */
+  readonly sendRateLimitPerUser?: RateLimit;
+  /** New streams per user on this gateway; over it a Session is refused with RESOURCE_EXHAUSTED and a RetryInfo. */
+  readonly newSessionRateLimitPerUser?: RateLimit;
+  /** The circuit breaker on the router (default 250 ms doubling to 5 s). */
+  readonly routerBreaker?: CircuitBreakerSettings;
 }
 
 /** What the gateway calls. */
@@ -74,6 +93,10 @@ export class Gateway implements GapFiller {
   /** A gap is read a page at a time, never more than half the session's outbound bound. */
   private readonly fillLimit: number;
   private readonly readWindow: ReadWindow;
+  private readonly routerBreaker: CircuitBreaker;
+  private readonly deviceSends: RateLimiter | undefined;
+  private readonly userSends: RateLimiter | undefined;
+  private readonly newSessions: RateLimiter | undefined;
 
   constructor(
     private readonly deps: GatewayDeps,
@@ -84,6 +107,11 @@ export class Gateway implements GapFiller {
     this.metrics = deps.metrics ? createGatewayMetrics(deps.metrics) : undefined;
     this.fillLimit = Math.max(1, Math.min(fillPageLimit, settings.maxReplayPerConversation, Math.floor(settings.outboundQueueLimit / 2)));
     this.readWindow = async (req) => (await deps.store.readMessages(req, { timeoutMs: fillTimeoutMs })).messages;
+    this.routerBreaker = new CircuitBreaker(settings.routerBreaker ?? defaultCircuitBreakerSettings);
+    const registry = deps.metrics?.registry;
+    this.deviceSends = createRateLimiter("send_per_device", settings.sendRateLimitPerDevice, registry);
+    this.userSends = createRateLimiter("send_per_user", settings.sendRateLimitPerUser, registry);
+    this.newSessions = createRateLimiter("new_session_per_user", settings.newSessionRateLimitPerUser, registry);
     this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
     this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
     this.timer.unref();
@@ -168,6 +196,7 @@ export class Gateway implements GapFiller {
     const it = requests[Symbol.asyncIterator]();
     const hello = await readHello(it, this.settings.helloTimeoutMs);
     const claims = await this.deps.verifier.verify(hello.accessToken || bearerToken(ctx.requestHeader));
+    enforceRateLimit(this.newSessions, claims.userId, "new sessions");
     const session = new Session(
       randomUUID(),
       claims.userId,
@@ -195,7 +224,7 @@ export class Gateway implements GapFiller {
         session.fail(ConnectError.from(err, Code.Unavailable));
       });
       void readFrames(
-        { router: this.deps.router, cursors: this.cursorBatcher, sendPipeline: (s, sender) => this.sendPipeline(s, sender) },
+        { router: this.deps.router, cursors: this.cursorBatcher, sendPipeline: (s, sender) => this.sendPipeline(s, sender), sendDelayMs: (s) => this.sendDelayMs(s) },
         it,
         session,
       ).catch((err: unknown) => session.fail(ConnectError.from(err)));
@@ -239,24 +268,61 @@ export class Gateway implements GapFiller {
   private sendPipeline(session: Session, sender: SenderInit): SendPipeline {
     return new SendPipeline(
       {
-        send: async (batch) => {
-          const timer = this.metrics?.sendSeconds.startTimer();
-          try {
-            const results = await this.sendBatcher.send(batch.map((message) => ({ sender, message })));
-            for (const r of results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
-            return results;
-          } catch (err) {
-            this.metrics?.sends.inc({ result: "refused" }, batch.length);
-            throw err;
-          } finally {
-            timer?.();
-          }
-        },
+        send: (batch) => this.storeSends(batch, sender),
         result: (r) => session.sendResult({ frame: { case: "sendResult", value: r } }),
-        overflow: (reason) => session.fail(reason),
+        retryAfterMs: () => this.routerBreaker.retryAfterMs(),
+        reconnect: (afterMs) => {
+          session.enqueue({ frame: { case: "goAway", value: { reason: "too many sends wait behind one that failed: reconnect and repeat them in order", reconnectAfterMs: afterMs } } });
+          session.end();
+        },
         closed: () => session.isClosed,
       },
+      new SendOrder(this.settings.outboundQueueLimit),
       this.settings.outboundQueueLimit,
     );
+  }
+
+  /**
+   * Stores one session's batch through the router, unless the router's circuit breaker is
+   * open: then the batch is answered at once (UNAVAILABLE), so an outage costs the router
+   * nothing when it returns and costs this gateway no calls meanwhile.
+   */
+  private async storeSends(batch: readonly SendMessage[], sender: SenderInit): Promise<SendItemResult[]> {
+    const permit = this.routerBreaker.tryCall();
+    if (!permit.ok) {
+      this.metrics?.sends.inc({ result: "refused" }, batch.length);
+      this.metrics?.sendsShed.inc(batch.length);
+      throw new ConnectError("router unavailable (circuit open)", Code.Unavailable);
+    }
+    const timer = this.metrics?.sendSeconds.startTimer();
+    try {
+      const results = await this.sendBatcher.send(batch.map((message) => ({ sender, message })));
+      if (this.routerBreaker.isOpen) this.deps.log.info("router reachable again: circuit closed");
+      this.routerBreaker.succeeded();
+      this.metrics?.routerCircuitOpen.set(0);
+      for (const r of results) this.metrics?.sends.inc({ result: r.errorCode !== 0 ? "refused" : r.duplicate ? "duplicate" : "ok" });
+      return results;
+    } catch (err) {
+      const e = peerError(err);
+      if (outageCodes.has(e.code)) {
+        if (!this.routerBreaker.isOpen) this.deps.log.warn({ err }, "router unreachable: circuit open, sends are answered at once until a probe gets through");
+        this.routerBreaker.failed(permit.startedAt);
+        this.metrics?.routerCircuitOpen.set(1);
+      }
+      this.metrics?.sends.inc({ result: "refused" }, batch.length);
+      throw e;
+    } finally {
+      timer?.();
+    }
+  }
+
+  /** Takes one send from the device's and the user's buckets; the longer of the two waits. */
+  private sendDelayMs(session: Session): number {
+    const now = Date.now();
+    const device = this.deviceSends?.delay(`${session.userId}/${session.deviceId}`, now) ?? 0;
+    const user = this.userSends?.delay(session.userId, now) ?? 0;
+    const ms = Math.max(device, user);
+    if (ms > 0) this.metrics?.sendDelaySeconds.inc(ms / 1000);
+    return ms;
   }
 }

@@ -14,6 +14,7 @@ import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { forwardingRoute, peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createGatewayApp } from "./app.js";
+import { gatewayLimits, gatewayLimitsEnv } from "./limits-env.js";
 
 const env = z.object({
   ...serviceEnv,
@@ -35,6 +36,7 @@ const env = z.object({
   DRAIN_WAVES: positiveInt(5),
   GAP_FILL_DELAY_MS: z.coerce.number().int().min(0).default(200),
   CONVERSATION_UPDATE_WINDOW_MS: z.coerce.number().int().min(0).default(250),
+  ...gatewayLimitsEnv,
 });
 
 await runService("gateway", () => parseEnv(env), async (config, { log, metrics }) => {
@@ -60,6 +62,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
       gapFillDelayMs: config.GAP_FILL_DELAY_MS,
       conversationUpdateWindowMs: config.CONVERSATION_UPDATE_WINDOW_MS,
+      ...gatewayLimits(config),
     },
   );
   log.info({ gatewayId: config.GATEWAY_ID }, "gateway id");

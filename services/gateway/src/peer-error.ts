@@ -12,3 +12,6 @@ export function peerError(err: unknown): ConnectError {
 
 /** Send failures a client should retry with the same client message id. */
 export const retryableSendCodes: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded, Code.Aborted, Code.Internal, Code.Unknown, Code.ResourceExhausted]);
+
+/** Failures that say the peer is unreachable rather than that one call went wrong: they open the circuit breaker. */
+export const outageCodes: ReadonlySet<Code> = new Set([Code.Unavailable, Code.DeadlineExceeded]);

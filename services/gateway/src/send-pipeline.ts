@@ -1,9 +1,9 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { SendMessage, SendResultSchema } from "@messenger/proto/gateway/v1/gateway_service";
 import type { SendItemResult } from "@messenger/proto/router/v1/router_service";
 import { peerError, retryableSendCodes } from "./peer-error.js";
-import { SendOrder } from "./send-order.js";
+import type { SendOrder } from "./send-order.js";
 
 /** What a pipeline needs from its session. */
 export interface SendPipelineDeps {
@@ -11,8 +11,13 @@ export interface SendPipelineDeps {
   send(items: readonly SendMessage[]): Promise<readonly SendItemResult[]>;
   /** A send's result, for the client, in the order the sends came. */
   result(r: MessageInitShape<typeof SendResultSchema>): void;
-  /** Too many sends wait behind one that must be repeated: the session must end. */
-  overflow(reason: ConnectError): void;
+  /** How long a client should wait before repeating a send refused now (a positive hint). */
+  retryAfterMs(): number;
+  /**
+   * More sends wait behind a failed one than the order can remember: the client must
+   * reconnect after `afterMs` and repeat them in order on a fresh stream (a go_away).
+   */
+  reconnect(afterMs: number): void;
   /** True once the session has ended; what is still queued is dropped (the client resends it). */
   closed(): boolean;
 }
@@ -23,27 +28,46 @@ export const maxQueuedSends = 256;
 export const maxSendBatch = 128;
 
 /**
+ * What a client is told when a send failed for an outage: one stable text whatever the cause
+ * (the cause, a peer's address or socket error, is no business of the client's).
+ */
+const notStoredMessage = "not stored: the service is unavailable; repeat this send, with the same client message id, after retry_after_ms";
+
+/**
  * A session's sends, pipelined. While one batch is with the router, the sends that arrive
  * queue up and go together as the next batch, so a device may have many sends in flight and
  * they are still stored in its order.
  *
- * Once a send fails with a retryable code, it heads a SendOrder queue: every later send is
- * refused with ABORTED and joins the queue, and sends are taken again only in that queue's
+ * A send that fails with a retryable code (the router or the store is down, or the gateway's
+ * circuit breaker answered for it) is refused with UNAVAILABLE and a `retry_after_ms` hint,
+ * and heads a SendOrder queue: every later send is refused the same way (same code, a hint
+ * too, nothing held) and joins the queue, and sends are taken again only in that queue's
  * order, as the client repeats them. Otherwise a later message could be stored before an
  * earlier one. Sends later in the same batch as a failed one are not stored (the store
- * guarantees it) and are refused the same way.
+ * guarantees it) and are refused the same way. A client that keeps sending through an
+ * outage is never cut for it: refusals cost an id each, and past the order's bound the
+ * client is asked to reconnect and repeat in order (go_away with the hint), once.
  */
 export class SendPipeline {
   private queue: SendMessage[] = [];
   private running: Promise<void> | undefined;
   private roomWaiter: (() => void) | undefined;
-  private readonly order: SendOrder;
+  private readonly maxQueued: number;
+  private readonly maxBatch: number;
 
+  /**
+   * @param outboundLimit the session's outbound bound: sends queued and in flight stay within
+   * half of it, so their answers always fit beside a backlog of the other half (the frame
+   * reader waits for that), and a client that does not read its answers is slowed, not cut
+   */
   constructor(
     private readonly deps: SendPipelineDeps,
-    orderLimit: number,
+    private readonly order: SendOrder,
+    outboundLimit = Number.POSITIVE_INFINITY,
   ) {
-    this.order = new SendOrder(orderLimit);
+    const quarter = Math.max(1, Math.floor(outboundLimit / 4));
+    this.maxQueued = Math.min(maxQueuedSends, quarter);
+    this.maxBatch = Math.min(maxSendBatch, quarter);
   }
 
   add(send: SendMessage): void {
@@ -63,8 +87,13 @@ export class SendPipeline {
 
   /** Resolves once fewer than maxQueuedSends wait; until then the session reads no more frames. */
   roomFor(): Promise<void> {
-    if (this.queue.length < maxQueuedSends) return Promise.resolve();
+    if (this.queue.length < this.maxQueued) return Promise.resolve();
     return new Promise((resolve) => (this.roomWaiter = resolve));
+  }
+
+  /** Refused sends remembered for their order (ids only; never more than the order limit). */
+  get waitingInOrder(): number {
+    return this.order.size;
   }
 
   /** Resolves once every send added so far has its result. */
@@ -74,13 +103,15 @@ export class SendPipeline {
 
   private async run(): Promise<void> {
     while (this.queue.length > 0) {
-      const taken = this.deps.closed() ? this.queue.splice(0) : this.queue.splice(0, maxSendBatch);
-      if (this.roomWaiter && this.queue.length < maxQueuedSends) {
+      const taken = this.deps.closed() ? this.queue.splice(0) : this.queue.splice(0, this.maxBatch);
+      if (this.roomWaiter && this.queue.length < this.maxQueued) {
         this.roomWaiter();
         this.roomWaiter = undefined;
       }
       if (this.deps.closed()) break;
       const batch = taken.filter((s) => this.admit(s));
+      // Refusing may have sent the client away (past the order's bound): nothing more goes.
+      if (this.deps.closed()) break;
       if (batch.length === 0) continue;
       let results: readonly SendItemResult[] | undefined;
       let failure: ConnectError | undefined;
@@ -89,31 +120,45 @@ export class SendPipeline {
       } catch (err) {
         failure = peerError(err);
       }
-      let failed = false;
+      // The first retryable failure and every send behind it in the batch (none of which was
+      // stored): they go back to the head of the order, in batch order.
+      const back: string[] = [];
       batch.forEach((s, i) => {
         const r = results?.[i];
-        const code: Code = failure?.code ?? r?.errorCode ?? Code.Internal;
         if (r && r.errorCode === 0) {
+          this.order.settled(s.clientMessageId);
           this.deps.result({ clientMessageId: s.clientMessageId, message: r.message, duplicate: r.duplicate });
-        } else if (failed && retryableSendCodes.has(code) && !this.admit(s)) {
-          // Refused behind the failed send; admit has told the client.
-        } else {
-          if (retryableSendCodes.has(code)) {
-            failed = true;
-            this.order.failed(s.clientMessageId);
-          }
-          this.deps.result({ clientMessageId: s.clientMessageId, errorCode: code, errorMessage: failure?.rawMessage ?? r?.errorMessage ?? "no result for this send" });
+          return;
         }
+        const code: Code = failure?.code ?? r?.errorCode ?? Code.Internal;
+        if (!retryableSendCodes.has(code)) {
+          this.order.settled(s.clientMessageId);
+          this.deps.result({ clientMessageId: s.clientMessageId, errorCode: code, errorMessage: r?.errorMessage ?? failure?.rawMessage ?? "no result for this send" });
+          return;
+        }
+        back.push(s.clientMessageId);
+        this.deps.result({
+          clientMessageId: s.clientMessageId,
+          errorCode: Code.Unavailable,
+          errorMessage: back.length === 1 ? notStoredMessage : behindMessage(back[0]!),
+          retryAfterMs: this.deps.retryAfterMs(),
+        });
       });
+      if (back.length > 0) this.order.failed(back);
     }
   }
 
-  /** True when the send may go now; otherwise it is refused with ABORTED, in order behind the send that must be repeated first. */
+  /** True when the send may go now; otherwise it is refused (UNAVAILABLE with a hint), in order behind the send that must be repeated first. */
   private admit(s: SendMessage): boolean {
     const waitFor = this.order.admit(s.clientMessageId);
     if (waitFor === undefined) return true;
-    this.deps.result({ clientMessageId: s.clientMessageId, errorCode: Code.Aborted, errorMessage: `send ${waitFor} failed and must be repeated first, to keep the order` });
-    if (this.order.overflowing) this.deps.overflow(new ConnectError("too many sends waiting for an earlier one: reconnect and resend in order", Code.ResourceExhausted));
+    const retryAfterMs = this.deps.retryAfterMs();
+    this.deps.result({ clientMessageId: s.clientMessageId, errorCode: Code.Unavailable, errorMessage: behindMessage(waitFor), retryAfterMs });
+    if (this.order.saturated && !this.deps.closed()) this.deps.reconnect(retryAfterMs);
     return false;
   }
+}
+
+function behindMessage(waitFor: string): string {
+  return `not stored: send ${waitFor} failed and must be stored first, to keep the order; repeat it, then this one, after retry_after_ms`;
 }

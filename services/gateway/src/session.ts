@@ -115,10 +115,24 @@ export class Session implements FeedOutput {
     this.wake?.();
   }
 
-  /** Resolves once the backlog is at most half the bound (the replay paces itself with it). */
+  /**
+   * Resolves once the backlog is at most half the bound: the replay paces itself with it, and
+   * the frame reader waits on it after a send, so a client that sends faster than it reads
+   * its answers is held back by HTTP/2 flow control rather than cut.
+   */
   roomFor(): Promise<void> {
     if (this.closed || this.backlog <= this.limit / 2) return Promise.resolve();
-    return new Promise((resolve) => (this.roomWaiter = resolve));
+    return new Promise((resolve) => {
+      // Rarely more than one waiter (the replay and the frame reader): chained, not listed,
+      // so an idle session holds no array.
+      const before = this.roomWaiter;
+      this.roomWaiter = before
+        ? () => {
+            before();
+            resolve();
+          }
+        : resolve;
+    });
   }
 
   /** Ends the stream after what is queued has been written. */

@@ -1,4 +1,7 @@
+import { accountsLimitsEnv } from "@messenger/accounts";
 import { parseEnv, port, positiveInt, z } from "@messenger/config";
+import { gatewayLimitsEnv } from "@messenger/gateway";
+import { groupsLimitsEnv } from "@messenger/groups";
 
 /** The environment of the one-process system; every variable is listed in the README. */
 export const standaloneEnv = z.object({
@@ -24,6 +27,9 @@ export const standaloneEnv = z.object({
   PRESENCE_ANNOUNCE_WINDOW_MS: z.coerce.number().int().min(0).default(1_000),
   MAX_CONTACTS: positiveInt(5000),
   MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
+  ...accountsLimitsEnv,
+  ...groupsLimitsEnv,
+  ...gatewayLimitsEnv,
 });
 
 export type StandaloneConfig = z.infer<typeof standaloneEnv>;

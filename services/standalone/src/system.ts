@@ -1,9 +1,9 @@
 import { join } from "node:path";
 import { createClient, type Transport } from "@connectrpc/connect";
-import { createAccountsApp, openSqliteAccountRepository } from "@messenger/accounts";
+import { accountsLimits, createAccountsApp, openSqliteAccountRepository } from "@messenger/accounts";
 import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
 import { createMemoryBus, createMemoryQueue, createMemorySessionRegistry } from "@messenger/bus";
-import { createGatewayApp, type Gateway } from "@messenger/gateway";
+import { createGatewayApp, gatewayLimits, type Gateway } from "@messenger/gateway";
 import { createGroupsApp } from "@messenger/groups";
 import { createLogger, type Logger } from "@messenger/logging";
 import { createPresenceApp, openSqliteLastSeenStore } from "@messenger/presence";
@@ -13,7 +13,7 @@ import { PresenceAudienceService, SessionService } from "@messenger/proto/presen
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
-import { createDirectTransport, createServiceMetrics, instrumentRoute, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
+import { createDirectTransport, createServiceMetrics, instrumentRoute, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
 import { createStoreApp, openSqliteHistoryRepository, storeWriteMetrics } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
@@ -65,6 +65,8 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     store: storeClient,
     presence: createClient(PresenceAudienceService, internal.transport),
     contactLimits: { maxContacts: config.MAX_CONTACTS, maxPendingRequests: config.MAX_PENDING_CONTACT_REQUESTS },
+    limits: accountsLimits(config),
+    metrics,
   });
   const store = createStoreApp({
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
@@ -95,8 +97,9 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     router: routerClient,
     relations: relationsClient,
     history: createClient(HistoryService, internal.transport),
-    settings: { maxGroupMembers: config.MAX_GROUP_MEMBERS },
+    settings: { maxGroupMembers: config.MAX_GROUP_MEMBERS, createGroupRateLimit: config.GROUP_CREATE_RATE_LIMIT },
     log: log.child({ component: "groups" }),
+    metrics,
   });
   const gateway = createGatewayApp(
     {
@@ -116,6 +119,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       maxReplayPerConversation: config.MAX_REPLAY_PER_CONVERSATION,
       gapFillDelayMs: config.GAP_FILL_DELAY_MS,
       conversationUpdateWindowMs: config.CONVERSATION_UPDATE_WINDOW_MS,
+      ...gatewayLimits(config),
     },
   );
 
@@ -125,14 +129,16 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   internal.bind(createDirectTransport(routes));
   // Internal services trust identity metadata, so they are never mounted on a public port.
   const publicRoutes = routes.filter((r) => r.visibility === "public");
-  // Ready until a stop begins: the first step of a drain, as in each cluster service.
-  let serving = true;
-  const grpc = await startGrpcServer({ host: config.HOST, port: config.GRPC_PORT, routes: publicRoutes, maxReceiveMessageBytes: config.MAX_FRAME_BYTES });
+  // Ready until a stop begins: the first step of a drain, as in each cluster service. One
+  // state drives grpc.health.v1 on both ports and /readyz.
+  const serving = new ServingState();
+  const grpc = await startGrpcServer({ host: config.HOST, port: config.GRPC_PORT, routes: publicRoutes, maxReceiveMessageBytes: config.MAX_FRAME_BYTES, serving });
   const http = await startHttpServer({
     host: config.HOST,
     port: config.HTTP_PORT,
     routes: publicRoutes,
     maxReceiveMessageBytes: config.MAX_FRAME_BYTES,
+    serving,
     extraRoutes: {
       "/metrics": (_req, res) => {
         void metrics.registry.metrics().then((text) => {
@@ -145,8 +151,8 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
         res.end(JSON.stringify(issuer.jwks()));
       },
       "/readyz": (_req, res) => {
-        res.statusCode = serving ? 200 : 503;
-        res.end(serving ? "ok\n" : "draining\n");
+        res.statusCode = serving.serving ? 200 : 503;
+        res.end(serving.serving ? "ok\n" : "draining\n");
       },
     },
   });
@@ -156,8 +162,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     httpPort: http.port,
     gateway: gateway.gateway,
     async stop() {
-      serving = false;
-      grpc.setServing(false);
+      serving.set(false);
       await gateway.gateway.drain(Math.min(config.SHUTDOWN_GRACE_MS, 2_000));
       await Promise.all([grpc.close(config.SHUTDOWN_GRACE_MS), http.close()]);
       await gateway.close();
