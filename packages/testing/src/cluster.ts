@@ -1,14 +1,19 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
+import { testLimitsEnv } from "./test-limits.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 
-/** Children still running when this process exits are killed, so none is left behind. */
+/**
+ * Children still running when this process exits (normally, or on an uncaught error) are
+ * killed, so none is left behind: they run in process groups of their own (see launch), so
+ * nothing else would stop them.
+ */
 const running = new Set<ChildProcess>();
 process.once("exit", () => {
   for (const c of running) c.kill("SIGKILL");
@@ -44,10 +49,22 @@ export interface ClusterOptions {
   readonly gatewayPorts?: readonly number[];
   /** Extra environment for every service (e.g. HEARTBEAT_INTERVAL_MS). */
   readonly env?: Record<string, string>;
+  /**
+   * Keep the services' own abuse limits (what `npm run cluster` runs for people to try);
+   * tests and benchmarks, whose clients all come from 127.0.0.1, relax them by default.
+   */
+  readonly productionLimits?: boolean;
   /** Receives every log line of every service, prefixed with its name. */
   readonly onLog?: (name: string, line: string) => void;
   /** Extra node flags for every service process (for example --cpu-prof). */
   readonly execArgv?: readonly string[];
+  /**
+   * Where accounts (`accounts/`), history (`store/`) and the NATS JetStream store (`nats/`:
+   * session registry, last seen, offline queue) live. Kept by stop(), so a cluster started
+   * again on it has the same users and messages. Default: a temporary directory that stop()
+   * deletes.
+   */
+  readonly dataDir?: string;
 }
 
 /** A whole system: nats-server plus one process per service and N gateways. */
@@ -59,8 +76,17 @@ export interface LocalCluster {
   readonly router: ServiceProcess;
   readonly groups: ServiceProcess;
   readonly gateways: ServiceProcess[];
+  /** The data directory (see ClusterOptions.dataDir). */
+  readonly dataDir: string;
   /** gRPC URLs of the gateways, in order. */
   gatewayUrls(): string[];
+  /**
+   * Stops every process, each with its graceful drain, in dependency order: the gateways
+   * first (their clients get go_away and their sessions are deregistered while the other
+   * services still answer), then groups, router, presence, store and accounts, one after
+   * the other (each before the services it calls), and nats-server last, once no service
+   * needs it for its own drain. A temporary data directory is deleted.
+   */
   stop(): Promise<void>;
 }
 
@@ -116,11 +142,15 @@ function startService(
   };
   const launch = (e: Record<string, string>): Promise<void> =>
     new Promise((resolve, reject) => {
-      // One process per service (node with the tsx loader, no wrapper), so a signal reaches the service itself.
+      // One process per service (node with the tsx loader, no wrapper), so a signal reaches
+      // the service itself. Detached: in a process group of its own, so a Ctrl-C in the
+      // terminal (SIGINT to the whole foreground group) reaches only the launcher, which
+      // stops the services in order instead of all at once.
       const child = spawn(process.execPath, [...execArgv, "--import", "tsx", join(repoRoot, `services/${service}/src/main.ts`)], {
         cwd: repoRoot,
         env: { ...process.env, LOG_LEVEL: "info", ...e },
         stdio: ["ignore", "pipe", "pipe"],
+        detached: true,
       });
       proc.child = child;
       running.add(child);
@@ -181,10 +211,15 @@ function freePort(): Promise<number> {
  * own process, talking gRPC and NATS exactly as in production.
  */
 export async function startCluster(opts: ClusterOptions = {}): Promise<LocalCluster> {
-  const dataDir = mkdtempSync(join(tmpdir(), "messenger-cluster-"));
-  const nats = await startNatsServer();
+  const temporary = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "messenger-cluster-"));
+  mkdirSync(dataDir, { recursive: true });
+  const removeTemporary = (): void => {
+    if (temporary) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const nats = await startNatsServer({ storeDir: join(dataDir, "nats") });
   const started: ServiceProcess[] = [];
-  const base = { LOG_LEVEL: "info", ...opts.env };
+  const base = { LOG_LEVEL: "info", ...(opts.productionLimits ? {} : testLimitsEnv()), ...opts.env };
   const url = (p: number): string => `http://127.0.0.1:${p}`;
   try {
     // Accounts calls the store and presence (blocks and contacts; who may see whom), which
@@ -255,19 +290,20 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       router,
       groups,
       gateways,
+      dataDir,
       gatewayUrls: () => gateways.map((g) => url(g.grpcPort)),
       async stop() {
-        // Gateways first, so they drain while their peers still answer.
         await Promise.all(gateways.map((g) => g.stop()));
-        await Promise.all([presence.stop(), router.stop(), groups.stop(), store.stop(), accounts.stop()]);
+        for (const s of [groups, router, presence, store, accounts]) await s.stop();
         await nats.stop();
-        rmSync(dataDir, { recursive: true, force: true });
+        opts.onLog?.("nats", "nats-server stopped");
+        removeTemporary();
       },
     };
   } catch (err) {
     await Promise.all(started.map((s) => s.stop("SIGKILL")));
     await nats.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    removeTemporary();
     throw err;
   }
 }

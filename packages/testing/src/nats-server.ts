@@ -14,8 +14,18 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** Starts it again on the same port with the same JetStream store. */
   restart(): Promise<void>;
-  /** Stops it and deletes its store. */
+  /** Stops it (SIGTERM, waiting for the exit) and deletes its store unless `storeDir` was given. */
   stop(): Promise<void>;
+}
+
+/** Options of startNatsServer. */
+export interface NatsServerOptions {
+  /**
+   * The JetStream store directory, created if missing and kept by stop(), so streams and KV
+   * buckets survive a restart of whoever started the server. Default: a temporary directory
+   * that stop() deletes.
+   */
+  readonly storeDir?: string;
 }
 
 async function waitForPortsFile(dir: string, child: ChildProcess): Promise<number> {
@@ -50,17 +60,23 @@ async function waitForListen(port: number): Promise<void> {
   throw new Error(`nats-server did not listen on ${port}`);
 }
 
-/** Starts `nats-server -js` on 127.0.0.1 with a free port (reported through --ports_file_dir). */
-export async function startNatsServer(): Promise<NatsServer> {
+/**
+ * Starts `nats-server -js` on 127.0.0.1 with a free port (reported through --ports_file_dir).
+ * The server runs in its own process group: a Ctrl-C in the terminal (SIGINT to the whole
+ * foreground group) does not reach it, so whoever started it can stop its clients first and
+ * it last. It is killed when this process exits, whatever the reason.
+ */
+export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   if (!existsSync(natsServerBinary)) {
     throw new Error(`${natsServerBinary} not found: install it with "apt-get install nats-server" (Debian package)`);
   }
   const dir = mkdtempSync(join(tmpdir(), "messenger-nats-"));
-  const store = join(dir, "js");
+  const store = opts.storeDir ?? join(dir, "js");
+  mkdirSync(store, { recursive: true });
   const portsDir = join(dir, "ports");
   mkdirSync(portsDir);
   const launch = (port: number): ChildProcess =>
-    spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store, "--ports_file_dir", portsDir], { stdio: "ignore" });
+    spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store, "--ports_file_dir", portsDir], { stdio: "ignore", detached: true });
   let child = launch(-1);
   process.once("exit", () => child.kill("SIGKILL"));
   const port = await waitForPortsFile(portsDir, child);

@@ -3,19 +3,26 @@ import { UsageError, defaultUrl, parseCommand, usage } from "./args.js";
 
 describe("parseCommand", () => {
   it("parses register and chat, with --url over MESSENGER_URL over the default", () => {
-    expect(parseCommand(["register", "alice"], {})).toEqual({ kind: "register", username: "alice", url: defaultUrl });
+    expect(parseCommand(["register", "alice"], {})).toEqual({ kind: "register", username: "alice", urls: [defaultUrl] });
     expect(parseCommand(["chat", "alice", "bob"], { MESSENGER_URL: "http://h:1" }, "my host!")).toEqual({
       kind: "chat",
       username: "alice",
       peer: "bob",
-      url: "http://h:1",
+      urls: ["http://h:1"],
       deviceId: "cli-my-host-",
     });
     expect(parseCommand(["chat", "--url", "https://x:2/", "alice", "bob", "--device", "d1"], { MESSENGER_URL: "http://h:1" })).toMatchObject({
-      url: "https://x:2",
+      urls: ["https://x:2"],
       deviceId: "d1",
     });
     expect(parseCommand(["--help"], {})).toEqual({ kind: "help" });
+  });
+
+  it("takes several gateways: a comma-separated list, repeated --url, or MESSENGER_URL with commas", () => {
+    expect(parseCommand(["chat", "a", "b", "--url", "http://g1:1,http://g2:2/"], {})).toMatchObject({ urls: ["http://g1:1", "http://g2:2"] });
+    expect(parseCommand(["chat", "a", "b", "--url", "http://g1:1", "--url", "http://g2:2", "--url", "http://g1:1"], {})).toMatchObject({ urls: ["http://g1:1", "http://g2:2"] });
+    expect(parseCommand(["register", "a"], { MESSENGER_URL: "http://g1:1, http://g2:2" })).toMatchObject({ urls: ["http://g1:1", "http://g2:2"] });
+    for (const bad of [",", "http://g1:1,ftp://g2:2", "http://g1:1,not a url"]) expect(() => parseCommand(["chat", "a", "b", "--url", bad], {}), bad).toThrow(UsageError);
   });
 
   it("enters a group with chat --group or open, by id or title", () => {
@@ -23,14 +30,14 @@ describe("parseCommand", () => {
       kind: "open",
       username: "alice",
       group: "Weekend trip",
-      url: defaultUrl,
+      urls: [defaultUrl],
       deviceId: "cli-h",
     });
     expect(parseCommand(["open", "alice", "g_123", "--device", "phone"], {}, "h")).toEqual({
       kind: "open",
       username: "alice",
       group: "g_123",
-      url: defaultUrl,
+      urls: [defaultUrl],
       deviceId: "phone",
     });
   });
@@ -41,7 +48,7 @@ describe("parseCommand", () => {
       username: "alice",
       title: "Weekend trip",
       members: ["bob", "carol"],
-      url: defaultUrl,
+      urls: [defaultUrl],
       deviceId: "cli-h",
     });
     expect(parseCommand(["group", "alice", "Solo"], {}, "h")).toMatchObject({ kind: "group", title: "Solo", members: [] });
@@ -78,7 +85,8 @@ describe("parseCommand", () => {
     for (const s of ["register <username>", "chat <username> <peer-username>", "chat <username> --group <group>", "open <username> <group>", "group <username> <title> [member…]"]) {
       expect(usage).toContain(s);
     }
-    for (const c of ["/invite", "/kick", "/leave", "/members", "/admin", "/title", "/readby"]) expect(usage).toContain(c);
+    for (const c of ["/invite", "/kick", "/leave", "/members", "/admin", "/title", "/readby", "/inbox", "/open"]) expect(usage).toContain(c);
+    expect(usage).toContain("16384 characters");
     expect(usage).not.toContain("/add");
   });
 });

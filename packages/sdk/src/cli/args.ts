@@ -1,20 +1,24 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { maxMessageChars } from "./line-limit.js";
 
 /** The gateway address used when neither --url nor MESSENGER_URL is given. */
 export const defaultUrl = "http://127.0.0.1:50051";
 
+/** Gateway addresses of one deployment, in the order to try them; at least one, each once. */
+export type Urls = readonly [string, ...string[]];
+
 export interface RegisterCommand {
   readonly kind: "register";
   readonly username: string;
-  readonly url: string;
+  readonly urls: Urls;
 }
 
 export interface ChatCommand {
   readonly kind: "chat";
   readonly username: string;
   readonly peer: string;
-  readonly url: string;
+  readonly urls: Urls;
   readonly deviceId: string;
 }
 
@@ -24,7 +28,7 @@ export interface OpenGroupCommand {
   readonly username: string;
   /** A conversation id, or the title of one of the user's groups. */
   readonly group: string;
-  readonly url: string;
+  readonly urls: Urls;
   readonly deviceId: string;
 }
 
@@ -35,7 +39,7 @@ export interface CreateGroupCommand {
   readonly title: string;
   /** Usernames of the first members besides the creator, each once. */
   readonly members: readonly string[];
-  readonly url: string;
+  readonly urls: Urls;
   readonly deviceId: string;
 }
 
@@ -66,7 +70,9 @@ commands:
                                            and enter it
 
 options:
-  --url <url>       gateway address (env MESSENGER_URL, default ${defaultUrl})
+  --url <url>       gateway address; several gateways of one deployment as a comma-separated
+                    list or by repeating --url: the client moves to the next when one fails
+                    (env MESSENGER_URL, default ${defaultUrl})
   --device <id>     this device's id, not for register (default cli-<hostname>)
   --group <group>   with chat: the group to enter instead of a peer
   -h, --help        show this help
@@ -74,10 +80,13 @@ options:
 environment:
   MESSENGER_PASSWORD   the password; prompted for (hidden) when unset and stdin is a terminal
   MESSENGER_HOME       where resume state is kept (default ~/.messenger)
+  NO_COLOR             set to show receipts without colour
 
-inside a conversation: type a line to send it; /quit leaves; /help lists the commands;
-//text sends "/text". In a group: /invite NAME…, /kick NAME, /leave, /members,
-/admin NAME, /owner NAME, /title TEXT, /readby SEQ.`;
+inside a conversation: type a line to send it (at most ${maxMessageChars} characters); /quit
+leaves; /help lists the commands; //text sends "/text". /inbox lists your conversations,
+/open NAME|N switches to a user, a group title or an /inbox entry. In a group: /invite NAME…,
+/kick NAME, /leave, /members, /admin NAME, /owner NAME, /title TEXT, /readby SEQ.
+My messages show ✓ once the server stored them; ✓✓ delivered up to N, ✔✔ read up to N.`;
 
 /** A device id the server accepts (1 to 64 of A-Z a-z 0-9 _ . -) derived from the host name. */
 export function defaultDeviceId(host: string = hostname()): string {
@@ -93,7 +102,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, ho
       allowPositionals: true,
       strict: true,
       options: {
-        url: { type: "string" },
+        url: { type: "string", multiple: true },
         device: { type: "string" },
         group: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -104,7 +113,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, ho
   }
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
-  const url = parseUrl(values.url ?? nonEmpty(env.MESSENGER_URL) ?? defaultUrl);
+  const urls = parseUrls(values.url ?? [nonEmpty(env.MESSENGER_URL) ?? defaultUrl]);
   const [command, ...rest] = positionals;
   switch (command) {
     case "register": {
@@ -112,26 +121,26 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, ho
       if (values.group !== undefined) throw new UsageError("--group applies to chat only");
       const [username] = positionalArgs(rest, ["username"], "register");
       if (username === undefined) throw new UsageError("register takes <username>");
-      return { kind: "register", username, url };
+      return { kind: "register", username, urls };
     }
     case "chat": {
       const deviceId = deviceOf(values.device, host);
       if (values.group !== undefined) {
         const [username] = positionalArgs(rest, ["username"], "chat --group");
         if (username === undefined) throw new UsageError("chat --group takes <username>");
-        return { kind: "open", username, group: groupName(values.group), url, deviceId };
+        return { kind: "open", username, group: groupName(values.group), urls, deviceId };
       }
       const [username, peer] = positionalArgs(rest, ["username", "peer-username"], "chat");
       if (username === undefined || peer === undefined) throw new UsageError("chat takes <username> <peer-username>");
       if (username === peer) throw new UsageError("you cannot chat with yourself");
-      return { kind: "chat", username, peer, url, deviceId };
+      return { kind: "chat", username, peer, urls, deviceId };
     }
     case "open": {
       if (values.group !== undefined) throw new UsageError("open takes the group as an argument, not --group");
       const deviceId = deviceOf(values.device, host);
       const [username, group] = positionalArgs(rest, ["username", "group"], "open");
       if (username === undefined || group === undefined) throw new UsageError("open takes <username> <group>");
-      return { kind: "open", username, group: groupName(group), url, deviceId };
+      return { kind: "open", username, group: groupName(group), urls, deviceId };
     }
     case "group": {
       if (values.group !== undefined) throw new UsageError("--group applies to chat only");
@@ -141,7 +150,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv, ho
       for (const [i, a] of rest.entries()) if (a === "") throw new UsageError(`<${i === 0 ? "username" : i === 1 ? "title" : "member-username"}> must not be empty`);
       if (title.trim() === "") throw new UsageError("<title> must not be blank");
       if (named.includes(username)) throw new UsageError("you are in every group you create: do not list yourself");
-      return { kind: "group", username, title, members: [...new Set(named)], url, deviceId };
+      return { kind: "group", username, title, members: [...new Set(named)], urls, deviceId };
     }
     case undefined:
       throw new UsageError("missing command");
@@ -168,6 +177,14 @@ function positionalArgs(args: readonly string[], names: readonly string[], comma
   }
   for (const [i, a] of args.entries()) if (a === "") throw new UsageError(`<${names[i] ?? "argument"}> must not be empty`);
   return args;
+}
+
+/** Every --url (or the one list from the environment), each a URL or a comma-separated list of them. */
+function parseUrls(values: readonly string[]): Urls {
+  const urls = [...new Set(values.flatMap((v) => v.split(",")).map((u) => u.trim()).filter((u) => u !== "").map(parseUrl))];
+  const [first, ...rest] = urls;
+  if (first === undefined) throw new UsageError("--url must name at least one gateway");
+  return [first, ...rest];
 }
 
 function parseUrl(raw: string): string {

@@ -1,83 +1,28 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { spawnSystem, type SystemProcess } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CliProcess, count, freePort } from "./cli-harness.js";
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
-const tsx = join(repoRoot, "node_modules/.bin/tsx");
 const password = "correct horse battery";
-
-/** One run of the CLI as a child process, with its output collected. */
-class Cli {
-  stdout = "";
-  stderr = "";
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcessWithoutNullStreams;
-
-  constructor(args: readonly string[], env: Record<string, string>) {
-    this.child = spawn(tsx, ["packages/sdk/src/cli/main.ts", ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    this.child.stdout.setEncoding("utf8").on("data", (s: string) => (this.stdout += s));
-    this.child.stderr.setEncoding("utf8").on("data", (s: string) => (this.stderr += s));
-    this.exited = new Promise((resolve) => this.child.on("exit", (code) => resolve(code)));
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  writeLine(line: string): void {
-    this.child.stdin.write(`${line}\n`);
-  }
-
-  /** Resolves once stdout matches; rejects with both streams after `timeoutMs`. */
-  async waitFor(pattern: RegExp, timeoutMs = 15_000): Promise<void> {
-    const start = Date.now();
-    while (!pattern.test(this.stdout)) {
-      if (Date.now() - start > timeoutMs || !this.running) {
-        throw new Error(`no ${pattern} in stdout (${this.running ? "still running" : "exited"})\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
-
-  /** Resolves with the exit code; rejects if it takes longer than `timeoutMs`. */
-  async exitCode(timeoutMs = 15_000): Promise<number | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`did not exit\n--- stdout\n${this.stdout}--- stderr\n${this.stderr}`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  kill(): void {
-    if (this.running) this.child.kill("SIGKILL");
-  }
-}
 
 let sys: SystemProcess;
 let home: string;
-const children: Cli[] = [];
+const children: CliProcess[] = [];
 
-function cli(...args: string[]): Cli {
-  const c = new Cli(args, { MESSENGER_PASSWORD: password, MESSENGER_HOME: home, MESSENGER_URL: sys.grpcUrl });
+function cli(...args: string[]): CliProcess {
+  return cliAt(sys.grpcUrl, ...args);
+}
+
+function cliAt(url: string, ...args: string[]): CliProcess {
+  const c = new CliProcess(args, { MESSENGER_PASSWORD: password, MESSENGER_HOME: home, MESSENGER_URL: url });
   children.push(c);
   return c;
 }
 
-/** The number of times `needle` occurs in `haystack`. */
-function count(haystack: string, needle: string): number {
-  return haystack.split(needle).length - 1;
+function savedState(file: string): { userId: string; cursors: Record<string, string> } {
+  return JSON.parse(readFileSync(join(home, `${file}.resume.json`), "utf8")) as { userId: string; cursors: Record<string, string> };
 }
 
 beforeAll(async () => {
@@ -109,13 +54,14 @@ describe("chat CLI", { timeout: 60_000 }, () => {
 
     alice.writeLine("hello bob");
     await bob.waitFor(/^\[1\] alice: hello bob$/m);
-    await alice.waitFor(/^\[1\] me: hello bob$/m);
+    // ✓: stored on the server.
+    await alice.waitFor(/^\[1\] me: hello bob ✓$/m);
     // Bob's client acks it and Bob's screen marks it read.
-    await alice.waitFor(/✓✓ read up to 1$/m);
+    await alice.waitFor(/^ {2}✔✔ read up to 1$/m);
 
     bob.writeLine("hi alice");
     await alice.waitFor(/^\[2\] bob: hi alice$/m);
-    await bob.waitFor(/^\[2\] me: hi alice$/m);
+    await bob.waitFor(/^\[2\] me: hi alice ✓$/m);
 
     alice.writeLine("/quit");
     expect(await alice.exitCode()).toBe(0);
@@ -129,7 +75,9 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     expect(files).toEqual(["alice@laptop.resume.json", "bob@laptop.resume.json"]);
     const saved: unknown = JSON.parse(readFileSync(join(home, "bob@laptop.resume.json"), "utf8"));
     // sync_version is unused by the server now (0).
-    expect(saved).toMatchObject({ url: sys.grpcUrl, syncVersion: expect.stringMatching(/^\d+$/) });
+    // Keyed by bob's account id on this deployment, not by the URL.
+    expect(saved).toMatchObject({ userId: expect.stringMatching(/^u_/), syncVersion: expect.stringMatching(/^\d+$/) });
+    expect(saved).not.toHaveProperty("url");
     expect(Object.values((saved as { cursors: Record<string, string> }).cursors)).toEqual(["2"]);
     // Alice saw bob's receipts (she showed "read up to 1"): she keeps their version to resume from.
     const aliceSaved = JSON.parse(readFileSync(join(home, "alice@laptop.resume.json"), "utf8")) as { cursors: Record<string, string>; receiptsVersions: Record<string, string> };
@@ -141,7 +89,7 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     const bob = cli("chat", "bob", "alice", "--device", "laptop");
     await bob.waitFor(/-- connected/);
     expect(count(bob.stdout, "[1] alice: hello bob")).toBe(1);
-    expect(count(bob.stdout, "[2] me: hi alice")).toBe(1);
+    expect(count(bob.stdout, "[2] me: hi alice ✓")).toBe(1);
     bob.writeLine("/quit");
     expect(await bob.exitCode()).toBe(0);
 
@@ -149,7 +97,8 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     const alice = cli("chat", "alice", "bob", "--device", "laptop");
     await alice.waitFor(/-- connected/);
     alice.writeLine("are you there?");
-    await alice.waitFor(/^\[3\] me: are you there\?$/m);
+    // Bob is offline: sent (stored), no more.
+    await alice.waitFor(/^\[3\] me: are you there\? ✓$/m);
     alice.writeLine("/quit");
     expect(await alice.exitCode()).toBe(0);
 
@@ -159,6 +108,42 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     expect(await again.exitCode()).toBe(0);
     expect(count(again.stdout, "[3] alice: are you there?")).toBe(1);
     expect(count(again.stdout, "[1] alice: hello bob")).toBe(1);
+    // Bob had read up to his own 2: a marker shows where what he missed begins.
+    expect(again.stdout).toMatch(/^\[2\] me: hi alice ✓\n-- 1 new since you were away --\n\[3\] alice: are you there\?$/m);
+  });
+
+  it("keeps its resume state through another address of the same deployment", async () => {
+    const alice = cli("chat", "alice", "bob", "--device", "laptop");
+    await alice.waitFor(/-- connected/);
+    alice.writeLine("through the other port");
+    await alice.waitFor(/^\[4\] me: through the other port ✓$/m);
+    alice.writeLine("/quit");
+    expect(await alice.exitCode()).toBe(0);
+
+    // The HTTP port serves gRPC too: another address of the same deployment.
+    const before = savedState("bob@laptop");
+    const bob = cliAt(`http://127.0.0.1:${sys.httpPort}`, "chat", "bob", "alice", "--device", "laptop");
+    await bob.waitFor(/-- connected/);
+    await bob.waitFor(/^\[4\] alice: through the other port$/m);
+    bob.writeLine("/quit");
+    expect(await bob.exitCode()).toBe(0);
+    // No "starting without it": the state was resumed, and it moves on under the same account.
+    expect(bob.stderr).toBe("");
+    const after = savedState("bob@laptop");
+    expect(after.userId).toBe(before.userId);
+    expect(Object.values(after.cursors)).toEqual(["4"]);
+  });
+
+  it("takes several gateway addresses and moves past one that is down", async () => {
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const bob = cliAt(`${down},${sys.grpcUrl}`, "chat", "bob", "alice", "--device", "laptop");
+    await bob.waitFor(/-- connected; chatting with alice/);
+    expect(bob.stdout).toContain(`-- connecting to ${down}, ${sys.grpcUrl} as bob`);
+    bob.writeLine("still here");
+    await bob.waitFor(/^\[5\] me: still here ✓$/m);
+    bob.writeLine("/quit");
+    expect(await bob.exitCode()).toBe(0);
+    expect(bob.stderr).toBe("");
   });
 
   it("manages contacts: /add, /contacts, /accept, /block, /unblock", async () => {
@@ -184,7 +169,7 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     const gina = cli("chat", "gina", "frank", "--device", "laptop");
     await gina.waitFor(/-- connected/);
     gina.writeLine("hello stranger");
-    await gina.waitFor(/^\[1\] me: hello stranger$/m);
+    await gina.waitFor(/^\[1\] me: hello stranger ✓$/m);
     gina.writeLine("/add frank");
     await gina.waitFor(/^-- asked frank to be a contact$/m);
     frank.writeLine("/contacts");
@@ -216,7 +201,7 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     expect(await unknownPeer.exitCode()).toBe(1);
     expect(unknownPeer.stderr).toBe("messenger: NotFound: user nobody not found\n");
 
-    const wrong = new Cli(["chat", "alice", "bob"], { MESSENGER_PASSWORD: "not the password", MESSENGER_HOME: home, MESSENGER_URL: sys.grpcUrl });
+    const wrong = new CliProcess(["chat", "alice", "bob"], { MESSENGER_PASSWORD: "not the password", MESSENGER_HOME: home, MESSENGER_URL: sys.grpcUrl });
     children.push(wrong);
     expect(await wrong.exitCode()).toBe(1);
     expect(wrong.stderr).toMatch(/^messenger: Unauthenticated: .+\n$/);
@@ -258,11 +243,11 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     expect(carol.stdout).not.toMatch(/^\[1\]/m);
 
     alice.writeLine("hello group");
-    await alice.waitFor(/^\[3\] me: hello group$/m);
+    await alice.waitFor(/^\[3\] me: hello group ✓$/m);
     await bob.waitFor(/^\[3\] alice: hello group$/m);
     await carol.waitFor(/^\[3\] alice: hello group$/m);
     // Bob and carol have it on screen, dave has not even opened the group.
-    await alice.waitFor(/^ {2}✓✓ read by 2 of 3 up to 3$/m);
+    await alice.waitFor(/^ {2}✔✔ read by 2 of 3 up to 3$/m);
     alice.writeLine("/readby 3");
     await alice.waitFor(/^-- \[3\] read by 2 of 3: (bob, carol|carol, bob)$/m);
 
@@ -294,7 +279,7 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     await alice.waitFor(/^\[11\] -- bob left$/m);
     await carol.waitFor(/^\[11\] -- bob left$/m);
     // Everyone left in the group (carol) read 10: read by all.
-    await alice.waitFor(/^ {2}✓✓ read by all up to 10$/m);
+    await alice.waitFor(/^ {2}✔✔ read by all up to 10$/m);
 
     alice.writeLine("/help");
     await alice.waitFor(/\/readby SEQ/);
@@ -319,5 +304,33 @@ describe("chat CLI", { timeout: 60_000 }, () => {
     await alice.waitFor(/^! \/invite works in groups only$/m);
     alice.writeLine("/quit");
     expect(await alice.exitCode()).toBe(0);
+  });
+
+  // Last: it replaces the system.
+  it("does not resume the state of another deployment behind the same address", async () => {
+    const old = savedState("alice@laptop");
+    expect(Object.keys(old.cursors).length).toBeGreaterThan(0);
+    // A new deployment on the same port (as `npm start` after deleting ./data): the same usernames, other accounts.
+    const port = sys.grpcPort;
+    await sys.stop();
+    sys = await spawnSystem({ GRPC_PORT: String(port) });
+    const regs = [cli("register", "alice"), cli("register", "bob")];
+    expect(await Promise.all(regs.map((r) => r.exitCode()))).toEqual([0, 0]);
+    const aliceId = /^registered alice \(id (\S+)\)$/m.exec(regs[0]!.stdout)?.[1];
+
+    const alice = cli("chat", "alice", "bob", "--device", "laptop");
+    await alice.waitFor(/-- connected; chatting with bob/);
+    alice.writeLine("a new start");
+    await alice.waitFor(/^\[1\] me: a new start ✓$/m);
+    alice.writeLine("/quit");
+    expect(await alice.exitCode()).toBe(0);
+    expect(alice.stderr).toBe(
+      `messenger: the resume state in ${join(home, "alice@laptop.resume.json")} belongs to account ${old.userId}, another deployment or a re-created account, not to alice (${aliceId}) here; starting without it\n`,
+    );
+    const saved = savedState("alice@laptop");
+    expect(saved.userId).toBe(aliceId);
+    // Only the new conversation: nothing of the old deployment was carried over.
+    expect(Object.values(saved.cursors)).toEqual(["1"]);
+    for (const id of Object.keys(old.cursors)) expect(saved.cursors).not.toHaveProperty(id);
   });
 });

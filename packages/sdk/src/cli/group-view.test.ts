@@ -35,10 +35,30 @@ describe("GroupView", () => {
     // Everyone read it: the summary says so, not a "2 of 2" line.
     view.onMemberRead((seq) => readers.get(seq) ?? 0);
     view.onSummary(summary(3, 3n, 3n));
-    expect(lines.slice(3)).toEqual(["  ✓✓ read by 1 of 2 up to 3", "  ✓✓ delivered to all up to 3", "  ✓✓ read by all up to 1", "  ✓✓ read by all up to 3"]);
+    expect(lines).toEqual([
+      "[1] me: one ✓",
+      "[2] alice: two",
+      "[3] me: three ✓",
+      "  ✔✔ read by 1 of 2 up to 3",
+      "  ✔✔ read by all up to 1",
+      "  ✓✓ delivered to all up to 3",
+      "  ✔✔ read by all up to 3",
+    ]);
     expect(view.memberCount).toBe(3);
     view.onSummary(summary(4, 3n, 3n));
     expect(view.memberCount).toBe(4);
+  });
+
+  it("prints no aggregate receipt behind one already shown", () => {
+    const lines: string[] = [];
+    const view = new GroupView("g", names, 3, (l) => lines.push(l));
+    view.show(text(1n, "me", "one"));
+    view.show(text(2n, "me", "two"));
+    view.onSummary(summary(3, 2n, 2n));
+    // A summary from before, delivered late.
+    view.onSummary(summary(3, 1n, 0n));
+    view.onSummary(summary(3, 2n, 1n));
+    expect(lines).toEqual(["[1] me: one ✓", "[2] me: two ✓", "  ✔✔ read by all up to 2"]);
   });
 
   it("says who is typing, once until they stop or send", () => {

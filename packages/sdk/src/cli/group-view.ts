@@ -1,13 +1,16 @@
 import type { Message, ReceiptSummary } from "@messenger/proto/chat/v1/types";
 import type { TypingEvent } from "@messenger/proto/gateway/v1/gateway_service";
 import { formatMessage, type Names } from "./format.js";
+import { plainMarks, type Marks } from "./marks.js";
 import { Timeline } from "./timeline.js";
 
 /**
  * What one group looks like on screen: each message once and in seq order (system messages
  * as one-line descriptions), receipts as the group's aggregate ("delivered to all up to N",
  * "read by all up to N") and, while not everyone has read my newest message, "read by k of
- * n up to N", and who is typing. It only prints; talking to the server is the session's job.
+ * n up to N", and who is typing. Receipt lines only move forward (no "delivered to all" line
+ * for a seq already shown as read by all). It only prints; talking to the server is the
+ * session's job.
  */
 export class GroupView extends Timeline {
   private reportedDeliveredAll = 0n;
@@ -20,8 +23,9 @@ export class GroupView extends Timeline {
     private readonly names: Names,
     private members: number,
     print: (line: string) => void,
+    marks: Marks = plainMarks,
   ) {
-    super(conversationId, names.myUserId, print);
+    super(conversationId, names.myUserId, print, marks);
   }
 
   /** Current members, as last seen. */
@@ -39,8 +43,8 @@ export class GroupView extends Timeline {
     if (s.memberCount > 0) this.members = s.memberCount;
     const read = this.highestOwnUpTo(s.readAllSeq);
     const delivered = this.highestOwnUpTo(s.deliveredAllSeq > s.readAllSeq ? s.deliveredAllSeq : s.readAllSeq);
-    if (delivered > this.reportedDeliveredAll && delivered > read) this.print(`  ✓✓ delivered to all up to ${delivered}`);
-    if (read > this.reportedReadAll) this.print(`  ✓✓ read by all up to ${read}`);
+    if (read > this.reportedReadAll) this.print(`  ${this.marks.read} read by all up to ${read}`);
+    if (delivered > this.reportedDeliveredAll && delivered > read) this.print(`  ${this.marks.delivered} delivered to all up to ${delivered}`);
     if (delivered > this.reportedDeliveredAll) this.reportedDeliveredAll = delivered;
     if (read > this.reportedReadAll) this.reportedReadAll = read;
     this.ownSeqs = this.ownSeqs.filter((seq) => seq > this.reportedReadAll);
@@ -59,7 +63,7 @@ export class GroupView extends Timeline {
     if (k <= 0 || k >= others) return;
     if (this.partial && this.partial.seq === newest && this.partial.readers >= k) return;
     this.partial = { seq: newest, readers: k };
-    this.print(`  ✓✓ read by ${k} of ${others} up to ${newest}`);
+    this.print(`  ${this.marks.read} read by ${k} of ${others} up to ${newest}`);
   }
 
   onTyping(t: TypingEvent): void {

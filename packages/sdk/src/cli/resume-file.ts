@@ -15,20 +15,35 @@ export function resumeFilePath(home: string, username: string, deviceId: string)
 }
 
 /**
- * The JSON form. Bigints are decimal strings; the server URL is kept so that a state from
- * another server (whose conversations and versions mean nothing here) is not replayed.
- * `receiptsVersions` came later: a file without it still loads (with none).
+ * Whose state a file holds. `userId` is the account's id on the deployment the state came
+ * from: the deployment's accounts service mints it (a random UUID at registration), so every
+ * gateway of one deployment logs the user into the same id, and the same username on another
+ * deployment gets another one. A file written before the id was kept holds the server URL
+ * it came from instead.
+ */
+export type ResumeOwner = { readonly userId: string } | { readonly url: string };
+
+/** A state read from a file, with whose it is. */
+export interface SavedResume {
+  readonly owner: ResumeOwner;
+  readonly state: ResumeState;
+}
+
+/**
+ * The JSON form. Bigints are decimal strings. `receiptsVersions` came later (a file without
+ * it loads with none), and `userId` replaced `url`.
  */
 interface ResumeFileJson {
-  readonly url: string;
+  readonly userId?: string;
+  readonly url?: string;
   readonly syncVersion: string;
   readonly cursors: Record<string, string>;
   readonly receiptsVersions?: Record<string, string>;
 }
 
-export function serializeResumeState(url: string, state: ResumeState): string {
+export function serializeResumeState(userId: string, state: ResumeState): string {
   const json: ResumeFileJson = {
-    url,
+    userId,
     syncVersion: state.syncVersion.toString(),
     cursors: decimalRecord(state.cursors),
     receiptsVersions: decimalRecord(state.receiptsVersions ?? new Map()),
@@ -38,15 +53,33 @@ export function serializeResumeState(url: string, state: ResumeState): string {
 
 /**
  * Parses the file's text; throws on anything malformed. Returns the state (always with
- * `receiptsVersions`, empty for a file written before they existed) and the URL it belongs to.
+ * `receiptsVersions`, empty for a file written before they existed) and whose it is.
  */
-export function parseResumeState(text: string): { url: string; state: ResumeState } {
+export function parseResumeState(text: string): SavedResume {
   const raw: unknown = JSON.parse(text);
-  if (!isRecord(raw) || typeof raw.url !== "string" || !isRecord(raw.cursors)) throw new Error("not a resume state");
+  if (!isRecord(raw) || !isRecord(raw.cursors)) throw new Error("not a resume state");
+  let owner: ResumeOwner;
+  if (typeof raw.userId === "string" && raw.userId !== "") owner = { userId: raw.userId };
+  else if (typeof raw.url === "string") owner = { url: raw.url };
+  else throw new Error("names neither the account (userId) nor the server (url) it belongs to");
   if (raw.receiptsVersions !== undefined && !isRecord(raw.receiptsVersions)) throw new Error("receiptsVersions is not an object");
   const cursors = uint64Map(raw.cursors, "cursor");
   const receiptsVersions = uint64Map(raw.receiptsVersions ?? {}, "receipts version");
-  return { url: raw.url, state: { syncVersion: toUint64(raw.syncVersion, "syncVersion"), cursors, receiptsVersions } };
+  return { owner, state: { syncVersion: toUint64(raw.syncVersion, "syncVersion"), cursors, receiptsVersions } };
+}
+
+/**
+ * Whether a saved state may be resumed by this account (its id as the deployment answered
+ * the login) reached through these URLs: the same id, or, for a file from before ids were
+ * kept, one of the URLs it was saved for (the next save rewrites it with the id).
+ */
+export function belongsTo(owner: ResumeOwner, userId: string, urls: readonly string[]): boolean {
+  return "userId" in owner ? owner.userId === userId : urls.includes(owner.url);
+}
+
+/** Why a saved state is not resumed, for the warning. */
+export function describeOwner(owner: ResumeOwner): string {
+  return "userId" in owner ? `account ${owner.userId}, another deployment or a re-created account` : `the server at ${owner.url}`;
 }
 
 function decimalRecord(m: ReadonlyMap<string, bigint>): Record<string, string> {
@@ -59,21 +92,18 @@ function uint64Map(record: Record<string, unknown>, what: string): Map<string, b
   return m;
 }
 
-/** The resume state of one username+device on one server, read once and saved as it moves. */
+/** The resume state of one username+device, read once and saved as it moves. */
 export class ResumeFile {
   private writing: Promise<void> = Promise.resolve();
   private lastSaved: string | undefined;
 
-  constructor(
-    readonly path: string,
-    private readonly url: string,
-  ) {}
+  constructor(readonly path: string) {}
 
   /**
-   * The saved state, or undefined when there is none. A state that cannot be used (unreadable,
-   * or from another server) is reported through `warn` and ignored: the device starts afresh.
+   * The saved state and whose it is, or undefined when there is none. A file that cannot be
+   * read or parsed is reported through `warn` and ignored: the device starts afresh.
    */
-  async load(warn: (message: string) => void): Promise<ResumeState | undefined> {
+  async load(warn: (message: string) => void): Promise<SavedResume | undefined> {
     let text: string;
     try {
       text = await readFile(this.path, "utf8");
@@ -83,13 +113,9 @@ export class ResumeFile {
       return undefined;
     }
     try {
-      const { url, state } = parseResumeState(text);
-      if (url !== this.url) {
-        warn(`resume state in ${this.path} belongs to ${url}; starting without it`);
-        return undefined;
-      }
+      const saved = parseResumeState(text);
       this.lastSaved = text;
-      return state;
+      return saved;
     } catch (err) {
       warn(`ignoring malformed ${this.path} (${err instanceof Error ? err.message : String(err)})`);
       return undefined;
@@ -97,8 +123,8 @@ export class ResumeFile {
   }
 
   /** Writes the state atomically (temp file + rename); saves are serialized and unchanged states skipped. */
-  save(state: ResumeState): Promise<void> {
-    const text = serializeResumeState(this.url, state);
+  save(userId: string, state: ResumeState): Promise<void> {
+    const text = serializeResumeState(userId, state);
     const next = this.writing.then(async () => {
       if (text === this.lastSaved) return;
       await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });

@@ -1,9 +1,12 @@
 import type { Message } from "@messenger/proto/chat/v1/types";
+import { plainMarks, type Marks } from "./marks.js";
 
 /**
  * The message part of a conversation's screen: each message once and in seq order, with
- * live messages held back while history is being reloaded. It remembers which messages on
- * screen are the user's own, for the receipts lines of the views built on it.
+ * live messages held back while history is being reloaded. The user's own messages carry the
+ * "sent" mark (each one is on screen only once the server stored it); the views built on it
+ * print receipt lines for them. A marker line can separate what the user had read from what
+ * came since.
  */
 export abstract class Timeline {
   private printedUpTo = 0n;
@@ -11,12 +14,19 @@ export abstract class Timeline {
   protected ownSeqs: bigint[] = [];
   private holds = 0;
   private held: Message[] = [];
+  private newMarker: { after: bigint; line: string } | undefined;
 
   constructor(
     readonly conversationId: string,
     protected readonly myUserId: string,
     protected readonly print: (line: string) => void,
+    protected readonly marks: Marks = plainMarks,
   ) {}
+
+  /** Prints `line` before the first message shown after seq `after` (once). */
+  markNewAfter(after: bigint, line: string): void {
+    this.newMarker = { after, line };
+  }
 
   /** The highest seq on screen: what to mark read. */
   get shownUpTo(): bigint {
@@ -32,9 +42,14 @@ export abstract class Timeline {
     }
     if (m.seq <= this.printedUpTo) return;
     this.printedUpTo = m.seq;
-    if (m.senderUserId === this.myUserId && m.body.case !== "system") this.ownSeqs.push(m.seq);
+    const mine = m.senderUserId === this.myUserId && m.body.case !== "system";
+    if (mine) this.ownSeqs.push(m.seq);
     this.shown(m);
-    this.print(this.format(m));
+    if (this.newMarker && m.seq > this.newMarker.after) {
+      this.print(this.newMarker.line);
+      this.newMarker = undefined;
+    }
+    this.print(mine ? `${this.format(m)} ${this.marks.sent}` : this.format(m));
   }
 
   /** Holds live messages back while history is being reloaded. */
