@@ -1,16 +1,25 @@
 // Makes a fresh clone runnable: installs npm dependencies when node_modules is missing or
 // older than package-lock.json, and (for the tests and the local cluster) the Debian packages
-// they drive: nats-server, and python3-grpcio for the interop test. Runs before `npm start`,
-// `npm test` and `npm run cluster`.
+// they drive: nats-server, and python3-grpcio for the interop test. scripts/run.mjs runs it
+// on the project's Node.js runtime before `npm start`, `npm test`, `npm run cluster` and
+// `npm run bench`.
 import { execSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 
 const forTests = process.argv.includes("--tests");
 const forCluster = forTests || process.argv.includes("--cluster");
 const marker = "node_modules/.package-lock.json";
+// The Node.js ABI the native modules were built for: another runtime needs them rebuilt.
+const abiMarker = "node_modules/.messenger-node-abi";
+const abi = process.versions.modules;
 if (!existsSync(marker) || statSync(marker).mtimeMs < statSync("package-lock.json").mtimeMs) {
-  console.error("messenger: installing npm dependencies (npm ci) ...");
+  console.error(`messenger: installing npm dependencies (npm ci) for Node.js ${process.version}; the first time takes 2 to 4 minutes, most of it compiling better-sqlite3 ...`);
   execSync("npm ci --no-audit --no-fund", { stdio: "inherit" });
+  writeFileSync(abiMarker, abi);
+} else if (!existsSync(abiMarker) || readFileSync(abiMarker, "utf8") !== abi) {
+  console.error(`messenger: rebuilding native modules for Node.js ${process.version} (about a minute) ...`);
+  execSync("npm rebuild better-sqlite3", { stdio: "inherit" });
+  writeFileSync(abiMarker, abi);
 }
 
 function hasPythonGrpc() {

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --scenario idle,chat,group,storm,presence] [-- --rounds N]
+// npm run bench [-- --quick] [-- --scenario idle,chat,group,storm,presence,auth-storm,fuzz] [-- --rounds N]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -38,7 +38,7 @@ for (const name of selected) {
   byScenario.set(name, await scenarios[name]!(ctx));
   console.error(`scenario ${name} done in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
-// Printed in the scenarios' own order (idle, chat, group, storm, presence) whatever the order run, so
+// Printed in the scenarios' own order (idle, chat, group, storm, presence, auth-storm) whatever the order run, so
 // the group figures always sit right after the 1:1 chat figures of the same run.
 const figures = Object.keys(scenarios).flatMap((name) => byScenario.get(name) ?? []);
 console.log(renderTable(figures));

@@ -26,5 +26,7 @@ export async function codeOf(call: Promise<unknown>): Promise<string> {
 }
 
 export { spawnSystem, type SystemProcess } from "./system-process.js";
+export { runFrameFuzz, type FuzzReport, type FuzzTarget } from "./frame-fuzz.js";
+export { testLimitsEnv } from "./test-limits.js";
 export { startNatsServer, natsServerBinary, type NatsServer } from "./nats-server.js";
 export { startCluster, type ClusterOptions, type LocalCluster, type ServiceName, type ServiceProcess } from "./cluster.js";

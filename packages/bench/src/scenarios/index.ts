@@ -1,6 +1,8 @@
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
+import { authStorm } from "./auth-storm.js";
 import { chat } from "./chat.js";
+import { fuzz } from "./fuzz.js";
 import { group } from "./group.js";
 import { idleSessions } from "./idle-sessions.js";
 import { presence } from "./presence.js";
@@ -13,4 +15,6 @@ export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[
   group,
   storm: resumeStorm,
   presence,
+  "auth-storm": authStorm,
+  fuzz,
 };
