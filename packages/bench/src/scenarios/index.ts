@@ -1,6 +1,7 @@
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
 import { authStorm } from "./auth-storm.js";
+import { chaos } from "./chaos.js";
 import { chat } from "./chat.js";
 import { fuzz } from "./fuzz.js";
 import { group } from "./group.js";
@@ -17,4 +18,5 @@ export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[
   presence,
   "auth-storm": authStorm,
   fuzz,
+  chaos,
 };
