@@ -5,6 +5,7 @@
 // away for the whole measurement). The per-address and per-username rate limits are off on
 // the server, so what refuses is the password-hashing queue.
 import { setMaxListeners } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
@@ -17,16 +18,8 @@ let sessions: Http2SessionManager | undefined;
 const counts = { completed: 0, refused: 0, failed: 0 };
 let lastError = "";
 
-const pause = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
+/** Waits `ms`, or less when the storm is stopped. */
+const pause = (ms: number, signal: AbortSignal): Promise<void> => sleep(ms, undefined, { signal }).catch(() => undefined);
 
 serveWorker({
   async start(a) {
