@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { MessageSchema, type Message } from "@messenger/proto/chat/v1/types";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Session, type OutboundFrame } from "./session.js";
 
 const msg = (seq: number, conversationId = "c1"): Message => create(MessageSchema, { conversationId, seq: BigInt(seq), id: `m${seq}` });
@@ -16,6 +16,10 @@ function session(fills: [string, bigint, bigint][] = []) {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("Session: the resume replay merged with live deliveries", () => {
   it("holds live messages during the replay and releases only those the replay did not send, in seq order", async () => {
@@ -60,11 +64,23 @@ describe("Session: the resume replay merged with live deliveries", () => {
   });
 
   it("coalesces a large group's conversation_updated signals per conversation", async () => {
-    const { s, out } = session();
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const windowMs = 20;
+    const s = new Session("s1", "alice", "phone", 100, () => undefined, { fill: () => undefined }, windowMs);
+    const frames = s.frames();
+    const pong: OutboundFrame = { frame: { case: "pong", value: { nonce: 1n } } };
     s.finishSync();
     for (const seq of [10n, 12n, 11n]) s.deliver({ frame: { case: "conversationUpdated", value: { conversationId: "big", lastSeq: seq } } });
-    await new Promise((r) => setTimeout(r, 60));
-    expect(out.map((f) => f.frame)).toEqual([{ case: "conversationUpdated", value: { conversationId: "big", lastSeq: 12n } }]);
+    // Just inside the window, a pong on the same ordered stream comes out first: no signal
+    // was queued ahead of it.
+    vi.advanceTimersByTime(windowMs - 1);
+    s.enqueue(pong);
+    expect((await frames.next()).value).toEqual(pong);
+    vi.advanceTimersByTime(1);
+    expect((await frames.next()).value).toEqual({ frame: { case: "conversationUpdated", value: { conversationId: "big", lastSeq: 12n } } });
+    // No flush is pending, so ending the stream shows every frame the session queued.
+    expect(vi.getTimerCount()).toBe(0);
     s.end();
+    expect((await frames.next()).done).toBe(true);
   });
 });

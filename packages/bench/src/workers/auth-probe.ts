@@ -23,14 +23,19 @@ function hello(conn: http2.ClientHttp2Session): Promise<number> {
       if (f.frame.case !== "welcome") return;
       welcomed = true;
       resolve(performance.now() - t0);
-      s.close();
+      // Half-close and let the server end the stream: resetting thousands of streams on one
+      // connection trips HTTP/2's reset-flood protection (nghttp2 allows a burst of 1000,
+      // then 33/s), and the server tears the connection down.
+      s.stream.end();
     });
     // A refused stream may end with its status in the response headers (no trailers event).
     let status = "";
     s.stream.once("response", (headers) => (status = String(headers["grpc-status"] ?? "")));
     s.stream.once("trailers", (trailers) => (status ||= String(trailers["grpc-status"] ?? "")));
+    let failure = "";
+    s.stream.once("error", (err: Error) => (failure = `: ${err.message}`));
     s.stream.once("close", () => {
-      if (!welcomed) reject(new Error(`session ended before welcome (grpc-status ${status || "none"})`));
+      if (!welcomed) reject(new Error(`session ended before welcome (grpc-status ${status || "none"}${failure})`));
     });
     s.send({ frame: { case: "hello", value: { accessToken: token } } });
   });

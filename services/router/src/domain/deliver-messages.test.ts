@@ -2,13 +2,18 @@ import { create } from "@bufbuild/protobuf";
 import { createMemorySessionRegistry, type SessionRecord } from "@messenger/bus";
 import { createLogger } from "@messenger/logging";
 import { MessageSchema, type Message } from "@messenger/proto/chat/v1/types";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { MessageDelivery } from "./deliver-messages.js";
 import type { MemberRange } from "./member-ranges.js";
 import { MembershipCache, type MembershipSource } from "./membership-cache.js";
 import type { Frame } from "./ports.js";
 
 const log = createLogger("router-test", "silent");
+const windowMs = 30;
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 function source(ranges: MemberRange[], version = 1, delayMs = 0): MembershipSource & { calls: number } {
   const s = {
@@ -40,7 +45,7 @@ async function setup(ranges: MemberRange[], sessions: SessionRecord[], opts: { t
       notifyOffline: async (n) => void offline.push({ userId: n.userId, seq: n.seq }),
       log,
     },
-    { largeGroupThreshold: opts.threshold ?? 256, largeGroupWindowMs: 30, maxBacklog: 1024 },
+    { largeGroupThreshold: opts.threshold ?? 256, largeGroupWindowMs: windowMs, maxBacklog: 1024 },
   );
   return { delivery, published, offline, src };
 }
@@ -90,14 +95,22 @@ describe("MessageDelivery", () => {
 
   it("coalesces a large group's offline notifications: one per offline member per window, with the newest message", async () => {
     const { delivery, offline } = await setup(["alice", "bob", "carol", "dave"].map((u) => open(u)), [session("a", "alice", "gw-1")], { threshold: 2 });
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     for (const seq of [1, 2, 3]) delivery.deliver([{ message: message(seq), memberVersion: 1, excludeSessionId: "a" }]);
+    // Every batch is committed: whatever was not sent yet is held for the window.
     await delivery.idle();
-    await new Promise((r) => setTimeout(r, 60));
+    vi.advanceTimersByTime(windowMs - 1);
+    expect(offline).toEqual([]);
+    vi.advanceTimersByTime(1);
     expect(offline.sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
       { userId: "bob", seq: 3n },
       { userId: "carol", seq: 3n },
       { userId: "dave", seq: 3n },
     ]);
+    // No later flush is armed, and closing sends whatever is still held: nothing was.
+    expect(vi.getTimerCount()).toBe(0);
+    delivery.close();
+    expect(offline).toHaveLength(3);
   });
 
   it("publishes batches in the order they were stored even when an earlier batch's lookups are slower", async () => {
