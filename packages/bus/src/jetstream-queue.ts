@@ -74,17 +74,13 @@ export async function createJetStreamQueue(
           if (!stopped) await new Promise((r) => setTimeout(r, opts.retryMs ?? 1_000));
         }
       };
-      const running = loop();
+      // Without onError a failed pull ends the loop with its error unhandled: it surfaces as
+      // the process's unhandled rejection (logged, the process exits) rather than passing unseen.
+      void loop();
       const stop = (): void => {
         stopped = true;
         void current?.stop();
       };
-      running.catch((err: unknown) => {
-        stopped = true;
-        // No onError: the failure must not pass unseen, so it surfaces as the process's
-        // unhandled rejection.
-        throw err;
-      });
       stops.push(stop);
       return { unsubscribe: stop };
     },

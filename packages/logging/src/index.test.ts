@@ -1,24 +1,4 @@
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { detached } from "./index.js";
-
-function capture(): { log: pino.Logger; lines: () => Record<string, unknown>[] } {
-  const out: string[] = [];
-  const stream = new Writable({ write: (chunk: Buffer, _enc, cb) => (out.push(chunk.toString()), cb()) });
-  return { log: pino({ base: null }, stream), lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-describe("detached", () => {
-  it("logs a background failure with what failed and why, instead of an unhandled rejection", async () => {
-    const { log, lines } = capture();
-    const failing = Promise.reject(new Error("bucket gone"));
-    detached(failing, log, "KV mirror");
-    await failing.catch(() => undefined);
-    await new Promise((r) => setImmediate(r));
-    expect(lines()).toMatchObject([{ level: 50, msg: "KV mirror failed", err: { message: "bucket gone" } }]);
-  });
-});
 
 describe("exitOnUnhandled", () => {
   it("ends the process with code 1 and a fatal log line naming the cause when a rejection goes unhandled", async () => {

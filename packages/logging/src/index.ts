@@ -11,15 +11,6 @@ export function createLogger(service: string, level: string = process.env.LOG_LE
 }
 
 /**
- * Lets a promise run without awaiting it, with its failure logged: the one way to start
- * work in the background (a loop, a flush, an announcement). Nothing is silently lost and
- * nothing becomes an unhandled rejection.
- */
-export function detached(promise: Promise<unknown>, log: Logger, what: string): void {
-  promise.catch((err: unknown) => log.error({ err }, `${what} failed`));
-}
-
-/**
  * A failure nothing handled ends the process visibly, logged as fatal with its cause,
  * instead of Node's bare stack trace or, for code that swallows, not at all; the
  * orchestrator restarts it.

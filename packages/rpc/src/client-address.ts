@@ -16,8 +16,19 @@ export const clientAddressKey: ContextKey<string> = createContextKey("", { descr
  */
 export const clientAddressHeader = "x-messenger-client-address";
 
-/** The address of the client this call comes from, or "" when unknown. */
+/** Set on calls that came in on an internal listener, where a forwarded address is believed. */
+const forwardedAddressTrusted: ContextKey<boolean> = createContextKey(false, { description: "forwarded client address trusted" });
+
+/**
+ * The address of the client this call comes from, or "" when unknown. On an internal
+ * listener, the address a gateway forwarded in the header when there is one; the header is
+ * read only here, so calls whose handler never asks build no headers for it.
+ */
 export function clientAddress(ctx: HandlerContext): string {
+  if (ctx.values.get(forwardedAddressTrusted)) {
+    const forwarded = normalizeAddress(ctx.requestHeader.get(clientAddressHeader)?.trim() ?? "");
+    if (isIP(forwarded)) return forwarded;
+  }
   return ctx.values.get(clientAddressKey);
 }
 
@@ -100,8 +111,7 @@ export function trustForwardedClientAddress(r: ServiceRoute): ServiceRoute {
       method.methodKind !== "unary"
         ? fn.bind(r.impl)
         : (req, ctx) => {
-            const forwarded = normalizeAddress(ctx.requestHeader.get(clientAddressHeader)?.trim() ?? "");
-            if (isIP(forwarded)) ctx.values.set(clientAddressKey, forwarded);
+            ctx.values.set(forwardedAddressTrusted, true);
             return fn.call(r.impl, req, ctx);
           };
   }

@@ -3,8 +3,12 @@
  * Backoff And Jitter"): spreads a crowd of clients that lost the same gateway.
  */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
-  return Math.floor(random() * ceiling);
+  return Math.floor(random() * backoffStep(attempt, baseMs, maxMs));
+}
+
+/** The exponential step after `attempt` failures: base, 2×base, … up to maxMs. */
+function backoffStep(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
 }
 
 /**
@@ -14,6 +18,6 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
  * no hint, plus up to half a step of jitter so the clients of one outage come back spread out.
  */
 export function resendDelay(attempt: number, hintMs: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const step = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+  const step = backoffStep(attempt, baseMs, maxMs);
   return Math.floor(Math.max(hintMs, step / 2) + (random() * step) / 2);
 }

@@ -36,7 +36,7 @@ export class CircuitBreaker {
     private readonly random: () => number = Math.random,
   ) {}
 
-  /** True while calls are refused at once (open, or half-open with the probe out). */
+  /** True from a failure until a call succeeds again (refusing, or letting one probe through once the period is over). */
   get isOpen(): boolean {
     return this.failures > 0;
   }

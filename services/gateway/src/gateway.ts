@@ -318,6 +318,7 @@ export class Gateway implements GapFiller {
 
   /** Takes one send from the device's and the user's buckets; the longer of the two waits. */
   private sendDelayMs(session: Session): number {
+    if (!this.deviceSends && !this.userSends) return 0;
     const now = Date.now();
     const device = this.deviceSends?.delay(`${session.userId}/${session.deviceId}`, now) ?? 0;
     const user = this.userSends?.delay(session.userId, now) ?? 0;

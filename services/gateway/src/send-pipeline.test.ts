@@ -160,6 +160,7 @@ describe("SendPipeline through outages", () => {
     const results: Result[] = [];
     const reconnects: number[] = [];
     const limit = 50;
+    const order = new SendOrder(limit);
     let closed = false;
     const pipeline = new SendPipeline(
       {
@@ -174,7 +175,7 @@ describe("SendPipeline through outages", () => {
         },
         closed: () => closed,
       },
-      new SendOrder(limit),
+      order,
     );
     for (let i = 0; i < limit; i++) {
       pipeline.add(create(SendMessageSchema, { conversationId: "c", clientMessageId: `m${i}`, body: { case: "text", value: "x" } }));
@@ -185,7 +186,7 @@ describe("SendPipeline through outages", () => {
     expect(results).toHaveLength(limit);
     expect(new Set(results.map((r) => r.errorCode))).toEqual(new Set([Code.Unavailable]));
     expect(results.every((r) => r.retryAfterMs === 1_234)).toBe(true);
-    expect(pipeline.waitingInOrder).toBe(limit);
+    expect(order.size).toBe(limit);
     expect(reconnects).toEqual([]);
     // One more than it can remember: refused too, and the client is asked, once, to
     // reconnect after the hint and repeat in order.
@@ -193,7 +194,7 @@ describe("SendPipeline through outages", () => {
     await pipeline.idle();
     expect(results[limit]).toMatchObject({ clientMessageId: `m${limit}`, errorCode: Code.Unavailable, retryAfterMs: 1_234 });
     expect(reconnects).toEqual([1_234]);
-    expect(pipeline.waitingInOrder).toBe(limit);
+    expect(order.size).toBe(limit);
   });
 
   /**

@@ -91,11 +91,6 @@ export class SendPipeline {
     return new Promise((resolve) => (this.roomWaiter = resolve));
   }
 
-  /** Refused sends remembered for their order (ids only; never more than the order limit). */
-  get waitingInOrder(): number {
-    return this.order.size;
-  }
-
   /** Resolves once every send added so far has its result. */
   async idle(): Promise<void> {
     while (this.running) await this.running;
