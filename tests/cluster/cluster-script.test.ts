@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MessengerClient } from "@messenger/sdk";
+import { eventually, freePort } from "@messenger/testing";
 import { afterAll, describe, expect, it } from "vitest";
 
 // `npm run cluster` as a newcomer runs it: the script in a process group of its own (as a
@@ -38,7 +39,7 @@ class ClusterScript {
     const start = Date.now();
     for (;;) {
       const url = /--url (http:\/\/\S+)/.exec(this.output)?.[1];
-      const nats = /^ {2}nats +nats:\/\/127\.0\.0\.1:(\d+)$/m.exec(this.output)?.[1];
+      const nats = /^ {2}nats +nats:\/\/127\.0\.0\.1:(\d+),/m.exec(this.output)?.[1];
       if (url && nats && this.output.includes("Ctrl-C stops everything")) return { url, natsPort: Number(nats) };
       if (this.child.exitCode !== null || Date.now() - start > timeoutMs) throw new Error(`the cluster did not come up:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -69,15 +70,13 @@ class ClusterScript {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => done(port));
-    });
-  });
+/** True while the process exists and is not a zombie (an orphan waits for init to reap it). */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
+  } catch {
+    return false;
+  }
 }
 
 function accepts(port: number): Promise<boolean> {
@@ -138,5 +137,22 @@ describe("npm run cluster", () => {
     process.kill(second.child.pid!, "SIGTERM");
     expect(await second.exitCode()).toBe(0);
     expect(second.output).not.toContain("shutdown failed");
+  });
+
+  it("a SIGKILLed script leaves no service or nats-server running", { timeout: 600_000 }, async () => {
+    const run = new ClusterScript(await freePort());
+    await run.up();
+    const summary = run.output.slice(run.output.lastIndexOf("messenger cluster is up:"));
+    const ports = [...summary.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+    const pids = [...summary.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
+    expect(ports.length).toBeGreaterThanOrEqual(7 * 2);
+    expect(pids).toHaveLength(7);
+    for (const port of ports) expect(await accepts(port)).toBe(true);
+    expect(pids.filter(running)).toEqual(pids);
+    // Only the script: its services are in process groups of their own and get no signal.
+    process.kill(run.child.pid!, "SIGKILL");
+    await run.exitCode();
+    await eventually(() => pids.filter(running).length === 0, "every process of the cluster exits", 60_000);
+    expect((await Promise.all(ports.map(accepts))).filter(Boolean)).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import type { OfflineNotification } from "@messenger/proto/bus/v1/events";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { connect } from "@nats-io/transport-node";
 import { MessengerClient } from "@messenger/sdk";
-import { eventually, startCluster, type LocalCluster } from "@messenger/testing";
+import { eventually, startCluster, within, type LocalCluster } from "@messenger/testing";
 import { collectMessages, makeContacts, newUser } from "@messenger/test-system";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Direction } from "@messenger/proto/history/v1/history_service";
@@ -127,14 +127,17 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
         lastSeen = p && !p.online ? p.lastSeen : 0n;
         return lastSeen > 0n;
       }, "ben offline with a last seen");
-      await cluster.presence.stop();
-      await cluster.presence.restart();
-      await eventually(async () => (await seen().catch(() => undefined)) !== undefined, "presence answers again");
+      await within(cluster.presence.stop(), 15_000, "presence stops");
+      await within(cluster.presence.restart(), 15_000, "presence restarts");
+      // Each probe has its own deadline: a call that hangs on the restarting service must not
+      // eat the whole test's time and hide which step was slow.
+      const probe = () => within(seen(), 2_000, "GetPresence").catch(() => undefined);
+      await eventually(async () => (await probe()) !== undefined, "presence answers again", 15_000);
       expect(await seen()).toEqual({ online: false, lastSeen });
     } finally {
       gw.close();
     }
-  });
+  }, 60_000);
 
   it("a gateway receives deliveries only for its own sessions", async () => {
     const [gw1, gw2] = cluster.gateways;

@@ -97,10 +97,13 @@ describe("1:1 chat over the SDK", () => {
     const conv = await alice.openDirect(bob.user!.id);
     const m = await alice.send(conv.id, "read me later");
     bob.markRead(conv.id, m.seq);
-    await new Promise((r) => setTimeout(r, 100));
+    // What the server holds, not a wait: the mark has not left bob's device.
+    const readByBob = async () => (await alice.getConversation(conv.id)).receipts.find((r) => r.userId === bob.user!.id)?.readSeq ?? 0n;
+    expect(await readByBob()).toBe(0n);
     expect(alice.receiptsOf(conv.id).get(bob.user!.id)?.readSeq ?? 0n).toBe(0n);
     await bob.connect();
     await eventually(() => alice.receiptsOf(conv.id).get(bob.user!.id)?.readSeq === m.seq, "the queued read mark arrives");
+    expect(await readByBob()).toBe(m.seq);
   });
 
   it("a recipient offline during 50 sends gets all 50 in order on reconnect, none twice", async () => {

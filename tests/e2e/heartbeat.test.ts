@@ -5,6 +5,7 @@ import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { eventually } from "@messenger/testing";
 import { makeContacts, newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { metricValue } from "../support/metrics.js";
 import { openRawSession } from "../support/raw-session.js";
 
 let sys: TestSystem;
@@ -14,6 +15,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await sys.dispose();
 });
+
+const sweeps = (): Promise<number> => metricValue(sys.httpUrl, "messenger_gateway_heartbeat_sweeps_total");
+const expired = (): Promise<number> => metricValue(sys.httpUrl, "messenger_gateway_sessions_expired_total");
 
 describe("readiness", () => {
   it("answers /readyz with 200 on the HTTP port while serving", async () => {
@@ -39,8 +43,10 @@ describe("heartbeats", () => {
     silent.send({ frame: { case: "hello", value: { accessToken: token } } });
     await silent.next((f) => f.frame.case === "syncComplete");
     await eventually(() => states[0] === true, "bob online");
+    const expiredBefore = await expired();
     const status = await silent.status;
     expect(status.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect(await expired()).toBe(expiredBefore + 1);
     await eventually(() => states.at(-1) === false, "bob offline after missed heartbeats");
     silent.close();
     await Promise.all([alice.close(), bob.close()]);
@@ -51,9 +57,14 @@ describe("heartbeats", () => {
     await alice.connect();
     let drops = 0;
     alice.on("disconnected", () => drops++);
-    await new Promise((r) => setTimeout(r, 1500));
+    // Bounded by the server's own sweeps, not a sleep: eight sweeps span more than the three
+    // silent intervals after which a sweep ends a session (the test above shows it does).
+    const expiredBefore = await expired();
+    const sweepsBefore = await sweeps();
+    await eventually(async () => (await sweeps()) >= sweepsBefore + 8, "eight heartbeat sweeps");
     expect(drops).toBe(0);
     expect(alice.isConnected).toBe(true);
+    expect(await expired()).toBe(expiredBefore);
     await alice.close();
   });
 });

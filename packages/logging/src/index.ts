@@ -25,3 +25,16 @@ export function exitOnUnhandled(log: Logger, exit: (code: number) => void = (cod
     exit(1);
   });
 }
+
+/**
+ * Stops writing log lines, for a process whose output pipe's reader is gone. Without it, a
+ * line still being written when the process exits makes pino's exit flush retry the broken
+ * pipe forever (sonic-boom's flushSync sleeps and retries on every error but EAGAIN), and the
+ * process never exits.
+ */
+export function dropLogOutput(log: Logger): void {
+  const stream = (log as unknown as Record<symbol, { write: (line: string) => boolean; flushSync?: () => void } | undefined>)[pino.symbols.streamSym];
+  if (!stream) return;
+  stream.write = () => true;
+  stream.flushSync = () => undefined;
+}

@@ -1,7 +1,7 @@
 import type { HttpRoute } from "./http-server.js";
 import type { Transport } from "@connectrpc/connect";
 import { ConfigError } from "@messenger/config";
-import { createLogger, exitOnUnhandled, type Logger } from "@messenger/logging";
+import { createLogger, dropLogOutput, exitOnUnhandled, type Logger } from "@messenger/logging";
 import { createGrpcJsTransport } from "./grpc-js-transport.js";
 import { createServiceMetrics, type ServiceMetrics } from "./metrics.js";
 import { hostService, type ServiceHost } from "./service-host.js";
@@ -26,6 +26,19 @@ export interface HostSettings {
   readonly MAX_FRAME_BYTES: number;
   readonly SHUTDOWN_GRACE_MS: number;
   readonly LOG_LEVEL: string;
+}
+
+/**
+ * Set to "1" by a launcher that keeps a pipe to the service's stdin: the service stops as on
+ * SIGTERM when that pipe closes, which happens when the launcher dies, even by SIGKILL (a
+ * local cluster's services run in process groups of their own and would otherwise outlive it).
+ */
+const exitWithParentEnv = "MESSENGER_EXIT_WITH_PARENT";
+
+function stopWhenStdinEnds(stop: () => void): void {
+  process.stdin.on("data", () => undefined);
+  process.stdin.once("end", stop);
+  process.stdin.once("error", stop);
 }
 
 /** A gRPC (HTTP/2, @grpc/grpc-js) transport to a peer service with a deadline on every call. */
@@ -93,6 +106,13 @@ export async function runService<C extends HostSettings>(
     };
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
+    if (process.env[exitWithParentEnv] === "1") {
+      stopWhenStdinEnds(() => {
+        // The launcher read this process's output: nobody reads it any more.
+        dropLogOutput(log);
+        void stop("launcher gone");
+      });
+    }
   } catch (err) {
     log.fatal({ err }, "failed to start");
     process.exit(1);

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startNatsServer, type NatsServer } from "./nats-server.js";
+import { freePort } from "./free-port.js";
 import { testLimitsEnv } from "./test-limits.js";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
@@ -146,12 +147,15 @@ function startService(
       // the service itself. Detached: in a process group of its own, so a Ctrl-C in the
       // terminal (SIGINT to the whole foreground group) reaches only the launcher, which
       // stops the services in order instead of all at once.
+      // The service stops when its stdin pipe closes (runService's MESSENGER_EXIT_WITH_PARENT):
+      // that is what stops it when this launcher dies without running its exit handlers.
       const child = spawn(process.execPath, [...execArgv, "--import", "tsx", join(repoRoot, `services/${service}/src/main.ts`)], {
         cwd: repoRoot,
-        env: { ...process.env, LOG_LEVEL: "info", ...e },
-        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, LOG_LEVEL: "info", MESSENGER_EXIT_WITH_PARENT: "1", ...e },
+        stdio: ["pipe", "pipe", "pipe"],
         detached: true,
       });
+      if (child.stdin instanceof Socket) child.stdin.unref();
       proc.child = child;
       running.add(child);
       child.once("exit", () => running.delete(child));
@@ -191,18 +195,6 @@ function startService(
       });
     });
   return launch(env).then(() => proc);
-}
-
-/** A loopback port free right now (the OS picks it); for a peer that must be named before it starts. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 /**

@@ -15,6 +15,19 @@ export async function eventually(predicate: () => boolean | Promise<boolean>, wh
   }
 }
 
+/** Settles as `work` does, or rejects naming `what` when it takes longer than `timeoutMs`. */
+export async function within<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms: ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The gRPC status a call ends with, by name ("OK", "NotFound", "PermissionDenied", …). */
 export async function codeOf(call: Promise<unknown>): Promise<string> {
   try {
@@ -28,5 +41,6 @@ export async function codeOf(call: Promise<unknown>): Promise<string> {
 export { spawnSystem, type SystemProcess } from "./system-process.js";
 export { runFrameFuzz, type FuzzReport, type FuzzTarget } from "./frame-fuzz.js";
 export { testLimitsEnv } from "./test-limits.js";
+export { freePort } from "./free-port.js";
 export { startNatsServer, natsServerBinary, type NatsServer } from "./nats-server.js";
 export { startCluster, type ClusterOptions, type LocalCluster, type ServiceName, type ServiceProcess } from "./cluster.js";

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { connect, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -10,6 +11,8 @@ export const natsServerBinary = process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-s
 export interface NatsServer {
   readonly port: number;
   readonly url: string;
+  /** The server's process id (a new one after a restart). */
+  readonly pid: number | undefined;
   /** Kills the server (SIGKILL, like a crash) and keeps its store. */
   kill(): Promise<void>;
   /** Starts it again on the same port with the same JetStream store. */
@@ -44,7 +47,6 @@ async function waitForPortsFile(dir: string, child: ChildProcess): Promise<numbe
 }
 
 async function waitForListen(port: number): Promise<void> {
-  const { connect } = await import("node:net");
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -58,6 +60,21 @@ async function waitForListen(port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`nats-server did not listen on ${port}`);
+}
+
+/**
+ * The server is in a process group of its own, so nothing stops it if this process dies
+ * without its exit handlers (SIGKILL). A shell holding a pipe from this process stops it
+ * then: `read` returns at the pipe's end, whatever way this process ended.
+ */
+function watchOver(server: ChildProcess): void {
+  const watchdog = spawn("sh", ["-c", 'read _; kill -TERM "$1" 2>/dev/null', "nats-watchdog", String(server.pid)], {
+    stdio: ["pipe", "ignore", "ignore"],
+    detached: true,
+  });
+  if (watchdog.stdin instanceof Socket) watchdog.stdin.unref();
+  watchdog.unref();
+  server.once("exit", () => watchdog.kill("SIGKILL"));
 }
 
 /**
@@ -75,8 +92,11 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   mkdirSync(store, { recursive: true });
   const portsDir = join(dir, "ports");
   mkdirSync(portsDir);
-  const launch = (port: number): ChildProcess =>
-    spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store, "--ports_file_dir", portsDir], { stdio: "ignore", detached: true });
+  const launch = (port: number): ChildProcess => {
+    const server = spawn(natsServerBinary, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", store, "--ports_file_dir", portsDir], { stdio: "ignore", detached: true });
+    if (server.pid !== undefined) watchOver(server);
+    return server;
+  };
   let child = launch(-1);
   process.once("exit", () => child.kill("SIGKILL"));
   const port = await waitForPortsFile(portsDir, child);
@@ -90,6 +110,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   return {
     port,
     url: `nats://127.0.0.1:${port}`,
+    get pid() {
+      return child.pid;
+    },
     kill: () => exit("SIGKILL"),
     async restart() {
       await exit("SIGTERM");

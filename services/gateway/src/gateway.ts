@@ -86,6 +86,7 @@ export class Gateway implements GapFiller {
   readonly table = new SessionTable();
   private readonly metrics: GatewayMetrics | undefined;
   private draining = false;
+  private sweeping = false;
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private readonly sendBatcher: TurnBatcher<MessageInitShape<typeof SendItemSchema>, SendItemResult>;
@@ -169,11 +170,25 @@ export class Gateway implements GapFiller {
   }
 
   private async heartbeat(): Promise<void> {
+    // A refresh slower than the interval must not stack sweeps on top of each other.
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweep();
+    } finally {
+      this.sweeping = false;
+      this.metrics?.heartbeatSweeps.inc();
+    }
+  }
+
+  private async sweep(): Promise<void> {
     const deadline = Date.now() - 3 * this.settings.heartbeatIntervalMs;
     const live: string[] = [];
     for (const s of this.table.all()) {
-      if (s.lastActivity < deadline) s.fail(new ConnectError("no ping within three heartbeat intervals", Code.DeadlineExceeded));
-      else live.push(s.id);
+      if (s.lastActivity < deadline) {
+        this.metrics?.sessionsExpired.inc();
+        s.fail(new ConnectError("no ping within three heartbeat intervals", Code.DeadlineExceeded));
+      } else live.push(s.id);
     }
     if (live.length === 0) return;
     try {

@@ -1,9 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSystem, type SystemProcess } from "@messenger/testing";
+import { freePort, spawnSystem, type SystemProcess } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CliProcess, count, freePort } from "./cli-harness.js";
+import { CliProcess, count } from "./cli-harness.js";
 
 const password = "correct horse battery";
 
