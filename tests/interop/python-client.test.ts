@@ -1,10 +1,12 @@
 /**
  * Interop: a Python grpcio client (tests/interop/python_client.py, run with Debian's
  * /usr/bin/python3) logs in, holds the Session stream and chats with an SDK user. Its stubs
- * are generated from proto/ at test time with grpc_tools.protoc.
+ * are generated from proto/ at test time with grpc_tools.protoc. A second one
+ * (python_reflection_client.py) has no stubs of our API at all: it builds its messages from
+ * what server reflection returns.
  */
-import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile, spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -21,6 +23,7 @@ import { textOf } from "../support/api-user.js";
 /** Always Debian's interpreter: the python3 on PATH may be a pyenv without grpcio. */
 const python = "/usr/bin/python3";
 const script = fileURLToPath(new URL("./python_client.py", import.meta.url));
+const reflectionScript = fileURLToPath(new URL("./python_reflection_client.py", import.meta.url));
 const installHint = "install the Debian packages python3-grpcio and python3-grpc-tools (apt-get install python3-grpcio python3-grpc-tools)";
 
 /** A message as python_client.py prints it; uint64 seq as a decimal string (or a number). */
@@ -134,6 +137,7 @@ class PythonRun {
 
 let sys: TestSystem | undefined;
 let stubsDir: string | undefined;
+let reflectionStubsDir: string | undefined;
 let sdk: MessengerClient | undefined;
 let run: PythonRun | undefined;
 
@@ -165,6 +169,15 @@ function preparePython(): string | undefined {
     ...protoFiles().filter((f) => f.startsWith("messenger/")),
   ], protoRoot);
   if (!gen.ok) return `grpc_tools.protoc failed to generate the Python stubs: ${gen.stderr}`;
+  // The reflection protocol's stubs for the reflection client, generated under reflection/v1/
+  // (a grpc/ folder on its path would shadow the grpcio package).
+  const source = join(stubsDir, "reflection-src");
+  mkdirSync(join(source, "reflection/v1"), { recursive: true });
+  copyFileSync(join(protoRoot, "grpc/reflection/v1/reflection.proto"), join(source, "reflection/v1/reflection.proto"));
+  reflectionStubsDir = join(stubsDir, "reflection-stubs");
+  mkdirSync(reflectionStubsDir);
+  const reflectionGen = runPython(["-m", "grpc_tools.protoc", "-I", source, `--python_out=${reflectionStubsDir}`, `--grpc_python_out=${reflectionStubsDir}`, "reflection/v1/reflection.proto"]);
+  if (!reflectionGen.ok) return `grpc_tools.protoc failed to generate the reflection stubs: ${reflectionGen.stderr}`;
   return undefined;
 }
 
@@ -249,4 +262,52 @@ describe("a Python grpcio client", () => {
     // Python acked seq 1 before replying: the SDK user saw the delivered receipt.
     await eventually(() => (sdk!.receiptsOf(conv.id).get(pyUserId)?.deliveredSeq ?? 0n) >= 1n, "delivered receipt from the Python client");
   });
+});
+
+/** What python_reflection_client.py prints. */
+interface ReflectionRun {
+  services: string[];
+  files: string[];
+  registered: { user: { id: string; username: string } };
+  login_expires_at: string | undefined;
+  looked_up: { user: { id: string } };
+  health: { status: string };
+}
+
+describe("a Python grpcio client built from server reflection only", () => {
+  for (const port of ["gRPC", "Connect"] as const) {
+    it(`loads the API with its imports and well-known types, registers, logs in, looks up and checks health on the ${port} port`, { timeout: 60_000 }, async () => {
+      if (pythonProblem) throw new Error(pythonProblem);
+      const system = sys!;
+      const address = port === "gRPC" ? `127.0.0.1:${system.grpcPort}` : new URL(system.httpUrl).host;
+      const username = `pyrefl_${port.toLowerCase()}_${Date.now().toString(36)}`;
+      const config = { address, stubs_dir: reflectionStubsDir, username, password: "python reflection password" };
+      // Not spawnSync: the system under test runs in this process and must keep answering.
+      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(python, [reflectionScript, JSON.stringify(config)], { env: childEnv(), timeout: 30_000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.trim()) as ReflectionRun;
+      expect(out.services).toEqual(
+        expect.arrayContaining([
+          "grpc.health.v1.Health",
+          "grpc.reflection.v1.ServerReflection",
+          "messenger.accounts.v1.AccountsService",
+          "messenger.accounts.v1.ContactsService",
+          "messenger.gateway.v1.GatewayService",
+          "messenger.groups.v1.GroupService",
+          "messenger.history.v1.HistoryService",
+          "messenger.presence.v1.PresenceService",
+        ]),
+      );
+      // The real files, imports included: what a client needs to build Tokens (a Timestamp).
+      expect(out.files).toEqual(expect.arrayContaining(["google/protobuf/timestamp.proto", "messenger/accounts/v1/types.proto", "messenger/accounts/v1/accounts_service.proto"]));
+      expect(out.registered.user.username).toBe(username);
+      // RFC 3339: the pool knew google.protobuf.Timestamp as the well-known type.
+      expect(out.login_expires_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+      expect(Date.parse(out.login_expires_at!)).toBeGreaterThan(Date.now());
+      expect(out.looked_up.user.id).toBe(out.registered.user.id);
+      expect(out.health.status).toBe("SERVING");
+    });
+  }
 });
