@@ -4,6 +4,7 @@ import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
 import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
+import { MediaService } from "@messenger/proto/media/v1/media_service";
 import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
 
 const password = "correct horse battery";
@@ -15,6 +16,7 @@ export interface Api {
   readonly contacts: Client<typeof ContactsService>;
   readonly groups: Client<typeof GroupService>;
   readonly history: Client<typeof HistoryService>;
+  readonly media: Client<typeof MediaService>;
   readonly presence: Client<typeof PresenceService>;
   close(): void;
 }
@@ -27,6 +29,7 @@ export function api(url: string): Api {
     contacts: createClient(ContactsService, transport),
     groups: createClient(GroupService, transport),
     history: createClient(HistoryService, transport),
+    media: createClient(MediaService, transport),
     presence: createClient(PresenceService, transport),
     close: () => sessionManager.abort(),
   };

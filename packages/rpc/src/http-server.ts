@@ -18,7 +18,10 @@ export interface HttpServerOptions {
   port: number;
   routes: readonly ServiceRoute[];
   maxReceiveMessageBytes: number;
-  /** Extra plain HTTP endpoints (for example /metrics), matched by exact path. */
+  /**
+   * Extra plain HTTP endpoints (for example /metrics), matched by exact path; a key ending
+   * in "/" matches every path under it (the local blob store's signed URLs).
+   */
   extraRoutes?: Record<string, HttpRoute>;
   /** What grpc.health.v1 reports; share one across a process's listeners. Default: serving, for good. */
   serving?: ServingState;
@@ -46,8 +49,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     readMaxBytes: opts.maxReceiveMessageBytes,
     contextValues: (req) => createContextValues().set(clientAddressKey, normalizeAddress(req.socket.remoteAddress ?? "")),
   });
+  const prefixRoutes = Object.entries(opts.extraRoutes ?? {}).filter(([key]) => key.endsWith("/"));
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
-    const extra = opts.extraRoutes?.[req.url?.split("?")[0] ?? ""];
+    const path = req.url?.split("?")[0] ?? "";
+    const extra = opts.extraRoutes?.[path] ?? prefixRoutes.find(([prefix]) => path.startsWith(prefix))?.[1];
     if (extra) return extra(req, res);
     connect(req, res);
   };

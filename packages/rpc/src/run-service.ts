@@ -11,6 +11,8 @@ import type { ServiceRoute } from "./service-routes.js";
 export interface BuiltService {
   readonly routes: readonly ServiceRoute[];
   readonly extraHttpRoutes?: Record<string, HttpRoute>;
+  /** Runs once the listeners listen, with their ports (a port of 0 in the config is known only then). */
+  started?(ports: { readonly grpcPort: number; readonly internalGrpcPort: number; readonly httpPort: number }): void;
   /** Runs first on SIGTERM, while the listeners still serve (a gateway drains here). */
   drain?(graceMs: number): Promise<void>;
   /** Releases adapters after the listeners closed. */
@@ -79,6 +81,7 @@ export async function runService<C extends HostSettings>(
       maxReceiveMessageBytes: config.MAX_FRAME_BYTES,
       ...(service.extraHttpRoutes ? { extraHttpRoutes: service.extraHttpRoutes } : {}),
     });
+    service.started?.({ grpcPort: host.grpcPort, internalGrpcPort: host.internalGrpcPort, httpPort: host.httpPort });
     // Printed whatever the log level: launchers and operators read the ports from this line.
     const listening = { level: 30, time: new Date().toISOString(), service: name, msg: "listening", host: config.HOST, grpcPort: host.grpcPort, internalGrpcPort: host.internalGrpcPort, httpPort: host.httpPort };
     process.stdout.write(`${JSON.stringify(listening)}\n`);

@@ -33,9 +33,11 @@ import {
 import { GroupService, type Member } from "@messenger/proto/groups/v1/group_service";
 import { RetryInfoSchema } from "@messenger/proto/google/rpc/error_details";
 import { Direction, Folder, HistoryService } from "@messenger/proto/history/v1/history_service";
+import { MediaService } from "@messenger/proto/media/v1/media_service";
 import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
 import { backoffDelay, resendDelay } from "./backoff.js";
 import { ContactsApi } from "./contacts.js";
+import { MediaApi, type OutgoingFile, type UploadProgress } from "./media.js";
 import { ConversationOrder } from "./conversation-order.js";
 
 /** Where a device left off; keep it across restarts to resume without a full reload. */
@@ -147,6 +149,8 @@ export interface MessengerEvents {
   conversationUpdated: [ConversationUpdated];
   /** A user's presence changed, or (`hidden`) may no longer be seen by this user. */
   presence: [Presence];
+  /** An upload of sendImage / sendFile moved on (bytes taken by the connection to the blob store). */
+  uploadProgress: [UploadProgress];
   /** Typing started, or stopped (explicitly or because the indicator lapsed). */
   typing: [TypingEvent];
   connected: [Welcome];
@@ -198,6 +202,7 @@ interface Endpoint {
   readonly history: Client<typeof HistoryService>;
   readonly presence: Client<typeof PresenceService>;
   readonly groups: Client<typeof GroupService>;
+  readonly media: Client<typeof MediaService>;
   readonly gateway: Client<typeof GatewayService>;
 }
 
@@ -216,6 +221,7 @@ function endpoint(url: string): Endpoint {
     history: createClient(HistoryService, transport),
     presence: createClient(PresenceService, transport),
     groups: createClient(GroupService, transport),
+    media: createClient(MediaService, transport),
     gateway: createClient(GatewayService, createGrpcTransport({ baseUrl: url, sessionManager: streamSessions })),
   };
 }
@@ -250,6 +256,11 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   /** Contacts, blocks and privacy settings of the signed-in user. */
   readonly contacts = new ContactsApi(
     () => this.endpoint().contacts,
+    (call) => this.authed(call),
+  );
+  /** Uploads and downloads of images and files (sendImage / sendFile upload through it). */
+  readonly media = new MediaApi(
+    () => this.endpoint().media,
     (call) => this.authed(call),
   );
   private readonly endpoints: Endpoint[];
@@ -471,6 +482,26 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   /** Stores and sends a text message; resolves with it (seq included) once the server stored it. */
   send(conversationId: string, text: string, clientMessageId: string = randomUUID()): Promise<Message> {
     return this.sendMessage(conversationId, { case: "text", value: text }, { clientMessageId });
+  }
+
+  /**
+   * Uploads an image (to the blob store, straight from this device), has the server check
+   * it (type from the bytes, metadata stripped, thumbnail and preview made), then sends it
+   * like `sendMessage`. Progress comes as `uploadProgress` events and to `onProgress`.
+   * The message carries what the server found: a file that is not an image goes as a file.
+   */
+  async sendImage(conversationId: string, file: OutgoingFile, opts: SendOptions & { onProgress?: (p: UploadProgress) => void } = {}): Promise<Message> {
+    return this.sendFile(conversationId, file, opts);
+  }
+
+  /** Uploads any file and sends it (see sendImage). */
+  async sendFile(conversationId: string, file: OutgoingFile, opts: SendOptions & { onProgress?: (p: UploadProgress) => void } = {}): Promise<Message> {
+    const { onProgress, ...send } = opts;
+    const media = await this.media.upload(conversationId, file, (p) => {
+      this.emit("uploadProgress", p);
+      onProgress?.(p);
+    });
+    return this.sendMessage(conversationId, { case: "media", value: media }, send);
   }
 
   /**

@@ -21,7 +21,7 @@ process.once("exit", () => {
 });
 
 /** The services a local cluster runs, one OS process each. */
-export type ServiceName = "accounts" | "store" | "presence" | "router" | "groups" | "gateway";
+export type ServiceName = "accounts" | "store" | "presence" | "media" | "router" | "groups" | "gateway";
 
 /** One service process of a local cluster. */
 export interface ServiceProcess {
@@ -74,6 +74,7 @@ export interface LocalCluster {
   readonly accounts: ServiceProcess;
   readonly store: ServiceProcess;
   readonly presence: ServiceProcess;
+  readonly media: ServiceProcess;
   readonly router: ServiceProcess;
   readonly groups: ServiceProcess;
   readonly gateways: ServiceProcess[];
@@ -84,7 +85,7 @@ export interface LocalCluster {
   /**
    * Stops every process, each with its graceful drain, in dependency order: the gateways
    * first (their clients get go_away and their sessions are deregistered while the other
-   * services still answer), then groups, router, presence, store and accounts, one after
+   * services still answer), then groups, router, media, presence, store and accounts, one after
    * the other (each before the services it calls), and nats-server last, once no service
    * needs it for its own drain. A temporary data directory is deleted.
    */
@@ -237,11 +238,19 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       opts.execArgv,
     );
     started.push(store);
-    const [presence, router] = await Promise.all([
+    const [presence, media] = await Promise.all([
       startService("presence", "presence", { ...base, INTERNAL_GRPC_PORT: String(presenceInternalPort), NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
-      startService("router", "router", { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort) }, opts.onLog, opts.execArgv),
+      startService("media", "media", { ...base, DATA_DIR: join(dataDir, "media"), STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
     ]);
-    started.push(presence, router);
+    started.push(presence, media);
+    const router = await startService(
+      "router",
+      "router",
+      { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort), MEDIA_URL: url(media.internalGrpcPort) },
+      opts.onLog,
+      opts.execArgv,
+    );
+    started.push(router);
     const groups = await startService(
       "groups",
       "groups",
@@ -266,6 +275,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
             PRESENCE_URL: url(presence.internalGrpcPort),
             ACCOUNTS_URL: url(accounts.internalGrpcPort),
             GROUPS_URL: url(groups.internalGrpcPort),
+            MEDIA_URL: url(media.internalGrpcPort),
             JWKS_URL: jwks,
           },
           opts.onLog,
@@ -279,6 +289,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       accounts,
       store,
       presence,
+      media,
       router,
       groups,
       gateways,
@@ -286,7 +297,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       gatewayUrls: () => gateways.map((g) => url(g.grpcPort)),
       async stop() {
         await Promise.all(gateways.map((g) => g.stop()));
-        for (const s of [groups, router, presence, store, accounts]) await s.stop();
+        for (const s of [groups, router, media, presence, store, accounts]) await s.stop();
         await nats.stop();
         opts.onLog?.("nats", "nats-server stopped");
         removeTemporary();

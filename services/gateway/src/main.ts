@@ -11,6 +11,7 @@ import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { MediaService } from "@messenger/proto/media/v1/media_service";
 import { forwardingRoute, peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createGatewayApp } from "./app.js";
@@ -28,6 +29,7 @@ const env = z.object({
   PRESENCE_URL: serviceUrl(),
   ACCOUNTS_URL: serviceUrl(),
   GROUPS_URL: serviceUrl(),
+  MEDIA_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
   HELLO_TIMEOUT_MS: positiveInt(10_000),
@@ -75,6 +77,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       forwardingRoute(HistoryService, store),
       forwardingRoute(PresenceService, presence),
       forwardingRoute(GroupService, peerTransport(config.GROUPS_URL)),
+      forwardingRoute(MediaService, peerTransport(config.MEDIA_URL)),
     ],
     drain: (graceMs) => app.gateway.drain(graceMs, config.DRAIN_WAVES),
     async close() {

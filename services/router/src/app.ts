@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import { deliveryCodec, offlineNotificationCodec, subjects, type Bus, type DurableQueue, type SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
+import type { MediaRefsService } from "@messenger/proto/media/v1/media_refs_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import type { ServiceRoute } from "@messenger/rpc";
 import { MessageDelivery } from "./domain/deliver-messages.js";
@@ -12,6 +13,8 @@ import { routerRoute } from "./rpc/router-service.js";
 /** What the router calls. */
 export interface RouterDeps {
   readonly store: Client<typeof StoreService>;
+  /** The media service, which vouches for the media references of messages sent. */
+  readonly media: Client<typeof MediaRefsService>;
   readonly bus: Bus;
   readonly registry: SessionRegistry;
   /** Offline notifications for members without a live session (the push worker consumes them). */
@@ -68,7 +71,18 @@ export function createRouterApp(deps: RouterDeps, settings: RouterSettings = def
     { largeGroupThreshold: settings.largeGroupThreshold, largeGroupReceiptWindowMs: settings.largeGroupWindowMs },
   );
   return {
-    routes: [routerRoute({ store: deps.store, delivery, receipts, memberships, sessions, publish, largeGroupThreshold: settings.largeGroupThreshold })],
+    routes: [
+      routerRoute({
+        store: deps.store,
+        delivery,
+        receipts,
+        memberships,
+        sessions,
+        publish,
+        largeGroupThreshold: settings.largeGroupThreshold,
+        resolveMedia: async (items) => (await deps.media.resolveMedia({ items: [...items] })).results.map((r) => (r.media && r.errorCode === 0 ? { media: r.media } : { errorCode: r.errorCode, errorMessage: r.errorMessage })),
+      }),
+    ],
     idle: () => delivery.idle(),
     async close() {
       await delivery.idle();

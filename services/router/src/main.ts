@@ -4,12 +4,14 @@ import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@mess
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
+import { MediaRefsService } from "@messenger/proto/media/v1/media_refs_service";
 import { createRouterApp } from "./app.js";
 
 const env = z.object({
   ...serviceEnv,
   NATS_URL: natsUrl(),
   STORE_URL: serviceUrl(),
+  MEDIA_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
   LARGE_GROUP_THRESHOLD: positiveInt(256),
   LARGE_GROUP_WINDOW_MS: positiveInt(1_000),
@@ -27,7 +29,7 @@ await runService("router", () => parseEnv(env), async (config, { log }) => {
   });
   const offline = await createJetStreamQueue(nc, offlineStream);
   const app = createRouterApp(
-    { store: createClient(StoreService, peerTransport(config.STORE_URL)), bus: createNatsBus(nc), registry, offline, log },
+    { store: createClient(StoreService, peerTransport(config.STORE_URL)), media: createClient(MediaRefsService, peerTransport(config.MEDIA_URL)), bus: createNatsBus(nc), registry, offline, log },
     { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS, maxDeliveryBacklog: config.MAX_DELIVERY_BACKLOG },
   );
   return {

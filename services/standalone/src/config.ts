@@ -2,6 +2,7 @@ import { accountsLimitsEnv } from "@messenger/accounts";
 import { parseEnv, port, positiveInt, z } from "@messenger/config";
 import { gatewayLimitsEnv } from "@messenger/gateway";
 import { groupsLimitsEnv } from "@messenger/groups";
+import { mediaEnv } from "@messenger/media";
 
 /** The environment of the one-process system; every variable is listed in the README. */
 export const standaloneEnv = z.object({
@@ -30,6 +31,7 @@ export const standaloneEnv = z.object({
   ...accountsLimitsEnv,
   ...groupsLimitsEnv,
   ...gatewayLimitsEnv,
+  ...mediaEnv,
 });
 
 export type StandaloneConfig = z.infer<typeof standaloneEnv>;

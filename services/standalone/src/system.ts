@@ -6,9 +6,11 @@ import { createMemoryBus, createMemoryQueue, createMemorySessionRegistry } from 
 import { createGatewayApp, gatewayLimits, type Gateway } from "@messenger/gateway";
 import { createGroupsApp } from "@messenger/groups";
 import { createLogger, type Logger } from "@messenger/logging";
+import { blobStoreFromEnv, createMediaApp, mediaSettingsFrom, openSqliteMediaRepository, type MediaApp } from "@messenger/media";
 import { createPresenceApp, openSqliteLastSeenStore } from "@messenger/presence";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
+import { MediaRefsService } from "@messenger/proto/media/v1/media_refs_service";
 import { PresenceAudienceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
@@ -22,6 +24,8 @@ export interface RunningSystem {
   readonly grpcPort: number;
   readonly httpPort: number;
   readonly gateway: Gateway;
+  /** The media service (its cleanup can be run on demand). */
+  readonly media: MediaApp;
   /** Drains the gateway, stops both listeners and closes the stores. */
   stop(): Promise<void>;
 }
@@ -85,9 +89,25 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     sweepIntervalMs: config.HEARTBEAT_INTERVAL_MS,
     announceWindowMs: config.PRESENCE_ANNOUNCE_WINDOW_MS,
   });
+  // The local folder's signed URLs point at the HTTP port, known once it listens.
+  let httpPort = config.HTTP_PORT;
+  const publicHost = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
+  const blobs = await blobStoreFromEnv(config, { dataDir: config.DATA_DIR, publicBaseUrl: () => `http://${publicHost}:${httpPort}` });
+  const media = createMediaApp({
+    verifier,
+    store: storeClient,
+    repo: openSqliteMediaRepository(join(config.DATA_DIR, "media.db")),
+    blobs: blobs.blobs,
+    blobRoutes: blobs.routes,
+    settings: mediaSettingsFrom(config),
+    processing: { concurrency: config.MEDIA_PROCESSING_CONCURRENCY, maxQueued: config.MEDIA_PROCESSING_QUEUE_LIMIT },
+    cleanupIntervalMs: config.MEDIA_CLEANUP_INTERVAL_MS,
+    log: log.child({ component: "media" }),
+    metrics,
+  });
   const offline = createMemoryQueue();
   const router = createRouterApp(
-    { store: storeClient, bus, registry, offline, log: log.child({ component: "router" }) },
+    { store: storeClient, media: createClient(MediaRefsService, internal.transport), bus, registry, offline, log: log.child({ component: "router" }) },
     { ...defaultRouterSettings, largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS },
   );
   const routerClient = createClient(RouterService, internal.transport);
@@ -123,7 +143,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     },
   );
 
-  const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...router.routes, ...groups.routes, ...gateway.routes].map((r) =>
+  const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...media.routes, ...router.routes, ...groups.routes, ...gateway.routes].map((r) =>
     instrumentRoute(r, log, metrics),
   );
   internal.bind(createDirectTransport(routes));
@@ -140,6 +160,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     maxReceiveMessageBytes: config.MAX_FRAME_BYTES,
     serving,
     extraRoutes: {
+      ...media.httpRoutes,
       "/metrics": (_req, res) => {
         void metrics.registry.metrics().then((text) => {
           res.setHeader("content-type", metrics.registry.contentType);
@@ -157,9 +178,12 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     },
   });
 
+  httpPort = http.port;
+
   return {
     grpcPort: grpc.port,
     httpPort: http.port,
+    media,
     gateway: gateway.gateway,
     async stop() {
       serving.set(false);
@@ -169,6 +193,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       await presence.close();
       await lastSeen.close();
       await router.close();
+      await media.close();
       await Promise.all([store.close(), accounts.close(), bus.close(), registry.close(), offline.close()]);
     },
   };

@@ -1,12 +1,16 @@
 import type { Client } from "@connectrpc/connect";
-import { RouterService } from "@messenger/proto/router/v1/router_service";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { RouterService, type SendItemResultSchema } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import { route, type ServiceRoute } from "@messenger/rpc";
 import type { MessageDelivery } from "../domain/deliver-messages.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
 import type { PublishToGateway, SessionLookup } from "../domain/ports.js";
 import type { ReceiptFanout } from "../domain/receipt-fanout.js";
+import { resolveMediaBodies, type ResolveMedia } from "../domain/resolve-media.js";
 import { setTyping } from "../domain/typing.js";
+
+type SendItemResultInit = MessageInitShape<typeof SendItemResultSchema>;
 
 /** What the router's handlers use. */
 export interface RouterHandlerDeps {
@@ -17,6 +21,8 @@ export interface RouterHandlerDeps {
   readonly sessions: SessionLookup;
   readonly publish: PublishToGateway;
   readonly largeGroupThreshold: number;
+  /** Vouches for the media references of messages about to be stored. */
+  readonly resolveMedia: ResolveMedia;
 }
 
 /**
@@ -32,16 +38,23 @@ export function routerRoute(deps: RouterHandlerDeps): ServiceRoute {
     {
       async sendMessages(req, ctx) {
         await deps.delivery.roomFor();
-        const res = await store.appendMessages(
-          { items: req.items.map((i) => ({ message: i.message, senderUserId: i.sender?.userId ?? "", senderDeviceId: i.sender?.deviceId ?? "" })) },
-          { signal: ctx.signal },
+        const resolved = await resolveMediaBodies(
+          req.items.map((i) => ({ message: i.message, senderUserId: i.sender?.userId ?? "", senderDeviceId: i.sender?.deviceId ?? "" })),
+          deps.resolveMedia,
         );
+        const toStore = resolved.items.flatMap((item, index) => (item ? [{ item, index }] : []));
+        const res = toStore.length > 0 ? await store.appendMessages({ items: toStore.map((s) => s.item) }, { signal: ctx.signal }) : { results: [] };
+        const results: SendItemResultInit[] = new Array<SendItemResultInit>(req.items.length);
+        for (const r of resolved.refused) results[r.index] = { errorCode: r.errorCode, errorMessage: r.errorMessage };
+        res.results.forEach((r, k) => {
+          results[toStore[k]!.index] = { message: r.message, duplicate: r.duplicate, errorCode: r.errorCode, errorMessage: r.errorMessage };
+        });
         deps.delivery.deliver(
-          res.results.flatMap((r, i) =>
-            r.message ? [{ message: r.message, memberVersion: Number(r.memberVersion), excludeSessionId: req.items[i]?.sender?.sessionId ?? "" }] : [],
+          res.results.flatMap((r, k) =>
+            r.message ? [{ message: r.message, memberVersion: Number(r.memberVersion), excludeSessionId: req.items[toStore[k]!.index]?.sender?.sessionId ?? "" }] : [],
           ),
         );
-        return { results: res.results.map((r) => ({ message: r.message, duplicate: r.duplicate, errorCode: r.errorCode, errorMessage: r.errorMessage })) };
+        return { results };
       },
       async deliverMessages(req) {
         deps.delivery.deliver(req.messages.map((message) => ({ message, memberVersion: 0, excludeSessionId: "" })));

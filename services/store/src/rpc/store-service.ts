@@ -6,6 +6,7 @@ import { invalidArgument } from "../domain/errors.js";
 import type { GroupChange } from "../domain/group-change.js";
 import { getGroupState, getMemberRanges, listMembers } from "../domain/group-state.js";
 import { limits } from "../domain/limits.js";
+import { canSeeMedia, findMediaReferences, isMember } from "../domain/media-access.js";
 import { readMessages } from "../domain/read-messages.js";
 import { setDirectRelation } from "../domain/set-direct-relation.js";
 import { syncDevice } from "../domain/sync.js";
@@ -180,6 +181,15 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
       async setDirectRelation(req) {
         await setDirectRelation(repo, { userId: req.userId, peerUserId: req.peerUserId, blocking: req.blocking, contact: req.contact });
         return {};
+      },
+      async isMember(req) {
+        return { member: await isMember(repo, req.conversationId, req.userId) };
+      },
+      async checkMediaAccess(req) {
+        return { visible: await canSeeMedia(repo, req.userId, req.mediaId) };
+      },
+      async findMediaReferences(req) {
+        return { referencedMediaIds: await findMediaReferences(repo, req.mediaIds) };
       },
     },
     "internal",

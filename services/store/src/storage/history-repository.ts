@@ -217,6 +217,10 @@ export interface HistoryRepository {
   memberRanges(conversationId: string): Promise<MemberRangeRecord[]>;
   /** One user's ranges, ascending. */
   rangesOf(conversationId: string, userId: string): Promise<MemberRangeRecord[]>;
+  /** Up to `limit` stored messages whose body references the media, by conversation then seq. */
+  mediaReferences(mediaId: string, limit: number): Promise<{ conversationId: string; seq: number }[]>;
+  /** The ids among `mediaIds` that at least one stored message references. */
+  referencedMedia(mediaIds: readonly string[]): Promise<Set<string>>;
   /**
    * Appends in the order given. A refused item does not stop the rest; once one fails to be
    * stored, it and every later one come back not stored, so what is stored keeps the order.

@@ -74,6 +74,10 @@ export function openSqliteHistoryRepository(path: string, opts: {
     rangesOf: db.prepare<[string, string], { user_id: string; from_seq: number; to_seq: number | null }>(
       "SELECT user_id, from_seq, to_seq FROM member_ranges WHERE conversation_id = ? AND user_id = ? ORDER BY from_seq",
     ),
+    mediaReferences: db.prepare<[string, number], { conversation_id: string; seq: number }>(
+      "SELECT conversation_id, seq FROM message_media WHERE media_id = ? ORDER BY conversation_id, seq LIMIT ?",
+    ),
+    mediaReferenced: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM message_media WHERE media_id = ? LIMIT 1"),
     receipts: db.prepare<[string], { user_id: string; delivered_seq: number; read_seq: number }>(
       "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ? AND active = 1 ORDER BY user_id",
     ),
@@ -127,6 +131,12 @@ export function openSqliteHistoryRepository(path: string, opts: {
     },
     async rangesOf(conversationId, userId) {
       return q.rangesOf.all(conversationId, userId).map(toRange);
+    },
+    async mediaReferences(mediaId, limit) {
+      return q.mediaReferences.all(mediaId, limit).map((r) => ({ conversationId: r.conversation_id, seq: r.seq }));
+    },
+    async referencedMedia(mediaIds) {
+      return new Set(mediaIds.filter((id) => q.mediaReferenced.get(id) !== undefined));
     },
     append(inputs) {
       return writer.write({ kind: "append", inputs });

@@ -157,6 +157,23 @@ ALTER TABLE user_conversations ADD COLUMN request INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE user_conversations ADD COLUMN hidden_seq INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 4,
+    name: "v4: which stored messages reference which media",
+    // Written with the message, in its transaction, so a media whose last reference goes is
+    // known at once (what the media service's cleanup asks); placed by conversation id like
+    // the message. Lookups go by media id. Media bodies stored before v4 name no upload of a
+    // media service (there was none), so nothing is backfilled.
+    sql: `
+CREATE TABLE message_media (
+  conversation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  media_id TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX message_media_by_media ON message_media (media_id);
+`,
+  },
 ];
 
 /** The version a file has once every migration ran. */

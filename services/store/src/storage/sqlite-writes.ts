@@ -117,6 +117,7 @@ export function historyWrites(
     bumpSeq: db.prepare<[number, string], { last_seq: number; member_version: number; member_count: number }>(
       "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? AND blocked = 0 RETURNING last_seq, member_version, member_count",
     ),
+    insertMediaRef: db.prepare("INSERT INTO message_media (conversation_id, seq, media_id) VALUES (?, ?, ?)"),
     insertMessage: db.prepare(
       `INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, body_kind, text, body, reply_to_seq, client_sent_at, sent_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -148,6 +149,7 @@ export function historyWrites(
   const insertMessage = (m: MessageRecord): void => {
     const body = encodeBody(m.body);
     q.insertMessage.run(m.conversationId, m.seq, m.id, m.senderUserId, m.senderDeviceId, m.clientMessageId, body.kind, body.text, body.bytes, m.replyToSeq, m.clientSentAt ?? null, m.sentAt);
+    if (m.body.kind === "media") q.insertMediaRef.run(m.conversationId, m.seq, m.body.media.mediaId);
   };
   const join = (conversationId: string, userId: string, role: string | null, seq: number, now: number, request = false): void => {
     q.joinMember.run({ conversationId, userId, role, seq, floor: seq - 1 });

@@ -1,0 +1,64 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { HttpRoute } from "@messenger/rpc";
+import type { BlobStore } from "./blobs/blob-store.js";
+import { openLocalBlobStore } from "./blobs/local-blob-store.js";
+import { openS3BlobStore } from "./blobs/s3-blob-store.js";
+
+/** The blob store the environment selects, and the HTTP routes it needs on the media service's port. */
+export interface ConfiguredBlobStore {
+  readonly blobs: BlobStore;
+  readonly routes: Record<string, HttpRoute>;
+  /** "minio" or the local folder's path, for the start-up log. */
+  readonly describe: string;
+}
+
+/** The local URL-signing key: from the environment, else made once and kept in the data directory. */
+function urlSecret(dataDir: string, fromEnv: string | undefined): Uint8Array {
+  if (fromEnv) return Buffer.from(fromEnv, "base64");
+  const path = join(dataDir, "keys", "media-url.key");
+  try {
+    return Buffer.from(readFileSync(path, "utf8").trim(), "base64");
+  } catch {
+    mkdirSync(dirname(path), { recursive: true });
+    const key = randomBytes(32);
+    writeFileSync(path, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+    return key;
+  }
+}
+
+export async function blobStoreFromEnv(
+  env: {
+    MINIO_ENDPOINT?: string | undefined;
+    MINIO_ACCESS_KEY: string;
+    MINIO_SECRET_KEY: string;
+    MINIO_BUCKET: string;
+    MINIO_REGION: string;
+    MEDIA_URL_SECRET?: string | undefined;
+    MEDIA_PUBLIC_URL?: string | undefined;
+  },
+  local: { dataDir: string; publicBaseUrl: () => string },
+): Promise<ConfiguredBlobStore> {
+  if (env.MINIO_ENDPOINT) {
+    const url = new URL(env.MINIO_ENDPOINT);
+    const useSSL = url.protocol === "https:";
+    const blobs = await openS3BlobStore({
+      endPoint: url.hostname,
+      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: env.MINIO_ACCESS_KEY,
+      secretKey: env.MINIO_SECRET_KEY,
+      region: env.MINIO_REGION,
+      bucket: env.MINIO_BUCKET,
+    });
+    return { blobs, routes: {}, describe: `${env.MINIO_ENDPOINT} bucket ${env.MINIO_BUCKET}` };
+  }
+  const dir = join(local.dataDir, "media", "blobs");
+  const store = openLocalBlobStore({
+    dir,
+    secret: urlSecret(local.dataDir, env.MEDIA_URL_SECRET),
+    publicBaseUrl: () => env.MEDIA_PUBLIC_URL?.replace(/\/$/, "") ?? local.publicBaseUrl(),
+  });
+  return { blobs: store, routes: { [store.httpPrefix]: (req, res) => store.handle(req, res) }, describe: dir };
+}
