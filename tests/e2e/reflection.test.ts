@@ -55,6 +55,7 @@ const publicServices = [
   "messenger.gateway.v1.GatewayService",
   "messenger.groups.v1.GroupService",
   "messenger.history.v1.HistoryService",
+  "messenger.media.v1.MediaService",
   "messenger.presence.v1.PresenceService",
 ];
 const standardServices = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
