@@ -68,4 +68,34 @@ describe("media in the cluster (media service in its own process)", () => {
     expect(ref).toMatchObject({ fileName: "ledger.csv", width: 0, sizeBytes: BigInt(bytes.length) });
     expect(Buffer.from((await bob.media.download(ref!.mediaId)).bytes).equals(Buffer.from(bytes))).toBe(true);
   });
+
+  it("while the media service is down, text still flows; a media send waits and is stored, in order, once it is back", { timeout: 60_000 }, async () => {
+    const alice = await userOn(0);
+    const bob = await userOn(1);
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const ref = await alice.media.upload(conv.id, { bytes: new TextEncoder().encode("minutes of the meeting\n"), fileName: "minutes.txt" });
+    const bobGot = collectMessages(bob);
+    const carol = await userOn(0);
+    await carol.connect();
+    const other = await carol.openDirect(bob.user!.id);
+    const gw = cluster.gateways[0]!;
+    const shedBefore = await gw.metric("messenger_gateway_sends_shed_total");
+    await cluster.media.stop();
+    const written = alice.stats.sendsWritten;
+    const pending = alice.sendMessage(conv.id, { case: "media", value: ref });
+    const after = alice.send(conv.id, "after the file");
+    // Refused at least once (a resend went out), and the gateway did not take the router for down:
+    await eventually(() => alice.stats.sendsWritten >= written + 3, "alice's media send is refused and repeated");
+    await carol.send(other.id, "text while media is down");
+    await eventually(() => bobGot.some((m) => m.conversationId === other.id), "carol's text arrives during the outage");
+    expect(await gw.metric("messenger_gateway_sends_shed_total")).toBe(shedBefore);
+    expect(await gw.metric("messenger_gateway_router_circuit_open")).toBe(0);
+    expect(bobGot.filter((m) => m.conversationId === conv.id)).toEqual([]);
+    await cluster.media.restart();
+    const [file, text] = await Promise.all([pending, after]);
+    expect(text.seq).toBe(file.seq + 1n);
+    await eventually(() => bobGot.filter((m) => m.conversationId === conv.id).length === 2, "bob gets the file, then the text");
+    expect(bobGot.filter((m) => m.conversationId === conv.id).map((m) => m.body.case)).toEqual(["media", "text"]);
+  });
 });

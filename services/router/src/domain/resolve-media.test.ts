@@ -5,9 +5,10 @@ import { SendMessageSchema } from "@messenger/proto/gateway/v1/gateway_service";
 import { describe, expect, it } from "vitest";
 import { resolveMediaBodies, type MediaToResolve, type ResolveMedia } from "./resolve-media.js";
 
-const text = (id: string) => ({ senderUserId: "u1", message: create(SendMessageSchema, { clientMessageId: id, conversationId: "c1", body: { case: "text", value: id } }) });
-const mediaSend = (id: string, mediaId: string) => ({
+const text = (id: string, device = "phone") => ({ senderUserId: "u1", senderDeviceId: device, message: create(SendMessageSchema, { clientMessageId: id, conversationId: "c1", body: { case: "text", value: id } }) });
+const mediaSend = (id: string, mediaId: string, device = "phone") => ({
   senderUserId: "u1",
+  senderDeviceId: device,
   message: create(SendMessageSchema, { clientMessageId: id, conversationId: "c1", body: { case: "media", value: { mediaId, width: 9999, mimeType: "text/html", fileName: "claimed" } } }),
 });
 
@@ -43,7 +44,16 @@ describe("resolveMediaBodies", () => {
     expect(out.items.map((i) => i?.message?.clientMessageId)).toEqual(["t1", "s1", undefined, "t2"]);
   });
 
-  it("fails the whole batch when the media service cannot answer, so nothing is stored out of order", async () => {
-    await expect(resolveMediaBodies([text("t1"), mediaSend("s1", "m_ok")], async () => Promise.reject(new Error("unavailable")))).rejects.toThrow("unavailable");
+  it("when the media service cannot answer, holds back the media sends and what their devices sent after them, and lets everything else through", async () => {
+    const out = await resolveMediaBodies(
+      [text("t0"), mediaSend("s1", "m_ok"), text("t2"), text("t3", "laptop"), mediaSend("s4", "m_x", "tablet"), text("t5", "laptop")],
+      async () => Promise.reject(new Error("unavailable")),
+    );
+    expect(out.items.map((i) => i?.message?.clientMessageId)).toEqual(["t0", undefined, undefined, "t3", undefined, "t5"]);
+    expect(out.refused.map((r) => [r.index, r.errorCode])).toEqual([
+      [1, Code.Unavailable],
+      [2, Code.Unavailable],
+      [4, Code.Unavailable],
+    ]);
   });
 });

@@ -28,10 +28,12 @@ export interface RefusedSend {
  * upload of that sender, for that conversation: sniffed type, size, dimensions, preview), so
  * nothing a client claims about a media is stored. Text and other bodies pass untouched,
  * and a batch without media costs no call. A refused reference refuses only its own send.
- * If the media service cannot answer, this throws: the batch fails as a whole and the
- * gateway retries it, so a device's sends never land out of order.
+ * If the media service cannot answer, its sends, and every later send of the same devices in
+ * the batch, are refused UNAVAILABLE without being stored (the gateway repeats them in order,
+ * as after any retryable failure); the other devices' sends are stored, so an outage of the
+ * media service never holds text back.
  */
-export async function resolveMediaBodies<T extends { readonly message?: SendMessage; readonly senderUserId: string }>(
+export async function resolveMediaBodies<T extends { readonly message?: SendMessage; readonly senderUserId: string; readonly senderDeviceId: string }>(
   items: readonly T[],
   resolve: ResolveMedia,
 ): Promise<{ items: (T | undefined)[]; refused: RefusedSend[] }> {
@@ -44,8 +46,13 @@ export async function resolveMediaBodies<T extends { readonly message?: SendMess
     asks.push({ mediaId: body.value.mediaId, conversationId: item.message!.conversationId, senderUserId: item.senderUserId });
   });
   if (asks.length === 0) return { items: [...items], refused: [] };
-  const answers = await resolve(asks);
-  if (answers.length !== asks.length) throw new Error(`the media service answered ${answers.length} of ${asks.length} references`);
+  let answers: ResolvedMedia[];
+  try {
+    answers = await resolve(asks);
+    if (answers.length !== asks.length) throw new Error(`the media service answered ${answers.length} of ${asks.length} references`);
+  } catch {
+    return holdBackDevices(items, new Set(at));
+  }
   const out: (T | undefined)[] = [...items];
   const refused: RefusedSend[] = [];
   answers.forEach((answer, k) => {
@@ -59,6 +66,27 @@ export async function resolveMediaBodies<T extends { readonly message?: SendMess
     const message = clone(SendMessageSchema, item.message!);
     message.body = { case: "media", value: answer.media };
     out[index] = { ...item, message };
+  });
+  return { items: out, refused };
+}
+
+/** Refuses the unanswerable sends and, to keep each device's order, every later send of their devices. */
+function holdBackDevices<T extends { readonly senderUserId: string; readonly senderDeviceId: string }>(
+  items: readonly T[],
+  unanswered: ReadonlySet<number>,
+): { items: (T | undefined)[]; refused: RefusedSend[] } {
+  const held = new Set<string>();
+  const out: (T | undefined)[] = [...items];
+  const refused: RefusedSend[] = [];
+  items.forEach((item, index) => {
+    const device = `${item.senderUserId}\u0000${item.senderDeviceId}`;
+    if (unanswered.has(index)) {
+      held.add(device);
+      refused.push({ index, errorCode: Code.Unavailable, errorMessage: "not stored: the media service is unavailable; repeat the send" });
+    } else if (held.has(device)) {
+      refused.push({ index, errorCode: Code.Unavailable, errorMessage: "not stored: an earlier send of this device could not be checked; repeat both, in order" });
+    } else return;
+    out[index] = undefined;
   });
   return { items: out, refused };
 }
