@@ -33,7 +33,7 @@ export const mediaEnv = {
 };
 
 const mediaEnvSchema = z.object(mediaEnv);
-type MediaEnv = z.infer<typeof mediaEnvSchema>;
+export type MediaEnv = z.infer<typeof mediaEnvSchema>;
 
 export function mediaSettingsFrom(env: MediaEnv): MediaSettings {
   return {

@@ -6,7 +6,7 @@ import { createMemoryBus, createMemoryQueue, createMemorySessionRegistry } from 
 import { createGatewayApp, gatewayLimits, type Gateway } from "@messenger/gateway";
 import { createGroupsApp } from "@messenger/groups";
 import { createLogger, type Logger } from "@messenger/logging";
-import { blobStoreFromEnv, createMediaApp, mediaSettingsFrom, openSqliteMediaRepository, type MediaApp } from "@messenger/media";
+import { createMediaAppFromEnv, type MediaApp } from "@messenger/media";
 import { createPresenceApp, openSqliteLastSeenStore } from "@messenger/presence";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
@@ -92,18 +92,12 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   // The local folder's signed URLs point at the HTTP port, known once it listens.
   let httpPort = config.HTTP_PORT;
   const publicHost = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
-  const blobs = await blobStoreFromEnv(config, { dataDir: config.DATA_DIR, publicBaseUrl: () => `http://${publicHost}:${httpPort}` });
-  const media = createMediaApp({
+  const media = await createMediaAppFromEnv(config, {
     verifier,
     store: storeClient,
-    repo: openSqliteMediaRepository(join(config.DATA_DIR, "media.db")),
-    blobs: blobs.blobs,
-    blobRoutes: blobs.routes,
-    settings: mediaSettingsFrom(config),
-    processing: { concurrency: config.MEDIA_PROCESSING_CONCURRENCY, maxQueued: config.MEDIA_PROCESSING_QUEUE_LIMIT },
-    cleanupIntervalMs: config.MEDIA_CLEANUP_INTERVAL_MS,
     log: log.child({ component: "media" }),
     metrics,
+    publicBaseUrl: () => `http://${publicHost}:${httpPort}`,
   });
   const offline = createMemoryQueue();
   const router = createRouterApp(

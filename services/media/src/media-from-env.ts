@@ -1,0 +1,35 @@
+import { join } from "node:path";
+import type { Client } from "@connectrpc/connect";
+import type { TokenVerifier } from "@messenger/auth";
+import type { Logger } from "@messenger/logging";
+import type { StoreService } from "@messenger/proto/store/v1/store_service";
+import type { ServiceMetrics } from "@messenger/rpc";
+import { createMediaApp, type MediaApp } from "./app.js";
+import { blobStoreFromEnv } from "./blob-store-from-env.js";
+import { mediaSettingsFrom, type MediaEnv } from "./media-env.js";
+import { openSqliteMediaRepository } from "./storage/sqlite-media-repository.js";
+
+/**
+ * The media service as its environment configures it, for the service process and the
+ * one-process system alike: records in DATA_DIR/media.db, blobs in MinIO / S3 or in
+ * DATA_DIR/media/blobs behind `publicBaseUrl` (the HTTP port, known once it listens).
+ */
+export async function createMediaAppFromEnv(
+  config: MediaEnv & { readonly DATA_DIR: string },
+  deps: { verifier: TokenVerifier; store: Client<typeof StoreService>; log: Logger; metrics?: ServiceMetrics; publicBaseUrl: () => string },
+): Promise<MediaApp> {
+  const blobs = await blobStoreFromEnv(config, { dataDir: config.DATA_DIR, publicBaseUrl: deps.publicBaseUrl });
+  deps.log.info({ blobs: blobs.describe }, "media blob store");
+  return createMediaApp({
+    verifier: deps.verifier,
+    store: deps.store,
+    repo: openSqliteMediaRepository(join(config.DATA_DIR, "media.db")),
+    blobs: blobs.blobs,
+    blobRoutes: blobs.routes,
+    settings: mediaSettingsFrom(config),
+    processing: { concurrency: config.MEDIA_PROCESSING_CONCURRENCY, maxQueued: config.MEDIA_PROCESSING_QUEUE_LIMIT },
+    cleanupIntervalMs: config.MEDIA_CLEANUP_INTERVAL_MS,
+    log: deps.log,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  });
+}
