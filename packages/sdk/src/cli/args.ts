@@ -86,6 +86,8 @@ inside a conversation: type a line to send it (at most ${maxMessageChars} charac
 leaves; /help lists the commands; //text sends "/text". /inbox lists your conversations,
 /open NAME|N switches to a user, a group title or an /inbox entry. In a group: /invite NAME…,
 /kick NAME, /leave, /members, /admin NAME, /owner NAME, /title TEXT, /readby SEQ.
+/image PATH and /file PATH send an image or a file, with upload progress; /save N [DIR]
+saves the image or file of message N into DIR (default: the current directory).
 My messages show ✓ once the server stored them; ✓✓ delivered up to N, ✔✔ read up to N.`;
 
 /** A device id the server accepts (1 to 64 of A-Z a-z 0-9 _ . -) derived from the host name. */

@@ -10,6 +10,7 @@ import { groupCommands, groupHelp, runGroupCommand, type GroupCommandDeps } from
 import { describeTarget, inboxLines, loadInbox, resolveTarget, type InboxDeps } from "./inbox.js";
 import { maxMessageChars } from "./line-limit.js";
 import { marksFor, type Marks } from "./marks.js";
+import { mediaCommands, mediaHelp, runMediaCommand, type MediaCommandDeps } from "./media-commands.js";
 import { Outcome } from "./outcome.js";
 import { readPassword } from "./password-prompt.js";
 import { printable } from "./printable.js";
@@ -38,6 +39,7 @@ const saveDelayMs = 1_000;
 const chatHelp = `commands: /quit (or /exit) leaves (Ctrl-C too), /help shows this; //text sends "/text"
   /inbox          your conversations, direct and groups, with unread counts
   /open NAME|N    switch to the direct chat with user NAME, the group titled NAME, or /inbox entry N
+${mediaHelp}
 ${contactHelp}`;
 
 const groupChatHelp = `${chatHelp}
@@ -316,6 +318,10 @@ class ChatSession {
           return this.track(runContactCommand(command, args, this.inboxDeps()).catch(failed));
         }
         const screen = this.screen;
+        if (mediaCommands.has(command)) {
+          if (!screen) return;
+          return this.track(runMediaCommand(command, rest, screen.view.conversationId, this.mediaDeps(screen)).catch(failed));
+        }
         if (groupCommands.has(command)) {
           if (screen?.kind !== "group") return this.print(`! ${command} works in groups only`);
           const run = runGroupCommand(command, rest, screen, this.inboxDeps()).then(async (outcome) => {
@@ -338,8 +344,27 @@ class ChatSession {
       this.typingSentAt = 0;
       this.client.setTyping(convId, false);
     }
-    // Replying to a message request accepts it, as in every mainstream messenger. Every send
-    // waits on the one acceptance, so lines keep the order they were typed in.
+    // The message is printed when the client emits it, with its seq and the "sent" mark.
+    this.track(
+      this.accepted(screen)
+        .then(() => this.client.send(convId, text))
+        .then(
+          () => {
+            // Sending works again: a later typing refusal is news.
+            this.lastTypingError = undefined;
+          },
+          (err: unknown) => this.print(`! not sent (${describeError(err)}): ${printable(text)}`),
+        ),
+    );
+  }
+
+  /**
+   * Resolves when the screen's conversation takes my messages. Replying to a message request
+   * accepts it, as in every mainstream messenger. Every send waits on the one acceptance, so
+   * lines keep the order they were typed in.
+   */
+  private accepted(screen: Screen): Promise<void> {
+    const convId = screen.view.conversationId;
     if (screen.kind === "direct" && screen.request && !screen.accepting) {
       screen.accepting = this.client.acceptMessageRequest(convId).then(
         () => {
@@ -352,17 +377,24 @@ class ChatSession {
         },
       );
     }
-    const accepted = (screen.kind === "direct" ? screen.accepting : undefined) ?? Promise.resolve();
-    // The message is printed when the client emits it, with its seq and the "sent" mark.
-    this.track(
-      accepted.then(() => this.client.send(convId, text)).then(
-        () => {
-          // Sending works again: a later typing refusal is news.
-          this.lastTypingError = undefined;
+    return (screen.kind === "direct" ? screen.accepting : undefined) ?? Promise.resolve();
+  }
+
+  private mediaDeps(screen: Screen): MediaCommandDeps {
+    return {
+      client: this.client,
+      cwd: process.cwd(),
+      progress: {
+        interactive: this.terminal.interactive,
+        write: (raw) => {
+          if (!this.closing) this.io.stdout.write(raw);
         },
-        (err: unknown) => this.print(`! not sent (${describeError(err)}): ${printable(text)}`),
-      ),
-    );
+        print: (l) => this.print(l),
+      },
+      print: (l) => this.print(l),
+      readyToSend: () => this.accepted(screen),
+      onScreen: (conversationId) => this.screen?.view.conversationId === conversationId,
+    };
   }
 
   /** Keeps a send or command in flight, so `/quit` right after it does not lose it. */

@@ -55,10 +55,10 @@ export function formatBody(m: Message): string {
   }
 }
 
-/** `[image 640x480 cat.png, 12.3 KB]` or `[file report.pdf, 1.2 MB]`. */
+/** `[image 640×480 cat.png, 12.3 KB]` or `[file report.pdf, 1.2 MB]` (× is U+00D7). */
 export function formatMedia(media: MediaRef): string {
   const image = media.mimeType.startsWith("image/");
-  const kind = image ? (media.width > 0 && media.height > 0 ? `image ${media.width}x${media.height}` : "image") : "file";
+  const kind = image ? (media.width > 0 && media.height > 0 ? `image ${media.width}×${media.height}` : "image") : "file";
   const name = media.fileName !== "" ? ` ${printable(media.fileName)}` : "";
   return `[${kind}${name}, ${formatBytes(media.sizeBytes)}]`;
 }
