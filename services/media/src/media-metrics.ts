@@ -8,8 +8,8 @@ export function mediaMetrics(registry: Registry): MediaEvents & { deleted(why: "
   const bytes = new Counter({ name: "messenger_media_bytes_total", help: "Bytes of completed uploads as stored", labelNames: ["kind"], registers });
   const thumbnailSeconds = new Histogram({
     name: "messenger_media_image_processing_seconds",
-    help: "Time to re-encode an image without metadata and make its thumbnail and preview",
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    help: "Time to re-encode an image without metadata and make its thumbnail and preview (once it has a processing slot: waiting is not counted)",
+    buckets: [0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5],
     registers,
   });
   const rejects = new Counter({ name: "messenger_media_rejects_total", help: "Refused uploads by reason (too_large, quota, invalid, size_mismatch, sha256_mismatch, bad_image, busy)", labelNames: ["reason"], registers });

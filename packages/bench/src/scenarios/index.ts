@@ -6,6 +6,7 @@ import { chat } from "./chat.js";
 import { fuzz } from "./fuzz.js";
 import { group } from "./group.js";
 import { idleSessions } from "./idle-sessions.js";
+import { media } from "./media.js";
 import { presence } from "./presence.js";
 import { resumeStorm } from "./resume-storm.js";
 
@@ -19,4 +20,5 @@ export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[
   "auth-storm": authStorm,
   fuzz,
   chaos,
+  media,
 };

@@ -27,7 +27,11 @@ export function sharpProcessing(limits: ProcessingLimits, settings: MediaSetting
     },
     async processImage(bytes) {
       try {
-        return await queue.run(() => processImage(bytes, imageLimits));
+        return await queue.run(async () => {
+          const started = performance.now();
+          const image = await processImage(bytes, imageLimits);
+          return { ...image, processingSeconds: (performance.now() - started) / 1000 };
+        });
       } catch (err) {
         if (err instanceof ImageRejectedError) throw mediaError("bad-upload", `not a usable image: ${err.message}`);
         if (err instanceof ProcessingQueueFullError) throw mediaError("resource-exhausted", "the media service is busy processing images; try again shortly");

@@ -138,13 +138,12 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
   }
 
   async function storeImage(record: MediaRecord, bytes: Uint8Array): Promise<ReadyMedia> {
-    const started = process.hrtime.bigint();
     const image = await deps.processing.processImage(bytes).catch(async (err: unknown) => {
       if (err instanceof MediaError && err.reason === "bad-upload") return badUpload(record, "bad_image", err.message);
       if (err instanceof MediaError) deps.events?.rejected("busy");
       throw err;
     });
-    deps.events?.imageProcessed(Number(process.hrtime.bigint() - started) / 1e9);
+    deps.events?.imageProcessed(image.processingSeconds);
     await blobs.write(originalKey(record.id), image.original.bytes, image.original.bytes.length, image.original.mimeType);
     await blobs.write(thumbnailKey(record.id), image.thumbnail.bytes, image.thumbnail.bytes.length, image.thumbnail.mimeType);
     return {

@@ -13,6 +13,8 @@ export interface ImageResult {
   readonly original: { readonly bytes: Uint8Array; readonly mimeType: string; readonly width: number; readonly height: number };
   readonly thumbnail: { readonly bytes: Uint8Array; readonly mimeType: string; readonly width: number; readonly height: number };
   readonly preview: { readonly bytes: Uint8Array; readonly mimeType: string };
+  /** Time spent on the image itself, not waiting for a processing slot. */
+  readonly processingSeconds: number;
 }
 
 /** The real type of some bytes, from their first ones. */
