@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { CompleteUploadRequestSchema, CreateUploadRequestSchema, GetDownloadUrlRequestSchema, MediaVariant } from "@messenger/proto/media/v1/media_service";
 import { AccountsService, LoginRequestSchema, LookupUserRequestSchema, RegisterRequestSchema } from "@messenger/proto/accounts/v1/accounts_service";
 import { SendContactRequestRequestSchema } from "@messenger/proto/accounts/v1/contacts_service";
 import { SessionRequestSchema } from "@messenger/proto/gateway/v1/gateway_service";
@@ -140,6 +141,12 @@ export async function fuzzSeeds(target: FuzzTarget, username: string): Promise<{
     unary("/messenger.history.v1.HistoryService/OpenDirectConversation", bin(OpenDirectConversationRequestSchema, { peerUserId: "u-someone" })),
     unary("/messenger.groups.v1.GroupService/CreateGroup", bin(CreateGroupRequestSchema, { title: "fuzz", memberUserIds: ["u-someone"] })),
     unary("/messenger.presence.v1.PresenceService/GetPresence", bin(GetPresenceRequestSchema, { userIds: ["u1"] })),
+    unary(
+      "/messenger.media.v1.MediaService/CreateUpload",
+      bin(CreateUploadRequestSchema, { conversationId: "c1", fileName: "a.png", mimeType: "image/png", sizeBytes: 1000n, sha256: new Uint8Array(32) }),
+    ),
+    unary("/messenger.media.v1.MediaService/CompleteUpload", bin(CompleteUploadRequestSchema, { mediaId: "m_0" })),
+    unary("/messenger.media.v1.MediaService/GetDownloadUrl", bin(GetDownloadUrlRequestSchema, { mediaId: "m_0", variant: MediaVariant.THUMBNAIL })),
   ];
   return { seeds, token };
 }
