@@ -44,6 +44,11 @@ export class ConversationFeeds {
     return this.waiting;
   }
 
+  /** Every known conversation with the highest seq accounted for in it. */
+  positions(): IterableIterator<[string, bigint]> {
+    return this.delivered.entries();
+  }
+
   /** The highest seq accounted for, if the conversation is known. */
   deliveredOf(conversationId: string): bigint | undefined {
     return this.delivered.get(conversationId);

@@ -13,6 +13,8 @@ export interface GatewayMetrics {
   readonly sendsShed: Counter;
   readonly sendDelaySeconds: Counter;
   readonly heartbeatSweeps: Counter;
+  readonly busCatchUps: Counter;
+  readonly resyncedMessages: Counter;
   readonly sessionsExpired: Counter;
 }
 
@@ -27,6 +29,8 @@ export function createGatewayMetrics(m: ServiceMetrics): GatewayMetrics {
     routerCircuitOpen: new Gauge({ name: "messenger_gateway_router_circuit_open", help: "1 while the circuit breaker on the router is open: sends are answered at once with UNAVAILABLE and a retry-after hint", registers }),
     sendsShed: new Counter({ name: "messenger_gateway_sends_shed_total", help: "Sends answered at once while the router's circuit breaker was open (no router call)", registers }),
     sendDelaySeconds: new Counter({ name: "messenger_gateway_send_delay_seconds_total", help: "Time the gateway held back reading clients' frames because their sends were over a rate limit", registers }),
+    busCatchUps: new Counter({ name: "messenger_gateway_bus_catch_ups_total", help: "Catch-ups of every live session from the store after the bus link came back (deliveries published while it was down are lost)", registers }),
+    resyncedMessages: new Counter({ name: "messenger_gateway_resynced_messages_total", help: "Messages a catch-up after a bus reconnect found missing and delivered", registers }),
     heartbeatSweeps: new Counter({ name: "messenger_gateway_heartbeat_sweeps_total", help: "Heartbeat sweeps run (each ends sessions silent for three intervals and refreshes the rest with the router)", registers }),
     sessionsExpired: new Counter({ name: "messenger_gateway_sessions_expired_total", help: "Sessions ended because their client sent nothing for three heartbeat intervals", registers }),
     sendSeconds: new Histogram({

@@ -16,7 +16,7 @@ import { createGatewayMetrics, type GatewayMetrics } from "./gateway-metrics.js"
 import { fillGapPage, type ReadWindow } from "./gap-fill.js";
 import { readHello } from "./handshake.js";
 import { outageCodes, peerError } from "./peer-error.js";
-import { replay } from "./replay.js";
+import { replay, resync } from "./replay.js";
 import { SendOrder } from "./send-order.js";
 import { SendPipeline } from "./send-pipeline.js";
 import { Session, type GapFiller, type OutboundFrame } from "./session.js";
@@ -27,6 +27,8 @@ import { TurnBatcher } from "./turn-batcher.js";
 const fillPageLimit = 500;
 /** A gap-fill read that takes longer is abandoned and tried again. */
 const fillTimeoutMs = 10_000;
+/** Sessions caught up from the store at once after a bus reconnect. */
+const catchUpConcurrency = 4;
 
 /** Gateway settings. */
 export interface GatewaySettings {
@@ -87,6 +89,8 @@ export class Gateway implements GapFiller {
   private readonly metrics: GatewayMetrics | undefined;
   private draining = false;
   private sweeping = false;
+  private catchingUp: Promise<void> | undefined;
+  private catchUpAgain = false;
   private readonly subscription: Subscription;
   private readonly timer: NodeJS.Timeout;
   private readonly sendBatcher: TurnBatcher<MessageInitShape<typeof SendItemSchema>, SendItemResult>;
@@ -113,7 +117,11 @@ export class Gateway implements GapFiller {
     this.deviceSends = createRateLimiter("send_per_device", settings.sendRateLimitPerDevice, registry);
     this.userSends = createRateLimiter("send_per_user", settings.sendRateLimitPerUser, registry);
     this.newSessions = createRateLimiter("new_session_per_user", settings.newSessionRateLimitPerUser, registry);
-    this.subscription = deps.bus.subscribe(subjects.gatewayDeliveries(settings.gatewayId), (bytes) => this.onDelivery(bytes));
+    this.subscription = deps.bus.subscribe(
+      subjects.gatewayDeliveries(settings.gatewayId),
+      (bytes) => this.onDelivery(bytes),
+      () => this.catchUp(),
+    );
     this.timer = setInterval(() => void this.heartbeat(), settings.heartbeatIntervalMs);
     this.timer.unref();
   }
@@ -167,6 +175,41 @@ export class Gateway implements GapFiller {
       }
     }
     if (delivered > 0) this.metrics?.framesDelivered.inc(delivered);
+  }
+
+  /**
+   * The bus link was down: deliveries published meanwhile are lost. Every live session is
+   * caught up from the store (a few at a time, so a reconnect does not flood the store); a
+   * second reconnect during a catch-up runs another after it.
+   */
+  private catchUp(): void {
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return;
+    }
+    this.catchingUp = (async () => {
+      do {
+        this.catchUpAgain = false;
+        const sessions = this.table.all().filter((s) => !s.isSyncing && !s.isClosed);
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < sessions.length) {
+            const session = sessions[next++]!;
+            try {
+              const caught = await resync(this.deps.store, session, this.settings.maxReplayPerConversation);
+              this.metrics?.resyncedMessages.inc(caught);
+            } catch (err) {
+              // The session stays; the next message of a conversation fills its gap, a resume the rest.
+              this.sessionLog(session).warn({ err }, "catch-up after a bus reconnect failed");
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: catchUpConcurrency }, worker));
+        this.metrics?.busCatchUps.inc();
+      } while (this.catchUpAgain);
+    })()
+      .catch((err: unknown) => this.deps.log.warn({ err }, "catch-up after a bus reconnect failed"))
+      .finally(() => (this.catchingUp = undefined));
   }
 
   private async heartbeat(): Promise<void> {

@@ -52,7 +52,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       router: createClient(RouterService, peerTransport(config.ROUTER_URL)),
       store: createClient(StoreService, store),
       sessions: createClient(SessionService, presence),
-      bus: createNatsBus(nc),
+      bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")),
       log,
       metrics,
     },

@@ -5,7 +5,7 @@ import { ResumeStateSchema } from "@messenger/proto/gateway/v1/gateway_service";
 import { StoreService, SyncResponseSchema, SyncedConversationSchema, type SyncRequest } from "@messenger/proto/store/v1/store_service";
 import { describe, expect, it } from "vitest";
 import { fillGapPage, type ReadWindow } from "./gap-fill.js";
-import { replay } from "./replay.js";
+import { replay, resync } from "./replay.js";
 import { Session, type OutboundFrame } from "./session.js";
 
 const msg = (conversationId: string, seq: number): Message => create(MessageSchema, { conversationId, seq: BigInt(seq), id: `${conversationId}-${seq}` });
@@ -188,6 +188,44 @@ describe("replay merged with live deliveries", () => {
     expect(out).toEqual(["c2#4", "syncComplete", "c1#6", "c2#5"]);
     expect(s.feeds.backlog).toBe(0);
     expect(fills).toEqual([]);
+    s.end();
+  });
+});
+
+describe("catch-up after the bus link came back", () => {
+  it("asks the store from what the session has, delivers only what it lacks, in order, and no receipt again", async () => {
+    const store = heldStore();
+    const { s, out, drain, live } = harness();
+    const first = replay(store.client, s, resume({ c1: 2, c2: 1 }), 1000);
+    (await store.nextSync()).answer([
+      { conversationId: "c1", lastSeq: 3n, messages: seqs("c1", 3, 3) },
+      { conversationId: "c2", lastSeq: 1n, unchanged: true },
+    ]);
+    await first;
+    live(msg("c1", 4));
+    await drain();
+    expect(out).toEqual(["c1#3", "syncComplete", "c1#4"]);
+
+    // The bus was down: c1#5..6 and c2#2 were published and lost; c3 is a new conversation.
+    const caught = resync(store.client, s, 1000);
+    const ask = await store.nextSync();
+    expect(ask.req.cursors.map((c) => [c.conversationId, c.seq]).sort()).toEqual([
+      ["c1", 4n],
+      ["c2", 1n],
+    ]);
+    expect(ask.req.cursors.every((c) => c.receiptsVersion >= BigInt(Number.MAX_SAFE_INTEGER))).toBe(true);
+    // One of them also arrives live meanwhile (the link came back before its publish).
+    live(msg("c1", 6));
+    ask.answer([
+      { conversationId: "c1", lastSeq: 6n, messages: seqs("c1", 5, 6) },
+      { conversationId: "c2", lastSeq: 2n, messages: seqs("c2", 2, 2) },
+      { conversationId: "c3", lastSeq: 1n, messages: seqs("c3", 1, 1) },
+    ]);
+    // c1#5, c2#2 and c3#1 came from the store; c1#6 had come live.
+    expect(await caught).toBe(3);
+    await drain();
+    expect(out).toEqual(["c1#3", "syncComplete", "c1#4", "c1#5", "c1#6", "c2#2", "c3#1"]);
+    expect(s.feeds.backlog).toBe(0);
     s.end();
   });
 });

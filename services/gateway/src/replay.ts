@@ -5,6 +5,15 @@ import type { Session } from "./session.js";
 
 const syncPageMessages = 200;
 
+interface SyncCursor {
+  readonly conversationId: string;
+  readonly seq: bigint;
+  readonly receiptsVersion: bigint;
+}
+
+/** No receipts version is above it: a resync asks for messages, not every receipt again. */
+const skipReceipts = BigInt(Number.MAX_SAFE_INTEGER);
+
 /**
  * Replays what the device missed since its cursors, paced by the session's outbound queue,
  * and ends with sync_complete. It runs after the session is registered, so every message
@@ -21,11 +30,37 @@ export async function replay(
   maxReplayPerConversation: number,
 ): Promise<void> {
   const cursors = (resume?.cursors ?? []).map((c) => ({ conversationId: c.conversationId, seq: c.seq, receiptsVersion: c.receiptsVersion }));
+  const replayed = await syncPass(store, session, cursors, maxReplayPerConversation, true);
+  if (replayed === undefined) return;
+  session.enqueue({ frame: { case: "syncComplete", value: { syncVersion: 0n, replayedMessages: replayed } } });
+  session.finishSync();
+}
+
+/**
+ * Catches a live session up after the bus link was down (deliveries published meanwhile
+ * are lost): the store is read from the seqs the session already has, and the feeds take
+ * what is missing, in order, without duplicates. Receipts are not read again: a lost
+ * receipt frame is overtaken by the next one (watermarks only move forward) or a resume.
+ * Returns the messages it delivered.
+ */
+export async function resync(store: Client<typeof StoreService>, session: Session, maxReplayPerConversation: number): Promise<number> {
+  const cursors = [...session.feeds.positions()].map(([conversationId, seq]) => ({ conversationId, seq, receiptsVersion: skipReceipts }));
+  return (await syncPass(store, session, cursors, maxReplayPerConversation, false)) ?? 0;
+}
+
+/** One pass of Sync over the user's conversations into the session; undefined if the session closed. */
+async function syncPass(
+  store: Client<typeof StoreService>,
+  session: Session,
+  cursors: SyncCursor[],
+  maxReplayPerConversation: number,
+  receipts: boolean,
+): Promise<number | undefined> {
   let replayed = 0;
   let pageToken = "";
   do {
     await session.roomFor();
-    if (session.isClosed) return;
+    if (session.isClosed) return undefined;
     const page = await store.sync({
       userId: session.userId,
       deviceId: session.deviceId,
@@ -41,7 +76,7 @@ export async function replay(
         continue;
       }
       await session.roomFor();
-      if (session.isClosed) return;
+      if (session.isClosed) return undefined;
       if (c.large) {
         session.feeds.settle(c.conversationId, [], c.lastSeq);
         session.enqueue({ frame: { case: "conversationUpdated", value: { conversationId: c.conversationId, lastSeq: c.lastSeq } } });
@@ -52,12 +87,13 @@ export async function replay(
         // Paced message by message so a long replay never trips the slow-consumer bound.
         for (const m of c.messages) {
           await session.roomFor();
-          if (session.isClosed) return;
+          if (session.isClosed) return undefined;
+          if ((session.feeds.deliveredOf(c.conversationId) ?? 0n) < m.seq) replayed++;
           session.feeds.settle(c.conversationId, [m], m.seq);
-          replayed++;
         }
         session.feeds.settle(c.conversationId, [], c.lastSeq);
       }
+      if (!receipts) continue;
       for (const r of c.receipts) {
         session.enqueue({ frame: { case: "receipt", value: { conversationId: c.conversationId, receipt: r, receiptsVersion: c.receiptsVersion, summary: c.summary } } });
       }
@@ -67,6 +103,5 @@ export async function replay(
     }
     pageToken = page.nextPageToken;
   } while (pageToken);
-  session.enqueue({ frame: { case: "syncComplete", value: { syncVersion: 0n, replayedMessages: replayed } } });
-  session.finishSync();
+  return replayed;
 }

@@ -67,6 +67,11 @@ export class Session implements FeedOutput {
     return this.closed;
   }
 
+  /** True until the resume replay ended. */
+  get isSyncing(): boolean {
+    return this.syncing;
+  }
+
   /** Frames waiting to be written. */
   get backlog(): number {
     return this.queue.length - this.head;

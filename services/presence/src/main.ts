@@ -31,7 +31,7 @@ await runService("presence", () => parseEnv(env), async (config, { log }) => {
   const lastSeen = await createNatsLastSeenStore(nc);
   const app = createPresenceApp({
     registry,
-    bus: createNatsBus(nc),
+    bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")),
     relations: createClient(RelationsService, peerTransport(config.ACCOUNTS_URL)),
     lastSeen,
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),

@@ -29,7 +29,7 @@ await runService("router", () => parseEnv(env), async (config, { log }) => {
   });
   const offline = await createJetStreamQueue(nc, offlineStream);
   const app = createRouterApp(
-    { store: createClient(StoreService, peerTransport(config.STORE_URL)), media: createClient(MediaRefsService, peerTransport(config.MEDIA_URL)), bus: createNatsBus(nc), registry, offline, log },
+    { store: createClient(StoreService, peerTransport(config.STORE_URL)), media: createClient(MediaRefsService, peerTransport(config.MEDIA_URL)), bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")), registry, offline, log },
     { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS, maxDeliveryBacklog: config.MAX_DELIVERY_BACKLOG },
   );
   return {
