@@ -16,7 +16,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
 import { createDirectTransport, createServiceMetrics, instrumentRoute, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
-import { createStoreApp, openSqliteHistoryRepository, storeWriteMetrics } from "@messenger/store";
+import { createStoreApp, openSqliteHistoryRepository, retentionMetrics, storeWriteMetrics } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
 /** The whole system running in this process. */
@@ -77,6 +77,9 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     verifier,
     relations: relationsClient,
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
+    retentionSweep: { intervalMs: config.RETENTION_SWEEP_INTERVAL_MS, batch: config.RETENTION_SWEEP_BATCH },
+    retentionEvents: retentionMetrics(metrics),
+    onError: (err) => log.warn({ err }, "retention pass failed; it runs again on the next interval"),
   });
   const lastSeen = openSqliteLastSeenStore(join(config.DATA_DIR, "presence.db"));
   const presence = createPresenceApp({

@@ -1,5 +1,5 @@
-export { createStoreApp, type StoreApp } from "./app.js";
+export { createStoreApp, defaultRetentionSweep, type RetentionSweepSettings, type StoreApp } from "./app.js";
 export { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
 export type { HistoryRepository } from "./storage/history-repository.js";
 export { historyRepositoryContract } from "./storage/history-repository.contract.js";
-export { storeWriteMetrics } from "./store-metrics.js";
+export { retentionMetrics, storeWriteMetrics } from "./store-metrics.js";

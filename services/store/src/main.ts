@@ -4,10 +4,10 @@ import { createTokenVerifier } from "@messenger/auth";
 import { parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
-import { createStoreApp } from "./app.js";
+import { createStoreApp, defaultRetentionSweep } from "./app.js";
 import { limits } from "./domain/limits.js";
 import { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
-import { storeWriteMetrics } from "./store-metrics.js";
+import { retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
 
 const env = z.object({
   ...serviceEnv,
@@ -15,14 +15,19 @@ const env = z.object({
   JWKS_URL: serviceUrl(),
   ACCOUNTS_URL: serviceUrl(),
   LARGE_GROUP_THRESHOLD: z.coerce.number().int().min(1).default(limits.defaultLargeGroupThreshold),
+  RETENTION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(defaultRetentionSweep.intervalMs),
+  RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).default(defaultRetentionSweep.batch),
 });
 
-await runService("store", () => parseEnv(env), async (config, { metrics }) => {
+await runService("store", () => parseEnv(env), async (config, { log, metrics }) => {
   const app = createStoreApp({
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
     relations: createClient(RelationsService, peerTransport(config.ACCOUNTS_URL)),
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
+    retentionSweep: { intervalMs: config.RETENTION_SWEEP_INTERVAL_MS, batch: config.RETENTION_SWEEP_BATCH },
+    retentionEvents: retentionMetrics(metrics),
+    onError: (err) => log.warn({ err }, "retention pass failed; it runs again on the next interval"),
   });
   return { routes: app.routes, close: () => app.close() };
 });

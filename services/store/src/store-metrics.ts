@@ -1,5 +1,6 @@
-import { Counter } from "prom-client";
+import { Counter, Gauge } from "prom-client";
 import type { ServiceMetrics } from "@messenger/rpc";
+import type { RetentionSweepEvents } from "./domain/retention.js";
 import type { RowsWritten } from "./storage/sqlite-writes.js";
 
 /**
@@ -13,5 +14,18 @@ export function storeWriteMetrics(m: ServiceMetrics): (rows: RowsWritten, messag
   return (rows, messagesStored) => {
     for (const [kind, n] of Object.entries(rows)) if (n > 0) rowsWritten.inc({ kind }, n);
     if (messagesStored > 0) messages.inc(messagesStored);
+  };
+}
+
+/** What the retention sweeper deletes, and whether it is behind (a pass cut short by its batch). */
+export function retentionMetrics(m: ServiceMetrics): RetentionSweepEvents {
+  const registers = [m.registry];
+  const deleted = new Counter({ name: "messenger_store_retention_deleted_total", help: "Messages deleted because their conversation's retention said they were gone", registers });
+  const behind = new Gauge({ name: "messenger_store_retention_behind", help: "1 while more messages are due than the last retention pass could delete (it runs again at once)", registers });
+  return {
+    swept(d) {
+      if (d.deleted > 0) deleted.inc(d.deleted);
+      behind.set(d.more ? 1 : 0);
+    },
   };
 }

@@ -409,5 +409,50 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       await repo.setDirectRelation("ned", "mia", false, false);
       expect(await inboxes("mia", "ned")).toEqual([false, false, true]);
     });
+
+    it("changes retention with its system message: any member of a direct conversation, only an admin or the owner of a group", async () => {
+      const d = await repo.openDirect("alice", "bob", 1000, false);
+      await send(d.id, "a1", "alice", "phone", 2000);
+      const changed = await repo.setRetention({ conversationId: d.id, actorUserId: "bob", retention: { mode: "disappearing", ttlSeconds: 3600 }, now: 3000 });
+      expect(changed.event).toMatchObject({ seq: 2, senderUserId: "bob", sentAt: 3000 });
+      const ev = changed.event.body.kind === "system" ? changed.event.body.system : undefined;
+      expect(ev?.event.case === "retentionChanged" ? [ev.actorUserId, ev.event.value.retention?.ttlSeconds] : []).toEqual(["bob", 3600]);
+      expect(await repo.getConversation(d.id)).toMatchObject({ lastSeq: 2, retention: { mode: "disappearing", ttlSeconds: 3600 } });
+      await expect(repo.setRetention({ conversationId: d.id, actorUserId: "carol", retention: { mode: "permanent", ttlSeconds: 0 }, now: 4000 })).rejects.toMatchObject({ kind: "permission_denied" });
+      await expect(repo.setRetention({ conversationId: "nope", actorUserId: "alice", retention: { mode: "permanent", ttlSeconds: 0 }, now: 4000 })).rejects.toMatchObject({ kind: "not_found" });
+
+      await createGroup("gr", ["bob", "carol"]);
+      await expect(repo.setRetention({ conversationId: "gr", actorUserId: "bob", retention: { mode: "disappearing", ttlSeconds: 600 }, now: 5000 })).rejects.toMatchObject({ kind: "permission_denied" });
+      expect(await repo.getConversation("gr")).toMatchObject({ lastSeq: 1, retention: { mode: "permanent" } });
+      await change("gr", "owner", { kind: "setRole", userId: "bob", role: "admin" });
+      expect((await repo.setRetention({ conversationId: "gr", actorUserId: "bob", retention: { mode: "disappearing", ttlSeconds: 600 }, now: 5000 })).event.seq).toBe(3);
+    });
+
+    it("deletes what a disappearing conversation's TTL says is gone, oldest first, in bounded passes, with its media references, and moves min_seq", async () => {
+      const d = await repo.openDirect("alice", "bob", 1000, false);
+      const media = (id: string): MessageBody => ({ kind: "media", media: create(MediaRefSchema, { mediaId: id, mimeType: "image/png", sizeBytes: 1n }) });
+      for (let i = 1; i <= 5; i++) await send(d.id, `m${i}`, "alice", "phone", 10_000 + i * 1000, i === 2 ? media("m_two") : i === 5 ? media("m_five") : undefined);
+      // Messages are at 11 000 … 15 000; the change (seq 6) at 16 000.
+      await repo.setRetention({ conversationId: d.id, actorUserId: "alice", retention: { mode: "disappearing", ttlSeconds: 300 }, now: 16_000 });
+      const permanent = await repo.openDirect("alice", "carol", 1000, false);
+      await send(permanent.id, "p1", "alice", "phone", 10_000);
+      expect(await repo.deleteExpired(16_000, 100)).toEqual({ deleted: 0, conversations: 0, more: false });
+      // 12 500 + 300 s: seqs 1 and 2 (sent at 11 000 and 12 000) are due, in passes of one.
+      const now = 12_500 + 300_000;
+      expect(await repo.deleteExpired(now, 1)).toEqual({ deleted: 1, conversations: 1, more: true });
+      expect(await repo.deleteExpired(now, 1)).toEqual({ deleted: 1, conversations: 1, more: false });
+      expect(await repo.deleteExpired(now, 100)).toEqual({ deleted: 0, conversations: 0, more: false });
+      expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 3, lastSeq: 6 });
+      expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([3, 4, 5, 6]);
+      expect(await repo.referencedMedia(["m_two", "m_five"])).toEqual(new Set(["m_five"]));
+      // Everything, the system message included, once its time has come; a permanent conversation keeps all.
+      expect(await repo.deleteExpired(16_000 + 300_001, 100)).toEqual({ deleted: 4, conversations: 1, more: false });
+      expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 7, lastSeq: 6 });
+      expect(await repo.listMessages(d.id, { limit: 10, direction: "forward" })).toEqual([]);
+      expect(await repo.referencedMedia(["m_five"])).toEqual(new Set());
+      expect((await repo.listMessages(permanent.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([1]);
+      // The next message continues the seq; nothing below min_seq comes back.
+      expect((await send(d.id, "after", "bob", "phone", 400_000)).message.seq).toBe(7);
+    });
   });
 }

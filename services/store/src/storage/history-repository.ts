@@ -160,6 +160,24 @@ export interface GroupChangeOutcome {
   readonly memberCount: number;
 }
 
+/** A retention change, by whom, when. */
+export interface RetentionChangeInput {
+  readonly conversationId: string;
+  readonly actorUserId: string;
+  readonly retention: { readonly mode: RetentionMode; readonly ttlSeconds: number };
+  readonly now: number;
+}
+
+/** What one retention pass deleted. */
+export interface ExpiredDeletion {
+  /** Messages deleted. */
+  readonly deleted: number;
+  /** Conversations whose min_seq moved. */
+  readonly conversations: number;
+  /** True when the limit stopped the pass before everything due was deleted. */
+  readonly more: boolean;
+}
+
 /**
  * The history port. Every adapter guarantees:
  * - append assigns seq = lastSeq + 1 atomically with the insert AND with the check that the
@@ -217,6 +235,18 @@ export interface HistoryRepository {
   memberRanges(conversationId: string): Promise<MemberRangeRecord[]>;
   /** One user's ranges, ascending. */
   rangesOf(conversationId: string, userId: string): Promise<MemberRangeRecord[]>;
+  /**
+   * Changes a conversation's retention, with its RetentionChanged system message, in one
+   * write: a current member of a direct conversation, an admin or the owner of a group.
+   * NOT_FOUND for an unknown conversation, PERMISSION_DENIED for anyone else.
+   */
+  setRetention(input: RetentionChangeInput): Promise<GroupChangeOutcome>;
+  /**
+   * Deletes up to `limit` messages that their conversation's retention says are gone by
+   * `now` (disappearing: sent more than its TTL ago), oldest first, with their media
+   * references, and moves each such conversation's min_seq above what it deleted.
+   */
+  deleteExpired(now: number, limit: number): Promise<ExpiredDeletion>;
   /** Up to `limit` stored messages whose body references the media, by conversation then seq. */
   mediaReferences(mediaId: string, limit: number): Promise<{ conversationId: string; seq: number }[]>;
   /** The ids among `mediaIds` that at least one stored message references. */

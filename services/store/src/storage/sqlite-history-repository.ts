@@ -144,6 +144,12 @@ export function openSqliteHistoryRepository(path: string, opts: {
     applyGroupChange(input) {
       return writer.write({ kind: "applyGroupChange", input });
     },
+    setRetention(input) {
+      return writer.write({ kind: "setRetention", input });
+    },
+    deleteExpired(now, limit) {
+      return writer.write({ kind: "deleteExpired", now, limit });
+    },
     async listMessages(conversationId, range: MessageRange) {
       const after = range.afterSeq ?? 0;
       const before = range.beforeSeq ?? Number.MAX_SAFE_INTEGER;

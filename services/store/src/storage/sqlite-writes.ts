@@ -3,6 +3,7 @@ import type Database from "better-sqlite3";
 import { limits } from "../domain/limits.js";
 import { DomainError, type DomainErrorKind, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain/group-change.js";
+import { retentionChangedEvent } from "../domain/retention.js";
 import { directConversationId } from "./direct-conversation-id.js";
 import type {
   AppendInput,
@@ -13,8 +14,10 @@ import type {
   MemberRecord,
   MessageBody,
   MessageRecord,
+  ExpiredDeletion,
   ReceiptRecord,
   ReceiptSummaryRecord,
+  RetentionChangeInput,
 } from "./history-repository.js";
 import { conversationReader, encodeBody, toMember, toMessage, userIndexRowReader, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 
@@ -33,7 +36,9 @@ export type WriteOp =
   | { readonly kind: "applyGroupChange"; readonly input: GroupChangeInput }
   | { readonly kind: "setDirectRelation"; readonly userId: string; readonly peerUserId: string; readonly blocking: boolean; readonly contact: boolean }
   | { readonly kind: "acceptRequest"; readonly userId: string; readonly conversationId: string }
-  | { readonly kind: "deleteRequest"; readonly userId: string; readonly conversationId: string };
+  | { readonly kind: "deleteRequest"; readonly userId: string; readonly conversationId: string }
+  | { readonly kind: "setRetention"; readonly input: RetentionChangeInput }
+  | { readonly kind: "deleteExpired"; readonly now: number; readonly limit: number };
 
 /** What each write returns. */
 export interface WriteResults {
@@ -44,6 +49,8 @@ export interface WriteResults {
   setDirectRelation: void;
   acceptRequest: void;
   deleteRequest: void;
+  setRetention: GroupChangeOutcome;
+  deleteExpired: ExpiredDeletion;
 }
 
 /**
@@ -69,7 +76,17 @@ export function historyWrites(
   opts: { largeGroupThreshold: number } = { largeGroupThreshold: limits.defaultLargeGroupThreshold },
 ): { commit(ops: readonly WriteOp[]): WriteOutcome[]; takeRowsWritten(): RowsWritten } {
   const totalChanges = db.prepare<[], number>("SELECT total_changes()").pluck();
-  const noRows = (): RowsWritten => ({ openDirect: 0, append: 0, updateCursor: 0, applyGroupChange: 0, setDirectRelation: 0, acceptRequest: 0, deleteRequest: 0 });
+  const noRows = (): RowsWritten => ({
+    openDirect: 0,
+    append: 0,
+    updateCursor: 0,
+    applyGroupChange: 0,
+    setDirectRelation: 0,
+    acceptRequest: 0,
+    deleteRequest: 0,
+    setRetention: 0,
+    deleteExpired: 0,
+  });
   let rows = noRows();
   const conversation = conversationReader(db);
   const indexRow = userIndexRowReader(db);
@@ -117,6 +134,18 @@ export function historyWrites(
     bumpSeq: db.prepare<[number, string], { last_seq: number; member_version: number; member_count: number }>(
       "UPDATE conversations SET last_seq = last_seq + 1, last_activity_at = ? WHERE id = ? AND blocked = 0 RETURNING last_seq, member_version, member_count",
     ),
+    retentionAfterChange: db.prepare<[number, number, string, number, string], { member_version: number }>(
+      "UPDATE conversations SET last_seq = ?, last_activity_at = ?, retention_mode = ?, retention_ttl_seconds = ? WHERE id = ? RETURNING member_version",
+    ),
+    disappearing: db.prepare<[], { id: string; min_seq: number; retention_ttl_seconds: number }>(
+      "SELECT id, min_seq, retention_ttl_seconds FROM conversations WHERE retention_mode = 'disappearing' AND retention_ttl_seconds > 0 ORDER BY id",
+    ),
+    oldestFrom: db.prepare<[string, number, number], { seq: number; sent_at: number }>(
+      "SELECT seq, sent_at FROM messages WHERE conversation_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+    ),
+    deleteMessagesThrough: db.prepare("DELETE FROM messages WHERE conversation_id = ? AND seq <= ?"),
+    deleteMediaRefsThrough: db.prepare("DELETE FROM message_media WHERE conversation_id = ? AND seq <= ?"),
+    setMinSeq: db.prepare("UPDATE conversations SET min_seq = max(min_seq, ?) WHERE id = ?"),
     insertMediaRef: db.prepare("INSERT INTO message_media (conversation_id, seq, media_id) VALUES (?, ?, ?)"),
     insertMessage: db.prepare(
       `INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, body_kind, text, body, reply_to_seq, client_sent_at, sent_at)
@@ -331,6 +360,66 @@ export function historyWrites(
     return { event, memberVersion: head.member_version, memberCount: plan.memberCount };
   });
 
+  const setRetention = db.transaction((input: RetentionChangeInput): GroupChangeOutcome => {
+    const conv = conversation(input.conversationId);
+    if (!conv) throw notFound(`conversation ${input.conversationId} not found`);
+    const row = q.member.get(input.conversationId, input.actorUserId);
+    const member = row ? toMember(row) : undefined;
+    if (!member?.active) throw permissionDenied(`not a member of conversation ${input.conversationId}`);
+    if (conv.kind === "group" && member.role !== "admin" && member.role !== "owner") throw permissionDenied("only an admin or the owner may change a group's retention");
+    const seq = conv.lastSeq + 1;
+    const event: MessageRecord = {
+      id: randomUUID(),
+      conversationId: input.conversationId,
+      seq,
+      senderUserId: input.actorUserId,
+      senderDeviceId: "",
+      clientMessageId: `system:${randomUUID()}`,
+      body: { kind: "system", system: retentionChangedEvent(input.actorUserId, input.retention) },
+      replyToSeq: 0,
+      clientSentAt: undefined,
+      sentAt: input.now,
+    };
+    insertMessage(event);
+    const head = q.retentionAfterChange.get(seq, input.now, input.retention.mode, input.retention.ttlSeconds, input.conversationId)!;
+    q.senderSaw.run(seq, seq, input.conversationId, input.actorUserId);
+    return { event, memberVersion: head.member_version, memberCount: conv.memberCount };
+  });
+
+  const deleteExpired = db.transaction((now: number, limit: number): ExpiredDeletion => {
+    let deleted = 0;
+    let conversations = 0;
+    let more = false;
+    for (const c of q.disappearing.all()) {
+      if (deleted >= limit) {
+        more = true;
+        break;
+      }
+      const cutoff = now - c.retention_ttl_seconds * 1000;
+      const budget = limit - deleted;
+      // sent_at follows seq (both are set by this writer), so what is due is a prefix from min_seq.
+      const rows = q.oldestFrom.all(c.id, Math.max(c.min_seq, 1), budget + 1);
+      let through = 0;
+      let n = 0;
+      for (const r of rows) {
+        if (r.sent_at >= cutoff) break;
+        if (n === budget) {
+          more = true;
+          break;
+        }
+        through = r.seq;
+        n++;
+      }
+      deleted += n;
+      if (through === 0) continue;
+      q.deleteMessagesThrough.run(c.id, through);
+      q.deleteMediaRefsThrough.run(c.id, through);
+      q.setMinSeq.run(through + 1, c.id);
+      conversations++;
+    }
+    return { deleted, conversations, more };
+  });
+
   const run = (op: WriteOp): WriteResults[WriteOp["kind"]] => {
     switch (op.kind) {
       case "openDirect":
@@ -347,6 +436,10 @@ export function historyWrites(
         return acceptRequest(op.userId, op.conversationId);
       case "deleteRequest":
         return deleteRequest(op.userId, op.conversationId);
+      case "setRetention":
+        return setRetention(op.input);
+      case "deleteExpired":
+        return deleteExpired(op.now, op.limit);
     }
   };
 
