@@ -52,6 +52,7 @@ const ports: Port[] = [
 const publicServices = [
   "messenger.accounts.v1.AccountsService",
   "messenger.accounts.v1.ContactsService",
+  "messenger.conversations.v1.ConversationSettingsService",
   "messenger.gateway.v1.GatewayService",
   "messenger.groups.v1.GroupService",
   "messenger.history.v1.HistoryService",

@@ -10,6 +10,7 @@ import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
 import type { Tokens, User } from "@messenger/proto/accounts/v1/types";
 import {
   MemberReceiptSchema,
+  RetentionMode,
   type CiphertextSchema,
   type Conversation,
   type MediaRefSchema,
@@ -33,6 +34,7 @@ import {
 import { GroupService, type Member } from "@messenger/proto/groups/v1/group_service";
 import { RetryInfoSchema } from "@messenger/proto/google/rpc/error_details";
 import { Direction, Folder, HistoryService } from "@messenger/proto/history/v1/history_service";
+import { ConversationSettingsService } from "@messenger/proto/conversations/v1/conversation_settings_service";
 import { MediaService } from "@messenger/proto/media/v1/media_service";
 import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
 import { backoffDelay, resendDelay } from "./backoff.js";
@@ -203,6 +205,7 @@ interface Endpoint {
   readonly presence: Client<typeof PresenceService>;
   readonly groups: Client<typeof GroupService>;
   readonly media: Client<typeof MediaService>;
+  readonly settings: Client<typeof ConversationSettingsService>;
   readonly gateway: Client<typeof GatewayService>;
 }
 
@@ -222,6 +225,7 @@ function endpoint(url: string): Endpoint {
     presence: createClient(PresenceService, transport),
     groups: createClient(GroupService, transport),
     media: createClient(MediaService, transport),
+    settings: createClient(ConversationSettingsService, transport),
     gateway: createClient(GatewayService, createGrpcTransport({ baseUrl: url, sessionManager: streamSessions })),
   };
 }
@@ -609,6 +613,19 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   }
 
   /** One of the user's conversations, direct or group (a former member's too). */
+  /**
+   * Sets how long the server keeps the conversation's messages, for everyone in it: kept
+   * for good, or deleted `ttlSeconds` after they were sent (5 minutes to 90 days). Any member
+   * of a direct conversation may; in a group, the owner and admins. Resolves with the
+   * retention_changed system message, which every member's devices also receive.
+   */
+  async setRetention(conversationId: string, retention: { mode: "permanent" } | { mode: "disappearing"; ttlSeconds: number }): Promise<Message> {
+    const proto = retention.mode === "permanent" ? { mode: RetentionMode.PERMANENT } : { mode: RetentionMode.DISAPPEARING, ttlSeconds: retention.ttlSeconds };
+    const res = await this.authed((h) => this.endpoint().settings.setRetention({ conversationId, retention: proto }, h));
+    if (!res.event) throw new ConnectError("the server returned no event", Code.Internal);
+    return res.event;
+  }
+
   async getConversation(conversationId: string): Promise<Conversation> {
     const res = await this.authed((h) => this.history.getConversation({ conversationId }, h));
     return this.noteConversation(res.conversation);

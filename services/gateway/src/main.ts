@@ -11,6 +11,7 @@ import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { ConversationSettingsService } from "@messenger/proto/conversations/v1/conversation_settings_service";
 import { MediaService } from "@messenger/proto/media/v1/media_service";
 import { forwardingRoute, peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
@@ -46,6 +47,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
   const store = peerTransport(config.STORE_URL);
   const presence = peerTransport(config.PRESENCE_URL);
   const accounts = peerTransport(config.ACCOUNTS_URL);
+  const groups = peerTransport(config.GROUPS_URL);
   const app = createGatewayApp(
     {
       verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
@@ -76,7 +78,8 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       forwardingRoute(ContactsService, accounts),
       forwardingRoute(HistoryService, store),
       forwardingRoute(PresenceService, presence),
-      forwardingRoute(GroupService, peerTransport(config.GROUPS_URL)),
+      forwardingRoute(GroupService, groups),
+      forwardingRoute(ConversationSettingsService, groups),
       forwardingRoute(MediaService, peerTransport(config.MEDIA_URL)),
     ],
     drain: (graceMs) => app.gateway.drain(graceMs, config.DRAIN_WAVES),

@@ -16,7 +16,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
 import { createDirectTransport, createServiceMetrics, instrumentRoute, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
-import { createStoreApp, openSqliteHistoryRepository, retentionMetrics, storeWriteMetrics } from "@messenger/store";
+import { createStoreApp, openSqliteHistoryRepository, retentionMetrics, storeWriteMetrics, type StoreApp } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
 /** The whole system running in this process. */
@@ -26,6 +26,8 @@ export interface RunningSystem {
   readonly gateway: Gateway;
   /** The media service (its cleanup can be run on demand). */
   readonly media: MediaApp;
+  /** The message store (its retention pass can be run on demand). */
+  readonly store: StoreApp;
   /** Drains the gateway, stops both listeners and closes the stores. */
   stop(): Promise<void>;
 }
@@ -181,6 +183,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     grpcPort: grpc.port,
     httpPort: http.port,
     media,
+    store,
     gateway: gateway.gateway,
     async stop() {
       serving.set(false);

@@ -11,8 +11,11 @@ import type { HistoryRepository } from "./storage/history-repository.js";
 /** The store service, ready to mount on any transport. */
 export interface StoreApp {
   readonly routes: ServiceRoute[];
-  /** One retention pass now (tests and operators' tools); the sweeper also runs on its own. */
-  sweepRetention(): Promise<{ deleted: number; conversations: number; more: boolean }>;
+  /**
+   * One retention pass now, as if at `at` (default: now), for tests and operators' tools; the
+   * sweeper also runs on its own.
+   */
+  sweepRetention(at?: number): Promise<{ deleted: number; conversations: number; more: boolean }>;
   close(): Promise<void>;
 }
 
@@ -54,7 +57,7 @@ export function createStoreApp(deps: {
   });
   return {
     routes: [historyRoute({ ...deps, now, largeGroupThreshold }), storeRoute({ repo: deps.repo, now, largeGroupThreshold })],
-    sweepRetention: () => sweeper.runOnce(),
+    sweepRetention: (at) => sweeper.runOnce(at),
     async close() {
       await sweeper.stop();
       await deps.repo.close();

@@ -85,7 +85,7 @@ describe("parseCommand", () => {
     for (const s of ["register <username>", "chat <username> <peer-username>", "chat <username> --group <group>", "open <username> <group>", "group <username> <title> [member…]"]) {
       expect(usage).toContain(s);
     }
-    for (const c of ["/invite", "/kick", "/leave", "/members", "/admin", "/title", "/readby", "/inbox", "/open", "/image PATH", "/file PATH", "/save N"]) expect(usage).toContain(c);
+    for (const c of ["/invite", "/kick", "/leave", "/members", "/admin", "/title", "/readby", "/inbox", "/open", "/image PATH", "/file PATH", "/save N", "/retention 1h"]) expect(usage).toContain(c);
     expect(usage).toContain("16384 characters");
     expect(usage).not.toContain("/add");
   });

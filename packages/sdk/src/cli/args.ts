@@ -88,6 +88,8 @@ leaves; /help lists the commands; //text sends "/text". /inbox lists your conver
 /kick NAME, /leave, /members, /admin NAME, /owner NAME, /title TEXT, /readby SEQ.
 /image PATH and /file PATH send an image or a file, with upload progress; /save N [DIR]
 saves the image or file of message N into DIR (default: the current directory).
+/retention shows how long the server keeps the conversation's messages; /retention 1h makes
+them disappear an hour after they are sent (5m to 90d), /retention off keeps them.
 My messages show ✓ once the server stored them; ✓✓ delivered up to N, ✔✔ read up to N.`;
 
 /** A device id the server accepts (1 to 64 of A-Z a-z 0-9 _ . -) derived from the host name. */

@@ -12,6 +12,7 @@ import { maxMessageChars } from "./line-limit.js";
 import { marksFor, type Marks } from "./marks.js";
 import { mediaCommands, mediaHelp, runMediaCommand, type MediaCommandDeps } from "./media-commands.js";
 import { Outcome } from "./outcome.js";
+import { retentionHelp, runRetentionCommand } from "./retention-command.js";
 import { readPassword } from "./password-prompt.js";
 import { printable } from "./printable.js";
 import { ResumeFile, messengerHome, resumeFilePath } from "./resume-file.js";
@@ -39,6 +40,7 @@ const saveDelayMs = 1_000;
 const chatHelp = `commands: /quit (or /exit) leaves (Ctrl-C too), /help shows this; //text sends "/text"
   /inbox          your conversations, direct and groups, with unread counts
   /open NAME|N    switch to the direct chat with user NAME, the group titled NAME, or /inbox entry N
+${retentionHelp}
 ${mediaHelp}
 ${contactHelp}`;
 
@@ -318,6 +320,10 @@ class ChatSession {
           return this.track(runContactCommand(command, args, this.inboxDeps()).catch(failed));
         }
         const screen = this.screen;
+        if (command === "/retention") {
+          if (!screen) return;
+          return this.track(runRetentionCommand(rest, screen.view.conversationId, this.client, (l) => this.print(l)).catch(failed));
+        }
         if (mediaCommands.has(command)) {
           if (!screen) return;
           return this.track(runMediaCommand(command, rest, screen.view.conversationId, this.mediaDeps(screen)).catch(failed));

@@ -23,8 +23,9 @@ export interface MediaCleanupDeps {
 const keysOf = (r: MediaRecord): string[] => [uploadKey(r.id), originalKey(r.id), thumbnailKey(r.id)];
 
 /**
- * Deletes what nothing will use, a bounded batch per pass: abandoned uploads, and completed
- * media that no stored message references once they are old enough to have been sent. The
+ * Deletes what nothing will use, a bounded batch per pass: abandoned uploads, completed
+ * media never sent once they are old enough to have been, and sent media whose messages are
+ * all gone (retention) once the grace for sends in flight has passed. The
  * store's references are the truth (they are written with the messages), so a media whose
  * last message was deleted goes on a later pass. The unreferenced scan walks all completed
  * media by id, `batch` at a time, resuming where the last pass stopped.
@@ -42,9 +43,13 @@ export function mediaCleanup(deps: MediaCleanupDeps, batch = 200) {
       const now = deps.now();
       const abandoned = await deps.repo.abandonedUploads(now - deps.settings.abandonedAfterMs, batch);
       await remove(abandoned);
-      const page = await deps.repo.readyMedia(now - deps.settings.unreferencedAfterMs, cursor, batch);
+      const page = await deps.repo.readyMedia(now, cursor, batch);
       cursor = page.length < batch ? "" : page.at(-1)!.id;
-      const settled = page.filter((r) => (r.lastResolvedAt ?? 0) < now - deps.settings.resolveGraceMs);
+      // A media a send named goes as soon as no message references it (its messages were
+      // deleted), once no send can be in flight; one never sent, after the longer wait.
+      const settled = page.filter((r) =>
+        r.lastResolvedAt !== undefined ? r.lastResolvedAt < now - deps.settings.resolveGraceMs : r.ready!.completedAt < now - deps.settings.unreferencedAfterMs,
+      );
       const referenced = settled.length > 0 ? await deps.access.referenced(settled.map((r) => r.id)) : new Set<string>();
       const unreferenced = settled.filter((r) => !referenced.has(r.id));
       await remove(unreferenced);

@@ -55,18 +55,20 @@ export interface RetentionSweepEvents {
 export function startRetentionSweeper(
   repo: HistoryRepository,
   opts: { intervalMs: number; batch: number; now: () => number; events?: RetentionSweepEvents; onError: (err: unknown) => void },
-): { runOnce(): Promise<ExpiredDeletion>; stop(): Promise<void> } {
+): { runOnce(at?: number): Promise<ExpiredDeletion>; stop(): Promise<void> } {
   let running: Promise<unknown> | undefined;
   let stopped = false;
-  const runOnce = async (): Promise<ExpiredDeletion> => {
-    const d = await repo.deleteExpired(opts.now(), opts.batch);
+  const runOnce = async (at?: number): Promise<ExpiredDeletion> => {
+    const d = await repo.deleteExpired(at ?? opts.now(), opts.batch);
     opts.events?.swept(d);
     return d;
   };
   const pass = (): void => {
     if (running || stopped) return;
     running = (async () => {
-      for (let d = await runOnce(); d.more && !stopped; d = await runOnce());
+      for (let d = await runOnce(); d.more && !stopped; d = await runOnce()) {
+        // Another batch at once: the limit cut this one short.
+      }
     })()
       .catch(opts.onError)
       .finally(() => (running = undefined));

@@ -99,6 +99,11 @@ const retentionModes: Record<RetentionMode, ProtoRetentionMode> = {
   disappearing: ProtoRetentionMode.DISAPPEARING,
 };
 
+/** A policy a request names; undefined for UNSPECIFIED or a mode we do not know. */
+export function retentionModeFromProto(m: ProtoRetentionMode): RetentionMode | undefined {
+  return (Object.keys(retentionModes) as RetentionMode[]).find((k) => retentionModes[k] === m);
+}
+
 export function memberStateToProto(m: MemberRecord): MemberState {
   return create(MemberStateSchema, { userId: m.userId, role: roleToProto(m.role), active: m.active, joinedSeq: BigInt(m.joinedSeq) });
 }

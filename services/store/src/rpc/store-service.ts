@@ -7,6 +7,7 @@ import type { GroupChange } from "../domain/group-change.js";
 import { getGroupState, getMemberRanges, listMembers } from "../domain/group-state.js";
 import { limits } from "../domain/limits.js";
 import { canSeeMedia, findMediaReferences, isMember } from "../domain/media-access.js";
+import { setConversationRetention } from "../domain/retention.js";
 import { readMessages } from "../domain/read-messages.js";
 import { setDirectRelation } from "../domain/set-direct-relation.js";
 import { syncDevice } from "../domain/sync.js";
@@ -20,6 +21,7 @@ import {
   msFromTimestamp,
   rangeToProto,
   receiptToProto,
+  retentionModeFromProto,
   seqFromWire,
   settableRoleFromProto,
   summaryToProto,
@@ -190,6 +192,17 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
       },
       async findMediaReferences(req) {
         return { referencedMediaIds: await findMediaReferences(repo, req.mediaIds) };
+      },
+      async setRetention(req) {
+        const mode = req.retention ? retentionModeFromProto(req.retention.mode) : undefined;
+        if (!mode) throw invalidArgument("retention.mode must be RETENTION_MODE_PERMANENT or RETENTION_MODE_DISAPPEARING");
+        const r = await setConversationRetention(repo, {
+          conversationId: req.conversationId,
+          actorUserId: req.actorUserId,
+          retention: { mode, ttlSeconds: req.retention?.ttlSeconds ?? 0 },
+          now: deps.now(),
+        });
+        return { event: messageToProto(r.event), memberVersion: BigInt(r.memberVersion) };
       },
     },
     "internal",
