@@ -139,6 +139,19 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     }
   }, 60_000);
 
+  it("a retention change made through one gateway reaches a member on the other live, as a system message", async () => {
+    const alice = await user(0, { only: true });
+    const bob = await user(1, { only: true });
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collectMessages(bob);
+    await alice.setRetention(conv.id, { mode: "disappearing", ttlSeconds: 86_400 });
+    await eventually(() => bobGot.length === 1, "bob gets the change on the other gateway");
+    const ev = bobGot[0]!.body;
+    expect(ev.case === "system" && ev.value.event.case === "retentionChanged" ? ev.value.event.value.retention?.ttlSeconds : 0).toBe(86_400);
+    expect((await bob.getConversation(conv.id)).retention?.ttlSeconds).toBe(86_400);
+  });
+
   it("a gateway receives deliveries only for its own sessions", async () => {
     const [gw1, gw2] = cluster.gateways;
     const alice = await user(0, { only: true });
