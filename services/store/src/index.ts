@@ -3,3 +3,4 @@ export { openSqliteHistoryRepository } from "./storage/sqlite-history-repository
 export type { HistoryRepository } from "./storage/history-repository.js";
 export { historyRepositoryContract } from "./storage/history-repository.contract.js";
 export { retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
+export { listMessages } from "./domain/list-messages.js";

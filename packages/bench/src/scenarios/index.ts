@@ -5,6 +5,7 @@ import { chaos } from "./chaos.js";
 import { chat } from "./chat.js";
 import { fuzz } from "./fuzz.js";
 import { group } from "./group.js";
+import { history } from "./history.js";
 import { idleSessions } from "./idle-sessions.js";
 import { media } from "./media.js";
 import { presence } from "./presence.js";
@@ -21,4 +22,5 @@ export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[
   fuzz,
   chaos,
   media,
+  history,
 };
