@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MessengerClient } from "@messenger/sdk";
-import { eventually, freePort } from "@messenger/testing";
+import { eventually, freePort, within } from "@messenger/testing";
 import { afterAll, describe, expect, it } from "vitest";
 
 // `npm run cluster` as a newcomer runs it: the script in a process group of its own (as a
@@ -48,13 +48,9 @@ class ClusterScript {
 
   /** Resolves with the exit code; rejects with the output if it takes longer than `timeoutMs`. */
   async exitCode(timeoutMs = 90_000): Promise<number | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the script did not exit:\n${this.output}`)), timeoutMs)));
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(this.exited, timeoutMs, "the script to exit").catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; its output:\n${this.output}`);
+    });
   }
 
   /** The line numbers, in the output, of each process's "stopped" line (services log it as JSON). */

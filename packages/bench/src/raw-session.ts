@@ -84,3 +84,23 @@ export function connectH2(url: string): Promise<http2.ClientHttp2Session> {
     s.once("error", reject);
   });
 }
+
+/**
+ * Opens a connection and a device session on it, says hello with `token` and resolves once
+ * the replay is over (sync_complete); every frame, those before included, goes to `onFrame`.
+ */
+export async function openSyncedSession(
+  url: string,
+  token: string,
+  onFrame: (f: SessionResponse, bytes: number) => void,
+): Promise<{ connection: http2.ClientHttp2Session; session: RawSession }> {
+  const connection = await connectH2(url);
+  const session = await new Promise<RawSession>((resolve) => {
+    const s = new RawSession(connection, (f, n) => {
+      if (f.frame.case === "syncComplete") resolve(s);
+      onFrame(f, n);
+    });
+    s.send({ frame: { case: "hello", value: { accessToken: token } } });
+  });
+  return { connection, session };
+}

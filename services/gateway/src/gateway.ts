@@ -154,6 +154,8 @@ export class Gateway implements GapFiller {
     clearInterval(this.timer);
     this.subscription.unsubscribe();
     for (const s of this.table.all()) s.end();
+    // A catch-up still reading the store stops at its next session (they are all ended).
+    await this.catchingUp;
   }
 
   private onDelivery(bytes: Uint8Array): void {

@@ -11,7 +11,7 @@ interface SyncCursor {
   readonly receiptsVersion: bigint;
 }
 
-/** No receipts version is above it: a resync asks for messages, not every receipt again. */
+/** No receipts version is above it: the store then sends no receipts, so a resync reads messages, not every receipt again. */
 const skipReceipts = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
@@ -30,7 +30,7 @@ export async function replay(
   maxReplayPerConversation: number,
 ): Promise<void> {
   const cursors = (resume?.cursors ?? []).map((c) => ({ conversationId: c.conversationId, seq: c.seq, receiptsVersion: c.receiptsVersion }));
-  const replayed = await syncPass(store, session, cursors, maxReplayPerConversation, true);
+  const replayed = await syncPass(store, session, cursors, maxReplayPerConversation);
   if (replayed === undefined) return;
   session.enqueue({ frame: { case: "syncComplete", value: { syncVersion: 0n, replayedMessages: replayed } } });
   session.finishSync();
@@ -45,7 +45,7 @@ export async function replay(
  */
 export async function resync(store: Client<typeof StoreService>, session: Session, maxReplayPerConversation: number): Promise<number> {
   const cursors = [...session.feeds.positions()].map(([conversationId, seq]) => ({ conversationId, seq, receiptsVersion: skipReceipts }));
-  return (await syncPass(store, session, cursors, maxReplayPerConversation, false)) ?? 0;
+  return (await syncPass(store, session, cursors, maxReplayPerConversation)) ?? 0;
 }
 
 /** One pass of Sync over the user's conversations into the session; undefined if the session closed. */
@@ -54,7 +54,6 @@ async function syncPass(
   session: Session,
   cursors: SyncCursor[],
   maxReplayPerConversation: number,
-  receipts: boolean,
 ): Promise<number | undefined> {
   let replayed = 0;
   let pageToken = "";
@@ -93,7 +92,6 @@ async function syncPass(
         }
         session.feeds.settle(c.conversationId, [], c.lastSeq);
       }
-      if (!receipts) continue;
       for (const r of c.receipts) {
         session.enqueue({ frame: { case: "receipt", value: { conversationId: c.conversationId, receipt: r, receiptsVersion: c.receiptsVersion, summary: c.summary } } });
       }

@@ -36,7 +36,6 @@ export async function blobStoreFromEnv(
     MINIO_BUCKET: string;
     MINIO_REGION: string;
     MEDIA_URL_SECRET?: string | undefined;
-    MEDIA_PUBLIC_URL?: string | undefined;
   },
   local: { dataDir: string; publicBaseUrl: () => string },
 ): Promise<ConfiguredBlobStore> {
@@ -45,7 +44,7 @@ export async function blobStoreFromEnv(
     const useSSL = url.protocol === "https:";
     const blobs = await openS3BlobStore({
       endPoint: url.hostname,
-      port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+      ...(url.port ? { port: Number(url.port) } : {}),
       useSSL,
       accessKey: env.MINIO_ACCESS_KEY,
       secretKey: env.MINIO_SECRET_KEY,
@@ -58,7 +57,7 @@ export async function blobStoreFromEnv(
   const store = openLocalBlobStore({
     dir,
     secret: urlSecret(local.dataDir, env.MEDIA_URL_SECRET),
-    publicBaseUrl: () => env.MEDIA_PUBLIC_URL?.replace(/\/$/, "") ?? local.publicBaseUrl(),
+    publicBaseUrl: local.publicBaseUrl,
   });
   return { blobs: store, routes: { [store.httpPrefix]: (req, res) => store.handle(req, res) }, describe: dir };
 }

@@ -21,7 +21,7 @@ await runService("media", () => parseEnv(env), async (config, { log, metrics }) 
     store: createClient(StoreService, peerTransport(config.STORE_URL)),
     log,
     metrics,
-    publicBaseUrl: () => `http://${config.HOST}:${httpPort}`,
+    http: { host: config.HOST, port: () => httpPort },
   });
   return {
     routes: app.routes,

@@ -1,5 +1,5 @@
 import { positiveInt, z } from "@messenger/config";
-import { defaultMediaSettings, MiB, type MediaSettings } from "./domain/media-settings.js";
+import { defaultMediaSettings, type MediaSettings } from "./domain/media-settings.js";
 
 const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 
@@ -50,4 +50,3 @@ export function mediaSettingsFrom(env: MediaEnv): MediaSettings {
   };
 }
 
-export { MiB };

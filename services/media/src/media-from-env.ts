@@ -12,13 +12,15 @@ import { openSqliteMediaRepository } from "./storage/sqlite-media-repository.js"
 /**
  * The media service as its environment configures it, for the service process and the
  * one-process system alike: records in DATA_DIR/media.db, blobs in MinIO / S3 or in
- * DATA_DIR/media/blobs behind `publicBaseUrl` (the HTTP port, known once it listens).
+ * DATA_DIR/media/blobs behind the HTTP port (`http.port()`: known once it listens), named in
+ * signed URLs as MEDIA_PUBLIC_URL or, by default, as its listen host (loopback for a wildcard).
  */
 export async function createMediaAppFromEnv(
   config: MediaEnv & { readonly DATA_DIR: string },
-  deps: { verifier: TokenVerifier; store: Client<typeof StoreService>; log: Logger; metrics?: ServiceMetrics; publicBaseUrl: () => string },
+  deps: { verifier: TokenVerifier; store: Client<typeof StoreService>; log: Logger; metrics?: ServiceMetrics; http: { host: string; port: () => number } },
 ): Promise<MediaApp> {
-  const blobs = await blobStoreFromEnv(config, { dataDir: config.DATA_DIR, publicBaseUrl: deps.publicBaseUrl });
+  const host = deps.http.host === "0.0.0.0" || deps.http.host === "::" ? "127.0.0.1" : deps.http.host;
+  const blobs = await blobStoreFromEnv(config, { dataDir: config.DATA_DIR, publicBaseUrl: () => config.MEDIA_PUBLIC_URL ?? `http://${host}:${deps.http.port()}` });
   deps.log.info({ blobs: blobs.describe }, "media blob store");
   return createMediaApp({
     verifier: deps.verifier,

@@ -1,4 +1,4 @@
-import type { Client } from "@connectrpc/connect";
+import { Code, type Client } from "@connectrpc/connect";
 import { deliveryCodec, offlineNotificationCodec, subjects, type Bus, type DurableQueue, type SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
 import type { MediaRefsService } from "@messenger/proto/media/v1/media_refs_service";
@@ -31,6 +31,9 @@ export interface RouterSettings {
   /** Delivery batches a router may hold before its senders wait. */
   readonly maxDeliveryBacklog: number;
 }
+
+/** How long a send batch waits for the media service to vouch for its media references. */
+const mediaResolveTimeoutMs = 2_000;
 
 /** The router's defaults (the same threshold as the store's). */
 export const defaultRouterSettings: RouterSettings = { largeGroupThreshold: 256, largeGroupWindowMs: 1_000, maxDeliveryBacklog: 1_024 };
@@ -80,7 +83,12 @@ export function createRouterApp(deps: RouterDeps, settings: RouterSettings = def
         sessions,
         publish,
         largeGroupThreshold: settings.largeGroupThreshold,
-        resolveMedia: async (items) => (await deps.media.resolveMedia({ items: [...items] })).results.map((r) => (r.media && r.errorCode === 0 ? { media: r.media } : { errorCode: r.errorCode, errorMessage: r.errorMessage })),
+        // Well inside the gateway's deadline on this call: a media service that hangs holds
+        // back only the media sends (and what their devices sent after), never the call.
+        resolveMedia: async (items) =>
+          (await deps.media.resolveMedia({ items: [...items] }, { timeoutMs: mediaResolveTimeoutMs })).results.map((r) =>
+            r.errorCode !== 0 ? { errorCode: r.errorCode, errorMessage: r.errorMessage } : r.media ? { media: r.media } : { errorCode: Code.Internal, errorMessage: "the media service answered without a reference" },
+          ),
       }),
     ],
     idle: () => delivery.idle(),

@@ -3,7 +3,7 @@ import { parseEnv, port, positiveInt, z } from "@messenger/config";
 import { gatewayLimitsEnv } from "@messenger/gateway";
 import { groupsLimitsEnv } from "@messenger/groups";
 import { mediaEnv } from "@messenger/media";
-import { defaultRetentionSweep } from "@messenger/store";
+import { retentionSweepEnv } from "@messenger/store";
 
 /** The environment of the one-process system; every variable is listed in the README. */
 export const standaloneEnv = z.object({
@@ -29,8 +29,7 @@ export const standaloneEnv = z.object({
   PRESENCE_ANNOUNCE_WINDOW_MS: z.coerce.number().int().min(0).default(1_000),
   MAX_CONTACTS: positiveInt(5000),
   MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
-  RETENTION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(defaultRetentionSweep.intervalMs),
-  RETENTION_SWEEP_BATCH: positiveInt(defaultRetentionSweep.batch),
+  ...retentionSweepEnv,
   ...accountsLimitsEnv,
   ...groupsLimitsEnv,
   ...gatewayLimitsEnv,

@@ -96,13 +96,12 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   });
   // The local folder's signed URLs point at the HTTP port, known once it listens.
   let httpPort = config.HTTP_PORT;
-  const publicHost = config.HOST === "0.0.0.0" || config.HOST === "::" ? "127.0.0.1" : config.HOST;
   const media = await createMediaAppFromEnv(config, {
     verifier,
     store: storeClient,
     log: log.child({ component: "media" }),
     metrics,
-    publicBaseUrl: () => `http://${publicHost}:${httpPort}`,
+    http: { host: config.HOST, port: () => httpPort },
   });
   const offline = createMemoryQueue();
   const router = createRouterApp(

@@ -1,6 +1,7 @@
 import type { Client } from "@connectrpc/connect";
 import type { TokenVerifier } from "@messenger/auth";
 import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
+import { z } from "@messenger/config";
 import type { ServiceRoute } from "@messenger/rpc";
 import { limits } from "./domain/limits.js";
 import { startRetentionSweeper, type RetentionSweepEvents } from "./domain/retention.js";
@@ -27,6 +28,12 @@ export interface RetentionSweepSettings {
 }
 
 export const defaultRetentionSweep: RetentionSweepSettings = { intervalMs: 60_000, batch: 1_000 };
+
+/** The sweeper's environment, read by the store alone and by the one-process system (see the README). */
+export const retentionSweepEnv = {
+  RETENTION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(defaultRetentionSweep.intervalMs),
+  RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).default(defaultRetentionSweep.batch),
+};
 
 /**
  * Composes the store from its adapters: the history repository and a client of accounts'

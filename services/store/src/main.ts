@@ -4,7 +4,7 @@ import { createTokenVerifier } from "@messenger/auth";
 import { parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
-import { createStoreApp, defaultRetentionSweep } from "./app.js";
+import { createStoreApp, retentionSweepEnv } from "./app.js";
 import { limits } from "./domain/limits.js";
 import { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
 import { retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
@@ -15,8 +15,7 @@ const env = z.object({
   JWKS_URL: serviceUrl(),
   ACCOUNTS_URL: serviceUrl(),
   LARGE_GROUP_THRESHOLD: z.coerce.number().int().min(1).default(limits.defaultLargeGroupThreshold),
-  RETENTION_SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(defaultRetentionSweep.intervalMs),
-  RETENTION_SWEEP_BATCH: z.coerce.number().int().min(1).default(defaultRetentionSweep.batch),
+  ...retentionSweepEnv,
 });
 
 await runService("store", () => parseEnv(env), async (config, { log, metrics }) => {

@@ -1,4 +1,5 @@
 import type { LocalCluster, ServiceProcess } from "@messenger/testing";
+import { seededRandom } from "../stats.js";
 
 /** The faults the chaos scenario injects. */
 export const faultKinds = ["gateway SIGKILL", "gateway SIGTERM", "router SIGKILL", "store SIGTERM", "presence SIGKILL", "nats-server restart"] as const;
@@ -13,25 +14,13 @@ export interface PlannedFault {
   readonly gateway: number;
 }
 
-/** mulberry32: a small seeded generator, so that a seed replays the same schedule. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A fault every `everyMs` over `durationMs`, deterministic from `seed`: the kinds in shuffled
  * rounds (each kind once per round, so a short run still has every kind), each process down
  * 0.5–2.5 s before it is started again.
  */
 export function faultSchedule(seed: number, durationMs: number, everyMs: number, gateways: number): PlannedFault[] {
-  const rnd = random(seed);
+  const rnd = seededRandom(seed);
   const out: PlannedFault[] = [];
   let round: FaultKind[] = [];
   for (let at = everyMs; at < durationMs; at += everyMs) {

@@ -6,7 +6,7 @@ import { listMessages, openSqliteHistoryRepository, type HistoryRepository } fro
 import { CpuMeter } from "../process-stats.js";
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
-import { median, quantile } from "../stats.js";
+import { median, quantile, seededRandom } from "../stats.js";
 
 const pageSize = 50;
 const appendBatch = 500;
@@ -53,18 +53,6 @@ interface SeedRun {
 
 const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 const text = (i: number): string => `message ${i} `.padEnd(textBytes, "x");
-
-/** A small deterministic PRNG (mulberry32), so both paths of a round read the same anchors. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * History at scale, in-process on the real SQLite adapter (a file in a temp dir on disk,
@@ -173,7 +161,7 @@ interface Seqs {
 
 /** Random anchors, drawn from a seed per round so both paths read the same pages. */
 function anchors(seqs: Seqs, round: number): () => number {
-  const next = random(1_000 + round);
+  const next = seededRandom(1_000 + round);
   return () => Math.floor(next() * (seqs.last - pageSize));
 }
 

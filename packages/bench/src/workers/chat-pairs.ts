@@ -7,7 +7,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type http2 from "node:http2";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
-import { connectH2, RawSession } from "../raw-session.js";
+import { openSyncedSession, type RawSession } from "../raw-session.js";
 import { serveWorker } from "../worker-host.js";
 import { steadyRate } from "../steady-rate.js";
 
@@ -43,15 +43,9 @@ function sendOne(p: Pair): void {
 }
 
 async function session(url: string, token: string, onFrame: ConstructorParameters<typeof RawSession>[1]): Promise<RawSession> {
-  const conn = await connectH2(url);
-  connections.push(conn);
-  return new Promise((resolve) => {
-    const s = new RawSession(conn, (f, n) => {
-      if (f.frame.case === "syncComplete") resolve(s);
-      onFrame(f, n);
-    });
-    s.send({ frame: { case: "hello", value: { accessToken: token } } });
-  });
+  const { connection, session } = await openSyncedSession(url, token, onFrame);
+  connections.push(connection);
+  return session;
 }
 
 serveWorker({

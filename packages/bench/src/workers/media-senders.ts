@@ -18,7 +18,7 @@ import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { MediaService } from "@messenger/proto/media/v1/media_service";
 import { retryAfterMsOf } from "@messenger/rpc";
 import sharp from "sharp";
-import { connectH2, RawSession } from "../raw-session.js";
+import { openSyncedSession, type RawSession } from "../raw-session.js";
 import { serveWorker } from "../worker-host.js";
 
 interface Sender {
@@ -125,15 +125,9 @@ async function makePhotos(count: number, targetBytes: number): Promise<Photo[]> 
 }
 
 async function openSession(url: string, token: string, onFrame: ConstructorParameters<typeof RawSession>[1]): Promise<RawSession> {
-  const conn = await connectH2(url);
-  connections.push(conn);
-  return new Promise((resolve) => {
-    const s = new RawSession(conn, (f, n) => {
-      if (f.frame.case === "syncComplete") resolve(s);
-      onFrame(f, n);
-    });
-    s.send({ frame: { case: "hello", value: { accessToken: token } } });
-  });
+  const { connection, session } = await openSyncedSession(url, token, onFrame);
+  connections.push(connection);
+  return session;
 }
 
 /** PUTs a body to a signed URL; resolves when the blob store answered 2xx. */

@@ -1,9 +1,11 @@
 // Test support: the CLI as a child process, the way `npm run chat` runs it, on a pipe or on
 // a pseudo-terminal.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { spawnSystem, type SystemProcess } from "@messenger/testing";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 const cliArgs = ["--import", "tsx", "packages/sdk/src/cli/main.ts"];
@@ -105,4 +107,39 @@ export function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
 }
 
-/** A loopback port nothing listens on right now. */
+const password = "correct horse battery";
+
+/**
+ * A system in a child process, a CLI home directory, and every CLI a test runs against them
+ * (with the password in the environment); `close()` ends them all and deletes the home.
+ */
+export class CliWorld {
+  private readonly children: CliProcess[] = [];
+
+  private constructor(
+    readonly system: SystemProcess,
+    readonly home: string,
+  ) {}
+
+  /** Starts the system and registers `users`. */
+  static async start(name: string, users: readonly string[]): Promise<CliWorld> {
+    const world = new CliWorld(await spawnSystem(), mkdtempSync(join(tmpdir(), `messenger-${name}-`)));
+    const codes = await Promise.all(users.map((u) => world.cli(["register", u]).exitCode()));
+    if (codes.some((c) => c !== 0)) throw new Error(`registering ${users.join(", ")} exited with ${codes.join(", ")}`);
+    return world;
+  }
+
+  /** A CLI run against the system (or `url`). */
+  cli(args: readonly string[], opts: { terminal?: boolean; url?: string } = {}): CliProcess {
+    const c = new CliProcess(args, { MESSENGER_PASSWORD: password, MESSENGER_HOME: this.home, MESSENGER_URL: opts.url ?? this.system.grpcUrl }, opts);
+    this.children.push(c);
+    return c;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.children) c.kill();
+    await Promise.all(this.children.map((c) => c.exited));
+    await this.system.stop();
+    rmSync(this.home, { recursive: true, force: true });
+  }
+}

@@ -1,33 +1,15 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { spawnSystem, type SystemProcess } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CliProcess } from "./cli-harness.js";
+import { CliWorld } from "./cli-harness.js";
 
-const password = "correct horse battery";
-let sys: SystemProcess;
-let home: string;
-const children: CliProcess[] = [];
-
-function cli(...args: string[]): CliProcess {
-  const c = new CliProcess(args, { MESSENGER_PASSWORD: password, MESSENGER_HOME: home, MESSENGER_URL: sys.grpcUrl });
-  children.push(c);
-  return c;
-}
+let world: CliWorld;
+const cli = (...args: string[]) => world.cli(args);
 
 beforeAll(async () => {
-  sys = await spawnSystem();
-  home = mkdtempSync(join(tmpdir(), "messenger-cli-inbox-"));
-  const regs = ["harry", "ivy", "jack"].map((u) => cli("register", u));
-  expect(await Promise.all(regs.map((r) => r.exitCode()))).toEqual([0, 0, 0]);
+  world = await CliWorld.start("cli-inbox", ["harry", "ivy", "jack"]);
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of children) c.kill();
-  await Promise.all(children.map((c) => c.exited));
-  await sys?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await world?.close();
 });
 
 describe("chat CLI conversations", { timeout: 90_000 }, () => {

@@ -1,24 +1,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSystem, type SystemProcess } from "@messenger/testing";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CliProcess } from "./cli-harness.js";
+import { CliWorld } from "./cli-harness.js";
 import { safeFileName } from "./media-commands.js";
 import { ProgressBar, type ProgressOutput } from "./progress-bar.js";
 
-const password = "correct horse battery";
-let sys: SystemProcess;
-let home: string;
+let world: CliWorld;
 let work: string;
-const children: CliProcess[] = [];
-
-function cli(...args: string[]): CliProcess {
-  const c = new CliProcess(args, { MESSENGER_PASSWORD: password, MESSENGER_HOME: home, MESSENGER_URL: sys.grpcUrl });
-  children.push(c);
-  return c;
-}
+const cli = (...args: string[]) => world.cli(args);
 
 /** A regexp matching `s` literally. */
 function literal(s: string): string {
@@ -26,18 +17,13 @@ function literal(s: string): string {
 }
 
 beforeAll(async () => {
-  sys = await spawnSystem();
-  home = mkdtempSync(join(tmpdir(), "messenger-cli-media-home-"));
+  world = await CliWorld.start("cli-media-home", ["mia", "noah"]);
   work = mkdtempSync(join(tmpdir(), "messenger-cli-media-"));
-  const regs = ["mia", "noah"].map((u) => cli("register", u));
-  expect(await Promise.all(regs.map((r) => r.exitCode()))).toEqual([0, 0]);
-});
+}, 60_000);
 
 afterAll(async () => {
-  for (const c of children) c.kill();
-  await Promise.all(children.map((c) => c.exited));
-  await sys?.stop();
-  for (const dir of [home, work]) if (dir) rmSync(dir, { recursive: true, force: true });
+  await world?.close();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 describe("chat CLI media", { timeout: 90_000 }, () => {

@@ -1,35 +1,17 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { spawnSystem, type SystemProcess } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CliProcess } from "./cli-harness.js";
+import { CliWorld, type CliProcess } from "./cli-harness.js";
 
 // The CLI at a terminal (a pseudo-terminal, keys in raw mode), fed a paste far longer than a
 // message may be: it must refuse it at once, and Ctrl-C and SIGTERM must end it mid-paste.
-const password = "correct horse battery";
-let sys: SystemProcess;
-let home: string;
-const children: CliProcess[] = [];
-
-function cli(args: readonly string[], opts: { terminal?: boolean } = { terminal: true }): CliProcess {
-  const c = new CliProcess(args, { MESSENGER_PASSWORD: password, MESSENGER_HOME: home, MESSENGER_URL: sys.grpcUrl }, opts);
-  children.push(c);
-  return c;
-}
+let world: CliWorld;
+const cli = (args: readonly string[], opts: { terminal?: boolean } = { terminal: true }): CliProcess => world.cli(args, opts);
 
 beforeAll(async () => {
-  sys = await spawnSystem();
-  home = mkdtempSync(join(tmpdir(), "messenger-cli-tty-"));
-  const regs = [cli(["register", "kim"], {}), cli(["register", "lee"], {})];
-  expect(await Promise.all(regs.map((r) => r.exitCode()))).toEqual([0, 0]);
+  world = await CliWorld.start("cli-tty", ["kim", "lee"]);
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of children) c.kill();
-  await Promise.all(children.map((c) => c.exited));
-  await sys?.stop();
-  if (home) rmSync(home, { recursive: true, force: true });
+  await world?.close();
 });
 
 /** A paste of `chars` characters with no line end, written without waiting for the terminal to take it. */
@@ -82,7 +64,7 @@ describe("chat CLI at a terminal", { timeout: 60_000 }, () => {
   it("leaves at once on Ctrl-C while reconnecting with a send pending, saying what was not sent", async () => {
     const kim = cli(["chat", "kim", "lee", "--device", "tty"]);
     await kim.waitFor(/-- connected; chatting with lee/);
-    await sys.stop();
+    await world.system.stop();
     await kim.waitFor(/-- disconnected.*; reconnecting…/);
     kim.write("into the void\r\x03");
     // /quit would wait up to 5 s for the send; Ctrl-C does not.

@@ -20,7 +20,7 @@ export const mediaCommands = new Set(["/image", "/file", "/save"]);
  * limits, so the usual "too large" comes from the server with its own limit in it; this one
  * only keeps the CLI from reading gigabytes.
  */
-export const maxReadBytes = 512 * 1024 * 1024;
+const maxReadBytes = 512 * 1024 * 1024;
 
 /** Tries of "name (n).ext" before /save gives up on a crowded directory. */
 const maxNameTries = 1000;

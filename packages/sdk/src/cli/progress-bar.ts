@@ -17,7 +17,7 @@ const pipeSteps = [0, 50, 100] as const;
 const clearLineAndReturn = "\r\x1b[2K";
 
 /** `uploading photo.jpg [#########.........] 48% 120.0 KB/250.0 KB`. */
-export function progressLine(label: string, fileName: string, sent: number, total: number): string {
+function progressLine(label: string, fileName: string, sent: number, total: number): string {
   const ratio = total > 0 ? Math.min(1, Math.max(0, sent / total)) : 1;
   const filled = Math.round(ratio * barCells);
   const percent = Math.floor(ratio * 100);

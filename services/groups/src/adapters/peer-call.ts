@@ -1,3 +1,4 @@
+import type { HandlerContext } from "@connectrpc/connect";
 import { requestIdHeader } from "@messenger/rpc";
 
 /** What the adapters carry from one incoming call to the peers they call for it. */
@@ -16,4 +17,9 @@ export function peerHeaders(call: PeerCall, withToken: boolean): Record<string, 
   if (call.requestId) h[requestIdHeader] = call.requestId;
   if (withToken && call.authorization) h.authorization = call.authorization;
   return h;
+}
+
+/** What an incoming call passes on to the peers called for it. */
+export function peerCallOf(ctx: HandlerContext): PeerCall {
+  return { authorization: ctx.requestHeader.get("authorization") ?? "", requestId: ctx.requestHeader.get(requestIdHeader) ?? "", signal: ctx.signal };
 }

@@ -1,10 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { authenticate } from "@messenger/auth";
 import { ConversationSettingsService } from "@messenger/proto/conversations/v1/conversation_settings_service";
-import { requestIdHeader, route, type ServiceRoute } from "@messenger/rpc";
-import { peerHeaders, type PeerCall } from "../adapters/peer-call.js";
+import { route, type ServiceRoute } from "@messenger/rpc";
+import { peerCallOf, peerHeaders } from "../adapters/peer-call.js";
 import { routerEventDelivery } from "../adapters/router-event-delivery.js";
-import type { GroupsDeps } from "./group-service.js";
+import { deliveryTimeoutOf, type GroupsDeps } from "./group-service.js";
 
 /**
  * The public messenger.conversations.v1.ConversationSettingsService, served by the groups
@@ -13,13 +13,13 @@ import type { GroupsDeps } from "./group-service.js";
  * sessions through the router. Direct conversations and groups alike.
  */
 export function conversationSettingsRoute(deps: GroupsDeps): ServiceRoute {
-  const deliveryTimeoutMs = deps.settings.deliveryTimeoutMs ?? 1_000;
+  const deliveryTimeoutMs = deliveryTimeoutOf(deps.settings);
   return route(
     ConversationSettingsService,
     {
       async setRetention(req, ctx) {
         const { userId } = await authenticate(deps.verifier, ctx.requestHeader);
-        const call: PeerCall = { authorization: ctx.requestHeader.get("authorization") ?? "", requestId: ctx.requestHeader.get(requestIdHeader) ?? "", signal: ctx.signal };
+        const call = peerCallOf(ctx);
         if (!req.conversationId) throw new ConnectError("conversation_id is required", Code.InvalidArgument);
         const committed = await deps.store.setRetention(
           { conversationId: req.conversationId, actorUserId: userId, ...(req.retention ? { retention: req.retention } : {}) },

@@ -7,9 +7,9 @@ import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import type { HistoryService } from "@messenger/proto/history/v1/history_service";
 import type { RouterService } from "@messenger/proto/router/v1/router_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
-import { createRateLimiter, enforceRateLimit, requestIdHeader, route, type RateLimit, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { createRateLimiter, enforceRateLimit, route, type RateLimit, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import { accountsUserDirectory } from "../adapters/accounts-user-directory.js";
-import type { PeerCall } from "../adapters/peer-call.js";
+import { peerCallOf, type PeerCall } from "../adapters/peer-call.js";
 import { routerEventDelivery } from "../adapters/router-event-delivery.js";
 import { roleToProto, storeGroupStore } from "../adapters/store-group-store.js";
 import { groupUseCases, type GroupUseCases } from "../domain/group-use-cases.js";
@@ -29,6 +29,9 @@ export interface GroupsSettings {
   /** Groups a user may create (GROUP_CREATE_RATE_LIMIT); @default no limit */
   readonly createGroupRateLimit?: RateLimit;
 }
+
+/** How long a change's answer waits for the live push of its system message. */
+export const deliveryTimeoutOf = (settings: GroupsSettings): number => settings.deliveryTimeoutMs ?? 1_000;
 
 /** What the groups service calls. */
 export interface GroupsDeps {
@@ -66,16 +69,12 @@ function roleFromRequest(role: MemberRole): Role | undefined {
  * and refusals become statuses in one place (withGroupErrors).
  */
 export function groupsRoute(deps: GroupsDeps): ServiceRoute {
-  const deliveryTimeoutMs = deps.settings.deliveryTimeoutMs ?? 1_000;
+  const deliveryTimeoutMs = deliveryTimeoutOf(deps.settings);
   const createLimiter = createRateLimiter("group_create", deps.settings.createGroupRateLimit, deps.metrics?.registry);
 
   async function begin(ctx: HandlerContext): Promise<{ me: string; call: PeerCall; groups: GroupUseCases<Message> }> {
     const claims = await authenticate(deps.verifier, ctx.requestHeader);
-    const call: PeerCall = {
-      authorization: ctx.requestHeader.get("authorization") ?? "",
-      requestId: ctx.requestHeader.get(requestIdHeader) ?? "",
-      signal: ctx.signal,
-    };
+    const call = peerCallOf(ctx);
     const groups = groupUseCases(
       {
         store: storeGroupStore(deps.store, call),

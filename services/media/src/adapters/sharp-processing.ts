@@ -33,8 +33,8 @@ export function sharpProcessing(limits: ProcessingLimits, settings: MediaSetting
           return { ...image, processingSeconds: (performance.now() - started) / 1000 };
         });
       } catch (err) {
-        if (err instanceof ImageRejectedError) throw mediaError("bad-upload", `not a usable image: ${err.message}`);
-        if (err instanceof ProcessingQueueFullError) throw mediaError("resource-exhausted", "the media service is busy processing images; try again shortly");
+        if (err instanceof ImageRejectedError) throw mediaError("invalid_argument", `not a usable image: ${err.message}`);
+        if (err instanceof ProcessingQueueFullError) throw mediaError("resource_exhausted", "the media service is busy processing images; try again shortly");
         throw err;
       }
     },

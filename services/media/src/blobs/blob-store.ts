@@ -51,3 +51,12 @@ export interface BlobStore {
   remove(keys: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * The Content-Disposition of a download served as a file named `name` (RFC 6266 with an
+ * RFC 5987 ext-value: encodeURIComponent leaves ' ( ) * unescaped, which attr-char forbids).
+ */
+export function attachmentDisposition(name: string): string {
+  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename*=UTF-8''${encoded}`;
+}

@@ -6,7 +6,7 @@ import type * as http2 from "node:http2";
 import { basename, dirname, join } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlobInfo, BlobStore, GetGrant, PutGrant, SignedRequest } from "./blob-store.js";
+import { attachmentDisposition, type BlobInfo, type BlobStore, type GetGrant, type PutGrant, type SignedRequest } from "./blob-store.js";
 
 /** The embedded blob store: also an HTTP endpoint, since clients PUT and GET its signed URLs. */
 export interface LocalBlobStore extends BlobStore {
@@ -46,7 +46,7 @@ const MAX_KEY_LENGTH = 1024;
  * Keys become file paths, so only plain segments pass: no "..", no empty segments (which also
  * rules out a leading "/"), and no leading "." so keys can never collide with our temp files.
  */
-export function isValidBlobKey(key: string): boolean {
+function isValidBlobKey(key: string): boolean {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH || key.includes("..")) return false;
   return key.split("/").every((segment) => SEGMENT.test(segment) && !segment.startsWith("."));
 }
@@ -56,11 +56,6 @@ function isHeaderSafe(value: string): boolean {
   return !/[\u0000-\u001f\u007f]/.test(value);
 }
 
-/** RFC 5987 ext-value: encodeURIComponent leaves ' ( ) * unescaped, which attr-char forbids. */
-export function attachmentDisposition(name: string): string {
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename*=UTF-8''${encoded}`;
-}
 
 /** What a URL grants, exactly as signed. */
 type Grant =

@@ -1,6 +1,6 @@
 import { Client } from "minio";
 import type { Readable } from "node:stream";
-import type { BlobInfo, BlobStore, GetGrant, PutGrant, SignedRequest } from "./blob-store.js";
+import { attachmentDisposition, type BlobInfo, type BlobStore, type GetGrant, type PutGrant, type SignedRequest } from "./blob-store.js";
 
 export interface S3BlobStoreOptions {
   /** Host name or IP, without scheme or port (e.g. "minio" or "s3.amazonaws.com"). */
@@ -125,10 +125,4 @@ function failureCode(failure: unknown): string {
 function isNoSuchKey(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === "NotFound" || code === "NoSuchKey";
-}
-
-/** RFC 5987 ext-value: encodeURIComponent leaves ' ( ) * unescaped, which attr-char forbids. */
-function attachmentDisposition(name: string): string {
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename*=UTF-8''${encoded}`;
 }

@@ -1,11 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
-import { PassThrough, Transform, type Readable } from "node:stream";
+import { createHash, randomBytes, type Hash } from "node:crypto";
+import { Readable } from "node:stream";
 import type { BlobStore, SignedRequest } from "../blobs/blob-store.js";
 import type { MediaRecord, MediaRepository, ReadyMedia } from "../storage/media-repository.js";
-import { mediaError, MediaError } from "./media-error.js";
+import { DomainError, mediaError } from "./media-error.js";
 import type { MediaSettings } from "./media-settings.js";
 import type { ConversationAccess, MediaProcessing } from "./ports.js";
-import { checkUploadInput, imageMimeTypes } from "./upload-input.js";
+import { checkUploadInput } from "./upload-input.js";
 
 /** What a message carries about a media (the MediaRef's fields). */
 export interface MediaReference {
@@ -54,31 +54,40 @@ async function readAll(stream: Readable): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-/** Resolves with the stream's first `n` bytes (fewer at its end) and a stream of all its bytes. */
-async function peek(stream: Readable, n: number): Promise<{ head: Uint8Array; all: Readable }> {
+/**
+ * The stream's first `n` bytes (fewer at its end), and a stream of all its bytes that feeds
+ * `hash` as they pass. Built on a generator, so a reader that stops early (a failed write)
+ * ends the source with it, and so does `all.destroy()` when nobody reads it.
+ */
+async function peek(stream: Readable, n: number, hash: Hash): Promise<{ head: Uint8Array; all: Readable }> {
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const chunks: Buffer[] = [];
   let have = 0;
-  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  while (have < n) {
-    const next = await it.next();
-    if (next.done) break;
-    chunks.push(next.value);
-    have += next.value.length;
+  try {
+    while (have < n) {
+      const next = await it.next();
+      if (next.done) break;
+      chunks.push(next.value);
+      have += next.value.length;
+    }
+  } catch (err) {
+    stream.destroy();
+    throw err;
   }
   const head = Buffer.concat(chunks);
-  const all = new PassThrough();
-  all.write(head);
-  void (async () => {
+  async function* all(): AsyncGenerator<Buffer> {
     try {
+      hash.update(head);
+      yield head;
       for (let next = await it.next(); !next.done; next = await it.next()) {
-        if (!all.write(next.value)) await new Promise((resolve) => all.once("drain", resolve));
+        hash.update(next.value);
+        yield next.value;
       }
-      all.end();
-    } catch (err) {
-      all.destroy(err as Error);
+    } finally {
+      stream.destroy();
     }
-  })();
-  return { head: head.subarray(0, n), all };
+  }
+  return { head: head.subarray(0, n), all: Readable.from(all(), { objectMode: false }) };
 }
 
 /**
@@ -92,7 +101,7 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
   // call still processes waits for it instead of reading an upload being replaced.
   const completing = new Map<string, Promise<MediaReference>>();
 
-  const reject = (reason: string, err: MediaError): MediaError => {
+  const reject = (reason: string, err: DomainError): DomainError => {
     deps.events?.rejected(reason);
     return err;
   };
@@ -105,14 +114,14 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
     try {
       input = checkUploadInput(req, settings);
     } catch (err) {
-      if (err instanceof MediaError) throw reject(err.reason === "resource-exhausted" ? "too_large" : "invalid", err);
+      if (err instanceof DomainError) throw reject(err.kind === "resource_exhausted" ? "too_large" : "invalid", err);
       throw err;
     }
-    if (!(await deps.access.isMember(input.conversationId, me))) throw mediaError("not-a-member", "only a member of the conversation may upload into it");
+    if (!(await deps.access.isMember(input.conversationId, me))) throw mediaError("permission_denied", "only a member of the conversation may upload into it");
     const now = deps.now();
     const reserved = await repo.bytesReservedSince(me, now - dayMs);
     if (reserved + input.size > settings.dailyQuotaBytes) {
-      throw reject("quota", mediaError("resource-exhausted", `daily upload quota of ${settings.dailyQuotaBytes} bytes reached (${reserved} used in the last 24 hours)`));
+      throw reject("quota", mediaError("resource_exhausted", `daily upload quota of ${settings.dailyQuotaBytes} bytes reached (${reserved} used in the last 24 hours)`));
     }
     const mediaId = `m_${randomBytes(16).toString("hex")}`;
     const upload = await blobs.signPut(uploadKey(mediaId), { size: input.size, contentType: input.mimeType, expiresInSeconds: settings.uploadUrlTtlSeconds });
@@ -134,13 +143,13 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
   /** The upload's bytes checked against the declaration; throws bad-upload (and deletes them) when they differ. */
   async function badUpload(record: MediaRecord, reason: string, message: string): Promise<never> {
     await blobs.remove([uploadKey(record.id), originalKey(record.id), thumbnailKey(record.id)]);
-    throw reject(reason, mediaError("bad-upload", message));
+    throw reject(reason, mediaError("invalid_argument", message));
   }
 
   async function storeImage(record: MediaRecord, bytes: Uint8Array): Promise<ReadyMedia> {
     const image = await deps.processing.processImage(bytes).catch(async (err: unknown) => {
-      if (err instanceof MediaError && err.reason === "bad-upload") return badUpload(record, "bad_image", err.message);
-      if (err instanceof MediaError) deps.events?.rejected("busy");
+      if (err instanceof DomainError && err.kind === "invalid_argument") return badUpload(record, "bad_image", err.message);
+      if (err instanceof DomainError && err.kind === "resource_exhausted") deps.events?.rejected("busy");
       throw err;
     });
     deps.events?.imageProcessed(image.processingSeconds);
@@ -160,39 +169,37 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
 
   async function complete(record: MediaRecord): Promise<MediaReference> {
     const info = await blobs.stat(uploadKey(record.id));
-    if (!info) throw mediaError("failed-precondition", "nothing was uploaded for this media yet (or the upload was refused)");
+    if (!info) throw mediaError("failed_precondition", "nothing was uploaded for this media yet (or the upload was refused)");
     if (info.size !== record.declaredSize) {
       return badUpload(record, "size_mismatch", `uploaded ${info.size} bytes where ${record.declaredSize} were declared; upload again`);
     }
-    const { head, all } = await peek(await blobs.read(uploadKey(record.id)), deps.processing.sniffBytes);
-    const sniffed = await deps.processing.sniff(head);
     const hash = createHash("sha256");
+    const { head, all } = await peek(await blobs.read(uploadKey(record.id)), deps.processing.sniffBytes, hash);
     let ready: ReadyMedia;
-    if (sniffed.kind === "image" && imageMimeTypes.has(sniffed.mimeType) && info.size <= settings.maxImageBytes) {
-      const bytes = await readAll(all);
-      hash.update(bytes);
-      if (hash.digest("hex") !== record.sha256) return badUpload(record, "sha256_mismatch", "the uploaded bytes do not match the declared sha256; upload again");
-      ready = await storeImage(record, bytes);
-    } else {
-      // Copied while hashed: what is stored is exactly what was checked, even if the client
-      // PUTs to its upload URL again meanwhile.
-      const mimeType = sniffed.executable || sniffed.kind === "image" ? genericType : sniffed.mimeType;
-      const hashing = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          hash.update(chunk);
-          done(null, chunk);
-        },
-      });
-      all.on("error", (err) => hashing.destroy(err));
-      await blobs.write(originalKey(record.id), all.pipe(hashing), info.size, mimeType);
-      if (hash.digest("hex") !== record.sha256) return badUpload(record, "sha256_mismatch", "the uploaded bytes do not match the declared sha256; upload again");
-      ready = { mimeType, size: info.size, width: 0, height: 0, preview: new Uint8Array(), originalKey: originalKey(record.id), completedAt: deps.now() };
+    try {
+      const sniffed = await deps.processing.sniff(head);
+      if (sniffed.kind === "image" && info.size <= settings.maxImageBytes) {
+        const bytes = await readAll(all);
+        if (hash.digest("hex") !== record.sha256) return await badUpload(record, "sha256_mismatch", "the uploaded bytes do not match the declared sha256; upload again");
+        ready = await storeImage(record, bytes);
+      } else {
+        // Copied while hashed: what is stored is exactly what was checked, even if the client
+        // PUTs to its upload URL again meanwhile. An image too large to process is a plain file.
+        const mimeType = sniffed.executable || sniffed.kind === "image" ? genericType : sniffed.mimeType;
+        await blobs.write(originalKey(record.id), all, info.size, mimeType);
+        if (hash.digest("hex") !== record.sha256) return await badUpload(record, "sha256_mismatch", "the uploaded bytes do not match the declared sha256; upload again");
+        ready = { mimeType, size: info.size, width: 0, height: 0, preview: new Uint8Array(), originalKey: originalKey(record.id), completedAt: deps.now() };
+      }
+    } finally {
+      all.destroy();
     }
     await blobs.remove([uploadKey(record.id)]);
     if (!(await repo.markReady(record.id, ready))) {
       const now = await repo.get(record.id);
       if (now?.ready) return referenceOf(now, now.ready);
-      throw mediaError("not-found", "no such media");
+      // The cleanup took the record meanwhile: what this completion wrote must go too.
+      await blobs.remove([originalKey(record.id), thumbnailKey(record.id)]);
+      throw mediaError("not_found", "no such media");
     }
     deps.events?.completed(ready.thumbnail ? "image" : "file", ready.size);
     return referenceOf(record, ready);
@@ -200,7 +207,7 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
 
   async function completeUpload(me: string, mediaId: string): Promise<MediaReference> {
     const record = mediaId ? await repo.get(mediaId) : undefined;
-    if (!record || record.uploaderUserId !== me) throw mediaError("not-found", "no such media");
+    if (!record || record.uploaderUserId !== me) throw mediaError("not_found", "no such media");
     if (record.ready) return referenceOf(record, record.ready);
     const running = completing.get(mediaId);
     if (running) return running;
@@ -218,13 +225,14 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
     const ready = record?.ready;
     // The uploader, or a member who may see a message that shares it; a guessed id, a
     // stranger and a member from before or after those messages all get the same answer.
-    if (!record || !ready || (record.uploaderUserId !== me && !(await deps.access.canSee(me, mediaId)))) throw mediaError("not-found", "no such media");
+    if (!record || !ready || (record.uploaderUserId !== me && !(await deps.access.canSee(me, mediaId)))) throw mediaError("not_found", "no such media");
     if (variant === "thumbnail") {
-      if (!ready.thumbnail) throw mediaError("not-found", "this media has no thumbnail");
+      if (!ready.thumbnail) throw mediaError("not_found", "this media has no thumbnail");
       const request = await blobs.signGet(ready.thumbnail.key, { expiresInSeconds: settings.downloadUrlTtlSeconds, contentType: ready.thumbnail.mimeType });
       return { request, mimeType: ready.thumbnail.mimeType, size: ready.thumbnail.size };
     }
-    const inline = imageMimeTypes.has(ready.mimeType) && ready.thumbnail !== undefined;
+    // Only a processed image has a thumbnail; it alone is served to be shown, the rest as attachments.
+    const inline = ready.thumbnail !== undefined;
     const request = await blobs.signGet(ready.originalKey, {
       expiresInSeconds: settings.downloadUrlTtlSeconds,
       contentType: ready.mimeType,
@@ -233,15 +241,15 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
     return { request, mimeType: ready.mimeType, size: ready.size };
   }
 
-  /** One answer per reference: what to store, or why not (a MediaError). */
-  async function resolveMedia(items: readonly { mediaId: string; conversationId: string; senderUserId: string }[]): Promise<(MediaReference | MediaError)[]> {
+  /** One answer per reference: what to store, or why not (a DomainError). */
+  async function resolveMedia(items: readonly { mediaId: string; conversationId: string; senderUserId: string }[]): Promise<(MediaReference | DomainError)[]> {
     const now = deps.now();
     return Promise.all(
-      items.map(async (item): Promise<MediaReference | MediaError> => {
+      items.map(async (item): Promise<MediaReference | DomainError> => {
         const record = item.mediaId ? await repo.get(item.mediaId) : undefined;
-        if (!record || record.uploaderUserId !== item.senderUserId) return mediaError("not-found", "no such media: upload it first (CreateUpload, then CompleteUpload)");
-        if (record.conversationId !== item.conversationId) return mediaError("failed-precondition", "this media was uploaded for another conversation");
-        if (!record.ready) return mediaError("failed-precondition", "the upload is not complete: call CompleteUpload first");
+        if (!record || record.uploaderUserId !== item.senderUserId) return mediaError("not_found", "no such media: upload it first (CreateUpload, then CompleteUpload)");
+        if (record.conversationId !== item.conversationId) return mediaError("failed_precondition", "this media was uploaded for another conversation");
+        if (!record.ready) return mediaError("failed_precondition", "the upload is not complete: call CompleteUpload first");
         await repo.touch(record.id, now);
         return referenceOf(record, record.ready);
       }),

@@ -31,7 +31,7 @@ export interface MediaProcessing {
   sniff(head: Uint8Array): Promise<Sniffed>;
   /**
    * Re-encodes an image without its metadata and makes the thumbnail and the preview.
-   * Rejects with a MediaError: bad-upload for a bomb or corrupt bytes, resource-exhausted
+   * Rejects with a DomainError: invalid_argument for a bomb or corrupt bytes, resource_exhausted
    * when the processing queue is full.
    */
   processImage(bytes: Uint8Array): Promise<ImageResult>;

@@ -22,26 +22,26 @@ export interface UploadInput {
  * The name a recipient sees: the last path segment (a client may send a full path), no
  * control characters, at most 255 characters.
  */
-export function cleanFileName(name: string): string {
+function cleanFileName(name: string): string {
   const base = name.split(/[/\\]/).pop() ?? "";
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").trim();
-  if (clean.length === 0 || clean === "." || clean === "..") throw mediaError("invalid-argument", "file_name must name a file");
-  if (clean.length > maxFileNameChars) throw mediaError("invalid-argument", `file_name exceeds ${maxFileNameChars} characters`);
+  if (clean.length === 0 || clean === "." || clean === "..") throw mediaError("invalid_argument", "file_name must name a file");
+  if (clean.length > maxFileNameChars) throw mediaError("invalid_argument", `file_name exceeds ${maxFileNameChars} characters`);
   return clean;
 }
 
 /** The largest upload of a declared type, and how to say it. */
-export function sizeLimit(mimeType: string, settings: MediaSettings): { max: number; what: string } {
+function sizeLimit(mimeType: string, settings: MediaSettings): { max: number; what: string } {
   return imageMimeTypes.has(mimeType.toLowerCase()) ? { max: settings.maxImageBytes, what: "an image" } : { max: settings.maxFileBytes, what: "a file" };
 }
 
 export function checkUploadInput(req: { conversationId: string; fileName: string; mimeType: string; sizeBytes: bigint; sha256: Uint8Array }, settings: MediaSettings): UploadInput {
-  if (!req.conversationId || req.conversationId.length > maxConversationIdChars) throw mediaError("invalid-argument", "conversation_id is required");
+  if (!req.conversationId || req.conversationId.length > maxConversationIdChars) throw mediaError("invalid_argument", "conversation_id is required");
   const fileName = cleanFileName(req.fileName);
-  if (!mimeTypePattern.test(req.mimeType)) throw mediaError("invalid-argument", "mime_type must be a type/subtype such as image/jpeg");
-  if (req.sha256.length !== 32) throw mediaError("invalid-argument", "sha256 must be the 32 bytes of the file's SHA-256");
-  if (req.sizeBytes < 1n) throw mediaError("invalid-argument", "size_bytes must be at least 1");
+  if (!mimeTypePattern.test(req.mimeType)) throw mediaError("invalid_argument", "mime_type must be a type/subtype such as image/jpeg");
+  if (req.sha256.length !== 32) throw mediaError("invalid_argument", "sha256 must be the 32 bytes of the file's SHA-256");
+  if (req.sizeBytes < 1n) throw mediaError("invalid_argument", "size_bytes must be at least 1");
   const limit = sizeLimit(req.mimeType, settings);
-  if (req.sizeBytes > BigInt(limit.max)) throw mediaError("resource-exhausted", `${limit.what} may be at most ${limit.max} bytes; this one is ${req.sizeBytes}`);
+  if (req.sizeBytes > BigInt(limit.max)) throw mediaError("resource_exhausted", `${limit.what} may be at most ${limit.max} bytes; this one is ${req.sizeBytes}`);
   return { conversationId: req.conversationId, fileName, mimeType: req.mimeType.toLowerCase(), size: Number(req.sizeBytes), sha256: Buffer.from(req.sha256).toString("hex") };
 }

@@ -1,5 +1,5 @@
 import sharp, { type FormatEnum, type Metadata, type Sharp, type SharpOptions } from "sharp";
-import { isSafeInline, sniffable, sniffType } from "./sniff.js";
+import { sniffable, sniffType } from "./sniff.js";
 
 /** Bounds on the work one image may cost. */
 export interface ImageLimits {
@@ -56,7 +56,7 @@ const thumbnailQuality = 75;
 export async function processImage(bytes: Uint8Array, opts: ImageLimits): Promise<ProcessedImage> {
   const sniffed = await sniffType(bytes.subarray(0, sniffable()));
   const decoder = decoderOf[sniffed.mimeType];
-  if (!isSafeInline(sniffed.mimeType) || decoder === undefined) {
+  if (decoder === undefined) {
     throw new ImageRejectedError("unsupported", `not a supported image type (${sniffed.mimeType})`);
   }
   const input: SharpOptions = { failOn: "truncated", limitInputPixels: opts.maxPixels };

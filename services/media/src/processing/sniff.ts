@@ -1,4 +1,5 @@
 import { fileTypeFromBuffer } from "file-type";
+import { imageMimeTypes } from "../domain/upload-input.js";
 
 /** What the bytes of an upload are, whatever its name or declared type says. */
 export interface SniffedType {
@@ -13,7 +14,8 @@ export interface SniffedType {
 const octetStream = "application/octet-stream";
 
 /** Raster types that are re-encoded by processImage, so they are safe to show inline. */
-const rasterImages: ReadonlySet<string> = new Set(["image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"]);
+/** The raster types processed as images: the same list as uploads declare them by. */
+const rasterImages = imageMimeTypes;
 
 /**
  * Types file-type 22 reports for code a machine or runtime will execute (checked against its

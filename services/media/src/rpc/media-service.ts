@@ -4,7 +4,6 @@ import type { MediaRef } from "@messenger/proto/chat/v1/types";
 import { MediaService, MediaVariant } from "@messenger/proto/media/v1/media_service";
 import { route, type ServiceRoute } from "@messenger/rpc";
 import type { MediaReference, MediaUseCases } from "../domain/media-use-cases.js";
-import { withMediaErrors } from "./media-errors.js";
 
 /** A media reference as messages carry it. */
 export function mediaRefInit(m: MediaReference): Omit<MediaRef, "$typeName"> {
@@ -13,7 +12,8 @@ export function mediaRefInit(m: MediaReference): Omit<MediaRef, "$typeName"> {
 
 /**
  * The public messenger.media.v1.MediaService: authenticates the caller and translates;
- * the rules are in src/domain.
+ * the rules are in src/domain, and their refusals (DomainError) become statuses in the
+ * shared instrumentation.
  */
 export function mediaRoute(deps: { verifier: TokenVerifier; media: MediaUseCases }): ServiceRoute {
   return route(
@@ -21,28 +21,24 @@ export function mediaRoute(deps: { verifier: TokenVerifier; media: MediaUseCases
     {
       async createUpload(req, ctx) {
         const { userId } = await authenticate(deps.verifier, ctx.requestHeader);
-        return withMediaErrors(async () => {
-          const { mediaId, upload } = await deps.media.createUpload(userId, req);
-          return {
-            mediaId,
-            uploadUrl: upload.url,
-            uploadMethod: upload.method,
-            uploadHeaders: Object.entries(upload.headers).map(([name, value]) => ({ name, value })),
-            expiresAt: timestampFromMs(upload.expiresAt),
-          };
-        });
+        const { mediaId, upload } = await deps.media.createUpload(userId, req);
+        return {
+          mediaId,
+          uploadUrl: upload.url,
+          uploadMethod: upload.method,
+          uploadHeaders: Object.entries(upload.headers).map(([name, value]) => ({ name, value })),
+          expiresAt: timestampFromMs(upload.expiresAt),
+        };
       },
       async completeUpload(req, ctx) {
         const { userId } = await authenticate(deps.verifier, ctx.requestHeader);
-        return withMediaErrors(async () => ({ media: mediaRefInit(await deps.media.completeUpload(userId, req.mediaId)) }));
+        return { media: mediaRefInit(await deps.media.completeUpload(userId, req.mediaId)) };
       },
       async getDownloadUrl(req, ctx) {
         const { userId } = await authenticate(deps.verifier, ctx.requestHeader);
-        return withMediaErrors(async () => {
-          const variant = req.variant === MediaVariant.THUMBNAIL ? "thumbnail" : "original";
-          const d = await deps.media.getDownloadUrl(userId, req.mediaId, variant);
-          return { url: d.request.url, expiresAt: timestampFromMs(d.request.expiresAt), mimeType: d.mimeType, sizeBytes: BigInt(d.size) };
-        });
+        const variant = req.variant === MediaVariant.THUMBNAIL ? "thumbnail" : "original";
+        const d = await deps.media.getDownloadUrl(userId, req.mediaId, variant);
+        return { url: d.request.url, expiresAt: timestampFromMs(d.request.expiresAt), mimeType: d.mimeType, sizeBytes: BigInt(d.size) };
       },
     },
     "public",

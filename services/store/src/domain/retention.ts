@@ -6,7 +6,8 @@ import { invalidArgument } from "./errors.js";
 /** The TTLs a disappearing conversation may have: 5 minutes to 90 days. */
 export const retentionTtlBounds = { minSeconds: 5 * 60, maxSeconds: 90 * 24 * 3600 } as const;
 
-const protoModes: Record<RetentionMode, ProtoRetentionMode> = {
+/** The modes as the API names them. */
+export const protoRetentionModes: Readonly<Record<RetentionMode, ProtoRetentionMode>> = {
   permanent: ProtoRetentionMode.PERMANENT,
   store_and_forward: ProtoRetentionMode.STORE_AND_FORWARD,
   disappearing: ProtoRetentionMode.DISAPPEARING,
@@ -33,7 +34,7 @@ export function checkRetention(r: { mode: RetentionMode; ttlSeconds: number }): 
 export function retentionChangedEvent(actorUserId: string, r: { mode: RetentionMode; ttlSeconds: number }): SystemEvent {
   return create(SystemEventSchema, {
     actorUserId,
-    event: { case: "retentionChanged", value: { retention: { mode: protoModes[r.mode], ttlSeconds: r.ttlSeconds } } },
+    event: { case: "retentionChanged", value: { retention: { mode: protoRetentionModes[r.mode], ttlSeconds: r.ttlSeconds } } },
   });
 }
 

@@ -15,6 +15,7 @@ import {
 } from "@messenger/proto/chat/v1/types";
 import type { SendMessage } from "@messenger/proto/gateway/v1/gateway_service";
 import { MemberRangeSchema, MemberStateSchema, type MemberRange, type MemberState } from "@messenger/proto/store/v1/store_service";
+import { protoRetentionModes } from "../domain/retention.js";
 import type { ConversationView } from "../domain/conversation-view.js";
 import type {
   MemberRangeRecord,
@@ -93,15 +94,10 @@ export function settableRoleFromProto(r: ProtoRole): "member" | "admin" | undefi
   return r === ProtoRole.MEMBER ? "member" : r === ProtoRole.ADMIN ? "admin" : undefined;
 }
 
-const retentionModes: Record<RetentionMode, ProtoRetentionMode> = {
-  permanent: ProtoRetentionMode.PERMANENT,
-  store_and_forward: ProtoRetentionMode.STORE_AND_FORWARD,
-  disappearing: ProtoRetentionMode.DISAPPEARING,
-};
 
 /** A policy a request names; undefined for UNSPECIFIED or a mode we do not know. */
 export function retentionModeFromProto(m: ProtoRetentionMode): RetentionMode | undefined {
-  return (Object.keys(retentionModes) as RetentionMode[]).find((k) => retentionModes[k] === m);
+  return (Object.keys(protoRetentionModes) as RetentionMode[]).find((k) => protoRetentionModes[k] === m);
 }
 
 export function memberStateToProto(m: MemberRecord): MemberState {
@@ -135,7 +131,7 @@ export function conversationViewToProto(v: ConversationView): Conversation {
     minSeq: BigInt(c.minSeq),
     ...(v.summary ? { receiptSummary: summaryToProto(v.summary) } : {}),
     large: v.large,
-    retention: { mode: retentionModes[c.retention.mode] ?? ProtoRetentionMode.PERMANENT, ttlSeconds: c.retention.ttlSeconds },
+    retention: { mode: protoRetentionModes[c.retention.mode] ?? ProtoRetentionMode.PERMANENT, ttlSeconds: c.retention.ttlSeconds },
     request: v.request,
   });
 }

@@ -420,6 +420,11 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect(await repo.getConversation(d.id)).toMatchObject({ lastSeq: 2, retention: { mode: "disappearing", ttlSeconds: 3600 } });
       await expect(repo.setRetention({ conversationId: d.id, actorUserId: "carol", retention: { mode: "permanent", ttlSeconds: 0 }, now: 4000 })).rejects.toMatchObject({ kind: "permission_denied" });
       await expect(repo.setRetention({ conversationId: "nope", actorUserId: "alice", retention: { mode: "permanent", ttlSeconds: 0 }, now: 4000 })).rejects.toMatchObject({ kind: "not_found" });
+      // Across a block, neither side writes into the conversation.
+      await repo.setDirectRelation("alice", "bob", true, false);
+      await expect(repo.setRetention({ conversationId: d.id, actorUserId: "bob", retention: { mode: "disappearing", ttlSeconds: 300 }, now: 4000 })).rejects.toMatchObject({ kind: "permission_denied" });
+      await repo.setDirectRelation("alice", "bob", false, false);
+      expect(await repo.getConversation(d.id)).toMatchObject({ lastSeq: 2, retention: { ttlSeconds: 3600 } });
 
       await createGroup("gr", ["bob", "carol"]);
       await expect(repo.setRetention({ conversationId: "gr", actorUserId: "bob", retention: { mode: "disappearing", ttlSeconds: 600 }, now: 5000 })).rejects.toMatchObject({ kind: "permission_denied" });

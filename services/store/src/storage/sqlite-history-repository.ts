@@ -77,7 +77,8 @@ export function openSqliteHistoryRepository(path: string, opts: {
     mediaReferences: db.prepare<[string, number], { conversation_id: string; seq: number }>(
       "SELECT conversation_id, seq FROM message_media WHERE media_id = ? ORDER BY conversation_id, seq LIMIT ?",
     ),
-    mediaReferenced: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM message_media WHERE media_id = ? LIMIT 1"),
+    // One statement per call: the ids go in as a JSON array.
+    mediaReferenced: db.prepare<[string], { media_id: string }>("SELECT DISTINCT media_id FROM message_media WHERE media_id IN (SELECT value FROM json_each(?))"),
     receipts: db.prepare<[string], { user_id: string; delivered_seq: number; read_seq: number }>(
       "SELECT user_id, delivered_seq, read_seq FROM members WHERE conversation_id = ? AND active = 1 ORDER BY user_id",
     ),
@@ -136,7 +137,7 @@ export function openSqliteHistoryRepository(path: string, opts: {
       return q.mediaReferences.all(mediaId, limit).map((r) => ({ conversationId: r.conversation_id, seq: r.seq }));
     },
     async referencedMedia(mediaIds) {
-      return new Set(mediaIds.filter((id) => q.mediaReferenced.get(id) !== undefined));
+      return new Set(q.mediaReferenced.all(JSON.stringify(mediaIds)).map((r) => r.media_id));
     },
     append(inputs) {
       return writer.write({ kind: "append", inputs });

@@ -159,7 +159,7 @@ ALTER TABLE user_conversations ADD COLUMN hidden_seq INTEGER NOT NULL DEFAULT 0;
   },
   {
     version: 4,
-    name: "v4: which stored messages reference which media",
+    name: "v4: which stored messages reference which media; the conversations whose messages disappear",
     // Written with the message, in its transaction, so a media whose last reference goes is
     // known at once (what the media service's cleanup asks); placed by conversation id like
     // the message. Lookups go by media id. Media bodies stored before v4 name no upload of a
@@ -172,6 +172,8 @@ CREATE TABLE message_media (
   PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX message_media_by_media ON message_media (media_id);
+-- The retention sweeper visits only conversations whose messages disappear.
+CREATE INDEX conversations_disappearing ON conversations (id) WHERE retention_mode = 'disappearing';
 `,
   },
 ];

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { SystemEvent } from "@messenger/proto/chat/v1/types";
 import type Database from "better-sqlite3";
 import { limits } from "../domain/limits.js";
 import { DomainError, type DomainErrorKind, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
@@ -12,7 +13,6 @@ import type {
   CursorOutcome,
   GroupChangeOutcome,
   MemberRecord,
-  MessageBody,
   MessageRecord,
   ExpiredDeletion,
   ReceiptRecord,
@@ -180,6 +180,23 @@ export function historyWrites(
     q.insertMessage.run(m.conversationId, m.seq, m.id, m.senderUserId, m.senderDeviceId, m.clientMessageId, body.kind, body.text, body.bytes, m.replyToSeq, m.clientSentAt ?? null, m.sentAt);
     if (m.body.kind === "media") q.insertMediaRef.run(m.conversationId, m.seq, m.body.media.mediaId);
   };
+  /** The message of a change to the conversation itself, written by the store at `seq`. */
+  const insertSystemMessage = (conversationId: string, seq: number, actorUserId: string, system: SystemEvent, now: number): MessageRecord => {
+    const event: MessageRecord = {
+      id: randomUUID(),
+      conversationId,
+      seq,
+      senderUserId: actorUserId,
+      senderDeviceId: "",
+      clientMessageId: `system:${randomUUID()}`,
+      body: { kind: "system", system },
+      replyToSeq: 0,
+      clientSentAt: undefined,
+      sentAt: now,
+    };
+    insertMessage(event);
+    return event;
+  };
   const join = (conversationId: string, userId: string, role: string | null, seq: number, now: number, request = false): void => {
     q.joinMember.run({ conversationId, userId, role, seq, floor: seq - 1 });
     q.openRange.run(conversationId, userId, seq);
@@ -333,20 +350,7 @@ export function historyWrites(
       q.insertConversation.run(input.conversationId, "group", plan.create.title, plan.create.description, input.now, input.now, 0, 0);
     }
     const seq = (before?.lastSeq ?? 0) + 1;
-    const body: MessageBody = { kind: "system", system: plan.event };
-    const event: MessageRecord = {
-      id: randomUUID(),
-      conversationId: input.conversationId,
-      seq,
-      senderUserId: input.actorUserId,
-      senderDeviceId: "",
-      clientMessageId: `system:${randomUUID()}`,
-      body,
-      replyToSeq: 0,
-      clientSentAt: undefined,
-      sentAt: input.now,
-    };
-    insertMessage(event);
+    const event = insertSystemMessage(input.conversationId, seq, input.actorUserId, plan.event, input.now);
     for (const op of plan.memberOps) {
       if (op.op === "join") join(input.conversationId, op.userId, op.role, seq, input.now);
       else if (op.op === "end") {
@@ -366,21 +370,11 @@ export function historyWrites(
     const row = q.member.get(input.conversationId, input.actorUserId);
     const member = row ? toMember(row) : undefined;
     if (!member?.active) throw permissionDenied(`not a member of conversation ${input.conversationId}`);
+    // Like a send: across a block nobody writes into the conversation (nor sets a timer on the other's history).
+    if (conv.blocked) throw permissionDenied("messages between these users are blocked");
     if (conv.kind === "group" && member.role !== "admin" && member.role !== "owner") throw permissionDenied("only an admin or the owner may change a group's retention");
     const seq = conv.lastSeq + 1;
-    const event: MessageRecord = {
-      id: randomUUID(),
-      conversationId: input.conversationId,
-      seq,
-      senderUserId: input.actorUserId,
-      senderDeviceId: "",
-      clientMessageId: `system:${randomUUID()}`,
-      body: { kind: "system", system: retentionChangedEvent(input.actorUserId, input.retention) },
-      replyToSeq: 0,
-      clientSentAt: undefined,
-      sentAt: input.now,
-    };
-    insertMessage(event);
+    const event = insertSystemMessage(input.conversationId, seq, input.actorUserId, retentionChangedEvent(input.actorUserId, input.retention), input.now);
     const head = q.retentionAfterChange.get(seq, input.now, input.retention.mode, input.retention.ttlSeconds, input.conversationId)!;
     q.senderSaw.run(seq, seq, input.conversationId, input.actorUserId);
     return { event, memberVersion: head.member_version, memberCount: conv.memberCount };
@@ -397,8 +391,12 @@ export function historyWrites(
       }
       const cutoff = now - c.retention_ttl_seconds * 1000;
       const budget = limit - deleted;
-      // sent_at follows seq (both are set by this writer), so what is due is a prefix from min_seq.
-      const rows = q.oldestFrom.all(c.id, Math.max(c.min_seq, 1), budget + 1);
+      const from = Math.max(c.min_seq, 1);
+      // sent_at follows seq (both are set by this writer), so what is due is a prefix from
+      // min_seq: one row tells whether anything is, and only then is the prefix read.
+      const first = q.oldestFrom.get(c.id, from, 1);
+      if (!first || first.sent_at >= cutoff) continue;
+      const rows = q.oldestFrom.all(c.id, from, budget + 1);
       let through = 0;
       let n = 0;
       for (const r of rows) {
