@@ -17,7 +17,7 @@ import { RawMember } from "../support/raw-member.js";
 let cluster: LocalCluster;
 const clients: MessengerClient[] = [];
 beforeAll(async () => {
-  cluster = await startCluster({ gateways: 2, env: { HEARTBEAT_INTERVAL_MS: "500", PRESENCE_ANNOUNCE_WINDOW_MS: "300", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000" } });
+  cluster = await startCluster({ gateways: 2, env: { HEARTBEAT_INTERVAL_MS: "500", PRESENCE_ANNOUNCE_WINDOW_MS: "300", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000", RETENTION_SWEEP_INTERVAL_MS: "300" } });
 }, 120_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -150,6 +150,20 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const ev = bobGot[0]!.body;
     expect(ev.case === "system" && ev.value.event.case === "retentionChanged" ? ev.value.event.value.retention?.ttlSeconds : 0).toBe(86_400);
     expect((await bob.getConversation(conv.id)).retention?.ttlSeconds).toBe(86_400);
+  });
+
+  it("store-and-forward: the store process asks accounts for the devices and deletes a message once every one has it", async () => {
+    const alice = await user(0, { only: true });
+    const bob = await user(1, { only: true });
+    await Promise.all([alice.connect(), bob.connect()]);
+    const conv = await alice.openDirect(bob.user!.id);
+    const bobGot = collectMessages(bob);
+    await alice.setRetention(conv.id, { mode: "store_and_forward" });
+    const sent = await alice.send(conv.id, "once");
+    await eventually(() => bobGot.length === 2, "bob gets the change and the message");
+    // The store's own sweeper (every 300 ms here) deletes both once bob's and alice's devices acknowledged them.
+    await eventually(async () => (await bob.getConversation(conv.id)).minSeq === sent.seq + 1n, "min_seq moves above the delivered messages");
+    expect((await alice.listMessages(conv.id)).messages).toEqual([]);
   });
 
   it("a gateway receives deliveries only for its own sessions", async () => {

@@ -83,7 +83,7 @@ describe("disappearing messages", () => {
     expect(bobPhone.stats.duplicatesReceived + laptop.stats.duplicatesReceived).toBe(0);
   });
 
-  it("only members set it (admins and the owner in a group), within 5 minutes and 90 days, and store-and-forward is not offered yet", async () => {
+  it("only members set it (admins and the owner in a group), within 5 minutes and 90 days", async () => {
     const alice = await user();
     const bob = await user();
     const carol = await user();
@@ -100,3 +100,101 @@ describe("disappearing messages", () => {
     expect((await carol.getConversation(group.id)).retention?.ttlSeconds).toBe(0);
   });
 });
+
+describe("store-and-forward", () => {
+  /** Runs passes until they have deleted `n` store-and-forward messages in all (the devices' delivered acks are coalesced, so they land a little after the messages). */
+  async function sweepUntilDeleted(n: number): Promise<void> {
+    let total = 0;
+    await eventually(async () => {
+      total += (await sys.store.sweepRetention()).byMode.store_and_forward;
+      return total >= n;
+    }, `${n} store-and-forward messages deleted`);
+    expect(total).toBe(n);
+  }
+  const devicePhoto = async (alice: MessengerClient, conversationId: string) => {
+    const photo = await alice.sendImage(conversationId, { bytes: await png(24, 16), fileName: "once.png" });
+    return photo.body.case === "media" ? photo.body.value.mediaId : "";
+  };
+
+  it("keeps a message until every device that existed when it was sent has it, an offline one included; a logout or the longest hold lets it go", { timeout: 60_000 }, async () => {
+    const alice = await user();
+    const bobName = `bob${Date.now().toString(36)}sf`;
+    const bobPhone = await user({ name: bobName, deviceId: "phone" });
+    const bobTablet = await user({ name: bobName, deviceId: "tablet" });
+    await Promise.all([alice.connect(), bobPhone.connect(), bobTablet.connect()]);
+    const conv = await alice.openDirect(bobPhone.user!.id);
+    // The tablet is registered (it logged in), then goes offline.
+    const tabletResume = bobTablet.resumeState();
+    await bobTablet.close();
+
+    const phoneGot = collectMessages(bobPhone);
+    await bobPhone.setRetention(conv.id, { mode: "store_and_forward" });
+    expect(describeRetentionMode(await alice.getConversation(conv.id))).toBe("store_and_forward");
+    await alice.send(conv.id, "read once");
+    const mediaId = await devicePhoto(alice, conv.id);
+    await eventually(() => phoneGot.length === 3, "bob's phone gets the change, the text and the image");
+    const blob = join(sys.dataDir, "media", "blobs", "media", mediaId, "original");
+    expect(existsSync(blob)).toBe(true);
+
+    // Everything reached alice's phone and bob's phone; the tablet has none of it: nothing goes, however often the sweeper runs.
+    await eventually(async () => (await bobPhone.getConversation(conv.id)).receipts.every((r) => r.deliveredSeq >= 3n), "both phones acknowledged seq 3");
+    for (let i = 0; i < 3; i++) expect((await sys.store.sweepRetention()).byMode.store_and_forward).toBe(0);
+    expect((await bobPhone.listMessages(conv.id)).messages.map((m) => Number(m.seq))).toEqual([1, 2, 3]);
+
+    // The tablet comes back and gets all three; then they are gone from the server, the image's blob with them.
+    const tablet = new MessengerClient({ url: sys.grpcUrl, deviceId: "tablet", resume: tabletResume, reconnectBaseMs: 50, reconnectMaxMs: 500, gapWaitMs: 100 });
+    clients.push(tablet);
+    const tabletGot = collectMessages(tablet);
+    await tablet.login(bobName, "correct horse battery");
+    await tablet.connect();
+    await eventually(() => tabletGot.length === 3, "the tablet gets what it missed");
+    expect(kinds(tabletGot)).toEqual(["system:retentionChanged", "read once", "media"]);
+    await sweepUntilDeleted(3);
+    const page = await bobPhone.listMessages(conv.id);
+    expect([page.messages, page.minSeq, page.lastSeq]).toEqual([[], 4n, 3n]);
+    expect(await sys.media.cleanup()).toMatchObject({ unreferenced: 1 });
+    expect(existsSync(blob)).toBe(false);
+    expect(await codeOf(tablet.media.downloadLink(mediaId))).toBe("NotFound");
+
+    // The tablet is away again; a logout means nothing is kept for it any more.
+    await tablet.close();
+    await alice.send(conv.id, "the tablet is gone");
+    await eventually(() => phoneGot.length === 4, "the phone gets seq 4");
+    await eventually(async () => (await bobPhone.getConversation(conv.id)).receipts.every((r) => r.deliveredSeq >= 4n), "both phones acknowledged seq 4");
+    expect((await sys.store.sweepRetention()).byMode.store_and_forward).toBe(0);
+    const again = new MessengerClient({ url: sys.grpcUrl, deviceId: "tablet" });
+    await again.login(bobName, "correct horse battery");
+    await again.logout();
+    expect(await codeOf(again.login(bobName, "wrong password"))).toBe("Unauthenticated");
+    expect((await sys.store.sweepRetention()).byMode.store_and_forward).toBe(1);
+
+    // A device that never comes back holds a message for 30 days at most.
+    await bobPhone.close();
+    await alice.send(conv.id, "bob's phone is off");
+    expect((await sys.store.sweepRetention()).byMode.store_and_forward).toBe(0);
+    expect((await sys.store.sweepRetention(Date.now() + 30 * 86_400_000 + 1_000)).byMode.store_and_forward).toBe(1);
+    expect((await alice.getConversation(conv.id)).minSeq).toBe(6n);
+  });
+
+  it("in a group, owes each message to the devices of the members at that seq, and not to a device registered after it was sent", { timeout: 60_000 }, async () => {
+    const owner = await user();
+    const ann = await user();
+    const ben = await user();
+    await Promise.all([owner.connect(), ann.connect(), ben.connect()]);
+    const group = await owner.createGroup("ephemeral", [ann.user!.id, ben.user!.id]);
+    await owner.setRetention(group.id, { mode: "store_and_forward" });
+    const first = await owner.send(group.id, "to ann and ben");
+    await owner.removeMember(group.id, ben.user!.id);
+    // ben is gone: what follows is owed to the owner and ann only. A new device of ann's after it was sent is owed nothing before it.
+    const second = await owner.send(group.id, "to ann only");
+    await user({ name: ann.user!.username, deviceId: "new" });
+    await eventually(async () => (await owner.getConversation(group.id)).receipts.every((r) => r.deliveredSeq >= second.seq), "every current member acknowledged the last message");
+    await sweepUntilDeleted(Number(second.seq));
+    expect(first.seq).toBeLessThan(second.seq);
+    expect((await ann.listMessages(group.id)).minSeq).toBe(second.seq + 1n);
+  });
+});
+
+function describeRetentionMode(c: { retention?: { mode: number } | undefined }): string {
+  return ["unspecified", "permanent", "store_and_forward", "disappearing"][c.retention?.mode ?? 0]!;
+}

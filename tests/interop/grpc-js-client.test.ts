@@ -188,6 +188,7 @@ const internalServices = [
   "messenger.presence.v1.SessionService",
   "messenger.presence.v1.PresenceAudienceService",
   "messenger.accounts.v1.RelationsService",
+  "messenger.accounts.v1.DevicesService",
 ];
 
 /** Sends reflection requests on one grpc.reflection.v1 stream and returns the answers in order. */

@@ -59,7 +59,7 @@ describe("rate limits", () => {
       host: "127.0.0.1",
       port: 0,
       maxReceiveMessageBytes: 1 << 20,
-      routes: [route(AccountsService, { register: refuse, login: refuse, refresh: refuse, lookupUser: refuse, getUsers: refuse }, "public")],
+      routes: [route(AccountsService, { register: refuse, login: refuse, refresh: refuse, lookupUser: refuse, getUsers: refuse, logout: refuse }, "public")],
     });
     const grpcJs = createGrpcJsTransport(`http://127.0.0.1:${server.port}`);
     try {

@@ -13,7 +13,7 @@ function throwing(thrown: unknown) {
   const fail = (): never => {
     throw thrown;
   };
-  const r = instrumentRoute(route(AccountsService, { register: fail, login: fail, refresh: fail, lookupUser: fail, getUsers: fail }, "public"), log);
+  const r = instrumentRoute(route(AccountsService, { register: fail, login: fail, refresh: fail, lookupUser: fail, getUsers: fail, logout: fail }, "public"), log);
   return createClient(AccountsService, createRouterTransport((t) => t.service(r.service, r.impl)));
 }
 

@@ -452,6 +452,16 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     return res.user;
   }
 
+  /**
+   * Logs this device out and closes the client: its refresh tokens stop working and the
+   * server forgets the device (store-and-forward conversations stop keeping messages for it).
+   */
+  async logout(): Promise<void> {
+    await this.authed((h) => this.accounts.logout({}, h));
+    this.tokens = undefined;
+    await this.close();
+  }
+
   /** Opens the stream (and keeps reopening it) until close(); resolves after the first sync. */
   connect(): Promise<SyncComplete> {
     if (!this.tokens) return Promise.reject(new ConnectError("log in first", Code.FailedPrecondition));
@@ -619,8 +629,18 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
    * of a direct conversation may; in a group, the owner and admins. Resolves with the
    * retention_changed system message, which every member's devices also receive.
    */
-  async setRetention(conversationId: string, retention: { mode: "permanent" } | { mode: "disappearing"; ttlSeconds: number }): Promise<Message> {
-    const proto = retention.mode === "permanent" ? { mode: RetentionMode.PERMANENT } : { mode: RetentionMode.DISAPPEARING, ttlSeconds: retention.ttlSeconds };
+  /**
+   * Sets how long the server keeps the conversation's messages: for ever; until every
+   * recipient device has them (store-and-forward); or a TTL after each was sent.
+   */
+  async setRetention(
+    conversationId: string,
+    retention: { mode: "permanent" } | { mode: "store_and_forward" } | { mode: "disappearing"; ttlSeconds: number },
+  ): Promise<Message> {
+    const proto =
+      retention.mode === "disappearing"
+        ? { mode: RetentionMode.DISAPPEARING, ttlSeconds: retention.ttlSeconds }
+        : { mode: retention.mode === "permanent" ? RetentionMode.PERMANENT : RetentionMode.STORE_AND_FORWARD };
     const res = await this.authed((h) => this.endpoint().settings.setRetention({ conversationId, retention: proto }, h));
     if (!res.event) throw new ConnectError("the server returned no event", Code.Internal);
     return res.event;

@@ -13,6 +13,7 @@ import { Relations } from "./domain/relations.js";
 import { defaultRetryTiming, RetryLoop, systemTimer, type RetryTiming, type SetTimer } from "./domain/retry-loop.js";
 import { accountsRoute } from "./rpc/accounts-service.js";
 import { contactsRoute } from "./rpc/contacts-service.js";
+import { devicesRoute } from "./rpc/devices-service.js";
 import { relationsRoute } from "./rpc/relations-service.js";
 import { passwordHashMetrics } from "./password-metrics.js";
 import type { AccountRepository } from "./storage/account-repository.js";
@@ -20,7 +21,7 @@ import type { ContactsRepository } from "./storage/contacts-repository.js";
 
 /** The accounts service, ready to mount on any transport. */
 export interface AccountsApp {
-  /** AccountsService and ContactsService (public), RelationsService (internal). */
+  /** AccountsService and ContactsService (public), RelationsService and DevicesService (internal). */
   readonly routes: ServiceRoute[];
   /** Stops the store retry loop (waiting for a pass under way), the hashing threads, and closes the repository. */
   close(): Promise<void>;
@@ -110,6 +111,7 @@ export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
         requestLimiter: createRateLimiter("contact_request", limits.contactRequests, registry),
       }),
       relationsRoute({ relations: new Relations(deps.repo) }),
+      devicesRoute({ accounts }),
     ],
     async close() {
       await storeRetry.stop();

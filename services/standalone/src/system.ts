@@ -8,6 +8,7 @@ import { createGroupsApp } from "@messenger/groups";
 import { createLogger, type Logger } from "@messenger/logging";
 import { createMediaAppFromEnv, type MediaApp } from "@messenger/media";
 import { createPresenceApp, openSqliteLastSeenStore } from "@messenger/presence";
+import { DevicesService } from "@messenger/proto/accounts/v1/devices_service";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { MediaRefsService } from "@messenger/proto/media/v1/media_refs_service";
@@ -16,7 +17,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
 import { createDirectTransport, createServiceMetrics, instrumentRoute, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
-import { createStoreApp, openSqliteHistoryRepository, retentionMetrics, storeWriteMetrics, type StoreApp } from "@messenger/store";
+import { createStoreApp, openSqliteHistoryRepository, retentionMetrics, retentionSweepFromEnv, storeWriteMetrics, type StoreApp } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
 /** The whole system running in this process. */
@@ -78,8 +79,9 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
     verifier,
     relations: relationsClient,
+    devices: createClient(DevicesService, internal.transport),
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
-    retentionSweep: { intervalMs: config.RETENTION_SWEEP_INTERVAL_MS, batch: config.RETENTION_SWEEP_BATCH },
+    retentionSweep: retentionSweepFromEnv(config),
     retentionEvents: retentionMetrics(metrics),
     onError: (err) => log.warn({ err }, "retention pass failed; it runs again on the next interval"),
   });

@@ -2,9 +2,10 @@ import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
 import { parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { DevicesService } from "@messenger/proto/accounts/v1/devices_service";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
-import { createStoreApp, retentionSweepEnv } from "./app.js";
+import { createStoreApp, retentionSweepEnv, retentionSweepFromEnv } from "./app.js";
 import { limits } from "./domain/limits.js";
 import { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
 import { retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
@@ -23,8 +24,9 @@ await runService("store", () => parseEnv(env), async (config, { log, metrics }) 
     repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
     relations: createClient(RelationsService, peerTransport(config.ACCOUNTS_URL)),
+    devices: createClient(DevicesService, peerTransport(config.ACCOUNTS_URL)),
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
-    retentionSweep: { intervalMs: config.RETENTION_SWEEP_INTERVAL_MS, batch: config.RETENTION_SWEEP_BATCH },
+    retentionSweep: retentionSweepFromEnv(config),
     retentionEvents: retentionMetrics(metrics),
     onError: (err) => log.warn({ err }, "retention pass failed; it runs again on the next interval"),
   });

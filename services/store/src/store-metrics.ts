@@ -20,11 +20,16 @@ export function storeWriteMetrics(m: ServiceMetrics): (rows: RowsWritten, messag
 /** What the retention sweeper deletes, and whether it is behind (a pass cut short by its batch). */
 export function retentionMetrics(m: ServiceMetrics): RetentionSweepEvents {
   const registers = [m.registry];
-  const deleted = new Counter({ name: "messenger_store_retention_deleted_total", help: "Messages deleted because their conversation's retention said they were gone", registers });
+  const deleted = new Counter({
+    name: "messenger_store_retention_deleted_total",
+    help: "Messages deleted because their conversation's retention said they were gone, by retention mode",
+    labelNames: ["mode"],
+    registers,
+  });
   const behind = new Gauge({ name: "messenger_store_retention_behind", help: "1 while more messages are due than the last retention pass could delete (it runs again at once)", registers });
   return {
     swept(d) {
-      if (d.deleted > 0) deleted.inc(d.deleted);
+      for (const [mode, n] of Object.entries(d.byMode)) if (n > 0) deleted.inc({ mode }, n);
       behind.set(d.more ? 1 : 0);
     },
   };

@@ -27,9 +27,13 @@ describe("chat CLI retention", { timeout: 90_000 }, () => {
     ola.writeLine("/retention 1m");
     await ola.waitFor(/^! \/retention failed: .*ttl_seconds must be 300 to 7776000/m);
     ola.writeLine("/retention soon");
-    await ola.waitFor(/^! \/retention takes off, or a duration/m);
+    await ola.waitFor(/^! \/retention takes off, delivered, or a duration/m);
+    pim.writeLine("/retention delivered");
+    await ola.waitFor(/^\[2\] -- pim set messages to be deleted from the server once delivered$/m);
+    ola.writeLine("/retention");
+    await ola.waitFor(/^-- messages are deleted from the server once delivered$/m);
     pim.writeLine("/retention off");
-    await ola.waitFor(/^\[2\] -- pim set messages to be kept$/m);
+    await ola.waitFor(/^\[3\] -- pim set messages to be kept$/m);
     ola.writeLine("/quit");
     pim.writeLine("/quit");
     expect(await Promise.all([ola.exitCode(), pim.exitCode()])).toEqual([0, 0]);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { DomainError } from "@messenger/rpc/domain-error";
 import type { IssuedToken, TokenIssuer } from "@messenger/auth";
-import type { AccountRecord, AccountRepository } from "../storage/account-repository.js";
+import type { AccountRecord, AccountRepository, DeviceRecord } from "../storage/account-repository.js";
 
 const usernamePattern = /^[a-z0-9_.-]{3,32}$/;
 const deviceIdPattern = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -103,6 +103,17 @@ export class Accounts {
   async getUsers(ids: readonly string[]): Promise<AccountRecord[]> {
     if (ids.length > 500) throw new DomainError("invalid_argument", "at most 500 user ids");
     return this.repo.usersById(ids);
+  }
+
+  /** Ends the device's session: its refresh tokens stop working and the device is forgotten. */
+  async logout(userId: string, deviceId: string): Promise<void> {
+    await this.repo.removeDevice(userId, deviceId);
+  }
+
+  /** The registered devices of up to 1000 users. */
+  async devices(userIds: readonly string[]): Promise<DeviceRecord[]> {
+    if (userIds.length > 1000) throw new DomainError("invalid_argument", "at most 1000 user ids");
+    return this.repo.devicesOf(userIds);
   }
 
   private async issue(userId: string, deviceId: string, newFamily: boolean): Promise<DeviceTokens> {

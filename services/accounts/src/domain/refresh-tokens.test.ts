@@ -73,3 +73,37 @@ describe("refresh tokens", () => {
     await repo.close();
   });
 });
+
+describe("devices", () => {
+  it("a login registers its device once (a second login keeps the first time); a logout forgets it and ends its refresh tokens", async () => {
+    const ann = await accounts.lookup("ann");
+    const phone = (await accounts.login("ann", "correct horse battery", "phone")).tokens;
+    const [first] = await accounts.devices([ann.id]);
+    await accounts.login("ann", "correct horse battery", "phone");
+    const laptop = (await accounts.login("ann", "correct horse battery", "laptop")).tokens;
+    expect(await accounts.devices([ann.id, "u_nobody"])).toEqual([
+      { userId: ann.id, deviceId: "laptop", registeredAt: expect.any(Number) },
+      { userId: ann.id, deviceId: "phone", registeredAt: first!.registeredAt },
+    ]);
+    await accounts.logout(ann.id, "phone");
+    expect((await accounts.devices([ann.id])).map((d) => d.deviceId)).toEqual(["laptop"]);
+    expect(await refusal(accounts.refresh(phone.refreshToken))).toBe("unauthenticated");
+    await accounts.refresh(laptop.refreshToken);
+    expect(events).toEqual([]);
+    expect(await refusal(accounts.devices(Array.from({ length: 1001 }, (_, i) => `u${i}`)))).toBe("invalid_argument");
+  });
+
+  it("registers, as if since always, every device that held a token in a file from before the registry", async () => {
+    const file = join(dir, "old-devices.db");
+    const db = new Database(file);
+    db.exec(`CREATE TABLE refresh_tokens (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+             INSERT INTO refresh_tokens VALUES ('h1', 'u', 'd1', 1), ('h2', 'u', 'd1', 2), ('h3', 'u', 'd2', 3);`);
+    db.close();
+    const repo = openSqliteAccountRepository(file);
+    expect(await repo.devicesOf(["u"])).toEqual([
+      { userId: "u", deviceId: "d1", registeredAt: 0 },
+      { userId: "u", deviceId: "d2", registeredAt: 0 },
+    ]);
+    await repo.close();
+  });
+});

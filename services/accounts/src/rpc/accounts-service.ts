@@ -67,6 +67,11 @@ export function accountsRoute(deps: { accounts: Accounts; verifier: TokenVerifie
         await authenticate(verifier, ctx.requestHeader);
         return { users: (await accounts.getUsers(req.userIds)).map(userToProto) };
       },
+      async logout(_req, ctx) {
+        const caller = await authenticate(verifier, ctx.requestHeader);
+        await accounts.logout(caller.userId, caller.deviceId);
+        return {};
+      },
     },
     "public",
   );

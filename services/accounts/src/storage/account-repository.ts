@@ -15,6 +15,13 @@ export interface RefreshTokenRecord {
   readonly expiresAt: number;
 }
 
+/** A registered device: from its first login until its logout. */
+export interface DeviceRecord {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly registeredAt: number;
+}
+
 /** The accounts store port. */
 export interface AccountRepository {
   /** Returns false when the username is taken. */
@@ -23,7 +30,8 @@ export interface AccountRepository {
   usersById(ids: readonly string[]): Promise<AccountRecord[]>;
   /**
    * Stores a device's new refresh token. `newFamily` (a login) revokes every token the device
-   * held; a rotation keeps the used ones, so that their reuse is recognised.
+   * held and registers the device when it is not registered (at `now`); a rotation keeps the
+   * used ones, so that their reuse is recognised.
    */
   putRefreshToken(record: RefreshTokenRecord, opts: { newFamily: boolean; now: number }): Promise<void>;
   /**
@@ -32,5 +40,9 @@ export interface AccountRepository {
    * means it leaked, so the whole family goes). Undefined for an unknown token.
    */
   takeRefreshToken(tokenHash: string, now: number): Promise<{ readonly use: "fresh" | "reused"; readonly record: RefreshTokenRecord } | undefined>;
+  /** Revokes every token of the device and forgets it; nothing happens for an unknown one. */
+  removeDevice(userId: string, deviceId: string): Promise<void>;
+  /** The registered devices of the users, by user id then device id. */
+  devicesOf(userIds: readonly string[]): Promise<DeviceRecord[]>;
   close(): Promise<void>;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { AccountRecord, AccountRepository, RefreshTokenRecord } from "./account-repository.js";
+import type { AccountRecord, AccountRepository, DeviceRecord, RefreshTokenRecord } from "./account-repository.js";
 import type { ContactsRepository } from "./contacts-repository.js";
 import { sqliteContactsRepository } from "./sqlite-contacts-repository.js";
 
@@ -31,6 +31,7 @@ export function openSqliteAccountRepository(path: string): AccountRepository & C
 export function sqliteAccountRepository(db: Database.Database): AccountRepository & ContactsRepository {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
+  const hadDevices = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'").get() !== undefined;
   db.exec(`
     CREATE TABLE IF NOT EXISTS users (
       id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, display_name TEXT NOT NULL,
@@ -40,7 +41,13 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
       token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_id TEXT NOT NULL, expires_at INTEGER NOT NULL
     );
     CREATE INDEX IF NOT EXISTS refresh_tokens_by_device ON refresh_tokens (user_id, device_id);
+    CREATE TABLE IF NOT EXISTS devices (
+      user_id TEXT NOT NULL, device_id TEXT NOT NULL, registered_at INTEGER NOT NULL, PRIMARY KEY (user_id, device_id)
+    ) WITHOUT ROWID;
   `);
+  // Files from before the device registry: every device holding a token is registered, as if
+  // since forever (what was sent to it before must not count as delivered to a newcomer).
+  if (!hadDevices) db.exec("INSERT OR IGNORE INTO devices (user_id, device_id, registered_at) SELECT DISTINCT user_id, device_id, 0 FROM refresh_tokens");
   // Files from before reuse detection have no used_at: a used token was deleted then.
   const tokenColumns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('refresh_tokens')").all();
   if (!tokenColumns.some((c) => c.name === "used_at")) db.exec("ALTER TABLE refresh_tokens ADD COLUMN used_at INTEGER");
@@ -56,9 +63,17 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
       "SELECT * FROM refresh_tokens WHERE token_hash = ?",
     ),
     markUsed: db.prepare("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?"),
+    registerDevice: db.prepare("INSERT OR IGNORE INTO devices (user_id, device_id, registered_at) VALUES (?, ?, ?)"),
+    forgetDevice: db.prepare("DELETE FROM devices WHERE user_id = ? AND device_id = ?"),
+    devicesOf: db.prepare<[string], { user_id: string; device_id: string; registered_at: number }>(
+      "SELECT user_id, device_id, registered_at FROM devices WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, device_id",
+    ),
   };
   const putToken = db.transaction((r: RefreshTokenRecord, newFamily: boolean, now: number) => {
-    if (newFamily) q.revokeDevice.run(r.userId, r.deviceId);
+    if (newFamily) {
+      q.revokeDevice.run(r.userId, r.deviceId);
+      q.registerDevice.run(r.userId, r.deviceId, now);
+    }
     // Used tokens are kept until they expire (to recognise their reuse), no longer.
     else q.dropExpired.run(r.userId, r.deviceId, now);
     q.putToken.run(r.tokenHash, r.userId, r.deviceId, r.expiresAt);
@@ -73,6 +88,10 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
     }
     q.markUsed.run(now, hash);
     return { use: "fresh" as const, record };
+  });
+  const removeDevice = db.transaction((userId: string, deviceId: string) => {
+    q.revokeDevice.run(userId, deviceId);
+    q.forgetDevice.run(userId, deviceId);
   });
   return {
     ...sqliteContactsRepository(db),
@@ -94,6 +113,12 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
     },
     async takeRefreshToken(hash, now) {
       return takeToken(hash, now);
+    },
+    async removeDevice(userId, deviceId) {
+      removeDevice(userId, deviceId);
+    },
+    async devicesOf(userIds): Promise<DeviceRecord[]> {
+      return q.devicesOf.all(JSON.stringify(userIds)).map((r) => ({ userId: r.user_id, deviceId: r.device_id, registeredAt: r.registered_at }));
     },
     async close() {
       db.close();

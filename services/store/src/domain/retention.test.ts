@@ -1,14 +1,14 @@
 import { describe, expect, it, vi } from "vitest";
-import type { ExpiredDeletion, HistoryRepository } from "../storage/history-repository.js";
+import type { ExpiredDeletion } from "../storage/history-repository.js";
 import { checkRetention, startRetentionSweeper } from "./retention.js";
 
 describe("retention policy checks", () => {
-  it("accepts permanent and a disappearing TTL from 5 minutes to 90 days, and nothing the server cannot carry out", () => {
+  it("accepts permanent, store-and-forward (no TTL) and a disappearing TTL from 5 minutes to 90 days", () => {
     expect(checkRetention({ mode: "permanent", ttlSeconds: 99 })).toEqual({ mode: "permanent", ttlSeconds: 0 });
     expect(checkRetention({ mode: "disappearing", ttlSeconds: 300 })).toEqual({ mode: "disappearing", ttlSeconds: 300 });
     expect(checkRetention({ mode: "disappearing", ttlSeconds: 90 * 86400 })).toMatchObject({ ttlSeconds: 90 * 86400 });
     for (const ttlSeconds of [0, 299, 90 * 86400 + 1, 1.5]) expect(() => checkRetention({ mode: "disappearing", ttlSeconds })).toThrow(/ttl_seconds/);
-    expect(() => checkRetention({ mode: "store_and_forward", ttlSeconds: 0 })).toThrow(/not available yet/);
+    expect(checkRetention({ mode: "store_and_forward", ttlSeconds: 3600 })).toEqual({ mode: "store_and_forward", ttlSeconds: 0 });
   });
 });
 
@@ -22,14 +22,13 @@ describe("the retention sweeper", () => {
         { deleted: 1, conversations: 1, more: false },
       ];
       const asked: [number, number][] = [];
-      const repo = {
-        async deleteExpired(now: number, limit: number) {
-          asked.push([now, limit]);
-          return answers.shift() ?? { deleted: 0, conversations: 0, more: false };
-        },
-      } as unknown as HistoryRepository;
+      const pass = async (now: number, limit: number) => {
+        asked.push([now, limit]);
+        const d = answers.shift() ?? { deleted: 0, conversations: 0, more: false };
+        return { ...d, byMode: { disappearing: d.deleted, store_and_forward: 0 } };
+      };
       const seen: number[] = [];
-      const sweeper = startRetentionSweeper(repo, { intervalMs: 60_000, batch: 2, now: () => 42, events: { swept: (d) => seen.push(d.deleted) }, onError: () => undefined });
+      const sweeper = startRetentionSweeper(pass, { intervalMs: 60_000, batch: 2, now: () => 42, events: { swept: (d) => seen.push(d.deleted) }, onError: () => undefined });
       expect(asked).toEqual([]);
       // One tick, then only microtasks: the three passes ran without waiting for another tick.
       await vi.advanceTimersByTimeAsync(60_000);

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { RetentionMode as ProtoRetentionMode, SystemEventSchema, type SystemEvent } from "@messenger/proto/chat/v1/types";
 import type { ExpiredDeletion, GroupChangeOutcome, HistoryRepository, RetentionChangeInput, RetentionMode } from "../storage/history-repository.js";
 import { invalidArgument } from "./errors.js";
+import { deleteDeliveredMessages, type DeviceDirectory } from "./store-and-forward.js";
 
 /** The TTLs a disappearing conversation may have: 5 minutes to 90 days. */
 export const retentionTtlBounds = { minSeconds: 5 * 60, maxSeconds: 90 * 24 * 3600 } as const;
@@ -13,13 +14,10 @@ export const protoRetentionModes: Readonly<Record<RetentionMode, ProtoRetentionM
   disappearing: ProtoRetentionMode.DISAPPEARING,
 };
 
-/**
- * A retention a client may set: permanent, or disappearing with a TTL in bounds.
- * Store-and-forward is refused until its deletion exists: the server does not claim a
- * policy it does not carry out.
- */
+/** A retention a client may set: permanent, store-and-forward, or disappearing with a TTL in bounds. */
 export function checkRetention(r: { mode: RetentionMode; ttlSeconds: number }): { mode: RetentionMode; ttlSeconds: number } {
   if (r.mode === "permanent") return { mode: "permanent", ttlSeconds: 0 };
+  if (r.mode === "store_and_forward") return { mode: "store_and_forward", ttlSeconds: 0 };
   if (r.mode === "disappearing") {
     const { minSeconds, maxSeconds } = retentionTtlBounds;
     if (!Number.isInteger(r.ttlSeconds) || r.ttlSeconds < minSeconds || r.ttlSeconds > maxSeconds) {
@@ -27,7 +25,7 @@ export function checkRetention(r: { mode: RetentionMode; ttlSeconds: number }): 
     }
     return r;
   }
-  throw invalidArgument("store-and-forward retention is not available yet");
+  throw invalidArgument(`unknown retention mode ${String(r.mode)}`);
 }
 
 /** The system message of a retention change. */
@@ -44,27 +42,56 @@ export async function setConversationRetention(repo: HistoryRepository, input: R
   return repo.setRetention({ ...input, retention: checkRetention(input.retention) });
 }
 
+/** What one retention pass deleted, in all and by mode. */
+export interface RetentionPass extends ExpiredDeletion {
+  readonly byMode: { readonly disappearing: number; readonly store_and_forward: number };
+}
+
 /** What the retention sweeper reports after each pass. */
 export interface RetentionSweepEvents {
-  swept(deletion: ExpiredDeletion): void;
+  swept(pass: RetentionPass): void;
 }
 
 /**
- * Deletes what retention says is gone, `batch` messages per pass, passes `intervalMs` apart
- * (and at once again while a pass was cut short by its batch). One pass at a time.
+ * One pass over both modes that delete, `limit` messages in all: disappearing messages past
+ * their TTL first (the repository finds them), then what store-and-forward conversations no
+ * longer owe any device (see deleteDeliveredMessages).
+ */
+export function retentionPass(
+  repo: HistoryRepository,
+  directory: DeviceDirectory,
+  maxHoldMs: number,
+): (now: number, limit: number) => Promise<RetentionPass> {
+  return async (now, limit) => {
+    const expired = await repo.deleteExpired(now, limit);
+    const delivered = expired.more
+      ? { deleted: 0, conversations: 0, more: true }
+      : await deleteDeliveredMessages(repo, directory, { now, maxHoldMs, limit: limit - expired.deleted });
+    return {
+      deleted: expired.deleted + delivered.deleted,
+      conversations: expired.conversations + delivered.conversations,
+      more: expired.more || delivered.more,
+      byMode: { disappearing: expired.deleted, store_and_forward: delivered.deleted },
+    };
+  };
+}
+
+/**
+ * Runs `pass` with `batch` messages per pass, passes `intervalMs` apart (and at once again
+ * while a pass was cut short by its batch). One pass at a time.
  */
 export function startRetentionSweeper(
-  repo: HistoryRepository,
+  pass: (now: number, limit: number) => Promise<RetentionPass>,
   opts: { intervalMs: number; batch: number; now: () => number; events?: RetentionSweepEvents; onError: (err: unknown) => void },
-): { runOnce(at?: number): Promise<ExpiredDeletion>; stop(): Promise<void> } {
+): { runOnce(at?: number): Promise<RetentionPass>; stop(): Promise<void> } {
   let running: Promise<unknown> | undefined;
   let stopped = false;
-  const runOnce = async (at?: number): Promise<ExpiredDeletion> => {
-    const d = await repo.deleteExpired(at ?? opts.now(), opts.batch);
+  const runOnce = async (at?: number): Promise<RetentionPass> => {
+    const d = await pass(at ?? opts.now(), opts.batch);
     opts.events?.swept(d);
     return d;
   };
-  const pass = (): void => {
+  const tick = (): void => {
     if (running || stopped) return;
     running = (async () => {
       for (let d = await runOnce(); d.more && !stopped; d = await runOnce()) {
@@ -74,7 +101,7 @@ export function startRetentionSweeper(
       .catch(opts.onError)
       .finally(() => (running = undefined));
   };
-  const timer = opts.intervalMs > 0 ? setInterval(pass, opts.intervalMs) : undefined;
+  const timer = opts.intervalMs > 0 ? setInterval(tick, opts.intervalMs) : undefined;
   timer?.unref();
   return {
     runOnce,

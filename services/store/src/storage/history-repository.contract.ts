@@ -459,5 +459,49 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       // The next message continues the seq; nothing below min_seq comes back.
       expect((await send(d.id, "after", "bob", "phone", 400_000)).message.seq).toBe(7);
     });
+
+    it("lists held store-and-forward conversations, reads devices' delivered marks, and deletes a delivered prefix only while the mode holds", async () => {
+      const media = create(MediaRefSchema, { mediaId: "m_sf", mimeType: "image/png" });
+      const d = await repo.openDirect("alice", "bob", 1000, false);
+      const other = await repo.openDirect("alice", "carol", 1000, false);
+      expect(await repo.storeAndForwardHeld("", 10)).toEqual([]);
+      await send(d.id, "s1", "alice", "phone", 11_000);
+      await send(d.id, "s2", "alice", "phone", 12_000, { kind: "media", media });
+      await repo.setRetention({ conversationId: d.id, actorUserId: "bob", retention: { mode: "store_and_forward", ttlSeconds: 0 }, now: 13_000 });
+      await send(other.id, "o1", "alice", "phone", 14_000);
+      expect((await repo.storeAndForwardHeld("", 10)).map((c) => c.id)).toEqual([d.id]);
+      expect(await repo.storeAndForwardHeld(d.id, 10)).toEqual([]);
+
+      await repo.updateCursor(d.id, "bob", "tablet", 2, 0);
+      await repo.updateCursor(d.id, "bob", "phone", 3, 1);
+      const marks = await repo.deliveredByDevice(d.id, [
+        { userId: "bob", deviceId: "tablet" },
+        { userId: "bob", deviceId: "phone" },
+        { userId: "bob", deviceId: "never" },
+        { userId: "carol", deviceId: "tablet" },
+      ]);
+      expect(marks.sort((a, b) => a.deviceId.localeCompare(b.deviceId))).toEqual([
+        { userId: "bob", deviceId: "phone", deliveredSeq: 3 },
+        { userId: "bob", deviceId: "tablet", deliveredSeq: 2 },
+      ]);
+
+      // Through 2 (the media message): its reference goes with it, min_seq moves to 3.
+      expect(await repo.deleteDelivered(d.id, 2)).toBe(2);
+      expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 3, lastSeq: 3 });
+      expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([3]);
+      expect(await repo.referencedMedia(["m_sf"])).toEqual(new Set());
+      expect(await repo.deleteDelivered(d.id, 2)).toBe(0);
+      // Beyond the last seq is capped at it; then nothing is held.
+      expect(await repo.deleteDelivered(d.id, 99)).toBe(1);
+      expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 4, lastSeq: 3 });
+      expect(await repo.storeAndForwardHeld("", 10)).toEqual([]);
+
+      // Once the conversation is permanent again, nothing is deleted whatever the caller read.
+      await send(d.id, "s4", "alice", "phone", 15_000);
+      await repo.setRetention({ conversationId: d.id, actorUserId: "bob", retention: { mode: "permanent", ttlSeconds: 0 }, now: 16_000 });
+      expect(await repo.deleteDelivered(d.id, 5)).toBe(0);
+      expect(await repo.deleteDelivered(other.id, 1)).toBe(0);
+      expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([4, 5]);
+    });
   });
 }

@@ -168,6 +168,13 @@ export interface RetentionChangeInput {
   readonly now: number;
 }
 
+/** One device's delivered watermark in a conversation. */
+export interface DeviceDelivered {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly deliveredSeq: number;
+}
+
 /** What one retention pass deleted. */
 export interface ExpiredDeletion {
   /** Messages deleted. */
@@ -247,6 +254,23 @@ export interface HistoryRepository {
    * references, and moves each such conversation's min_seq above what it deleted.
    */
   deleteExpired(now: number, limit: number): Promise<ExpiredDeletion>;
+  /**
+   * Store-and-forward conversations that still hold messages (last seq at or above min_seq),
+   * in id order strictly after `afterConversationId`.
+   */
+  storeAndForwardHeld(afterConversationId: string, limit: number): Promise<ConversationRecord[]>;
+  /**
+   * The delivered watermarks in the conversation of the named devices (point reads by user id
+   * and device id); a device that has none is absent.
+   */
+  deliveredByDevice(conversationId: string, devices: readonly { readonly userId: string; readonly deviceId: string }[]): Promise<DeviceDelivered[]>;
+  /**
+   * Deletes a store-and-forward conversation's messages from min_seq through `throughSeq`
+   * (capped at its last seq) with their media references, and moves min_seq above them;
+   * returns how many were deleted. Nothing happens (0) once its retention is no longer
+   * store-and-forward: the caller decided on what it read before.
+   */
+  deleteDelivered(conversationId: string, throughSeq: number): Promise<number>;
   /** Up to `limit` stored messages whose body references the media, by conversation then seq. */
   mediaReferences(mediaId: string, limit: number): Promise<{ conversationId: string; seq: number }[]>;
   /** The ids among `mediaIds` that at least one stored message references. */

@@ -91,6 +91,12 @@ export function openSqliteHistoryRepository(path: string, opts: {
     readByEligible: db.prepare<[string, number, string], { n: number }>(
       "SELECT count(*) AS n FROM members WHERE conversation_id = ? AND active = 1 AND joined_seq <= ? AND user_id <> ?",
     ),
+    storeAndForwardHeld: db.prepare<[string, number], ConversationRow>(
+      "SELECT * FROM conversations WHERE retention_mode = 'store_and_forward' AND id > ? AND last_seq >= max(min_seq, 1) ORDER BY id LIMIT ?",
+    ),
+    deliveredOf: db.prepare<[string, string, string], { delivered_seq: number }>(
+      "SELECT delivered_seq FROM device_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
+    ),
     userIndex: db.prepare<[string, string, number], UserIndexRow>(
       "SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
     ),
@@ -132,6 +138,18 @@ export function openSqliteHistoryRepository(path: string, opts: {
     },
     async rangesOf(conversationId, userId) {
       return q.rangesOf.all(conversationId, userId).map(toRange);
+    },
+    async storeAndForwardHeld(afterConversationId, limit) {
+      return q.storeAndForwardHeld.all(afterConversationId, limit).map(toConversation);
+    },
+    async deliveredByDevice(conversationId, devices) {
+      return devices.flatMap(({ userId, deviceId }) => {
+        const row = q.deliveredOf.get(userId, deviceId, conversationId);
+        return row ? [{ userId, deviceId, deliveredSeq: row.delivered_seq }] : [];
+      });
+    },
+    deleteDelivered(conversationId, throughSeq) {
+      return writer.write({ kind: "deleteDelivered", conversationId, throughSeq });
     },
     async mediaReferences(mediaId, limit) {
       return q.mediaReferences.all(mediaId, limit).map((r) => ({ conversationId: r.conversation_id, seq: r.seq }));

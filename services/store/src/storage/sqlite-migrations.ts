@@ -176,6 +176,13 @@ CREATE INDEX message_media_by_media ON message_media (media_id);
 CREATE INDEX conversations_disappearing ON conversations (id) WHERE retention_mode = 'disappearing';
 `,
   },
+  {
+    version: 5,
+    name: "v5: the conversations whose messages are kept only until delivered",
+    sql: `
+CREATE INDEX conversations_store_and_forward ON conversations (id) WHERE retention_mode = 'store_and_forward';
+`,
+  },
 ];
 
 /** The version a file has once every migration ran. */

@@ -38,7 +38,8 @@ export type WriteOp =
   | { readonly kind: "acceptRequest"; readonly userId: string; readonly conversationId: string }
   | { readonly kind: "deleteRequest"; readonly userId: string; readonly conversationId: string }
   | { readonly kind: "setRetention"; readonly input: RetentionChangeInput }
-  | { readonly kind: "deleteExpired"; readonly now: number; readonly limit: number };
+  | { readonly kind: "deleteExpired"; readonly now: number; readonly limit: number }
+  | { readonly kind: "deleteDelivered"; readonly conversationId: string; readonly throughSeq: number };
 
 /** What each write returns. */
 export interface WriteResults {
@@ -51,6 +52,7 @@ export interface WriteResults {
   deleteRequest: void;
   setRetention: GroupChangeOutcome;
   deleteExpired: ExpiredDeletion;
+  deleteDelivered: number;
 }
 
 /**
@@ -86,6 +88,7 @@ export function historyWrites(
     deleteRequest: 0,
     setRetention: 0,
     deleteExpired: 0,
+    deleteDelivered: 0,
   });
   let rows = noRows();
   const conversation = conversationReader(db);
@@ -146,6 +149,7 @@ export function historyWrites(
     deleteMessagesThrough: db.prepare("DELETE FROM messages WHERE conversation_id = ? AND seq <= ?"),
     deleteMediaRefsThrough: db.prepare("DELETE FROM message_media WHERE conversation_id = ? AND seq <= ?"),
     setMinSeq: db.prepare("UPDATE conversations SET min_seq = max(min_seq, ?) WHERE id = ?"),
+    countFrom: db.prepare<[string, number, number], { n: number }>("SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ?"),
     insertMediaRef: db.prepare("INSERT INTO message_media (conversation_id, seq, media_id) VALUES (?, ?, ?)"),
     insertMessage: db.prepare(
       `INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, body_kind, text, body, reply_to_seq, client_sent_at, sent_at)
@@ -380,6 +384,13 @@ export function historyWrites(
     return { event, memberVersion: head.member_version, memberCount: conv.memberCount };
   });
 
+  /** Deletes a conversation's messages through `through` with their media references; min_seq moves above them. */
+  const deletePrefix = (conversationId: string, through: number): void => {
+    q.deleteMessagesThrough.run(conversationId, through);
+    q.deleteMediaRefsThrough.run(conversationId, through);
+    q.setMinSeq.run(through + 1, conversationId);
+  };
+
   const deleteExpired = db.transaction((now: number, limit: number): ExpiredDeletion => {
     let deleted = 0;
     let conversations = 0;
@@ -410,12 +421,22 @@ export function historyWrites(
       }
       deleted += n;
       if (through === 0) continue;
-      q.deleteMessagesThrough.run(c.id, through);
-      q.deleteMediaRefsThrough.run(c.id, through);
-      q.setMinSeq.run(through + 1, c.id);
+      deletePrefix(c.id, through);
       conversations++;
     }
     return { deleted, conversations, more };
+  });
+
+  const deleteDelivered = db.transaction((conversationId: string, throughSeq: number): number => {
+    const c = conversation(conversationId);
+    // The caller decided on what it read before: a retention changed since keeps everything.
+    if (!c || c.retention.mode !== "store_and_forward") return 0;
+    const through = Math.min(throughSeq, c.lastSeq);
+    const from = Math.max(c.minSeq, 1);
+    if (through < from) return 0;
+    const n = q.countFrom.get(conversationId, from, through)!.n;
+    deletePrefix(conversationId, through);
+    return n;
   });
 
   const run = (op: WriteOp): WriteResults[WriteOp["kind"]] => {
@@ -438,6 +459,8 @@ export function historyWrites(
         return setRetention(op.input);
       case "deleteExpired":
         return deleteExpired(op.now, op.limit);
+      case "deleteDelivered":
+        return deleteDelivered(op.conversationId, op.throughSeq);
     }
   };
 

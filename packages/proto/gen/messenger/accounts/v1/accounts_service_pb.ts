@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/accounts/v1/accounts_service.proto.
  */
 export const file_messenger_accounts_v1_accounts_service: GenFile = /*@__PURE__*/
-  fileDesc("CixtZXNzZW5nZXIvYWNjb3VudHMvdjEvYWNjb3VudHNfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLmFjY291bnRzLnYxIksKD1JlZ2lzdGVyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiPQoQUmVnaXN0ZXJSZXNwb25zZRIpCgR1c2VyGAEgASgLMhsubWVzc2VuZ2VyLmFjY291bnRzLnYxLlVzZXIiRQoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCSJpCg1Mb2dpblJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlchItCgZ0b2tlbnMYAiABKAsyHS5tZXNzZW5nZXIuYWNjb3VudHMudjEuVG9rZW5zIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiQAoPUmVmcmVzaFJlc3BvbnNlEi0KBnRva2VucxgBIAEoCzIdLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Ub2tlbnMiJQoRTG9va3VwVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkiPwoSTG9va3VwVXNlclJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlciIjCg9HZXRVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiPgoQR2V0VXNlcnNSZXNwb25zZRIqCgV1c2VycxgBIAMoCzIbLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Vc2VyMtwDCg9BY2NvdW50c1NlcnZpY2USWwoIUmVnaXN0ZXISJi5tZXNzZW5nZXIuYWNjb3VudHMudjEuUmVnaXN0ZXJSZXF1ZXN0GicubWVzc2VuZ2VyLmFjY291bnRzLnYxLlJlZ2lzdGVyUmVzcG9uc2USUgoFTG9naW4SIy5tZXNzZW5nZXIuYWNjb3VudHMudjEuTG9naW5SZXF1ZXN0GiQubWVzc2VuZ2VyLmFjY291bnRzLnYxLkxvZ2luUmVzcG9uc2USWAoHUmVmcmVzaBIlLm1lc3Nlbmdlci5hY2NvdW50cy52MS5SZWZyZXNoUmVxdWVzdBomLm1lc3Nlbmdlci5hY2NvdW50cy52MS5SZWZyZXNoUmVzcG9uc2USYQoKTG9va3VwVXNlchIoLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Mb29rdXBVc2VyUmVxdWVzdBopLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Mb29rdXBVc2VyUmVzcG9uc2USWwoIR2V0VXNlcnMSJi5tZXNzZW5nZXIuYWNjb3VudHMudjEuR2V0VXNlcnNSZXF1ZXN0GicubWVzc2VuZ2VyLmFjY291bnRzLnYxLkdldFVzZXJzUmVzcG9uc2ViBnByb3RvMw", [file_messenger_accounts_v1_types]);
+  fileDesc("CixtZXNzZW5nZXIvYWNjb3VudHMvdjEvYWNjb3VudHNfc2VydmljZS5wcm90bxIVbWVzc2VuZ2VyLmFjY291bnRzLnYxIksKD1JlZ2lzdGVyUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCRIUCgxkaXNwbGF5X25hbWUYAyABKAkiPQoQUmVnaXN0ZXJSZXNwb25zZRIpCgR1c2VyGAEgASgLMhsubWVzc2VuZ2VyLmFjY291bnRzLnYxLlVzZXIiRQoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEhEKCWRldmljZV9pZBgDIAEoCSJpCg1Mb2dpblJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlchItCgZ0b2tlbnMYAiABKAsyHS5tZXNzZW5nZXIuYWNjb3VudHMudjEuVG9rZW5zIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiQAoPUmVmcmVzaFJlc3BvbnNlEi0KBnRva2VucxgBIAEoCzIdLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Ub2tlbnMiJQoRTG9va3VwVXNlclJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkiPwoSTG9va3VwVXNlclJlc3BvbnNlEikKBHVzZXIYASABKAsyGy5tZXNzZW5nZXIuYWNjb3VudHMudjEuVXNlciIjCg9HZXRVc2Vyc1JlcXVlc3QSEAoIdXNlcl9pZHMYASADKAkiPgoQR2V0VXNlcnNSZXNwb25zZRIqCgV1c2VycxgBIAMoCzIbLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Vc2VyIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UyswQKD0FjY291bnRzU2VydmljZRJbCghSZWdpc3RlchImLm1lc3Nlbmdlci5hY2NvdW50cy52MS5SZWdpc3RlclJlcXVlc3QaJy5tZXNzZW5nZXIuYWNjb3VudHMudjEuUmVnaXN0ZXJSZXNwb25zZRJSCgVMb2dpbhIjLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Mb2dpblJlcXVlc3QaJC5tZXNzZW5nZXIuYWNjb3VudHMudjEuTG9naW5SZXNwb25zZRJYCgdSZWZyZXNoEiUubWVzc2VuZ2VyLmFjY291bnRzLnYxLlJlZnJlc2hSZXF1ZXN0GiYubWVzc2VuZ2VyLmFjY291bnRzLnYxLlJlZnJlc2hSZXNwb25zZRJhCgpMb29rdXBVc2VyEigubWVzc2VuZ2VyLmFjY291bnRzLnYxLkxvb2t1cFVzZXJSZXF1ZXN0GikubWVzc2VuZ2VyLmFjY291bnRzLnYxLkxvb2t1cFVzZXJSZXNwb25zZRJbCghHZXRVc2VycxImLm1lc3Nlbmdlci5hY2NvdW50cy52MS5HZXRVc2Vyc1JlcXVlc3QaJy5tZXNzZW5nZXIuYWNjb3VudHMudjEuR2V0VXNlcnNSZXNwb25zZRJVCgZMb2dvdXQSJC5tZXNzZW5nZXIuYWNjb3VudHMudjEuTG9nb3V0UmVxdWVzdBolLm1lc3Nlbmdlci5hY2NvdW50cy52MS5Mb2dvdXRSZXNwb25zZWIGcHJvdG8z", [file_messenger_accounts_v1_types]);
 
 /**
  * RegisterRequest is the new account.
@@ -260,6 +260,36 @@ export const GetUsersResponseSchema: GenMessage<GetUsersResponse> = /*@__PURE__*
   messageDesc(file_messenger_accounts_v1_accounts_service, 9);
 
 /**
+ * LogoutRequest is empty: the device is the one the access token names.
+ *
+ * @generated from message messenger.accounts.v1.LogoutRequest
+ */
+export type LogoutRequest = Message<"messenger.accounts.v1.LogoutRequest"> & {
+};
+
+/**
+ * Describes the message messenger.accounts.v1.LogoutRequest.
+ * Use `create(LogoutRequestSchema)` to create a new message.
+ */
+export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_accounts_service, 10);
+
+/**
+ * LogoutResponse is empty.
+ *
+ * @generated from message messenger.accounts.v1.LogoutResponse
+ */
+export type LogoutResponse = Message<"messenger.accounts.v1.LogoutResponse"> & {
+};
+
+/**
+ * Describes the message messenger.accounts.v1.LogoutResponse.
+ * Use `create(LogoutResponseSchema)` to create a new message.
+ */
+export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_accounts_service, 11);
+
+/**
  * AccountsService registers users and issues per-device tokens.
  *
  * @generated from service messenger.accounts.v1.AccountsService
@@ -316,6 +346,18 @@ export const AccountsService: GenService<{
     methodKind: "unary";
     input: typeof GetUsersRequestSchema;
     output: typeof GetUsersResponseSchema;
+  },
+  /**
+   * Logout ends the calling device's session: its refresh tokens stop working and the device
+   * is forgotten (nothing is kept for it any more, e.g. by store-and-forward conversations).
+   * Needs the device's access token, which stays valid until it expires.
+   *
+   * @generated from rpc messenger.accounts.v1.AccountsService.Logout
+   */
+  logout: {
+    methodKind: "unary";
+    input: typeof LogoutRequestSchema;
+    output: typeof LogoutResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_messenger_accounts_v1_accounts_service, 0);

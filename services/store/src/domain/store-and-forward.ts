@@ -1,0 +1,106 @@
+import type { ConversationRecord, DeviceDelivered, HistoryRepository, MemberRangeRecord, MessageRecord } from "../storage/history-repository.js";
+
+/** A device as the device directory (accounts) knows it: from its first login until its logout. */
+export interface RegisteredDevice {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly registeredAt: number;
+}
+
+/** Which devices users have now (the accounts service's DevicesService). */
+export interface DeviceDirectory {
+  devicesOf(userIds: readonly string[]): Promise<RegisteredDevice[]>;
+}
+
+/** The longest a store-and-forward message waits for a device that never comes back. */
+export const defaultStoreAndForwardMaxHoldMs = 30 * 24 * 3600 * 1000;
+
+/** Conversations read per page, and messages examined per conversation per pass at most. */
+const conversationPage = 100;
+const messagesPerConversation = 1_000;
+
+const key = (userId: string, deviceId: string): string => `${userId}\u0000${deviceId}`;
+
+/**
+ * The highest seq of `messages` (ascending, contiguous from min_seq) through which every
+ * message is gone: held longer than `maxHoldMs`, or delivered to every recipient device that
+ * existed when it was sent — every registered device of a user whose membership range holds
+ * it, registered at or before it was sent, except the device that sent it. 0 when the first
+ * one is still owed to a device. A prefix only: min_seq means nothing below it exists.
+ */
+export function deliveredThrough(
+  messages: readonly MessageRecord[],
+  ranges: readonly MemberRangeRecord[],
+  devices: readonly RegisteredDevice[],
+  delivered: ReadonlyMap<string, number>,
+  holdCutoff: number,
+): number {
+  const byUser = new Map<string, RegisteredDevice[]>();
+  for (const d of devices) byUser.set(d.userId, [...(byUser.get(d.userId) ?? []), d]);
+  let through = 0;
+  for (const m of messages) {
+    if (m.sentAt > holdCutoff && owedToSomeDevice(m, ranges, byUser, delivered)) break;
+    through = m.seq;
+  }
+  return through;
+}
+
+function owedToSomeDevice(m: MessageRecord, ranges: readonly MemberRangeRecord[], byUser: ReadonlyMap<string, RegisteredDevice[]>, delivered: ReadonlyMap<string, number>): boolean {
+  for (const r of ranges) {
+    if (m.seq < r.fromSeq || (r.toSeq !== undefined && m.seq > r.toSeq)) continue;
+    for (const d of byUser.get(r.userId) ?? []) {
+      if (d.registeredAt > m.sentAt) continue;
+      if (d.userId === m.senderUserId && d.deviceId === m.senderDeviceId) continue;
+      if ((delivered.get(key(d.userId, d.deviceId)) ?? 0) < m.seq) return true;
+    }
+  }
+  return false;
+}
+
+/** What one store-and-forward pass deleted. */
+export interface DeliveredDeletion {
+  readonly deleted: number;
+  readonly conversations: number;
+  /** True when the limit stopped the pass before every conversation was looked at. */
+  readonly more: boolean;
+}
+
+/**
+ * Deletes, up to `limit` messages, what store-and-forward conversations no longer owe any
+ * device (see deliveredThrough). Reads first, then deletes through the repository, which
+ * deletes nothing if the conversation's retention changed in between. A directory that
+ * cannot answer fails the pass: nothing is deleted on a guess.
+ */
+export async function deleteDeliveredMessages(
+  repo: HistoryRepository,
+  directory: DeviceDirectory,
+  opts: { now: number; maxHoldMs: number; limit: number },
+): Promise<DeliveredDeletion> {
+  let deleted = 0;
+  let conversations = 0;
+  let after = "";
+  for (;;) {
+    const page = await repo.storeAndForwardHeld(after, conversationPage);
+    for (const c of page) {
+      if (deleted >= opts.limit) return { deleted, conversations, more: true };
+      const n = await deleteDeliveredIn(repo, directory, c, opts.now - opts.maxHoldMs, opts.limit - deleted);
+      deleted += n;
+      if (n > 0) conversations++;
+    }
+    if (page.length < conversationPage) return { deleted, conversations, more: false };
+    after = page.at(-1)!.id;
+  }
+}
+
+async function deleteDeliveredIn(repo: HistoryRepository, directory: DeviceDirectory, c: ConversationRecord, holdCutoff: number, budget: number): Promise<number> {
+  const from = Math.max(c.minSeq, 1);
+  const messages = await repo.listMessages(c.id, { afterSeq: from - 1, limit: Math.min(budget, messagesPerConversation), direction: "forward" });
+  if (messages.length === 0) return 0;
+  const lastSeq = messages.at(-1)!.seq;
+  const ranges = (await repo.memberRanges(c.id)).filter((r) => r.fromSeq <= lastSeq && (r.toSeq === undefined || r.toSeq >= from));
+  const devices = await directory.devicesOf([...new Set(ranges.map((r) => r.userId))]);
+  const cursors: DeviceDelivered[] = await repo.deliveredByDevice(c.id, devices);
+  const delivered = new Map(cursors.map((d) => [key(d.userId, d.deviceId), d.deliveredSeq]));
+  const through = deliveredThrough(messages, ranges, devices, delivered, holdCutoff);
+  return through === 0 ? 0 : repo.deleteDelivered(c.id, through);
+}
