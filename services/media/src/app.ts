@@ -5,7 +5,7 @@ import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import type { HttpRoute, ServiceMetrics, ServiceRoute } from "@messenger/rpc";
 import { storeConversationAccess } from "./adapters/store-conversation-access.js";
 import { sharpProcessing, type ProcessingLimits } from "./adapters/sharp-processing.js";
-import type { BlobStore } from "./blobs/blob-store.js";
+import type { BlobStore } from "@messenger/blobs";
 import { mediaCleanup } from "./domain/cleanup.js";
 import type { MediaSettings } from "./domain/media-settings.js";
 import { mediaUseCases, type MediaUseCases } from "./domain/media-use-cases.js";

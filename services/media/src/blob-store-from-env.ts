@@ -2,9 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { HttpRoute } from "@messenger/rpc";
-import type { BlobStore } from "./blobs/blob-store.js";
-import { openLocalBlobStore } from "./blobs/local-blob-store.js";
-import { openS3BlobStore } from "./blobs/s3-blob-store.js";
+import { openLocalBlobStore, openS3BlobStore, s3OptionsFromEndpoint, type BlobStore } from "@messenger/blobs";
 
 /** The blob store the environment selects, and the HTTP routes it needs on the media service's port. */
 export interface ConfiguredBlobStore {
@@ -40,17 +38,14 @@ export async function blobStoreFromEnv(
   local: { dataDir: string; publicBaseUrl: () => string },
 ): Promise<ConfiguredBlobStore> {
   if (env.MINIO_ENDPOINT) {
-    const url = new URL(env.MINIO_ENDPOINT);
-    const useSSL = url.protocol === "https:";
-    const blobs = await openS3BlobStore({
-      endPoint: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      useSSL,
-      accessKey: env.MINIO_ACCESS_KEY,
-      secretKey: env.MINIO_SECRET_KEY,
-      region: env.MINIO_REGION,
-      bucket: env.MINIO_BUCKET,
-    });
+    const blobs = await openS3BlobStore(
+      s3OptionsFromEndpoint(env.MINIO_ENDPOINT, {
+        accessKey: env.MINIO_ACCESS_KEY,
+        secretKey: env.MINIO_SECRET_KEY,
+        region: env.MINIO_REGION,
+        bucket: env.MINIO_BUCKET,
+      }),
+    );
     return { blobs, routes: {}, describe: `${env.MINIO_ENDPOINT} bucket ${env.MINIO_BUCKET}` };
   }
   const dir = join(local.dataDir, "media", "blobs");

@@ -1,4 +1,4 @@
-import type { BlobStore } from "../blobs/blob-store.js";
+import type { BlobStore } from "@messenger/blobs";
 import type { MediaRecord, MediaRepository } from "../storage/media-repository.js";
 import type { MediaSettings } from "./media-settings.js";
 import { originalKey, thumbnailKey, uploadKey } from "./media-use-cases.js";

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { Readable } from "node:stream";
-import type { BlobStore, SignedRequest } from "../blobs/blob-store.js";
+import type { BlobStore, SignedRequest } from "@messenger/blobs";
 import type { MediaRecord, MediaRepository, ReadyMedia } from "../storage/media-repository.js";
 import { DomainError, mediaError } from "./media-error.js";
 import type { MediaSettings } from "./media-settings.js";

@@ -33,8 +33,8 @@ export interface BlobInfo {
 }
 
 /**
- * The blob port: objects by key in one bucket (or folder). The media service reads and
- * writes through it; clients use the signed URLs it makes.
+ * The blob port: objects by key in one bucket (or folder). Services read and write through it
+ * (the media service's uploads, the store's archive segments); clients use the signed URLs it makes.
  */
 export interface BlobStore {
   /** A URL a client PUTs the object's bytes to, until it expires. */

@@ -17,7 +17,7 @@ async function startLocal(): Promise<{
   clock: { pinned: number | undefined; offset: number };
   stop(): Promise<void>;
 }> {
-  const root = mkdtempSync(join(tmpdir(), "media-local-blobs-"));
+  const root = mkdtempSync(join(tmpdir(), "blobs-local-"));
   const dir = join(root, "blobs");
   const clock: { pinned: number | undefined; offset: number } = { pinned: undefined, offset: 0 };
   let port = 0;

@@ -23,7 +23,7 @@ export interface ContractOptions {
   readonly unverifiedBecause?: string;
 }
 
-/** The behaviour every BlobStore adapter owes the media service, checked through real HTTP. */
+/** The behaviour every BlobStore adapter owes its callers, checked through the API and real HTTP. */
 export function blobStoreContract(
   name: string,
   open: () => Promise<ContractSubject>,

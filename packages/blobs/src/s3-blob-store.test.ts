@@ -33,7 +33,7 @@ async function openShiftable(opts: Omit<S3BlobStoreOptions, "now">, release: () 
 blobStoreContract(
   "S3 adapter on s3rver",
   async () => {
-    const directory = mkdtempSync(join(tmpdir(), "media-s3rver-"));
+    const directory = mkdtempSync(join(tmpdir(), "blobs-s3rver-"));
     const server = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory });
     const { port } = await server.run();
     return openShiftable(
