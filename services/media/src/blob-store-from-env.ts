@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { HttpRoute } from "@messenger/rpc";
-import { openLocalBlobStore, openS3BlobStore, s3OptionsFromEndpoint, type BlobStore } from "@messenger/blobs";
+import { openLocalBlobStore, openMinioBlobStore, type BlobStore, type MinioEnv } from "@messenger/blobs";
 
 /** The blob store the environment selects, and the HTTP routes it needs on the media service's port. */
 export interface ConfiguredBlobStore {
@@ -27,25 +27,11 @@ function urlSecret(dataDir: string, fromEnv: string | undefined): Uint8Array {
 }
 
 export async function blobStoreFromEnv(
-  env: {
-    MINIO_ENDPOINT?: string | undefined;
-    MINIO_ACCESS_KEY: string;
-    MINIO_SECRET_KEY: string;
-    MINIO_BUCKET: string;
-    MINIO_REGION: string;
-    MEDIA_URL_SECRET?: string | undefined;
-  },
+  env: MinioEnv & { MINIO_BUCKET: string; MEDIA_URL_SECRET?: string | undefined },
   local: { dataDir: string; publicBaseUrl: () => string },
 ): Promise<ConfiguredBlobStore> {
   if (env.MINIO_ENDPOINT) {
-    const blobs = await openS3BlobStore(
-      s3OptionsFromEndpoint(env.MINIO_ENDPOINT, {
-        accessKey: env.MINIO_ACCESS_KEY,
-        secretKey: env.MINIO_SECRET_KEY,
-        region: env.MINIO_REGION,
-        bucket: env.MINIO_BUCKET,
-      }),
-    );
+    const blobs = await openMinioBlobStore({ ...env, MINIO_ENDPOINT: env.MINIO_ENDPOINT }, env.MINIO_BUCKET);
     return { blobs, routes: {}, describe: `${env.MINIO_ENDPOINT} bucket ${env.MINIO_BUCKET}` };
   }
   const dir = join(local.dataDir, "media", "blobs");

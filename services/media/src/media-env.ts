@@ -1,3 +1,4 @@
+import { minioEnv } from "@messenger/blobs";
 import { positiveInt, z } from "@messenger/config";
 import { defaultMediaSettings, type MediaSettings } from "./domain/media-settings.js";
 
@@ -9,11 +10,7 @@ const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).defa
  * is set, else a folder under DATA_DIR served by the media service's HTTP port.
  */
 export const mediaEnv = {
-  MINIO_ENDPOINT: z.string().url().optional(),
-  MINIO_ACCESS_KEY: z.string().default(""),
-  MINIO_SECRET_KEY: z.string().default(""),
-  MINIO_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name").default("messenger-media"),
-  MINIO_REGION: z.string().min(1).default("us-east-1"),
+  ...minioEnv,
   /** The base of the local folder's signed URLs as clients reach this HTTP port (default http://HOST:HTTP_PORT). */
   MEDIA_PUBLIC_URL: z.string().url().optional(),
   /** The key of the local folder's URL signatures (base64, ≥ 32 bytes); default: generated once into DATA_DIR/keys. */

@@ -3,7 +3,7 @@ import { parseEnv, port, positiveInt, z } from "@messenger/config";
 import { gatewayLimitsEnv } from "@messenger/gateway";
 import { groupsLimitsEnv } from "@messenger/groups";
 import { mediaEnv } from "@messenger/media";
-import { retentionSweepEnv } from "@messenger/store";
+import { archiveEnv, historyEnv, retentionSweepEnv } from "@messenger/store";
 
 /** The environment of the one-process system; every variable is listed in the README. */
 export const standaloneEnv = z.object({
@@ -30,6 +30,8 @@ export const standaloneEnv = z.object({
   MAX_CONTACTS: positiveInt(5000),
   MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
   ...retentionSweepEnv,
+  ...archiveEnv,
+  ...historyEnv,
   ...accountsLimitsEnv,
   ...groupsLimitsEnv,
   ...gatewayLimitsEnv,

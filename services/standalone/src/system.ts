@@ -17,7 +17,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
 import { createDirectTransport, createServiceMetrics, instrumentRoute, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
-import { createStoreApp, openSqliteHistoryRepository, retentionMetrics, retentionSweepFromEnv, storeWriteMetrics, type StoreApp } from "@messenger/store";
+import { archiveFromEnv, archiveMetrics, createStoreApp, historyRepositoryFromEnv, retentionMetrics, retentionSweepFromEnv, storeWriteMetrics, type StoreApp } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
 /** The whole system running in this process. */
@@ -76,13 +76,15 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     metrics,
   });
   const store = createStoreApp({
-    repo: openSqliteHistoryRepository(join(config.DATA_DIR, "history.db"), { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD }),
+    repo: (await historyRepositoryFromEnv(config, config.DATA_DIR, { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD })).repo,
     verifier,
     relations: relationsClient,
     devices: createClient(DevicesService, internal.transport),
     largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
     retentionSweep: retentionSweepFromEnv(config),
     retentionEvents: retentionMetrics(metrics),
+    archive: await archiveFromEnv(config, config.DATA_DIR),
+    archiveEvents: archiveMetrics(metrics),
     onError: (err) => log.warn({ err }, "retention pass failed; it runs again on the next interval"),
   });
   const lastSeen = openSqliteLastSeenStore(join(config.DATA_DIR, "presence.db"));

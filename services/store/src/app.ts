@@ -6,10 +6,14 @@ import { z } from "@messenger/config";
 import type { ServiceRoute } from "@messenger/rpc";
 import { limits } from "./domain/limits.js";
 import { accountsDeviceDirectory } from "./adapters/device-directory.js";
-import { retentionPass, startRetentionSweeper, type RetentionPass, type RetentionSweepEvents } from "./domain/retention.js";
+import type { ArchiveConfig } from "./archive-env.js";
+import { archiveOldHistory, collectArchive, type ArchiveCollection, type ArchiveRun } from "./domain/archiver.js";
+import { startPassLoop } from "./domain/pass-loop.js";
+import { retentionPass, type RetentionPass, type RetentionSweepEvents } from "./domain/retention.js";
 import { defaultStoreAndForwardMaxHoldMs } from "./domain/store-and-forward.js";
 import { historyRoute } from "./rpc/history-service.js";
 import { storeRoute } from "./rpc/store-service.js";
+import { withArchivedReads } from "./storage/archived-history-repository.js";
 import type { HistoryRepository } from "./storage/history-repository.js";
 
 /** The store service, ready to mount on any transport. */
@@ -19,8 +23,16 @@ export interface StoreApp {
    * One retention pass now, as if at `at` (default: now), for tests and operators' tools; the
    * sweeper also runs on its own.
    */
-  sweepRetention(at?: number): Promise<RetentionPass>;
+  sweepRetention(at?: number): Promise<RetentionPass & { archive: ArchiveCollection }>;
+  /** One archiving run now, as if at `at` (default: now); the archiver also runs on its own. */
+  archiveNow(at?: number): Promise<ArchiveRun>;
   close(): Promise<void>;
+}
+
+/** What the archiver reports after each run. */
+export interface ArchiveEvents {
+  archived(run: ArchiveRun): void;
+  collected(collection: ArchiveCollection): void;
 }
 
 /**
@@ -65,25 +77,45 @@ export function createStoreApp(deps: {
   largeGroupThreshold?: number;
   retentionSweep?: RetentionSweepSettings;
   retentionEvents?: RetentionSweepEvents;
-  /** Where a failed retention pass is reported (it runs again on the next interval). */
+  /** Where old history goes, and when (archiveFromEnv). */
+  archive: ArchiveConfig;
+  archiveEvents?: ArchiveEvents;
+  /** Where a failed retention pass or archiving run is reported (it runs again on the next interval). */
   onError?: (err: unknown) => void;
 }): StoreApp {
   const now = deps.now ?? Date.now;
   const largeGroupThreshold = deps.largeGroupThreshold ?? limits.defaultLargeGroupThreshold;
   const sweep = deps.retentionSweep ?? defaultRetentionSweep;
-  const sweeper = startRetentionSweeper(retentionPass(deps.repo, accountsDeviceDirectory(deps.devices), sweep.storeAndForwardMaxHoldMs), {
-    intervalMs: sweep.intervalMs,
-    batch: sweep.batch,
+  const { blobs, settings } = deps.archive;
+  // Every read of history, the retention passes' included, reaches into archived segments.
+  const repo = withArchivedReads(deps.repo, blobs);
+  const retention = retentionPass(repo, accountsDeviceDirectory(deps.devices), sweep.storeAndForwardMaxHoldMs);
+  const onError = deps.onError ?? (() => undefined);
+  const sweeper = startPassLoop<RetentionPass & { archive: ArchiveCollection }>(
+    async (at, limit) => {
+      const pass = await retention(at, limit);
+      // What retention deleted leaves the archive in the same pass.
+      const archive = await collectArchive(repo, blobs, { limit: 100 });
+      deps.archiveEvents?.collected(archive);
+      return { ...pass, archive };
+    },
+    { intervalMs: sweep.intervalMs, batch: sweep.batch, now, ...(deps.retentionEvents ? { events: deps.retentionEvents } : {}), onError },
+  );
+  const archiver = startPassLoop((at, maxSegments) => archiveOldHistory(repo, blobs, { ...settings, now: at, maxSegments }), {
+    intervalMs: deps.archive.intervalMs,
+    batch: deps.archive.batchSegments,
     now,
-    ...(deps.retentionEvents ? { events: deps.retentionEvents } : {}),
-    onError: deps.onError ?? (() => undefined),
+    ...(deps.archiveEvents ? { events: { swept: (run: ArchiveRun) => deps.archiveEvents?.archived(run) } } : {}),
+    onError,
   });
   return {
-    routes: [historyRoute({ ...deps, now, largeGroupThreshold }), storeRoute({ repo: deps.repo, now, largeGroupThreshold })],
+    routes: [historyRoute({ ...deps, repo, now, largeGroupThreshold }), storeRoute({ repo, now, largeGroupThreshold })],
     sweepRetention: (at) => sweeper.runOnce(at),
+    archiveNow: (at) => archiver.runOnce(at),
     async close() {
-      await sweeper.stop();
+      await Promise.all([sweeper.stop(), archiver.stop()]);
       await deps.repo.close();
+      await blobs.close();
     },
   };
 }

@@ -1,6 +1,10 @@
-export { createStoreApp, defaultRetentionSweep, retentionSweepEnv, retentionSweepFromEnv, type RetentionSweepSettings, type StoreApp } from "./app.js";
+export { archiveEnv, archiveFromEnv, type ArchiveConfig } from "./archive-env.js";
+export { historyEnv, historyRepositoryFromEnv } from "./history-env.js";
+export { createStoreApp, type ArchiveEvents, defaultRetentionSweep, retentionSweepEnv, retentionSweepFromEnv, type RetentionSweepSettings, type StoreApp } from "./app.js";
 export { openSqliteHistoryRepository } from "./storage/sqlite-history-repository.js";
+export { openMongoHistoryRepository, type MongoHistoryOptions } from "./storage/mongo-history-repository.js";
+export { initMongoHistory, type MongoInitReport } from "./storage/mongo-setup.js";
 export type { HistoryRepository } from "./storage/history-repository.js";
 export { historyRepositoryContract } from "./storage/history-repository.contract.js";
-export { retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
+export { archiveMetrics, retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
 export { listMessages } from "./domain/list-messages.js";

@@ -1,5 +1,6 @@
 import { Counter, Gauge } from "prom-client";
 import type { ServiceMetrics } from "@messenger/rpc";
+import type { ArchiveEvents } from "./app.js";
 import type { RetentionSweepEvents } from "./domain/retention.js";
 import type { RowsWritten } from "./storage/sqlite-writes.js";
 
@@ -31,6 +32,34 @@ export function retentionMetrics(m: ServiceMetrics): RetentionSweepEvents {
     swept(d) {
       for (const [mode, n] of Object.entries(d.byMode)) if (n > 0) deleted.inc({ mode }, n);
       behind.set(d.more ? 1 : 0);
+    },
+  };
+}
+
+/** What the archiver moved to the blob store, and what retention's deletions took out of it. */
+export function archiveMetrics(m: ServiceMetrics): ArchiveEvents {
+  const registers = [m.registry];
+  const segments = new Counter({ name: "messenger_store_archive_segments_total", help: "Segments of old messages written to the blob store and committed", registers });
+  const messages = new Counter({ name: "messenger_store_archive_messages_total", help: "Messages moved from the database into archived segments", registers });
+  const bytes = new Counter({ name: "messenger_store_archive_bytes_total", help: "Compressed bytes of the archived segments written", registers });
+  const conflicts = new Counter({ name: "messenger_store_archive_conflicts_total", help: "Segments written but not committed because their rows changed meanwhile (their blobs removed)", registers });
+  const collected = new Counter({
+    name: "messenger_store_archive_collected_total",
+    help: "Archived segments dropped or rewritten because retention deleted messages in them, and garbage blobs deleted",
+    labelNames: ["what"],
+    registers,
+  });
+  return {
+    archived(run) {
+      segments.inc(run.segments);
+      messages.inc(run.messages);
+      bytes.inc(run.bytes);
+      conflicts.inc(run.conflicts);
+    },
+    collected(c) {
+      collected.inc({ what: "dropped" }, c.dropped);
+      collected.inc({ what: "rewritten" }, c.rewritten);
+      collected.inc({ what: "blob_deleted" }, c.blobsDeleted);
     },
   };
 }

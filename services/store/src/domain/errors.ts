@@ -11,3 +11,4 @@ export const invalidArgument = (message: string): DomainError => new DomainError
 export const notFound = (message: string): DomainError => new DomainError("not_found", message);
 export const permissionDenied = (message: string): DomainError => new DomainError("permission_denied", message);
 export const failedPrecondition = (message: string): DomainError => new DomainError("failed_precondition", message);
+export const aborted = (message: string): DomainError => new DomainError("aborted", message);

@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import type { ExpiredDeletion } from "../storage/history-repository.js";
-import { checkRetention, startRetentionSweeper } from "./retention.js";
+import { startPassLoop } from "./pass-loop.js";
+import { checkRetention } from "./retention.js";
 
 describe("retention policy checks", () => {
   it("accepts permanent, store-and-forward (no TTL) and a disappearing TTL from 5 minutes to 90 days", () => {
@@ -12,7 +13,7 @@ describe("retention policy checks", () => {
   });
 });
 
-describe("the retention sweeper", () => {
+describe("the pass loop (the retention sweeper, the archiver)", () => {
   it("runs passes back to back while one was cut short by its batch, on one tick of its interval, and reports each", async () => {
     vi.useFakeTimers();
     try {
@@ -28,7 +29,7 @@ describe("the retention sweeper", () => {
         return { ...d, byMode: { disappearing: d.deleted, store_and_forward: 0 } };
       };
       const seen: number[] = [];
-      const sweeper = startRetentionSweeper(pass, { intervalMs: 60_000, batch: 2, now: () => 42, events: { swept: (d) => seen.push(d.deleted) }, onError: () => undefined });
+      const sweeper = startPassLoop(pass, { intervalMs: 60_000, batch: 2, now: () => 42, events: { swept: (d) => seen.push(d.deleted) }, onError: () => undefined });
       expect(asked).toEqual([]);
       // One tick, then only microtasks: the three passes ran without waiting for another tick.
       await vi.advanceTimersByTimeAsync(60_000);

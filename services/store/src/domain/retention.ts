@@ -63,52 +63,46 @@ export function retentionPass(
   maxHoldMs: number,
 ): (now: number, limit: number) => Promise<RetentionPass> {
   return async (now, limit) => {
-    const expired = await repo.deleteExpired(now, limit);
-    const delivered = expired.more
-      ? { deleted: 0, conversations: 0, more: true }
-      : await deleteDeliveredMessages(repo, directory, { now, maxHoldMs, limit: limit - expired.deleted });
+    const live = await repo.deleteExpired(now, limit);
+    const none = { deleted: 0, conversations: 0, more: true };
+    const archived = live.more ? none : await expireArchived(repo, now, limit - live.deleted);
+    const used = live.deleted + archived.deleted;
+    const delivered = live.more || archived.more ? none : await deleteDeliveredMessages(repo, directory, { now, maxHoldMs, limit: limit - used });
     return {
-      deleted: expired.deleted + delivered.deleted,
-      conversations: expired.conversations + delivered.conversations,
-      more: expired.more || delivered.more,
-      byMode: { disappearing: expired.deleted, store_and_forward: delivered.deleted },
+      deleted: used + delivered.deleted,
+      conversations: live.conversations + archived.conversations + delivered.conversations,
+      more: live.more || archived.more || delivered.more,
+      byMode: { disappearing: live.deleted + archived.deleted, store_and_forward: delivered.deleted },
     };
   };
 }
 
 /**
- * Runs `pass` with `batch` messages per pass, passes `intervalMs` apart (and at once again
- * while a pass was cut short by its batch). One pass at a time.
+ * The disappearing messages the repository's own pass cannot see: the oldest remaining ones
+ * of a conversation are archived (deleteExpired reads live rows only, and a live row not yet
+ * due says nothing of older archived ones). Read through the archive (the repository given is
+ * the one with archived reads), then deleted as a prefix; collectArchive then drops or
+ * rewrites the segments below the new min_seq.
  */
-export function startRetentionSweeper(
-  pass: (now: number, limit: number) => Promise<RetentionPass>,
-  opts: { intervalMs: number; batch: number; now: () => number; events?: RetentionSweepEvents; onError: (err: unknown) => void },
-): { runOnce(at?: number): Promise<RetentionPass>; stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
-  const runOnce = async (at?: number): Promise<RetentionPass> => {
-    const d = await pass(at ?? opts.now(), opts.batch);
-    opts.events?.swept(d);
-    return d;
-  };
-  const tick = (): void => {
-    if (running || stopped) return;
-    running = (async () => {
-      for (let d = await runOnce(); d.more && !stopped; d = await runOnce()) {
-        // Another batch at once: the limit cut this one short.
-      }
-    })()
-      .catch(opts.onError)
-      .finally(() => (running = undefined));
-  };
-  const timer = opts.intervalMs > 0 ? setInterval(tick, opts.intervalMs) : undefined;
-  timer?.unref();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      if (timer) clearInterval(timer);
-      await running;
-    },
-  };
+async function expireArchived(repo: HistoryRepository, now: number, limit: number): Promise<ExpiredDeletion> {
+  let deleted = 0;
+  let conversations = 0;
+  let after = "";
+  for (;;) {
+    const page = await repo.archivedDisappearing(after, 100);
+    for (const c of page) {
+      if (deleted >= limit) return { deleted, conversations, more: true };
+      const cutoff = now - c.retention.ttlSeconds * 1000;
+      const from = Math.max(c.minSeq, 1);
+      const messages = await repo.listMessages(c.id, { afterSeq: from - 1, limit: Math.min(limit - deleted, 1_000), direction: "forward" });
+      const due = messages.findIndex((m) => m.sentAt >= cutoff);
+      const through = (due === -1 ? messages.at(-1) : messages[due - 1])?.seq ?? 0;
+      if (through === 0) continue;
+      deleted += await repo.deleteThrough(c.id, through, "disappearing");
+      conversations++;
+    }
+    if (page.length < 100) return { deleted, conversations, more: false };
+    after = page.at(-1)!.id;
+  }
 }
+

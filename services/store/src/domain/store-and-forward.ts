@@ -102,5 +102,5 @@ async function deleteDeliveredIn(repo: HistoryRepository, directory: DeviceDirec
   const cursors: DeviceDelivered[] = await repo.deliveredByDevice(c.id, devices);
   const delivered = new Map(cursors.map((d) => [key(d.userId, d.deviceId), d.deliveredSeq]));
   const through = deliveredThrough(messages, ranges, devices, delivered, holdCutoff);
-  return through === 0 ? 0 : repo.deleteDelivered(c.id, through);
+  return through === 0 ? 0 : repo.deleteThrough(c.id, through, "store_and_forward");
 }

@@ -486,22 +486,69 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       ]);
 
       // Through 2 (the media message): its reference goes with it, min_seq moves to 3.
-      expect(await repo.deleteDelivered(d.id, 2)).toBe(2);
+      expect(await repo.deleteThrough(d.id, 2, "store_and_forward")).toBe(2);
       expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 3, lastSeq: 3 });
       expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([3]);
       expect(await repo.referencedMedia(["m_sf"])).toEqual(new Set());
-      expect(await repo.deleteDelivered(d.id, 2)).toBe(0);
+      expect(await repo.deleteThrough(d.id, 2, "store_and_forward")).toBe(0);
       // Beyond the last seq is capped at it; then nothing is held.
-      expect(await repo.deleteDelivered(d.id, 99)).toBe(1);
+      expect(await repo.deleteThrough(d.id, 99, "store_and_forward")).toBe(1);
       expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 4, lastSeq: 3 });
       expect(await repo.storeAndForwardHeld("", 10)).toEqual([]);
 
       // Once the conversation is permanent again, nothing is deleted whatever the caller read.
       await send(d.id, "s4", "alice", "phone", 15_000);
       await repo.setRetention({ conversationId: d.id, actorUserId: "bob", retention: { mode: "permanent", ttlSeconds: 0 }, now: 16_000 });
-      expect(await repo.deleteDelivered(d.id, 5)).toBe(0);
-      expect(await repo.deleteDelivered(other.id, 1)).toBe(0);
+      expect(await repo.deleteThrough(d.id, 5, "store_and_forward")).toBe(0);
+      expect(await repo.deleteThrough(other.id, 1, "store_and_forward")).toBe(0);
       expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([4, 5]);
+    });
+
+    it("commits archived segments at the boundary in place of their live rows, and keeps the index, the garbage list and the candidates", async () => {
+      const d = await repo.openDirect("alice", "bob", 1000, false);
+      for (let i = 1; i <= 5; i++) await send(d.id, `a${i}`, "alice", "phone", 1000 + i, i === 2 ? { kind: "media", media: create(MediaRefSchema, { mediaId: "m_arch" }) } : undefined);
+      const entry = (fromSeq: number, toSeq: number, key: string, count = toSeq - fromSeq + 1) => ({
+        conversationId: d.id, fromSeq, toSeq, key, sha256: "0".repeat(64), count, bytes: 10, firstSentAt: 1000 + fromSeq, lastSentAt: 1000 + toSeq,
+      });
+      expect(await repo.archiveCandidates("", 10, 3)).toEqual([{ conversationId: d.id, fromSeq: 1 }]);
+      expect(await repo.archiveCandidates("", 10, 6)).toEqual([]);
+      // Not at the boundary; rows that are not all there.
+      await expect(repo.commitSegment(entry(2, 3, "k23"))).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(repo.commitSegment(entry(1, 3, "k13", 2))).rejects.toMatchObject({ kind: "aborted" });
+      await repo.commitSegment(entry(1, 3, "k13"));
+      expect(await repo.segmentIndex(d.id)).toEqual([entry(1, 3, "k13")]);
+      expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([4, 5]);
+      // The archived media stays referenced; the next boundary is 4.
+      expect(await repo.referencedMedia(["m_arch"])).toEqual(new Set(["m_arch"]));
+      expect(await repo.archiveCandidates("", 10, 2)).toEqual([{ conversationId: d.id, fromSeq: 4 }]);
+      await expect(repo.commitSegment(entry(1, 3, "again"))).rejects.toMatchObject({ kind: "failed_precondition" });
+      await expect(repo.commitSegment({ ...entry(1, 1, "x"), conversationId: "c_nope" })).rejects.toMatchObject({ kind: "not_found" });
+
+      // A retention change that deletes through 2 leaves the segment partly below min_seq.
+      expect(await repo.segmentsBelowMinSeq(10)).toEqual([]);
+      expect(await repo.archivedDisappearing("", 10)).toEqual([]);
+      await repo.setRetention({ conversationId: d.id, actorUserId: "alice", retention: { mode: "disappearing", ttlSeconds: 300 }, now: 2000 });
+      expect((await repo.archivedDisappearing("", 10)).map((c) => c.id)).toEqual([d.id]);
+      expect(await repo.archiveCandidates("", 10, 1)).toEqual([]);
+      expect(await repo.deleteThrough(d.id, 2, "disappearing")).toBe(2);
+      expect(await repo.referencedMedia(["m_arch"])).toEqual(new Set());
+      expect(await repo.segmentsBelowMinSeq(10)).toEqual([entry(1, 3, "k13")]);
+      // What is left of it replaces it; the old key goes on the garbage list.
+      await repo.replaceSegment(entry(1, 3, "k13"), entry(3, 3, "k33"));
+      await expect(repo.replaceSegment(entry(1, 3, "k13"), undefined)).rejects.toMatchObject({ kind: "aborted" });
+      expect(await repo.segmentIndex(d.id)).toEqual([entry(3, 3, "k33")]);
+      expect(await repo.segmentsBelowMinSeq(10)).toEqual([]);
+      expect(await repo.archiveGarbage(10)).toEqual(["k13"]);
+      await repo.forgetGarbage(["k13"]);
+      expect(await repo.archiveGarbage(10)).toEqual([]);
+      // Deleting through the live rows leaves the whole segment below min_seq: dropped.
+      expect(await repo.deleteThrough(d.id, 4, "disappearing")).toBe(2);
+      expect(await repo.archivedDisappearing("", 10)).toEqual([]);
+      expect(await repo.segmentsBelowMinSeq(10)).toEqual([entry(3, 3, "k33")]);
+      await repo.replaceSegment(entry(3, 3, "k33"), undefined);
+      expect(await repo.segmentIndex(d.id)).toEqual([]);
+      expect(await repo.archiveGarbage(10)).toEqual(["k33"]);
+      expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([5, 6]);
     });
   });
 }

@@ -1,4 +1,5 @@
 import type { Ciphertext, MediaRef, SystemEvent } from "@messenger/proto/chat/v1/types";
+import type { SegmentIndexEntry } from "../archive/segment-index.js";
 import type { DomainErrorKind } from "../domain/errors.js";
 import type { GroupChangeInput } from "../domain/group-change.js";
 
@@ -265,12 +266,41 @@ export interface HistoryRepository {
    */
   deliveredByDevice(conversationId: string, devices: readonly { readonly userId: string; readonly deviceId: string }[]): Promise<DeviceDelivered[]>;
   /**
-   * Deletes a store-and-forward conversation's messages from min_seq through `throughSeq`
-   * (capped at its last seq) with their media references, and moves min_seq above them;
-   * returns how many were deleted. Nothing happens (0) once its retention is no longer
-   * store-and-forward: the caller decided on what it read before.
+   * Deletes a conversation's messages from min_seq through `throughSeq` (capped at its last
+   * seq) with their media references, and moves min_seq above them (archived segments below
+   * it are then left to `segmentsBelowMinSeq`); returns how many seqs that took. Nothing
+   * happens (0) unless its retention is still `mode`: the caller decided on what it read before.
    */
-  deleteDelivered(conversationId: string, throughSeq: number): Promise<number>;
+  deleteThrough(conversationId: string, throughSeq: number, mode: RetentionMode): Promise<number>;
+  /** Disappearing conversations whose oldest remaining messages are archived (a segment reaches min_seq), by id after `afterConversationId`. */
+  archivedDisappearing(afterConversationId: string, limit: number): Promise<ConversationRecord[]>;
+  /** The conversation's archived segments, ascending by fromSeq. */
+  segmentIndex(conversationId: string): Promise<SegmentIndexEntry[]>;
+  /**
+   * Permanent conversations with at least `minMessages` live messages above their archive
+   * boundary (max(min_seq, highest archived seq + 1, 1)), by id after `afterConversationId`,
+   * with that boundary.
+   */
+  archiveCandidates(afterConversationId: string, limit: number, minMessages: number): Promise<{ conversationId: string; fromSeq: number }[]>;
+  /**
+   * Records an archived segment and deletes the live rows it holds, in one write (their media
+   * references stay). FAILED_PRECONDITION unless it starts at the archive boundary; ABORTED
+   * unless the live rows fromSeq..toSeq are exactly `count` (something was deleted since they
+   * were read). NOT_FOUND for an unknown conversation.
+   */
+  commitSegment(entry: SegmentIndexEntry): Promise<void>;
+  /** Segments that start below their conversation's min_seq (wholly or partly deleted by retention), up to `limit`. */
+  segmentsBelowMinSeq(limit: number): Promise<SegmentIndexEntry[]>;
+  /**
+   * Replaces a segment's index entry with `replacement` (what is left of it), or drops it,
+   * and puts the old blob key on the garbage list, in one write. ABORTED when the index no
+   * longer holds `old` as it was.
+   */
+  replaceSegment(old: SegmentIndexEntry, replacement: SegmentIndexEntry | undefined): Promise<void>;
+  /** Blob keys no index names any more, to delete from the blob store. */
+  archiveGarbage(limit: number): Promise<string[]>;
+  /** Forgets garbage keys whose blobs were deleted. */
+  forgetGarbage(keys: readonly string[]): Promise<void>;
   /** Up to `limit` stored messages whose body references the media, by conversation then seq. */
   mediaReferences(mediaId: string, limit: number): Promise<{ conversationId: string; seq: number }[]>;
   /** The ids among `mediaIds` that at least one stored message references. */

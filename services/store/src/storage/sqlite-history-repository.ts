@@ -2,6 +2,8 @@ import type Database from "better-sqlite3";
 import type { ConversationRecord, DeviceCursor, HistoryRepository, MemberRangeRecord, MemberRecord, MessageRange, UserConversation } from "./history-repository.js";
 import {
   conversationReader,
+  toSegment,
+  type SegmentRow,
   openHistoryDatabase,
   toConversation,
   toMember,
@@ -97,6 +99,20 @@ export function openSqliteHistoryRepository(path: string, opts: {
     deliveredOf: db.prepare<[string, string, string], { delivered_seq: number }>(
       "SELECT delivered_seq FROM device_cursors WHERE user_id = ? AND device_id = ? AND conversation_id = ?",
     ),
+    archivedDisappearing: db.prepare<[string, number], ConversationRow>(
+      "SELECT * FROM conversations WHERE retention_mode = 'disappearing' AND id > ? AND archived_through >= max(min_seq, 1) ORDER BY id LIMIT ?",
+    ),
+    segmentIndex: db.prepare<[string], SegmentRow>("SELECT * FROM archive_segments WHERE conversation_id = ? ORDER BY from_seq"),
+    // The boundary is where the next segment starts; the live rows above it are last_seq - boundary + 1.
+    archiveCandidates: db.prepare<[string, number, number], { id: string; boundary: number }>(
+      `SELECT id, boundary FROM (SELECT id, last_seq, max(min_seq, archived_through + 1, 1) AS boundary FROM conversations
+         WHERE retention_mode = 'permanent' AND id > ?) WHERE last_seq - boundary + 1 >= ? ORDER BY id LIMIT ?`,
+    ),
+    segmentsBelowMinSeq: db.prepare<[number], SegmentRow>(
+      `SELECT s.* FROM archive_segments s JOIN conversations c ON c.id = s.conversation_id
+       WHERE c.archived_through > 0 AND s.from_seq < c.min_seq ORDER BY s.conversation_id, s.from_seq LIMIT ?`,
+    ),
+    archiveGarbage: db.prepare<[number], { blob_key: string }>("SELECT blob_key FROM archive_garbage ORDER BY since, blob_key LIMIT ?"),
     userIndex: db.prepare<[string, string, number], UserIndexRow>(
       "SELECT conversation_id, request, hidden_seq FROM user_conversations WHERE user_id = ? AND conversation_id > ? ORDER BY conversation_id LIMIT ?",
     ),
@@ -148,8 +164,32 @@ export function openSqliteHistoryRepository(path: string, opts: {
         return row ? [{ userId, deviceId, deliveredSeq: row.delivered_seq }] : [];
       });
     },
-    deleteDelivered(conversationId, throughSeq) {
-      return writer.write({ kind: "deleteDelivered", conversationId, throughSeq });
+    deleteThrough(conversationId, throughSeq, mode) {
+      return writer.write({ kind: "deleteThrough", conversationId, throughSeq, mode });
+    },
+    async archivedDisappearing(afterConversationId, limit) {
+      return q.archivedDisappearing.all(afterConversationId, limit).map(toConversation);
+    },
+    async segmentIndex(conversationId) {
+      return q.segmentIndex.all(conversationId).map(toSegment);
+    },
+    async archiveCandidates(afterConversationId, limit, minMessages) {
+      return q.archiveCandidates.all(afterConversationId, minMessages, limit).map((r) => ({ conversationId: r.id, fromSeq: r.boundary }));
+    },
+    commitSegment(entry) {
+      return writer.write({ kind: "commitSegment", entry });
+    },
+    async segmentsBelowMinSeq(limit) {
+      return q.segmentsBelowMinSeq.all(limit).map(toSegment);
+    },
+    replaceSegment(old, replacement) {
+      return writer.write({ kind: "replaceSegment", old, replacement, now: Date.now() });
+    },
+    async archiveGarbage(limit) {
+      return q.archiveGarbage.all(limit).map((r) => r.blob_key);
+    },
+    forgetGarbage(keys) {
+      return writer.write({ kind: "forgetGarbage", keys });
     },
     async mediaReferences(mediaId, limit) {
       return q.mediaReferences.all(mediaId, limit).map((r) => ({ conversationId: r.conversation_id, seq: r.seq }));

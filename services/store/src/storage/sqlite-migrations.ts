@@ -183,6 +183,29 @@ CREATE INDEX conversations_disappearing ON conversations (id) WHERE retention_mo
 CREATE INDEX conversations_store_and_forward ON conversations (id) WHERE retention_mode = 'store_and_forward';
 `,
   },
+  {
+    version: 6,
+    name: "v6: archived segments of old messages in the blob store, and blobs left to delete",
+    // A segment replaces its rows in messages (not in message_media: the media it references
+    // stays referenced). archived_through is the highest seq in a segment (0: none), so the
+    // archiver finds its next boundary and reads know when to look at the index.
+    sql: `
+CREATE TABLE archive_segments (
+  conversation_id TEXT NOT NULL,
+  from_seq INTEGER NOT NULL,
+  to_seq INTEGER NOT NULL,
+  blob_key TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  message_count INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,
+  first_sent_at INTEGER NOT NULL,
+  last_sent_at INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, from_seq)
+) WITHOUT ROWID;
+ALTER TABLE conversations ADD COLUMN archived_through INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE archive_garbage (blob_key TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
+`,
+  },
 ];
 
 /** The version a file has once every migration ran. */

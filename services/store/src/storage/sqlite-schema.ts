@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CiphertextSchema, MediaRefSchema, SystemEventSchema } from "@messenger/proto/chat/v1/types";
 import Database from "better-sqlite3";
+import type { SegmentIndexEntry } from "../archive/segment-index.js";
 import type { ConversationRecord, MemberRecord, MemberRole, MessageBody, MessageRecord, RetentionMode } from "./history-repository.js";
 import { migrate } from "./sqlite-migrations.js";
 
@@ -37,6 +38,30 @@ export interface ConversationRow {
   retention_ttl_seconds: number;
   blocked: number;
 }
+
+export interface SegmentRow {
+  conversation_id: string;
+  from_seq: number;
+  to_seq: number;
+  blob_key: string;
+  sha256: string;
+  message_count: number;
+  bytes: number;
+  first_sent_at: number;
+  last_sent_at: number;
+}
+
+export const toSegment = (r: SegmentRow): SegmentIndexEntry => ({
+  conversationId: r.conversation_id,
+  fromSeq: r.from_seq,
+  toSeq: r.to_seq,
+  key: r.blob_key,
+  sha256: r.sha256,
+  count: r.message_count,
+  bytes: r.bytes,
+  firstSentAt: r.first_sent_at,
+  lastSentAt: r.last_sent_at,
+});
 
 export interface UserIndexRow {
   conversation_id: string;

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { SystemEvent } from "@messenger/proto/chat/v1/types";
 import type Database from "better-sqlite3";
 import { limits } from "../domain/limits.js";
-import { DomainError, type DomainErrorKind, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
+import type { SegmentIndexEntry } from "../archive/segment-index.js";
+import { aborted, DomainError, type DomainErrorKind, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain/group-change.js";
 import { retentionChangedEvent } from "../domain/retention.js";
 import { directConversationId } from "./direct-conversation-id.js";
@@ -18,6 +19,7 @@ import type {
   ReceiptRecord,
   ReceiptSummaryRecord,
   RetentionChangeInput,
+  RetentionMode,
 } from "./history-repository.js";
 import { conversationReader, encodeBody, toMember, toMessage, userIndexRowReader, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 
@@ -39,7 +41,10 @@ export type WriteOp =
   | { readonly kind: "deleteRequest"; readonly userId: string; readonly conversationId: string }
   | { readonly kind: "setRetention"; readonly input: RetentionChangeInput }
   | { readonly kind: "deleteExpired"; readonly now: number; readonly limit: number }
-  | { readonly kind: "deleteDelivered"; readonly conversationId: string; readonly throughSeq: number };
+  | { readonly kind: "deleteThrough"; readonly conversationId: string; readonly throughSeq: number; readonly mode: RetentionMode }
+  | { readonly kind: "commitSegment"; readonly entry: SegmentIndexEntry }
+  | { readonly kind: "replaceSegment"; readonly old: SegmentIndexEntry; readonly replacement: SegmentIndexEntry | undefined; readonly now: number }
+  | { readonly kind: "forgetGarbage"; readonly keys: readonly string[] };
 
 /** What each write returns. */
 export interface WriteResults {
@@ -52,7 +57,10 @@ export interface WriteResults {
   deleteRequest: void;
   setRetention: GroupChangeOutcome;
   deleteExpired: ExpiredDeletion;
-  deleteDelivered: number;
+  deleteThrough: number;
+  commitSegment: void;
+  replaceSegment: void;
+  forgetGarbage: void;
 }
 
 /**
@@ -88,7 +96,10 @@ export function historyWrites(
     deleteRequest: 0,
     setRetention: 0,
     deleteExpired: 0,
-    deleteDelivered: 0,
+    deleteThrough: 0,
+    commitSegment: 0,
+    replaceSegment: 0,
+    forgetGarbage: 0,
   });
   let rows = noRows();
   const conversation = conversationReader(db);
@@ -150,6 +161,16 @@ export function historyWrites(
     deleteMediaRefsThrough: db.prepare("DELETE FROM message_media WHERE conversation_id = ? AND seq <= ?"),
     setMinSeq: db.prepare("UPDATE conversations SET min_seq = max(min_seq, ?) WHERE id = ?"),
     countFrom: db.prepare<[string, number, number], { n: number }>("SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ?"),
+    archivedThrough: db.prepare<[string], { archived_through: number }>("SELECT archived_through FROM conversations WHERE id = ?"),
+    insertSegment: db.prepare<[string, number, number, string, string, number, number, number, number]>(
+      `INSERT INTO archive_segments (conversation_id, from_seq, to_seq, blob_key, sha256, message_count, bytes, first_sent_at, last_sent_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    deleteSegment: db.prepare<[string, number, string]>("DELETE FROM archive_segments WHERE conversation_id = ? AND from_seq = ? AND blob_key = ?"),
+    deleteMessagesRange: db.prepare<[string, number, number]>("DELETE FROM messages WHERE conversation_id = ? AND seq >= ? AND seq <= ?"),
+    setArchivedThrough: db.prepare<[number, string]>("UPDATE conversations SET archived_through = max(archived_through, ?) WHERE id = ?"),
+    putGarbage: db.prepare<[string, number]>("INSERT OR IGNORE INTO archive_garbage (blob_key, since) VALUES (?, ?)"),
+    forgetGarbage: db.prepare<[string]>("DELETE FROM archive_garbage WHERE blob_key = ?"),
     insertMediaRef: db.prepare("INSERT INTO message_media (conversation_id, seq, media_id) VALUES (?, ?, ?)"),
     insertMessage: db.prepare(
       `INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, body_kind, text, body, reply_to_seq, client_sent_at, sent_at)
@@ -427,16 +448,44 @@ export function historyWrites(
     return { deleted, conversations, more };
   });
 
-  const deleteDelivered = db.transaction((conversationId: string, throughSeq: number): number => {
+  const deleteThrough = db.transaction((conversationId: string, throughSeq: number, mode: RetentionMode): number => {
     const c = conversation(conversationId);
     // The caller decided on what it read before: a retention changed since keeps everything.
-    if (!c || c.retention.mode !== "store_and_forward") return 0;
+    if (!c || c.retention.mode !== mode) return 0;
     const through = Math.min(throughSeq, c.lastSeq);
     const from = Math.max(c.minSeq, 1);
     if (through < from) return 0;
-    const n = q.countFrom.get(conversationId, from, through)!.n;
     deletePrefix(conversationId, through);
-    return n;
+    // Seqs are contiguous above min_seq, in live rows and archived segments alike.
+    return through - from + 1;
+  });
+
+  const commitSegment = db.transaction((e: SegmentIndexEntry): void => {
+    const c = conversation(e.conversationId);
+    if (!c) throw notFound(`conversation ${e.conversationId} not found`);
+    const boundary = Math.max(c.minSeq, q.archivedThrough.get(e.conversationId)!.archived_through + 1, 1);
+    if (e.fromSeq !== boundary || e.toSeq < e.fromSeq) throw failedPrecondition(`a segment must start at the archive boundary ${boundary}, not ${e.fromSeq}`);
+    // The archiver read the rows before writing the blob: they must still be exactly those.
+    const live = q.countFrom.get(e.conversationId, e.fromSeq, e.toSeq)!.n;
+    if (live !== e.count || live !== e.toSeq - e.fromSeq + 1) throw aborted(`the live rows ${e.fromSeq}..${e.toSeq} changed since they were archived`);
+    q.insertSegment.run(e.conversationId, e.fromSeq, e.toSeq, e.key, e.sha256, e.count, e.bytes, e.firstSentAt, e.lastSentAt);
+    q.deleteMessagesRange.run(e.conversationId, e.fromSeq, e.toSeq);
+    q.setArchivedThrough.run(e.toSeq, e.conversationId);
+  });
+
+  const replaceSegment = db.transaction((old: SegmentIndexEntry, replacement: SegmentIndexEntry | undefined, now: number): void => {
+    if (q.deleteSegment.run(old.conversationId, old.fromSeq, old.key).changes === 0) throw aborted(`segment ${old.key} is no longer in the index`);
+    if (replacement) {
+      q.insertSegment.run(
+        replacement.conversationId, replacement.fromSeq, replacement.toSeq, replacement.key, replacement.sha256,
+        replacement.count, replacement.bytes, replacement.firstSentAt, replacement.lastSentAt,
+      );
+    }
+    q.putGarbage.run(old.key, now);
+  });
+
+  const forgetGarbage = db.transaction((keys: readonly string[]): void => {
+    for (const k of keys) q.forgetGarbage.run(k);
   });
 
   const run = (op: WriteOp): WriteResults[WriteOp["kind"]] => {
@@ -459,8 +508,14 @@ export function historyWrites(
         return setRetention(op.input);
       case "deleteExpired":
         return deleteExpired(op.now, op.limit);
-      case "deleteDelivered":
-        return deleteDelivered(op.conversationId, op.throughSeq);
+      case "deleteThrough":
+        return deleteThrough(op.conversationId, op.throughSeq, op.mode);
+      case "commitSegment":
+        return commitSegment(op.entry);
+      case "replaceSegment":
+        return replaceSegment(op.old, op.replacement, op.now);
+      case "forgetGarbage":
+        return forgetGarbage(op.keys);
     }
   };
 
