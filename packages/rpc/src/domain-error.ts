@@ -12,7 +12,9 @@ export type DomainErrorKind =
   | "aborted"
   | "out_of_range"
   | "resource_exhausted"
-  | "unavailable";
+  | "unavailable"
+  /** Stored data the call needs cannot be read back intact (a corrupt or missing archive segment). */
+  | "data_loss";
 
 /**
  * A refusal raised by domain code (pure use cases carry no transport types). Its message is

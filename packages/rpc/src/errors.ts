@@ -17,6 +17,7 @@ const codeOfKind: Record<DomainErrorKind, Code> = {
   out_of_range: Code.OutOfRange,
   resource_exhausted: Code.ResourceExhausted,
   unavailable: Code.Unavailable,
+  data_loss: Code.DataLoss,
 };
 
 /** The one mapping of a domain refusal to its gRPC status. */

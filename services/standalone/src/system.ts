@@ -84,7 +84,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     retentionSweep: retentionSweepFromEnv(config),
     retentionEvents: retentionMetrics(metrics),
     archive: await archiveFromEnv(config, config.DATA_DIR),
-    archiveEvents: archiveMetrics(metrics),
+    archiveEvents: archiveMetrics(metrics, log),
     onError: (err) => log.warn({ err }, "retention pass failed; it runs again on the next interval"),
   });
   const lastSeen = openSqliteLastSeenStore(join(config.DATA_DIR, "presence.db"));

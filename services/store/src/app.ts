@@ -7,6 +7,7 @@ import type { ServiceRoute } from "@messenger/rpc";
 import { limits } from "./domain/limits.js";
 import { accountsDeviceDirectory } from "./adapters/device-directory.js";
 import type { ArchiveConfig } from "./archive-env.js";
+import type { SegmentCorruptError } from "./archive/segment-codec.js";
 import { archiveOldHistory, collectArchive, type ArchiveCollection, type ArchiveRun } from "./domain/archiver.js";
 import { startPassLoop } from "./domain/pass-loop.js";
 import { retentionPass, type RetentionPass, type RetentionSweepEvents } from "./domain/retention.js";
@@ -33,6 +34,8 @@ export interface StoreApp {
 export interface ArchiveEvents {
   archived(run: ArchiveRun): void;
   collected(collection: ArchiveCollection): void;
+  /** A read met a segment it cannot trust (its caller got DATA_LOSS). */
+  corrupt(err: SegmentCorruptError): void;
 }
 
 /**
@@ -88,7 +91,7 @@ export function createStoreApp(deps: {
   const sweep = deps.retentionSweep ?? defaultRetentionSweep;
   const { blobs, settings } = deps.archive;
   // Every read of history, the retention passes' included, reaches into archived segments.
-  const repo = withArchivedReads(deps.repo, blobs);
+  const repo = withArchivedReads(deps.repo, blobs, { onCorrupt: (err) => deps.archiveEvents?.corrupt(err) });
   const retention = retentionPass(repo, accountsDeviceDirectory(deps.devices), sweep.storeAndForwardMaxHoldMs);
   const onError = deps.onError ?? (() => undefined);
   const sweeper = startPassLoop<RetentionPass & { archive: ArchiveCollection }>(

@@ -34,7 +34,7 @@ await runService("store", () => parseEnv(env), async (config, { log, metrics }) 
     retentionSweep: retentionSweepFromEnv(config),
     retentionEvents: retentionMetrics(metrics),
     archive,
-    archiveEvents: archiveMetrics(metrics),
+    archiveEvents: archiveMetrics(metrics, log),
     onError: (err) => log.warn({ err }, "retention pass or archiving run failed; it runs again on the next interval"),
   });
   return { routes: app.routes, close: () => app.close() };

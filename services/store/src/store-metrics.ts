@@ -1,5 +1,6 @@
 import { Counter, Gauge } from "prom-client";
 import type { ServiceMetrics } from "@messenger/rpc";
+import type { Logger } from "@messenger/logging";
 import type { ArchiveEvents } from "./app.js";
 import type { RetentionSweepEvents } from "./domain/retention.js";
 import type { RowsWritten } from "./storage/sqlite-writes.js";
@@ -37,8 +38,9 @@ export function retentionMetrics(m: ServiceMetrics): RetentionSweepEvents {
 }
 
 /** What the archiver moved to the blob store, and what retention's deletions took out of it. */
-export function archiveMetrics(m: ServiceMetrics): ArchiveEvents {
+export function archiveMetrics(m: ServiceMetrics, log: Logger): ArchiveEvents {
   const registers = [m.registry];
+  const corrupt = new Counter({ name: "messenger_store_archive_corrupt_reads_total", help: "History reads refused with DATA_LOSS because an archived segment was corrupt or missing", labelNames: ["reason"], registers });
   const segments = new Counter({ name: "messenger_store_archive_segments_total", help: "Segments of old messages written to the blob store and committed", registers });
   const messages = new Counter({ name: "messenger_store_archive_messages_total", help: "Messages moved from the database into archived segments", registers });
   const bytes = new Counter({ name: "messenger_store_archive_bytes_total", help: "Compressed bytes of the archived segments written", registers });
@@ -55,6 +57,10 @@ export function archiveMetrics(m: ServiceMetrics): ArchiveEvents {
       messages.inc(run.messages);
       bytes.inc(run.bytes);
       conflicts.inc(run.conflicts);
+    },
+    corrupt(err) {
+      corrupt.inc({ reason: err.reason });
+      log.error({ err }, "an archived segment cannot be read back intact; the read was refused with DATA_LOSS");
     },
     collected(c) {
       collected.inc({ what: "dropped" }, c.dropped);

@@ -550,5 +550,16 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect(await repo.archiveGarbage(10)).toEqual(["k33"]);
       expect((await repo.listMessages(d.id, { limit: 10, direction: "forward" })).map((m) => m.seq)).toEqual([5, 6]);
     });
+
+    it("counts archived messages that a disappearing pass deletes below its first live message", async () => {
+      const d = await repo.openDirect("alice", "bob", 1000, false);
+      for (let i = 1; i <= 5; i++) await send(d.id, `e${i}`, "alice", "phone", 1000 + i);
+      const segment = { conversationId: d.id, fromSeq: 1, toSeq: 3, key: "k", sha256: "0".repeat(64), count: 3, bytes: 1, firstSentAt: 1001, lastSentAt: 1003 };
+      await repo.commitSegment(segment);
+      await repo.setRetention({ conversationId: d.id, actorUserId: "alice", retention: { mode: "disappearing", ttlSeconds: 300 }, now: 1006 });
+      expect(await repo.deleteExpired(1006 + 300_001, 100)).toEqual({ deleted: 6, conversations: 1, more: false });
+      expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 7 });
+      expect(await repo.segmentsBelowMinSeq(10)).toEqual([segment]);
+    });
   });
 }

@@ -178,7 +178,7 @@ export interface DeviceDelivered {
 
 /** What one retention pass deleted. */
 export interface ExpiredDeletion {
-  /** Messages deleted. */
+  /** Messages deleted, live and archived (seqs: they are contiguous above min_seq). */
   readonly deleted: number;
   /** Conversations whose min_seq moved. */
   readonly conversations: number;

@@ -63,7 +63,9 @@ export async function deleteExpired(ctx: MongoContext, now: number, limit: numbe
         n++;
       }
       if (through === 0) continue;
-      deleted += await inOwnTransaction(ctx, "deleteExpired", c.conversationId, through);
+      await inOwnTransaction(ctx, "deleteExpired", c.conversationId, through);
+      // Archived messages below the first live one go too: seqs are contiguous above min_seq.
+      deleted += through - from + 1;
       conversations++;
     }
   } finally {

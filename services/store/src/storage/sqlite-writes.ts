@@ -440,8 +440,9 @@ export function historyWrites(
         through = r.seq;
         n++;
       }
-      deleted += n;
       if (through === 0) continue;
+      // Archived messages below the first live one go too: seqs are contiguous above min_seq.
+      deleted += through - from + 1;
       deletePrefix(c.id, through);
       conversations++;
     }
