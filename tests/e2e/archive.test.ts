@@ -1,11 +1,17 @@
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { MessengerClient } from "@messenger/sdk";
 import { codeOf, eventually } from "@messenger/testing";
 import { collectMessages, newUser, startTestSystem, type TestSystem } from "@messenger/test-system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { png } from "../support/media-files.js";
+
+const run = promisify(execFile);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 let sys: TestSystem;
 const clients: MessengerClient[] = [];
@@ -78,7 +84,24 @@ async function conversationWith(n: number): Promise<{ alice: MessengerClient; bo
 }
 
 describe("archived history", () => {
+  it("npm run archive moves old history now, with progress, while the system runs; reads are the same after", { timeout: 60_000 }, async () => {
+    const { bob, id } = await conversationWith(23);
+    const before = await allPages(bob, id, 5);
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "scripts/archive.ts", "--data-dir", sys.dataDir, "--older-than", "0s", "--segment", "10"], {
+      cwd: repoRoot,
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !["DATA_DIR", "MINIO_ENDPOINT", "MONGODB_URI"].includes(k))),
+    });
+    expect(stderr).toBe("");
+    expect(stdout).toMatch(new RegExp(`^  ${id} 1\\.\\.10: 10 messages, [\\d.]+ KiB`, "m"));
+    expect(stdout).toMatch(new RegExp(`^  ${id} 11\\.\\.20: 10 messages`, "m"));
+    expect(stdout).not.toMatch(new RegExp(`${id} 21\\.\\.`));
+    expect(stdout).toMatch(/^archive: \d+ segments, \d+ messages, [\d.]+ MiB in [\d.]+ s$/m);
+    expect(await allPages(bob, id, 5)).toEqual(before);
+    expect((await bob.listMessages(id, { direction: "forward", pageSize: 3 })).messages.map((m) => Number(m.seq))).toEqual([1, 2, 3]);
+  });
+
   it("reads the same pages and syncs the same messages before and after its old messages move to the blob store", { timeout: 60_000 }, async () => {
+    const existing = new Set(segmentFiles());
     const alice = await user();
     const bobName = `bob${Date.now().toString(36)}arch`;
     const bob = await user({ name: bobName, deviceId: "phone" });
@@ -99,7 +122,7 @@ describe("archived history", () => {
 
     const run = await sys.store.archiveNow(Date.now() + 1_000);
     expect(run).toMatchObject({ segments: 3, messages: 30, conflicts: 0, more: false });
-    expect(segmentFiles()).toHaveLength(3);
+    expect(segmentFiles().filter((f) => !existing.has(f))).toHaveLength(3);
     expect((await sys.store.archiveNow(Date.now() + 1_000)).segments).toBe(0);
 
     expect(await allPages(bob, conv.id, 7)).toEqual(before);

@@ -8,3 +8,5 @@ export type { HistoryRepository } from "./storage/history-repository.js";
 export { historyRepositoryContract } from "./storage/history-repository.contract.js";
 export { archiveMetrics, retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
 export { listMessages } from "./domain/list-messages.js";
+export { archiveOldHistory, collectArchive, type ArchiveRun, type ArchiveCollection } from "./domain/archiver.js";
+export { withArchivedReads } from "./storage/archived-history-repository.js";
