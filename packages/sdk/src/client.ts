@@ -19,6 +19,7 @@ import {
   type Message,
   type Presence,
   type ReceiptSummary,
+  type RetentionSchema,
 } from "@messenger/proto/chat/v1/types";
 import {
   GatewayService,
@@ -95,6 +96,25 @@ export interface ReadByPage {
   /** Current members besides the sender: "read by readCount of memberCount". */
   memberCount: number;
   nextPageToken: string;
+}
+
+/**
+ * How long the server keeps a conversation's messages: for ever; until every recipient
+ * device has them (store-and-forward); or `ttlSeconds` after each was sent (5 minutes to 90
+ * days, else the call fails with INVALID_ARGUMENT).
+ */
+export type RetentionChoice = { mode: "permanent" } | { mode: "store_and_forward" } | { mode: "disappearing"; ttlSeconds: number };
+
+/** A retention as the API names it, for setRetention, createGroup and openDirect alike. */
+export function retentionToProto(r: RetentionChoice): MessageInitShape<typeof RetentionSchema> {
+  switch (r.mode) {
+    case "permanent":
+      return { mode: RetentionMode.PERMANENT };
+    case "store_and_forward":
+      return { mode: RetentionMode.STORE_AND_FORWARD };
+    case "disappearing":
+      return { mode: RetentionMode.DISAPPEARING, ttlSeconds: r.ttlSeconds };
+  }
 }
 
 /** Options of a MessengerClient. */
@@ -594,8 +614,15 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     return (await this.authed((h) => this.accounts.getUsers({ userIds }, h))).users;
   }
 
-  async openDirect(peerUserId: string): Promise<Conversation> {
-    const res = await this.authed((h) => this.history.openDirectConversation({ peerUserId }, h));
+  /**
+   * The direct conversation with a peer, created on first use. `retention` applies only when
+   * this call creates it: an existing conversation keeps its own, which the returned
+   * conversation shows (change it with setRetention).
+   */
+  async openDirect(peerUserId: string, opts: { retention?: RetentionChoice } = {}): Promise<Conversation> {
+    const res = await this.authed((h) =>
+      this.history.openDirectConversation({ peerUserId, ...(opts.retention ? { retention: retentionToProto(opts.retention) } : {}) }, h),
+    );
     return this.noteConversation(res.conversation);
   }
 
@@ -622,30 +649,19 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
     await this.authed((h) => this.history.deleteMessageRequest({ conversationId }, h));
   }
 
-  /** One of the user's conversations, direct or group (a former member's too). */
   /**
-   * Sets how long the server keeps the conversation's messages, for everyone in it: kept
-   * for good, or deleted `ttlSeconds` after they were sent (5 minutes to 90 days). Any member
-   * of a direct conversation may; in a group, the owner and admins. Resolves with the
-   * retention_changed system message, which every member's devices also receive.
+   * Sets how long the server keeps the conversation's messages, for everyone in it (see
+   * RetentionChoice). Any member of a direct conversation may; in a group, the owner and
+   * admins. Resolves with the retention_changed system message, which every member's devices
+   * also receive.
    */
-  /**
-   * Sets how long the server keeps the conversation's messages: for ever; until every
-   * recipient device has them (store-and-forward); or a TTL after each was sent.
-   */
-  async setRetention(
-    conversationId: string,
-    retention: { mode: "permanent" } | { mode: "store_and_forward" } | { mode: "disappearing"; ttlSeconds: number },
-  ): Promise<Message> {
-    const proto =
-      retention.mode === "disappearing"
-        ? { mode: RetentionMode.DISAPPEARING, ttlSeconds: retention.ttlSeconds }
-        : { mode: retention.mode === "permanent" ? RetentionMode.PERMANENT : RetentionMode.STORE_AND_FORWARD };
-    const res = await this.authed((h) => this.endpoint().settings.setRetention({ conversationId, retention: proto }, h));
+  async setRetention(conversationId: string, retention: RetentionChoice): Promise<Message> {
+    const res = await this.authed((h) => this.endpoint().settings.setRetention({ conversationId, retention: retentionToProto(retention) }, h));
     if (!res.event) throw new ConnectError("the server returned no event", Code.Internal);
     return res.event;
   }
 
+  /** One of the user's conversations, direct or group (a former member's too). */
   async getConversation(conversationId: string): Promise<Conversation> {
     const res = await this.authed((h) => this.history.getConversation({ conversationId }, h));
     return this.noteConversation(res.conversation);
@@ -683,11 +699,14 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   }
 
   /**
-   * Creates a group with this user as owner and the given users as members. Its first
-   * message (group_created) is emitted as a `message` event before this resolves.
+   * Creates a group with this user as owner and the given users as members, permanent unless
+   * `retention` says otherwise. Its first message (group_created, which carries the
+   * retention) is emitted as a `message` event before this resolves.
    */
-  async createGroup(title: string, memberUserIds: string[], description = ""): Promise<Conversation> {
-    const res = await this.authed((h) => this.groupsApi.createGroup({ title, description, memberUserIds }, h));
+  async createGroup(title: string, memberUserIds: string[], description = "", opts: { retention?: RetentionChoice } = {}): Promise<Conversation> {
+    const res = await this.authed((h) =>
+      this.groupsApi.createGroup({ title, description, memberUserIds, ...(opts.retention ? { retention: retentionToProto(opts.retention) } : {}) }, h),
+    );
     const conversation = this.noteConversation(res.conversation);
     if (res.event) this.onMessage(res.event);
     return conversation;

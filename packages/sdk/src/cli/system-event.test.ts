@@ -12,6 +12,15 @@ describe("describeSystemEvent", () => {
     const cases: [ReturnType<typeof ev>, string][] = [
       [ev("a", { case: "groupCreated", value: { title: "Trip", memberUserIds: ["a", "b", "c"] } }), "alice created the group “Trip” with bob, carol"],
       [ev("a", { case: "groupCreated", value: { title: "Alone", memberUserIds: ["a"] } }), "alice created the group “Alone”"],
+      [
+        ev("a", { case: "groupCreated", value: { title: "Trip", memberUserIds: ["a", "b"], retention: { mode: RetentionMode.DISAPPEARING, ttlSeconds: 3_600 } } }),
+        "alice created the group “Trip” with bob; messages disappear after 1 hour",
+      ],
+      [
+        ev("a", { case: "groupCreated", value: { title: "Relay", memberUserIds: ["a"], retention: { mode: RetentionMode.STORE_AND_FORWARD } } }),
+        "alice created the group “Relay”; messages are deleted from the server once delivered",
+      ],
+      [ev("a", { case: "groupCreated", value: { title: "Kept", memberUserIds: ["a", "b"], retention: { mode: RetentionMode.PERMANENT } } }), "alice created the group “Kept” with bob"],
       [ev("a", { case: "membersAdded", value: { userIds: ["b", "c"] } }), "alice added bob, carol"],
       [ev("b", { case: "membersAdded", value: { userIds: ["b"] } }), "bob joined"],
       [ev("a", { case: "memberRemoved", value: { userId: "b" } }), "alice removed bob"],

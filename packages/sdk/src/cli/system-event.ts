@@ -3,7 +3,9 @@ import { printable } from "./printable.js";
 
 /**
  * One line saying what a system message changed, e.g. "alice added bob, carol", "bob left",
- * "alice made bob an admin", "alice renamed the group to “Trip”". `nameOf` gives the name to
+ * "alice made bob an admin", "alice renamed the group to “Trip”", "alice created the group
+ * “Trip” with bob; messages disappear after 1 hour" (a permanent group's line says nothing
+ * of retention). `nameOf` gives the name to
  * show for a user id (the caller says "you" for the logged-in user). Titles are made
  * printable; names are the caller's to sanitize.
  */
@@ -14,7 +16,9 @@ export function describeSystemEvent(e: SystemEvent, nameOf: (userId: string) => 
     case "groupCreated": {
       const others = ev.value.memberUserIds.filter((u) => u !== e.actorUserId);
       const created = `${actor} created the group ${quote(ev.value.title)}`;
-      return others.length > 0 ? `${created} with ${names(others, nameOf)}` : created;
+      const line = others.length > 0 ? `${created} with ${names(others, nameOf)}` : created;
+      const kept = retentionSentence(ev.value.retention?.mode ?? RetentionMode.UNSPECIFIED, ev.value.retention?.ttlSeconds ?? 0);
+      return kept ? `${line}; ${kept}` : line;
     }
     case "membersAdded": {
       const ids = ev.value.userIds;
@@ -100,6 +104,18 @@ function retentionText(mode: RetentionMode, ttlSeconds: number): string {
       return `set messages to disappear after ${formatDuration(ttlSeconds)}`;
     default:
       return "set messages to be kept";
+  }
+}
+
+/** What a non-permanent retention means for the conversation's messages; undefined for a permanent one. */
+function retentionSentence(mode: RetentionMode, ttlSeconds: number): string | undefined {
+  switch (mode) {
+    case RetentionMode.STORE_AND_FORWARD:
+      return "messages are deleted from the server once delivered";
+    case RetentionMode.DISAPPEARING:
+      return `messages disappear after ${formatDuration(ttlSeconds)}`;
+    default:
+      return undefined;
   }
 }
 

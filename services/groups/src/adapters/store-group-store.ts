@@ -1,10 +1,10 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { ConversationKind, MemberRole, type Message } from "@messenger/proto/chat/v1/types";
+import { ConversationKind, MemberRole, RetentionMode, type Message, type RetentionSchema } from "@messenger/proto/chat/v1/types";
 import type { ApplyGroupChangeRequestSchema, MemberState, StoreService } from "@messenger/proto/store/v1/store_service";
 import { GroupError, StaleMemberVersionError } from "../domain/group-error.js";
 import type { GroupStore } from "../domain/group-ports.js";
-import type { GroupChange, Membership, Role } from "../domain/group-state.js";
+import type { GroupChange, GroupRetention, Membership, Role } from "../domain/group-state.js";
 import { peerHeaders, type PeerCall } from "./peer-call.js";
 
 /** A stored role in domain terms; anything but OWNER and ADMIN counts as a plain member. */
@@ -25,10 +25,26 @@ function membershipFromProto(m: MemberState): Membership {
 
 type ChangeInit = MessageInitShape<typeof ApplyGroupChangeRequestSchema>["change"];
 
+const retentionModes: Readonly<Record<GroupRetention["mode"], RetentionMode>> = {
+  permanent: RetentionMode.PERMANENT,
+  store_and_forward: RetentionMode.STORE_AND_FORWARD,
+  disappearing: RetentionMode.DISAPPEARING,
+};
+
+/** A domain retention on the wire. */
+export function retentionToProto(r: GroupRetention): MessageInitShape<typeof RetentionSchema> {
+  return { mode: retentionModes[r.mode], ttlSeconds: r.ttlSeconds };
+}
+
+/** A retention mode from the wire in domain terms; undefined for UNSPECIFIED and for a mode we do not know. */
+export function retentionModeFromProto(m: RetentionMode): GroupRetention["mode"] | undefined {
+  return (Object.keys(retentionModes) as GroupRetention["mode"][]).find((k) => retentionModes[k] === m);
+}
+
 function changeToProto(c: GroupChange): ChangeInit {
   switch (c.kind) {
     case "create":
-      return { case: "create", value: { title: c.title, description: c.description, memberUserIds: [...c.memberUserIds] } };
+      return { case: "create", value: { title: c.title, description: c.description, memberUserIds: [...c.memberUserIds], retention: retentionToProto(c.retention) } };
     case "add-members":
       return { case: "addMembers", value: { userIds: [...c.userIds] } };
     case "remove-member":

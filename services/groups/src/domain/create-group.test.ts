@@ -6,9 +6,17 @@ import { groupLimits } from "./group-input.js";
 const settings = { maxGroupMembers: 5 };
 
 describe("decideCreateGroup", () => {
-  it("creates a group with the caller as owner and the listed users as members, at member version 0", () => {
+  it("creates a permanent group with the caller as owner and the listed users as members, at member version 0", () => {
     const d = decideCreateGroup("olga", { title: "Climbing", description: "", memberUserIds: ["mia", "max"] }, settings);
-    expect(d).toEqual({ change: { kind: "create", title: "Climbing", description: "", memberUserIds: ["mia", "max"] }, expectedMemberVersion: 0n });
+    expect(d).toEqual({
+      change: { kind: "create", title: "Climbing", description: "", memberUserIds: ["mia", "max"], retention: { mode: "permanent", ttlSeconds: 0 } },
+      expectedMemberVersion: 0n,
+    });
+  });
+
+  it("creates the group with the retention asked, left for the store to check with SetRetention's rules", () => {
+    const retention = { mode: "disappearing", ttlSeconds: 3600 } as const;
+    expect(decideCreateGroup("olga", { title: "t", description: "", memberUserIds: [], retention }, settings).change.retention).toEqual(retention);
   });
 
   it("de-duplicates listed members and ignores the creator listing themselves", () => {

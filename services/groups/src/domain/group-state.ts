@@ -28,9 +28,25 @@ export interface GroupState {
   readonly members: ReadonlyMap<string, Membership>;
 }
 
+/**
+ * How long the server keeps a group's messages (ttlSeconds counts for "disappearing" only).
+ * The store checks it with the rules of SetRetention, where they live: this service does
+ * not repeat them.
+ */
+export interface GroupRetention {
+  readonly mode: "permanent" | "store_and_forward" | "disappearing";
+  readonly ttlSeconds: number;
+}
+
 /** A change to commit, together with its system message, in the group's seq. */
 export type GroupChange =
-  | { readonly kind: "create"; readonly title: string; readonly description: string; readonly memberUserIds: readonly string[] }
+  | {
+      readonly kind: "create";
+      readonly title: string;
+      readonly description: string;
+      readonly memberUserIds: readonly string[];
+      readonly retention: GroupRetention;
+    }
   | { readonly kind: "add-members"; readonly userIds: readonly string[] }
   | { readonly kind: "remove-member"; readonly userId: string }
   | { readonly kind: "leave" }

@@ -29,6 +29,7 @@ export function conversationFromView(view: GroupView): Conversation {
 /** A new group as its owner sees it, built from the committed change alone. */
 export function conversationAfterCreate(conversationId: string, title: string, description: string, committed: Committed<Message>): Conversation {
   const event = committed.event;
+  const created = event.body.case === "system" && event.body.value.event.case === "groupCreated" ? event.body.value.event.value : undefined;
   return create(ConversationSchema, {
     id: conversationId,
     kind: ConversationKind.GROUP,
@@ -40,6 +41,8 @@ export function conversationAfterCreate(conversationId: string, title: string, d
     lastMessage: event,
     role: MemberRole.OWNER,
     isMember: true,
+    // The retention the store committed, as its first message carries it.
+    ...(created?.retention ? { retention: created.retention } : {}),
   });
 }
 

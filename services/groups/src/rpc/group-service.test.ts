@@ -5,7 +5,7 @@ import { Code, ConnectError, createClient, createRouterTransport, type Client, t
 import { createTokenIssuer, createTokenVerifier, type TokenIssuer } from "@messenger/auth";
 import { createLogger } from "@messenger/logging";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
-import { ConversationKind, MemberRole, type Message } from "@messenger/proto/chat/v1/types";
+import { ConversationKind, MemberRole, RetentionMode, type Message } from "@messenger/proto/chat/v1/types";
 import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
@@ -13,7 +13,7 @@ import { StoreService, type ApplyGroupChangeRequest } from "@messenger/proto/sto
 import { instrumentRoute, type ServiceRoute } from "@messenger/rpc";
 import { codeOf } from "@messenger/testing";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { roleFromProto, roleToProto } from "../adapters/store-group-store.js";
+import { retentionModeFromProto, roleFromProto, roleToProto } from "../adapters/store-group-store.js";
 import { GroupError, StaleMemberVersionError } from "../domain/group-error.js";
 import { member } from "../domain/group-fixture.js";
 import type { GroupChange } from "../domain/group-state.js";
@@ -35,7 +35,13 @@ beforeAll(async () => {
 function changeFromProto(c: ApplyGroupChangeRequest["change"]): GroupChange {
   switch (c.case) {
     case "create":
-      return { kind: "create", title: c.value.title, description: c.value.description, memberUserIds: c.value.memberUserIds };
+      return {
+        kind: "create",
+        title: c.value.title,
+        description: c.value.description,
+        memberUserIds: c.value.memberUserIds,
+        retention: { mode: retentionModeFromProto(c.value.retention?.mode ?? RetentionMode.UNSPECIFIED) ?? "permanent", ttlSeconds: c.value.retention?.ttlSeconds ?? 0 },
+      };
     case "addMembers":
       return { kind: "add-members", userIds: c.value.userIds };
     case "removeMember":
@@ -168,6 +174,22 @@ describe("GroupService handlers", () => {
     expect(res.conversation?.id).toMatch(/^grp_[0-9a-f]{32}$/);
     expect(res.event?.seq).toBe(1n);
     expect(w.delivered.map((m) => m.id)).toEqual([res.event?.id]);
+  });
+
+  it("hands the store the retention a group is created with (permanent when none is asked), and refuses a mode it does not know with INVALID_ARGUMENT", async () => {
+    const olga = await w.headersOf("olga");
+    await w.groups.createGroup({ title: "Gone", memberUserIds: ["nina"], retention: { mode: RetentionMode.DISAPPEARING, ttlSeconds: 3600 } }, olga);
+    await w.groups.createGroup({ title: "Relay", memberUserIds: ["nina"], retention: { mode: RetentionMode.STORE_AND_FORWARD } }, olga);
+    await w.groups.createGroup({ title: "Kept", memberUserIds: ["nina"] }, olga);
+    await w.groups.createGroup({ title: "Unsaid", memberUserIds: ["nina"], retention: { mode: RetentionMode.UNSPECIFIED, ttlSeconds: 60 } }, olga);
+    expect(w.db.applied.map((a) => (a.change.kind === "create" ? [a.change.title, a.change.retention] : []))).toEqual([
+      ["Gone", { mode: "disappearing", ttlSeconds: 3600 }],
+      ["Relay", { mode: "store_and_forward", ttlSeconds: 0 }],
+      ["Kept", { mode: "permanent", ttlSeconds: 0 }],
+      ["Unsaid", { mode: "permanent", ttlSeconds: 0 }],
+    ]);
+    expect(await codeOf(w.groups.createGroup({ title: "Odd", memberUserIds: ["nina"], retention: { mode: 9 as RetentionMode } }, olga))).toBe("InvalidArgument");
+    expect(w.db.applied).toHaveLength(4);
   });
 
   it("asks accounts about the added users as seen from the caller, and refuses one who blocks the caller with PERMISSION_DENIED", async () => {

@@ -2,7 +2,7 @@ import type { Client, HandlerContext } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
 import type { Logger } from "@messenger/logging";
 import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
-import { MemberRole, type Message } from "@messenger/proto/chat/v1/types";
+import { MemberRole, RetentionMode, type Message, type Retention } from "@messenger/proto/chat/v1/types";
 import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import type { HistoryService } from "@messenger/proto/history/v1/history_service";
 import type { RouterService } from "@messenger/proto/router/v1/router_service";
@@ -11,9 +11,10 @@ import { createRateLimiter, enforceRateLimit, route, type RateLimit, type Servic
 import { accountsUserDirectory } from "../adapters/accounts-user-directory.js";
 import { peerCallOf, type PeerCall } from "../adapters/peer-call.js";
 import { routerEventDelivery } from "../adapters/router-event-delivery.js";
-import { roleToProto, storeGroupStore } from "../adapters/store-group-store.js";
+import { retentionModeFromProto, roleToProto, storeGroupStore } from "../adapters/store-group-store.js";
+import { GroupError } from "../domain/group-error.js";
 import { groupUseCases, type GroupUseCases } from "../domain/group-use-cases.js";
-import type { Role } from "../domain/group-state.js";
+import type { GroupRetention, Role } from "../domain/group-state.js";
 import type { RetryPolicy } from "../domain/optimistic-retry.js";
 import { callerConversation, conversationAfterCreate, conversationFromView } from "./conversation-view.js";
 import { withGroupErrors } from "./group-errors.js";
@@ -64,6 +65,17 @@ function roleFromRequest(role: MemberRole): Role | undefined {
 }
 
 /**
+ * The retention a CreateGroup request asks for: none (or UNSPECIFIED) is permanent; a mode we
+ * do not know is refused here. Its TTL is checked by the store, with SetRetention's rules.
+ */
+function retentionFromRequest(r: Retention | undefined): GroupRetention | undefined {
+  if (!r || r.mode === RetentionMode.UNSPECIFIED) return undefined;
+  const mode = retentionModeFromProto(r.mode);
+  if (!mode) throw new GroupError("invalid-argument", `retention.mode ${r.mode} is not a retention mode`);
+  return { mode, ttlSeconds: r.ttlSeconds };
+}
+
+/**
  * The public messenger.groups.v1.GroupService. Handlers only authenticate the caller,
  * translate proto <-> domain and bind the peers to the call; the rules are in src/domain,
  * and refusals become statuses in one place (withGroupErrors).
@@ -93,7 +105,13 @@ export function groupsRoute(deps: GroupsDeps): ServiceRoute {
         const { me, call, groups } = await begin(ctx);
         // Every attempt counts, refused ones included: each costs the store a transaction.
         enforceRateLimit(createLimiter, me, "new groups");
-        const { conversationId, committed } = await groups.createGroup(me, { title: req.title, description: req.description, memberUserIds: req.memberUserIds });
+        const retention = retentionFromRequest(req.retention);
+        const { conversationId, committed } = await groups.createGroup(me, {
+          title: req.title,
+          description: req.description,
+          memberUserIds: req.memberUserIds,
+          ...(retention ? { retention } : {}),
+        });
         const conversation = await callerConversation(deps.history, call, conversationId, () => conversationAfterCreate(conversationId, req.title, req.description, committed), deps.log);
         return { conversation, event: committed.event };
       },

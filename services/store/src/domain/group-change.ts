@@ -1,13 +1,14 @@
 import { create } from "@bufbuild/protobuf";
-import { MemberRole as ProtoRole, SystemEventSchema, type SystemEvent } from "@messenger/proto/chat/v1/types";
-import type { ConversationRecord, MemberRecord, MemberRole } from "../storage/history-repository.js";
+import { GroupCreatedSchema, MemberRole as ProtoRole, SystemEventSchema, type SystemEvent } from "@messenger/proto/chat/v1/types";
+import { permanentRetention, type ConversationRecord, type MemberRecord, type MemberRole, type RetentionPolicy } from "../storage/history-repository.js";
 import { DomainError, failedPrecondition, invalidArgument, notFound } from "./errors.js";
 import { limits } from "./limits.js";
 import { requireId } from "./membership.js";
+import { checkRetention, protoRetentionModes } from "./retention.js";
 
-/** A change of a group, as the groups service decided it. */
+/** A change of a group, as the groups service decided it. A create without a retention makes a permanent group. */
 export type GroupChange =
-  | { readonly kind: "create"; readonly title: string; readonly description: string; readonly memberUserIds: readonly string[] }
+  | { readonly kind: "create"; readonly title: string; readonly description: string; readonly memberUserIds: readonly string[]; readonly retention?: RetentionPolicy }
   | { readonly kind: "addMembers"; readonly userIds: readonly string[] }
   | { readonly kind: "removeMember"; readonly userId: string }
   | { readonly kind: "leave" }
@@ -32,8 +33,8 @@ export type MemberOp =
 
 /** A change decided against the group's state: what the adapter writes in one transaction. */
 export interface GroupChangePlan {
-  /** Set for create: the conversation row to insert. */
-  readonly create: { readonly title: string; readonly description: string } | undefined;
+  /** Set for create: the conversation row to insert, with its retention (checked). */
+  readonly create: { readonly title: string; readonly description: string; readonly retention: RetentionPolicy } | undefined;
   /** Set when the title and description change. */
   readonly info: { readonly title: string; readonly description: string } | undefined;
   readonly memberOps: readonly MemberOp[];
@@ -71,6 +72,8 @@ export function validateGroupChange(input: GroupChangeInput): void {
       if (input.expectedMemberVersion !== 0) throw invalidArgument("expected_member_version must be 0 to create a group");
       requireInfo(c.title, c.description);
       requireUserList(c.memberUserIds, "member_user_ids", input.actorUserId);
+      // The rules of SetRetention, in the one place they live.
+      checkRetention(c.retention ?? permanentRetention);
       return;
     case "addMembers":
       if (c.userIds.length === 0) throw invalidArgument("user_ids must not be empty");
@@ -120,12 +123,21 @@ export function planGroupChange(state: { conversation: ConversationRecord | unde
   const event = (e: SystemEvent["event"]): SystemEvent => create(SystemEventSchema, { actorUserId: actor, event: e });
   if (c.kind === "create") {
     if (conv) throw new DomainError("already_exists", `conversation ${input.conversationId} already exists`);
+    const retention = checkRetention(c.retention ?? permanentRetention);
     return {
-      create: { title: c.title, description: c.description },
+      create: { title: c.title, description: c.description, retention },
       info: undefined,
       memberOps: [{ op: "join", userId: actor, role: "owner" }, ...c.memberUserIds.map((userId) => ({ op: "join" as const, userId, role: "member" as const }))],
       memberCount: 1 + c.memberUserIds.length,
-      event: event({ case: "groupCreated", value: { $typeName: "messenger.chat.v1.GroupCreated", title: c.title, memberUserIds: [actor, ...c.memberUserIds] } }),
+      // Members learn the retention from the first message they can read, not only from the head.
+      event: event({
+        case: "groupCreated",
+        value: create(GroupCreatedSchema, {
+          title: c.title,
+          memberUserIds: [actor, ...c.memberUserIds],
+          retention: { mode: protoRetentionModes[retention.mode], ttlSeconds: retention.ttlSeconds },
+        }),
+      }),
     };
   }
   if (!conv) throw notFound(`conversation ${input.conversationId} not found`);

@@ -1,7 +1,8 @@
-import type { HistoryRepository } from "../storage/history-repository.js";
+import { permanentRetention, type HistoryRepository, type RetentionPolicy } from "../storage/history-repository.js";
 import { viewConversations, type ConversationView } from "./conversation-view.js";
 import { invalidArgument } from "./errors.js";
 import { requireId, requireUserConversation } from "./membership.js";
+import { checkRetention } from "./retention.js";
 
 /**
  * The caller's direct conversation with a peer, created on first use. The caller of this
@@ -9,7 +10,9 @@ import { requireId, requireUserConversation } from "./membership.js";
  * (the accounts service knows users and their relations); the store refuses the open when
  * the peer blocks the caller, and files the conversation in the peer's inbox when the pair
  * became contacts after the caller asked (both read in the writer, see
- * HistoryRepository.openDirect).
+ * HistoryRepository.openDirect). `retention` (checked as SetRetention checks it, before
+ * anything is written) is the new conversation's; an existing one keeps its own, which the
+ * view shows.
  */
 export async function openDirectConversation(
   repo: HistoryRepository,
@@ -18,10 +21,11 @@ export async function openDirectConversation(
   now: number,
   peerLandsInRequests: boolean,
   largeGroupThreshold: number,
+  retention: RetentionPolicy = permanentRetention,
 ): Promise<ConversationView> {
   requireId(peerUserId, "peer_user_id");
   if (peerUserId === userId) throw invalidArgument("cannot open a direct conversation with yourself");
-  const conv = await repo.openDirect(userId, peerUserId, now, peerLandsInRequests);
+  const conv = await repo.openDirect(userId, peerUserId, now, peerLandsInRequests, checkRetention(retention));
   const [view] = await viewConversations(repo, [await requireUserConversation(repo, conv.id, userId)], largeGroupThreshold);
   return view!;
 }

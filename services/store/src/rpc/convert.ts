@@ -12,9 +12,11 @@ import {
   type MemberReceipt,
   type Message,
   type ReceiptSummary,
+  type Retention,
 } from "@messenger/proto/chat/v1/types";
 import type { SendMessage } from "@messenger/proto/gateway/v1/gateway_service";
 import { MemberRangeSchema, MemberStateSchema, type MemberRange, type MemberState } from "@messenger/proto/store/v1/store_service";
+import { invalidArgument } from "../domain/errors.js";
 import { protoRetentionModes } from "../domain/retention.js";
 import type { ConversationView } from "../domain/conversation-view.js";
 import type {
@@ -26,6 +28,7 @@ import type {
   ReceiptRecord,
   ReceiptSummaryRecord,
   RetentionMode,
+  RetentionPolicy,
 } from "../storage/history-repository.js";
 
 /** Store records to their proto shapes and back; nothing else in the rpc layer builds messages. */
@@ -98,6 +101,17 @@ export function settableRoleFromProto(r: ProtoRole): "member" | "admin" | undefi
 /** A policy a request names; undefined for UNSPECIFIED or a mode we do not know. */
 export function retentionModeFromProto(m: ProtoRetentionMode): RetentionMode | undefined {
   return (Object.keys(protoRetentionModes) as RetentionMode[]).find((k) => protoRetentionModes[k] === m);
+}
+
+/**
+ * The retention a creating request asks for: absent or UNSPECIFIED is permanent, a mode we
+ * do not know is INVALID_ARGUMENT. Its TTL is checked by the use case (checkRetention).
+ */
+export function creationRetentionFromProto(r: Retention | undefined, field: string): RetentionPolicy {
+  if (!r || r.mode === ProtoRetentionMode.UNSPECIFIED) return { mode: "permanent", ttlSeconds: 0 };
+  const mode = retentionModeFromProto(r.mode);
+  if (!mode) throw invalidArgument(`${field}.mode ${r.mode} is not a retention mode`);
+  return { mode, ttlSeconds: r.ttlSeconds };
 }
 
 export function memberStateToProto(m: MemberRecord): MemberState {

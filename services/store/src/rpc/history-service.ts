@@ -11,8 +11,9 @@ import { listReadBy } from "../domain/list-read-by.js";
 import { requireId } from "../domain/membership.js";
 import { acceptMessageRequest, deleteMessageRequest } from "../domain/message-requests.js";
 import { openDirectConversation } from "../domain/open-direct-conversation.js";
+import { checkRetention } from "../domain/retention.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
-import { conversationViewToProto, messageToProto, seqFromWire } from "./convert.js";
+import { conversationViewToProto, creationRetentionFromProto, messageToProto, seqFromWire } from "./convert.js";
 
 /** The public history API: authenticates the caller, translates proto <-> domain, nothing else. */
 export function historyRoute(deps: {
@@ -29,6 +30,8 @@ export function historyRoute(deps: {
       async openDirectConversation(req, ctx) {
         const me = await authenticate(verifier, ctx.requestHeader);
         requireId(req.peerUserId, "peer_user_id");
+        // Checked before asking accounts, like the peer's id: a bad request costs no call.
+        const retention = checkRetention(creationRetentionFromProto(req.retention, "retention"));
         // Accounts says whether the peer exists and where a new conversation lands for them.
         // That answer may be stale by the time the writer runs (the pair may become contacts
         // in between), so the writer corrects it from the store's own record of the pair,
@@ -40,7 +43,7 @@ export function historyRoute(deps: {
           if (!relation?.exists) throw notFound(`user ${req.peerUserId} not found`);
           peerLandsInRequests = relation.landsInRequests;
         }
-        const view = await openDirectConversation(repo, me.userId, req.peerUserId, deps.now(), peerLandsInRequests, largeGroupThreshold);
+        const view = await openDirectConversation(repo, me.userId, req.peerUserId, deps.now(), peerLandsInRequests, largeGroupThreshold, retention);
         return { conversation: conversationViewToProto(view) };
       },
       async listConversations(req, ctx) {

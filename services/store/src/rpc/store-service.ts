@@ -16,6 +16,7 @@ import type { HistoryRepository } from "../storage/history-repository.js";
 import {
   bodyFromSend,
   conversationKindToProto,
+  creationRetentionFromProto,
   memberStateToProto,
   messageToProto,
   msFromTimestamp,
@@ -33,7 +34,13 @@ function groupChangeFromProto(req: ApplyGroupChangeRequest): GroupChange {
   const c = req.change;
   switch (c.case) {
     case "create":
-      return { kind: "create", title: c.value.title, description: c.value.description, memberUserIds: c.value.memberUserIds };
+      return {
+        kind: "create",
+        title: c.value.title,
+        description: c.value.description,
+        memberUserIds: c.value.memberUserIds,
+        retention: creationRetentionFromProto(c.value.retention, "create.retention"),
+      };
     case "addMembers":
       return { kind: "addMembers", userIds: c.value.userIds };
     case "removeMember":
@@ -195,7 +202,7 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
       },
       async setRetention(req) {
         const mode = req.retention ? retentionModeFromProto(req.retention.mode) : undefined;
-        if (!mode) throw invalidArgument("retention.mode must be RETENTION_MODE_PERMANENT or RETENTION_MODE_DISAPPEARING");
+        if (!mode) throw invalidArgument("retention.mode must be RETENTION_MODE_PERMANENT, RETENTION_MODE_STORE_AND_FORWARD or RETENTION_MODE_DISAPPEARING");
         const r = await setConversationRetention(repo, {
           conversationId: req.conversationId,
           actorUserId: req.actorUserId,

@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { CiphertextSchema, MediaRefSchema } from "@messenger/proto/chat/v1/types";
+import { CiphertextSchema, MediaRefSchema, RetentionMode } from "@messenger/proto/chat/v1/types";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { GroupChange } from "../domain/group-change.js";
 import type { AppendInput, AppendOutcome, HistoryRepository, MessageBody } from "./history-repository.js";
@@ -191,6 +191,49 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect((await repo.getMembers("g1", ["owner", "bob", "zed"])).map((m) => [m.userId, m.role, m.active]).sort()).toEqual([["bob", "member", true], ["owner", "owner", true]]);
       expect((await repo.userConversations("carol", "", 10)).map((r) => r.conversation.id)).toEqual(["g1"]);
       await expect(createGroup("g1", [])).rejects.toMatchObject({ kind: "already_exists" });
+    });
+
+    it("creates a group with the retention asked, in its head and its group_created message, and deletes by it; a bad TTL creates nothing", async () => {
+      version = 0;
+      const out = await change("g-ttl", "owner", { kind: "create", title: "t", description: "", memberUserIds: ["bob"], retention: { mode: "disappearing", ttlSeconds: 3600 } }, 1000);
+      const ev = out.event.body.kind === "system" ? out.event.body.system.event : undefined;
+      expect(ev?.case === "groupCreated" ? ev.value.retention : undefined).toMatchObject({ mode: RetentionMode.DISAPPEARING, ttlSeconds: 3600 });
+      expect(await repo.getConversation("g-ttl")).toMatchObject({ lastSeq: 1, retention: { mode: "disappearing", ttlSeconds: 3600 } });
+      await send("g-ttl", "m2", "bob", "phone", 2000);
+      expect(await repo.deleteExpired(1000 + 3_600_000, 100)).toEqual({ deleted: 0, conversations: 0, more: false });
+      expect(await repo.deleteExpired(2000 + 3_600_001, 100)).toEqual({ deleted: 2, conversations: 1, more: false });
+      expect(await repo.getConversation("g-ttl")).toMatchObject({ minSeq: 3, lastSeq: 2 });
+
+      // Without one, permanent, and the first message says so.
+      const plain = await createGroup("g-plain", ["bob"]);
+      const plainEv = plain.event.body.kind === "system" ? plain.event.body.system.event : undefined;
+      expect(plainEv?.case === "groupCreated" ? plainEv.value.retention?.mode : undefined).toBe(RetentionMode.PERMANENT);
+      expect(await repo.getConversation("g-plain")).toMatchObject({ retention: { mode: "permanent", ttlSeconds: 0 } });
+
+      for (const ttlSeconds of [60, 91 * 86_400]) {
+        version = 0;
+        await expect(change("g-bad", "owner", { kind: "create", title: "t", description: "", memberUserIds: ["bob"], retention: { mode: "disappearing", ttlSeconds } })).rejects.toMatchObject({
+          kind: "invalid_argument",
+        });
+      }
+      expect(await repo.getConversation("g-bad")).toBeUndefined();
+      expect((await repo.userConversations("bob", "", 10)).map((r) => r.conversation.id)).toEqual(["g-plain", "g-ttl"]);
+    });
+
+    it("creates a direct conversation with the retention asked; an open of an existing one leaves its retention as it is", async () => {
+      const created = await repo.openDirect("alice", "bob", 1000, false, { mode: "store_and_forward", ttlSeconds: 0 });
+      expect(created.retention).toEqual({ mode: "store_and_forward", ttlSeconds: 0 });
+      expect((await repo.storeAndForwardHeld("", 10)).map((c) => c.id)).toEqual([]);
+      await send(created.id, "s1", "alice");
+      expect((await repo.storeAndForwardHeld("", 10)).map((c) => c.id)).toEqual([created.id]);
+      const again = await repo.openDirect("bob", "alice", 2000, false, { mode: "disappearing", ttlSeconds: 600 });
+      expect([again.id, again.retention]).toEqual([created.id, { mode: "store_and_forward", ttlSeconds: 0 }]);
+      expect((await repo.openDirect("alice", "bob", 3000, false)).retention).toEqual({ mode: "store_and_forward", ttlSeconds: 0 });
+      expect(await repo.getConversation(created.id)).toMatchObject({ lastSeq: 1, createdAt: 1000, retention: { mode: "store_and_forward" } });
+      // Without one, permanent.
+      expect((await repo.openDirect("alice", "carol", 1000, false)).retention).toEqual({ mode: "permanent", ttlSeconds: 0 });
+      const disappearing = await repo.openDirect("alice", "dave", 1000, false, { mode: "disappearing", ttlSeconds: 300 });
+      expect(await repo.getConversation(disappearing.id)).toMatchObject({ retention: { mode: "disappearing", ttlSeconds: 300 } });
     });
 
     it("closes a removed member's range at the removal's seq, refuses their sends after it, and opens a new range when re-added", async () => {

@@ -32,6 +32,15 @@ export type ConversationKind = "direct" | "group";
 export type RetentionMode = "permanent" | "store_and_forward" | "disappearing";
 export type MemberRole = "owner" | "admin" | "member";
 
+/** How long a conversation's messages are kept; ttlSeconds is 0 unless disappearing. */
+export interface RetentionPolicy {
+  readonly mode: RetentionMode;
+  readonly ttlSeconds: number;
+}
+
+/** The retention of a conversation created without one. */
+export const permanentRetention: RetentionPolicy = { mode: "permanent", ttlSeconds: 0 };
+
 /** A conversation's head: one row, placed by conversation id. */
 export interface ConversationRecord {
   readonly id: string;
@@ -49,7 +58,7 @@ export interface ConversationRecord {
   readonly memberCount: number;
   /** Bumped whenever a member's receipt moves through a cursor update. */
   readonly receiptsVersion: number;
-  readonly retention: { readonly mode: RetentionMode; readonly ttlSeconds: number };
+  readonly retention: RetentionPolicy;
   /**
    * True while one of a direct conversation's two users blocks the other: nobody may send
    * into it. Always false for a group.
@@ -211,9 +220,11 @@ export interface HistoryRepository {
    * PERMISSION_DENIED when the peer blocks the opener, whether or not it exists. On creation
    * it sits in the opener's inbox and, when `peerLandsInRequests` and no setDirectRelation
    * has made the pair contacts (read in the same write: the caller's flag may predate it),
-   * in the peer's message requests (else their inbox); an existing one is returned as it is.
+   * in the peer's message requests (else their inbox), with `retention` (permanent when
+   * absent; the caller checked it) written with its head; an existing one is returned as it
+   * is, its retention unchanged.
    */
-  openDirect(openerUserId: string, peerUserId: string, now: number, peerLandsInRequests: boolean): Promise<ConversationRecord>;
+  openDirect(openerUserId: string, peerUserId: string, now: number, peerLandsInRequests: boolean, retention?: RetentionPolicy): Promise<ConversationRecord>;
   /**
    * Records the user's stance toward the peer in their direct conversation, existing or not,
    * replacing the user's previous one: `blocking` (then nobody may send into it, and the peer

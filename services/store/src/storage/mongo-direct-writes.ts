@@ -1,6 +1,6 @@
 import { failedPrecondition, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { directConversationId } from "./direct-conversation-id.js";
-import type { ConversationRecord } from "./history-repository.js";
+import type { ConversationRecord, RetentionPolicy } from "./history-repository.js";
 import type { MongoContext } from "./mongo-context.js";
 import { ids, newHead, toConversation, type HeadDoc, type MemberDoc, type RangeDoc } from "./mongo-documents.js";
 import { ensureIndexRows, entriesOf, leaveRequests, userConversationOf } from "./mongo-user-index.js";
@@ -12,20 +12,28 @@ import { ensureIndexRows, entriesOf, leaveRequests, userConversationOf } from ".
  */
 
 /** See HistoryRepository.openDirect. */
-export async function openDirect(ctx: MongoContext, opener: string, peer: string, now: number, peerLandsInRequests: boolean): Promise<ConversationRecord> {
+export async function openDirect(
+  ctx: MongoContext,
+  opener: string,
+  peer: string,
+  now: number,
+  peerLandsInRequests: boolean,
+  retention: RetentionPolicy,
+): Promise<ConversationRecord> {
   const id = directConversationId(opener, peer);
   const users = [...new Set([opener, peer])];
   const { head, members } = await ctx.transaction("openDirect", async (session, wrote) => {
     const relation = await ctx.relations.findOne({ _id: ids.relation(id), conversationId: id }, { session });
     if (opener !== peer && relation?.blocking.includes(peer)) throw permissionDenied("this user does not accept messages from you");
     const existing = await ctx.heads.findOne({ _id: ids.head(id), conversationId: id }, { session });
+    // An existing conversation keeps its retention.
     if (existing) {
       const current = await ctx.members.find({ conversationId: id, type: "member" }, { session }).toArray();
       return { head: existing, members: current };
     }
     // Read in this transaction: the caller's flag may predate the pair becoming contacts.
     const peerInRequests = peerLandsInRequests && (relation?.contact.length ?? 0) === 0;
-    const created = newHead(id, "direct", { title: "", description: "", now, memberVersion: 1, memberCount: users.length, blocked: relation?.blocking.length ?? 0 });
+    const created = newHead(id, "direct", { title: "", description: "", now, memberVersion: 1, memberCount: users.length, blocked: relation?.blocking.length ?? 0, retention });
     await ctx.heads.insertOne(created, { session });
     // The creating open writes the relation document too, so a relation change racing it
     // conflicts with it: one of the two commits first and the other runs again and sees it.

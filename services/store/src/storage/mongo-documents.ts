@@ -2,7 +2,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CiphertextSchema, MediaRefSchema, SystemEventSchema } from "@messenger/proto/chat/v1/types";
 import { Binary } from "mongodb";
 import type { SegmentIndexEntry } from "../archive/segment-index.js";
-import type { ConversationKind, ConversationRecord, MemberRecord, MemberRole, MessageBody, MessageRecord, RetentionMode } from "./history-repository.js";
+import type { ConversationKind, ConversationRecord, MemberRecord, MemberRole, MessageBody, MessageRecord, RetentionMode, RetentionPolicy } from "./history-repository.js";
 
 /*
  * The documents of the MongoDB adapter and their codecs. Every document of the
@@ -265,7 +265,11 @@ export const toMember = (d: MemberDoc): MemberRecord => ({
 });
 
 /** A new conversation's head. */
-export function newHead(c: string, kind: ConversationKind, init: { title: string; description: string; now: number; memberVersion: number; memberCount: number; blocked: number }): HeadDoc {
+export function newHead(
+  c: string,
+  kind: ConversationKind,
+  init: { title: string; description: string; now: number; memberVersion: number; memberCount: number; blocked: number; retention: RetentionPolicy },
+): HeadDoc {
   return {
     _id: ids.head(c),
     conversationId: c,
@@ -280,8 +284,8 @@ export function newHead(c: string, kind: ConversationKind, init: { title: string
     memberVersion: init.memberVersion,
     memberCount: init.memberCount,
     receiptsVersion: 0,
-    retentionMode: "permanent",
-    retentionTtlSeconds: 0,
+    retentionMode: init.retention.mode,
+    retentionTtlSeconds: init.retention.ttlSeconds,
     blocked: init.blocked,
     announcedDeliveredAllSeq: 0,
     announcedReadAllSeq: 0,

@@ -1,6 +1,6 @@
 import { MongoClient } from "mongodb";
 import { limits } from "../domain/limits.js";
-import type { DeviceCursor, HistoryRepository, MemberRangeRecord, MessageRange } from "./history-repository.js";
+import { permanentRetention, type DeviceCursor, type HistoryRepository, type MemberRangeRecord, type MessageRange } from "./history-repository.js";
 import { MongoContext, type OnCommitted } from "./mongo-context.js";
 import { receiptSummaryOf, updateCursor } from "./mongo-cursor-writes.js";
 import { acceptRequest, deleteRequest, openDirect, setDirectRelation } from "./mongo-direct-writes.js";
@@ -46,7 +46,7 @@ function mongoHistoryRepository(ctx: MongoContext): HistoryRepository {
   const head = (conversationId: string) => heads.findOne({ _id: ids.head(conversationId), conversationId });
   let closed = false;
   return {
-    openDirect: (opener, peer, now, peerLandsInRequests) => openDirect(ctx, opener, peer, now, peerLandsInRequests),
+    openDirect: (opener, peer, now, peerLandsInRequests, retention = permanentRetention) => openDirect(ctx, opener, peer, now, peerLandsInRequests, retention),
     setDirectRelation: (userId, peerUserId, blocking, contact) => setDirectRelation(ctx, userId, peerUserId, blocking, contact),
     acceptRequest: (userId, conversationId) => acceptRequest(ctx, userId, conversationId),
     deleteRequest: (userId, conversationId) => deleteRequest(ctx, userId, conversationId),

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import type { AppendInput, AppendOutcome, ConversationRecord } from "./history-repository.js";
+import { permanentRetention, type AppendInput, type AppendOutcome, type ConversationRecord } from "./history-repository.js";
 import { historyRepositoryContract } from "./history-repository.contract.js";
 import { openSqliteHistoryRepository } from "./sqlite-history-repository.js";
 import { openHistoryDatabase } from "./sqlite-schema.js";
@@ -78,7 +78,7 @@ describe("sqlite history writer thread", () => {
 
   it("fails writes clearly, and still closes, when the writer thread cannot open the file", async () => {
     const writer = new SqliteWriter(join(dir, "missing-dir", "\0bad.db"));
-    await expect(writer.write({ kind: "openDirect", opener: "alice", peer: "bob", now: 1, peerLandsInRequests: false })).rejects.toThrow(/cannot start/);
+    await expect(writer.write({ kind: "openDirect", opener: "alice", peer: "bob", now: 1, peerLandsInRequests: false, retention: permanentRetention })).rejects.toThrow(/cannot start/);
     await writer.close();
   });
 });
@@ -115,7 +115,7 @@ describe("sqlite history: a block in the writer", () => {
   it("orders a block against the appends of its batch: those before it are stored, those after it refused, nothing written for them", () => {
     const db = openHistoryDatabase(join(dir, `block-race-${n++}.db`));
     const writes = historyWrites(db);
-    const [opened] = writes.commit([{ kind: "openDirect", opener: "alice", peer: "bob", now: 1, peerLandsInRequests: false }]);
+    const [opened] = writes.commit([{ kind: "openDirect", opener: "alice", peer: "bob", now: 1, peerLandsInRequests: false, retention: permanentRetention }]);
     const id = opened!.ok ? (opened!.value as ConversationRecord).id : "";
     writes.takeRowsWritten();
     const out = writes.commit([

@@ -1,5 +1,14 @@
 import type Database from "better-sqlite3";
-import type { ConversationRecord, DeviceCursor, HistoryRepository, MemberRangeRecord, MemberRecord, MessageRange, UserConversation } from "./history-repository.js";
+import {
+  permanentRetention,
+  type ConversationRecord,
+  type DeviceCursor,
+  type HistoryRepository,
+  type MemberRangeRecord,
+  type MemberRecord,
+  type MessageRange,
+  type UserConversation,
+} from "./history-repository.js";
 import {
   conversationReader,
   toSegment,
@@ -121,8 +130,8 @@ export function openSqliteHistoryRepository(path: string, opts: {
   const toRange = (r: { user_id: string; from_seq: number; to_seq: number | null }): MemberRangeRecord => ({ userId: r.user_id, fromSeq: r.from_seq, toSeq: r.to_seq ?? undefined });
 
   return {
-    openDirect(opener, peer, now, peerLandsInRequests) {
-      return writer.write({ kind: "openDirect", opener, peer, now, peerLandsInRequests });
+    openDirect(opener, peer, now, peerLandsInRequests, retention = permanentRetention) {
+      return writer.write({ kind: "openDirect", opener, peer, now, peerLandsInRequests, retention });
     },
     setDirectRelation(userId, peerUserId, blocking, contact) {
       return writer.write({ kind: "setDirectRelation", userId, peerUserId, blocking, contact });

@@ -20,12 +20,20 @@ import type {
   ReceiptSummaryRecord,
   RetentionChangeInput,
   RetentionMode,
+  RetentionPolicy,
 } from "./history-repository.js";
 import { conversationReader, encodeBody, toMember, toMessage, userIndexRowReader, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 
 /** A write, as it crosses from the store's thread to the writer's. */
 export type WriteOp =
-  | { readonly kind: "openDirect"; readonly opener: string; readonly peer: string; readonly now: number; readonly peerLandsInRequests: boolean }
+  | {
+      readonly kind: "openDirect";
+      readonly opener: string;
+      readonly peer: string;
+      readonly now: number;
+      readonly peerLandsInRequests: boolean;
+      readonly retention: RetentionPolicy;
+    }
   | { readonly kind: "append"; readonly inputs: readonly AppendInput[] }
   | {
       readonly kind: "updateCursor";
@@ -107,12 +115,12 @@ export function historyWrites(
   const q = {
     insertConversation: db.prepare(
       `INSERT OR IGNORE INTO conversations (id, kind, title, description, last_seq, last_activity_at, created_at, min_seq, member_version, member_count, receipts_version, retention_mode, retention_ttl_seconds)
-       VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?, 0, 'permanent', 0)`,
+       VALUES (?, ?, ?, ?, 0, ?, ?, 0, ?, ?, 0, ?, ?)`,
     ),
     // A direct conversation starts with the blocks already recorded for the pair.
-    insertDirect: db.prepare<{ id: string; now: number; memberCount: number }>(
+    insertDirect: db.prepare<{ id: string; now: number; memberCount: number; retentionMode: RetentionMode; retentionTtlSeconds: number }>(
       `INSERT OR IGNORE INTO conversations (id, kind, title, description, last_seq, last_activity_at, created_at, min_seq, member_version, member_count, receipts_version, retention_mode, retention_ttl_seconds, blocked)
-       VALUES (@id, 'direct', '', '', 0, @now, @now, 0, 1, @memberCount, 0, 'permanent', 0,
+       VALUES (@id, 'direct', '', '', 0, @now, @now, 0, 1, @memberCount, 0, @retentionMode, @retentionTtlSeconds,
          (SELECT count(*) FROM direct_relations WHERE conversation_id = @id AND blocking = 1))`,
     ),
     blockOf: db.prepare<[string, string], { one: number }>("SELECT 1 AS one FROM direct_relations WHERE conversation_id = ? AND user_id = ? AND blocking = 1"),
@@ -230,13 +238,14 @@ export function historyWrites(
     q.indexUser.run(userId, conversationId, now, request ? 1 : 0);
   };
 
-  const openDirect = db.transaction((opener: string, peer: string, now: number, peerLandsInRequests: boolean): ConversationRecord => {
+  const openDirect = db.transaction((opener: string, peer: string, now: number, peerLandsInRequests: boolean, retention: RetentionPolicy): ConversationRecord => {
     const id = directConversationId(opener, peer);
     // Checked in the writer, whether or not the conversation exists: a block committed before
     // this open is honoured, and the blocked user learns no more than that.
     if (opener !== peer && q.blockOf.get(id, peer)) throw permissionDenied("this user does not accept messages from you");
     const users = [...new Set([opener, peer])];
-    if (q.insertDirect.run({ id, now, memberCount: users.length }).changes > 0) {
+    // INSERT OR IGNORE: an existing conversation keeps its retention.
+    if (q.insertDirect.run({ id, now, memberCount: users.length, retentionMode: retention.mode, retentionTtlSeconds: retention.ttlSeconds }).changes > 0) {
       // The caller's peerLandsInRequests was read before this transaction: the pair may have
       // become contacts since (accounts' SetDirectRelation can land in between), and
       // contacts' chat never starts as a request.
@@ -372,7 +381,8 @@ export function historyWrites(
     }
     const plan = planGroupChange({ conversation: before, members }, input);
     if (plan.create) {
-      q.insertConversation.run(input.conversationId, "group", plan.create.title, plan.create.description, input.now, input.now, 0, 0);
+      const { title, description, retention } = plan.create;
+      q.insertConversation.run(input.conversationId, "group", title, description, input.now, input.now, 0, 0, retention.mode, retention.ttlSeconds);
     }
     const seq = (before?.lastSeq ?? 0) + 1;
     const event = insertSystemMessage(input.conversationId, seq, input.actorUserId, plan.event, input.now);
@@ -492,7 +502,7 @@ export function historyWrites(
   const run = (op: WriteOp): WriteResults[WriteOp["kind"]] => {
     switch (op.kind) {
       case "openDirect":
-        return openDirect(op.opener, op.peer, op.now, op.peerLandsInRequests);
+        return openDirect(op.opener, op.peer, op.now, op.peerLandsInRequests, op.retention);
       case "append":
         return append(op.inputs);
       case "updateCursor":

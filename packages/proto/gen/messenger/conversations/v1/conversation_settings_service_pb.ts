@@ -73,9 +73,10 @@ export const SetRetentionResponseSchema: GenMessage<SetRetentionResponse> = /*@_
 export const ConversationSettingsService: GenService<{
   /**
    * SetRetention sets how long the server keeps the conversation's messages: any member of
-   * a direct conversation, the owner or an admin of a group. Permanent, or disappearing
-   * (deleted a TTL after they were sent, 5 minutes to 90 days); store-and-forward is refused
-   * with INVALID_ARGUMENT until the server carries it out.
+   * a direct conversation, the owner or an admin of a group. Permanent; store-and-forward
+   * (each message deleted once every recipient device that existed when it was sent has it,
+   * or after a maximum hold); or disappearing (deleted a TTL after they were sent, 5 minutes
+   * to 90 days).
    *
    * @generated from rpc messenger.conversations.v1.ConversationSettingsService.SetRetention
    */
