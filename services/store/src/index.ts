@@ -10,3 +10,5 @@ export { archiveMetrics, retentionMetrics, storeWriteMetrics } from "./store-met
 export { listMessages } from "./domain/list-messages.js";
 export { archiveOldHistory, collectArchive, type ArchiveRun, type ArchiveCollection } from "./domain/archiver.js";
 export { withArchivedReads } from "./storage/archived-history-repository.js";
+export { retentionPass, type RetentionPass } from "./domain/retention.js";
+export type { SegmentIndexEntry } from "./archive/segment-index.js";

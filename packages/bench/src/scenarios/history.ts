@@ -2,74 +2,58 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { listMessages, openSqliteHistoryRepository, type HistoryRepository } from "@messenger/store";
-import { CpuMeter } from "../process-stats.js";
+import { openLocalBlobStore } from "@messenger/blobs";
+import { openSqliteHistoryRepository } from "@messenger/store";
+import { archivedWalk } from "../history/archived-walks.js";
+import { archiveHistory, differing, probes, readProbes, segmentLoads, type SegmentLoads } from "../history/archive.js";
+import { figures } from "../history/figures.js";
+import { reader, epoch, seed, type SeedRun } from "../history/seed.js";
+import { withArchivedReads } from "@messenger/store";
+import { sweep, ttlSeconds, type SweepRun } from "../history/sweep.js";
+import { domainWalk, rawWalk, walks, type PageRun, type Path, type Seqs } from "../history/walks.js";
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
-import { median, quantile, seededRandom } from "../stats.js";
+import { quantile } from "../stats.js";
 
-const pageSize = 50;
-const appendBatch = 500;
-const textBytes = 100;
-const ttlSeconds = 300;
-const sweepLimit = 1_000;
 const warmupPages = 500;
-/** Sent times start here and move 1 ms per message, so a cutoff names an exact prefix. */
-const epoch = Date.UTC(2026, 0, 1);
-const reader = "alice";
-
-type Walk = "newest" | "oldest" | "random";
-const walks: readonly Walk[] = ["newest", "oldest", "random"];
-type Path = "domain" | "raw";
-
-/** One measured walk of `pages` pages. */
-interface PageRun {
-  readonly pages: number;
-  readonly messages: number;
-  readonly seconds: number;
-  /** Per page, ms. */
-  readonly latencies: number[];
-  readonly cpu: number;
-}
-
-/** One round of the retention sweeper over its slice of the oldest half. */
-interface SweepRun {
-  readonly deleted: number;
-  readonly seconds: number;
-  /** Per deleteExpired pass, ms. */
-  readonly passes: number[];
-  readonly cpu: number;
-  /** The oldest page after the sweep starts at the new min_seq (and the head says so). */
-  readonly correct: boolean;
-  /** What the read after the sweep saw: its first seq (0 for an empty page) and min_seq. */
-  readonly seen: { readonly firstSeq: number; readonly minSeq: number };
-}
-
-interface SeedRun {
-  readonly messages: number;
-  readonly seconds: number;
-  readonly cpu: number;
-}
+/** The newest messages the archiver leaves live (one segment's worth). */
+const keptLive = 1_000;
+const probeCount = 300;
+const loadSamples = 100;
+/**
+ * A pass from either end through the archive reads the 20,000 messages the default segment
+ * cache holds (from the newest: the live ones, then 19 segments), so a second pass is warm.
+ */
+const endArchivedPages = 400;
+const endPasses = 5;
 
 const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
-const text = (i: number): string => `message ${i} `.padEnd(textBytes, "x");
+const describe = (run: PageRun): string =>
+  `${run.pages} pages in ${run.seconds.toFixed(2)} s = ${fmt(run.pages / run.seconds)} pages/s, ${fmt(run.messages / run.seconds)} msgs/s, p50 ${fmt(1000 * quantile(run.latencies, 0.5))} µs p99 ${fmt(1000 * quantile(run.latencies, 0.99))} µs, CPU ${fmt(run.cpu)}%`;
 
 /**
  * History at scale, in-process on the real SQLite adapter (a file in a temp dir on disk,
  * writer thread with synchronous=FULL): seeding one direct conversation in batches; pages of
  * 50 through the domain listMessages (what HistoryService.ListMessages runs) from the newest,
  * from the oldest and at random anchors, each against the raw SQL of one page on a read-only
- * better-sqlite3 connection to the same file in the same round; then the retention sweeper
- * (deleteExpired, 1000 per pass) deleting the oldest half, a slice per round, each followed
- * by a check that the oldest page starts at the new min_seq.
+ * better-sqlite3 connection to the same file in the same round. Then the archive: all but the
+ * newest 1,000 messages archived into a local blob store (archiveOldHistory, segments of
+ * 1,000); sample pages compared with what they read before; the same walks through
+ * withArchivedReads (the store's read path) with the segment cache cold and warm; first reads
+ * of distinct segments. Last the retention sweeper as the store runs it (retentionPass, then
+ * collectArchive) deleting the oldest half, now archived, a slice per round, each followed by
+ * a check that the oldest page starts at the new min_seq and no segment is left below it.
  */
 export async function history(ctx: ScenarioContext): Promise<Figure[]> {
   const total = ctx.quick ? 100_000 : 1_000_000;
   const rounds = ctx.rounds;
   const pagesPerWalk = ctx.quick ? 10_000 : 20_000;
+  const randomArchivedPages = ctx.quick ? 500 : 1_000;
   const dir = mkdtempSync(join(tmpdir(), "bench-history-"));
   const path = join(dir, "history.db");
   const repo = openSqliteHistoryRepository(path);
+  const blobDir = join(dir, "archive");
+  const blobs = openLocalBlobStore({ dir: blobDir, secret: new Uint8Array(32), publicBaseUrl: () => "" });
   let raw: Database.Database | undefined;
   try {
     const conv = await repo.openDirect(reader, "bob", epoch - 1, false);
@@ -83,7 +67,7 @@ export async function history(ctx: ScenarioContext): Promise<Figure[]> {
       seeding.push(s.run);
       ctx.log(`history seeding ${r + 1}: ${(to - from).toLocaleString("en-US")} messages in ${s.run.seconds.toFixed(2)} s = ${fmt(s.run.messages / s.run.seconds)}/s, CPU ${fmt(s.run.cpu)}%`);
     }
-    const seqs = { first: firstSeq, last: firstSeq + total - 1 };
+    const seqs: Seqs = { first: firstSeq, last: firstSeq + total - 1 };
     raw = new Database(path, { readonly: true });
     // Unmeasured: the first walk after seeding otherwise pays the JIT and a cold page cache.
     for (const walk of walks) {
@@ -91,261 +75,102 @@ export async function history(ctx: ScenarioContext): Promise<Figure[]> {
       rawWalk(raw, conv.id, walk, warmupPages, seqs, 0);
     }
     const reads = new Map<string, PageRun[]>();
+    const add = <T>(into: Map<string, T[]>, key: string, x: T): void => void into.set(key, [...(into.get(key) ?? []), x]);
     for (let r = 0; r < rounds; r++) {
       // Both paths in every round on the same anchors; which goes first alternates.
       const order: Path[] = r % 2 === 0 ? ["domain", "raw"] : ["raw", "domain"];
       for (const walk of walks) {
         for (const p of order) {
           const run = p === "domain" ? await domainWalk(repo, conv.id, walk, pagesPerWalk, seqs, r) : rawWalk(raw, conv.id, walk, pagesPerWalk, seqs, r);
-          const key = `${walk}/${p}`;
-          reads.set(key, [...(reads.get(key) ?? []), run]);
-          ctx.log(
-            `history round ${r + 1}, ${walk} via ${p}: ${run.pages} pages in ${run.seconds.toFixed(2)} s = ${fmt(run.pages / run.seconds)} pages/s, ${fmt(run.messages / run.seconds)} msgs/s, p50 ${fmt(1000 * quantile(run.latencies, 0.5))} µs p99 ${fmt(1000 * quantile(run.latencies, 0.99))} µs, CPU ${fmt(run.cpu)}%`,
-          );
+          add(reads, `${walk}/${p}`, run);
+          ctx.log(`history round ${r + 1}, ${walk} via ${p}: ${describe(run)}`);
         }
       }
     }
+
+    // The same sample pages are read again through the archive and must answer the same.
+    const liveFrom = seqs.first + total - keptLive;
+    const samples = Array.from({ length: rounds }, (_, r) => probes(seqs, liveFrom, probeCount, r));
+    const before = await Promise.all(samples.map((pages) => readProbes(repo, conv.id, pages)));
+    const archiving = await archiveHistory(repo, blobs, raw, { keepFrom: total - keptLive, rounds });
+    for (const [r, a] of archiving.runs.entries()) {
+      ctx.log(
+        `history archiving ${r + 1}: ${a.segments} segments, ${a.messages.toLocaleString("en-US")} messages in ${a.seconds.toFixed(2)} s = ${fmt(a.messages / a.seconds)} msgs/s, ${fmt(a.segments / a.seconds)} segments/s, ${(a.bytes / 1e6).toFixed(1)} MB (${fmt(a.bytes / a.messages)} B/msg), p50 ${fmt(quantile(a.perSegment, 0.5))} ms per segment, CPU ${fmt(a.cpu)}%`,
+      );
+    }
+    const archivedCount = archiving.runs.reduce((n, a) => n + a.messages, 0);
+    if (archivedCount !== total - keptLive) ctx.log(`history: FAILED: archived ${archivedCount} messages, expected ${total - keptLive}`);
+    const mismatches: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const after = await readProbes(withArchivedReads(repo, blobs), conv.id, samples[r]!);
+      const bad = differing(before[r]!, after);
+      mismatches.push(bad.length + (archivedCount === total - keptLive ? 0 : 1));
+      for (const i of bad.slice(0, 5)) {
+        const p = samples[r]![i]!;
+        ctx.log(`history: FAILED: the page ${p.direction} from ${p.anchor} read seqs ${after[i]!.seqs[0]}..${after[i]!.seqs.at(-1)} archived, ${before[r]![i]!.seqs[0]}..${before[r]![i]!.seqs.at(-1)} before`);
+      }
+    }
+
+    const archivedReads = new Map<string, PageRun[]>();
+    const segmentReads = new Map<string, number[]>();
+    const loads: SegmentLoads[] = [];
+    for (let r = 0; r < rounds; r++) {
+      for (const walk of walks) {
+        const pages = walk === "random" ? randomArchivedPages : endArchivedPages;
+        const run = await archivedWalk(repo, blobs, conv.id, walk, { pages, passes: endPasses, seqs, round: r });
+        for (const cache of ["cold", "warm"] as const) {
+          add(archivedReads, `${walk}/${cache}`, run[cache]);
+          add(segmentReads, `${walk}/${cache}`, run.loads[cache]);
+          ctx.log(`history round ${r + 1}, archived, ${walk}, cache ${cache}: ${describe(run[cache])}, ${run.loads[cache]} segments loaded`);
+        }
+      }
+      const l = await segmentLoads(repo, blobs, conv.id, r, loadSamples);
+      loads.push(l);
+      ctx.log(`history round ${r + 1}, first page of ${l.cold.length} segments: p50 ${fmt(quantile(l.cold, 0.5))} ms p99 ${fmt(quantile(l.cold, 0.99))} ms; again, cached: p50 ${fmt(quantile(l.cached, 0.5))} ms`);
+    }
+
+    const archived = withArchivedReads(repo, blobs);
     await repo.setRetention({ conversationId: conv.id, actorUserId: reader, retention: { mode: "disappearing", ttlSeconds }, now: epoch + total });
     const half = Math.floor(total / 2);
     const sweeps: SweepRun[] = [];
     for (let r = 0; r < rounds; r++) {
       const from = Math.floor((r * half) / rounds);
       const to = Math.floor(((r + 1) * half) / rounds);
-      const s = await sweep(repo, conv.id, to, firstSeq + to);
+      const s = await sweep(archived, { store: blobs, dir: blobDir }, conv.id, to, firstSeq + to);
       // A wrong count fails the round as surely as a wrong first page.
       sweeps.push({ ...s, correct: s.correct && s.deleted === to - from });
       if (s.deleted !== to - from) ctx.log(`history: FAILED: the sweep deleted ${s.deleted} messages, ${to - from} were due`);
       if (!s.correct) {
-        ctx.log(`history: FAILED: after the sweep the oldest page starts at seq ${s.seen.firstSeq} with min_seq ${s.seen.minSeq}; both should be ${firstSeq + to}`);
+        ctx.log(
+          `history: FAILED: after the sweep the oldest page starts at seq ${s.seen.firstSeq} with min_seq ${s.seen.minSeq} (both should be ${firstSeq + to}); ${s.seen.below} segments below min_seq, ${s.seen.files} segment files for ${s.seen.indexed} index entries`,
+        );
       }
-      ctx.log(`history sweep ${r + 1}: ${s.deleted.toLocaleString("en-US")} deleted in ${s.seconds.toFixed(2)} s = ${fmt(s.deleted / s.seconds)}/s, ${s.passes.length} passes, p50 ${fmt(quantile(s.passes, 0.5))} ms p99 ${fmt(quantile(s.passes, 0.99))} ms, CPU ${fmt(s.cpu)}%`);
+      if (s.idleWithDue > 0) ctx.log(`history: FAILED: ${s.idleWithDue} sweep passes said done while archived messages were still due`);
+      ctx.log(
+        `history sweep ${r + 1}: ${s.deleted.toLocaleString("en-US")} deleted in ${s.seconds.toFixed(2)} s = ${fmt(s.deleted / s.seconds)}/s, ${s.passes.length} passes, p50 ${fmt(quantile(s.passes, 0.5))} ms p99 ${fmt(quantile(s.passes, 0.99))} ms, ${s.dropped} segments dropped, ${s.rewritten} rewritten, ${s.blobsDeleted} blobs deleted, CPU ${fmt(s.cpu)}%`,
+      );
     }
-    return figures({ seeding, reads, sweeps, total, pagesPerWalk, quick: ctx.quick, half });
+    return figures({
+      seeding,
+      reads,
+      archiving,
+      archivedReads,
+      segmentReads,
+      loads,
+      mismatches,
+      probes: probeCount,
+      sweeps,
+      total,
+      keptLive,
+      pagesPerWalk,
+      archivedPages: { ends: `${endPasses} passes of ${endArchivedPages}`, random: randomArchivedPages },
+      quick: ctx.quick,
+      half,
+    });
   } finally {
     raw?.close();
     await repo.close();
+    await blobs.close();
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Appends messages from..to (exclusive) in batches, each message 1 ms after the previous. */
-async function seed(repo: HistoryRepository, conversationId: string, from: number, to: number): Promise<{ run: SeedRun; firstSeq: number }> {
-  const meter = new CpuMeter({ bench: process.pid });
-  const t0 = performance.now();
-  let firstSeq = 0;
-  for (let i = from; i < to; i += appendBatch) {
-    const inputs = Array.from({ length: Math.min(appendBatch, to - i) }, (_, k) => ({
-      conversationId,
-      senderUserId: reader,
-      senderDeviceId: "phone",
-      clientMessageId: `m${i + k}`,
-      body: { kind: "text" as const, text: text(i + k) },
-      replyToSeq: 0,
-      clientSentAt: undefined,
-      now: epoch + i + k,
-    }));
-    const out = await repo.append(inputs);
-    const failed = out.find((o) => !o.ok);
-    if (failed && !failed.ok) throw new Error(`history bench: seeding refused: ${failed.error}`);
-    if (i === from && out[0]?.ok) firstSeq = out[0].message.seq;
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  return { run: { messages: to - from, seconds, cpu: meter.read().bench! }, firstSeq };
-}
-
-/** The seqs the conversation's messages span while the reads run. */
-interface Seqs {
-  readonly first: number;
-  readonly last: number;
-}
-
-/** Random anchors, drawn from a seed per round so both paths read the same pages. */
-function anchors(seqs: Seqs, round: number): () => number {
-  const next = seededRandom(1_000 + round);
-  return () => Math.floor(next() * (seqs.last - pageSize));
-}
-
-async function domainWalk(repo: HistoryRepository, conversationId: string, walk: Walk, pages: number, seqs: Seqs, round: number): Promise<PageRun> {
-  const latencies: number[] = [];
-  const draw = anchors(seqs, round);
-  let anchor = 0;
-  let messages = 0;
-  const meter = new CpuMeter({ bench: process.pid });
-  const t0 = performance.now();
-  for (let i = 0; i < pages; i++) {
-    if (walk === "random") anchor = draw();
-    const p0 = performance.now();
-    const page = await listMessages(repo, reader, { conversationId, anchorSeq: anchor, direction: walk === "newest" ? "backward" : "forward", pageSize });
-    latencies.push(performance.now() - p0);
-    messages += page.messages.length;
-    if (walk !== "random") {
-      // At either end the walk starts over from where it began.
-      anchor = !page.hasMore ? 0 : walk === "newest" ? page.messages[0]!.seq : page.messages.at(-1)!.seq;
-    }
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  return { pages, messages, seconds, latencies, cpu: meter.read().bench! };
-}
-
-function rawWalk(db: Database.Database, conversationId: string, walk: Walk, pages: number, seqs: Seqs, round: number): PageRun {
-  const forward = db.prepare<[string, number], { seq: number }>(`SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ${pageSize}`);
-  // The backward mirror of the same page, for the walk from the newest.
-  const backward = db.prepare<[string, number], { seq: number }>(`SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ${pageSize}`);
-  const latencies: number[] = [];
-  const draw = anchors(seqs, round);
-  const top = Number.MAX_SAFE_INTEGER;
-  let anchor = walk === "newest" ? top : 0;
-  let messages = 0;
-  const meter = new CpuMeter({ bench: process.pid });
-  const t0 = performance.now();
-  for (let i = 0; i < pages; i++) {
-    if (walk === "random") anchor = draw();
-    const p0 = performance.now();
-    const rows = (walk === "newest" ? backward : forward).all(conversationId, anchor);
-    latencies.push(performance.now() - p0);
-    messages += rows.length;
-    if (walk !== "random") {
-      // Starts over where listMessages would say hasMore = false.
-      const end = rows.at(-1)?.seq;
-      if (walk === "newest") anchor = end === undefined || end <= seqs.first ? top : end;
-      else anchor = end === undefined || end >= seqs.last ? 0 : end;
-    }
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  return { pages, messages, seconds, latencies, cpu: meter.read().bench! };
-}
-
-/**
- * Deletes every message sent before message `dueBefore` with deleteExpired passes until none
- * is left, then reads the oldest page through the domain: it must start at `expectedMinSeq`.
- */
-async function sweep(repo: HistoryRepository, conversationId: string, dueBefore: number, expectedMinSeq: number): Promise<SweepRun> {
-  const now = epoch + dueBefore + ttlSeconds * 1000;
-  const passes: number[] = [];
-  let deleted = 0;
-  const meter = new CpuMeter({ bench: process.pid });
-  const t0 = performance.now();
-  for (;;) {
-    const p0 = performance.now();
-    const out = await repo.deleteExpired(now, sweepLimit);
-    passes.push(performance.now() - p0);
-    deleted += out.deleted;
-    if (!out.more) break;
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = meter.read().bench!;
-  const oldest = await listMessages(repo, reader, { conversationId, anchorSeq: 0, direction: "forward", pageSize });
-  const correct = oldest.minSeq === expectedMinSeq && oldest.messages[0]?.seq === expectedMinSeq && oldest.messages.length === pageSize;
-  return { deleted, seconds, passes, cpu, correct, seen: { firstSeq: oldest.messages[0]?.seq ?? 0, minSeq: oldest.minSeq } };
-}
-
-function figures(run: {
-  seeding: SeedRun[];
-  reads: Map<string, PageRun[]>;
-  sweeps: SweepRun[];
-  total: number;
-  pagesPerWalk: number;
-  quick: boolean;
-  half: number;
-}): Figure[] {
-  const scenario = "history";
-  const size = `${run.total >= 1_000_000 ? `${run.total / 1_000_000}M` : `${run.total / 1000}k`} msgs${run.quick ? " (quick; full run: 1M)" : ""}`;
-  const label: Record<Walk, string> = {
-    newest: "walking back from the newest",
-    oldest: "walking forward from the oldest",
-    random: "at random anchors (forward)",
-  };
-  const perWalk = (walk: Walk): Figure[] => {
-    const domain = run.reads.get(`${walk}/domain`)!;
-    const raw = run.reads.get(`${walk}/raw`)!;
-    const pagesPerSecond = (xs: PageRun[]): number[] => xs.map((x) => x.pages / x.seconds);
-    const at = (xs: PageRun[], q: number): number[] => xs.map((x) => 1000 * quantile(x.latencies, q));
-    const sql = walk === "newest" ? "seq < ? ORDER BY seq DESC LIMIT 50" : "seq > ? ORDER BY seq LIMIT 50";
-    return [
-      {
-        scenario,
-        name: `raw SQL page of 50 ${label[walk]}, ${size}`,
-        unit: "pages/s",
-        rounds: pagesPerSecond(raw),
-        cpu: { bench: raw.map((x) => x.cpu) },
-        note: `SELECT * ... ${sql}, read-only better-sqlite3 connection, same file; ${run.pagesPerWalk} pages per round`,
-      },
-      {
-        scenario,
-        name: `listMessages page of 50 ${label[walk]}`,
-        unit: "pages/s",
-        rounds: pagesPerSecond(domain),
-        cpu: { bench: domain.map((x) => x.cpu) },
-        baseline: { name: "raw SQL", value: median(pagesPerSecond(raw)) },
-        note: "domain function of HistoryService.ListMessages on the SQLite adapter",
-      },
-      {
-        scenario,
-        name: `listMessages messages/s ${label[walk]}`,
-        unit: "msgs/s",
-        rounds: domain.map((x) => x.messages / x.seconds),
-        cpu: { bench: domain.map((x) => x.cpu) },
-        baseline: { name: "raw SQL", value: median(raw.map((x) => x.messages / x.seconds)) },
-      },
-      {
-        scenario,
-        name: `listMessages p50 per page ${label[walk]}`,
-        unit: "µs",
-        rounds: at(domain, 0.5),
-        cpu: {},
-        baseline: { name: "raw SQL p50", value: median(at(raw, 0.5)) },
-      },
-      {
-        scenario,
-        name: `listMessages p99 per page ${label[walk]}`,
-        unit: "µs",
-        rounds: at(domain, 0.99),
-        cpu: {},
-        baseline: { name: "raw SQL p99", value: median(at(raw, 0.99)) },
-      },
-    ];
-  };
-  const slice = Math.floor(run.half / run.sweeps.length);
-  return [
-    {
-      scenario,
-      name: `seeding one direct conversation, ${size} of ${textBytes} B text`,
-      unit: "msgs/s",
-      rounds: run.seeding.map((s) => s.messages / s.seconds),
-      cpu: { bench: run.seeding.map((s) => s.cpu) },
-      note: `repo.append in batches of ${appendBatch}, writer thread, synchronous=FULL, on disk; one round = the next ${(run.total / run.seeding.length).toLocaleString("en-US")} messages`,
-    },
-    ...walks.flatMap(perWalk),
-    {
-      scenario,
-      name: `retention sweep, deleteExpired(now, ${sweepLimit}) until done, disappearing ttl ${ttlSeconds} s`,
-      unit: "msgs/s",
-      rounds: run.sweeps.map((s) => s.deleted / s.seconds),
-      cpu: { bench: run.sweeps.map((s) => s.cpu) },
-      note: `the oldest half (${run.half.toLocaleString("en-US")}) deleted, ~${slice.toLocaleString("en-US")} per round, after the reads above`,
-    },
-    {
-      scenario,
-      name: `retention sweep, p50 per pass of ${sweepLimit}`,
-      unit: "ms",
-      rounds: run.sweeps.map((s) => quantile(s.passes, 0.5)),
-      cpu: {},
-      note: `${median(run.sweeps.map((s) => s.passes.length))} passes per round`,
-    },
-    {
-      scenario,
-      name: `retention sweep, p99 per pass of ${sweepLimit}`,
-      unit: "ms",
-      rounds: run.sweeps.map((s) => quantile(s.passes, 0.99)),
-      cpu: {},
-    },
-    {
-      scenario,
-      name: `sweeps deleting a wrong count or leaving the oldest page off the new min_seq`,
-      unit: "rounds",
-      rounds: run.sweeps.map((s) => (s.correct ? 0 : 1)),
-      cpu: {},
-      note: "listMessages forward from 0 after each sweep; must be 0",
-    },
-  ];
 }

@@ -87,6 +87,7 @@ export function retentionPass(
 async function expireArchived(repo: HistoryRepository, now: number, limit: number): Promise<ExpiredDeletion> {
   let deleted = 0;
   let conversations = 0;
+  let more = false;
   let after = "";
   for (;;) {
     const page = await repo.archivedDisappearing(after, 100);
@@ -94,14 +95,17 @@ async function expireArchived(repo: HistoryRepository, now: number, limit: numbe
       if (deleted >= limit) return { deleted, conversations, more: true };
       const cutoff = now - c.retention.ttlSeconds * 1000;
       const from = Math.max(c.minSeq, 1);
-      const messages = await repo.listMessages(c.id, { afterSeq: from - 1, limit: Math.min(limit - deleted, 1_000), direction: "forward" });
+      const asked = Math.min(limit - deleted, 1_000);
+      const messages = await repo.listMessages(c.id, { afterSeq: from - 1, limit: asked, direction: "forward" });
       const due = messages.findIndex((m) => m.sentAt >= cutoff);
       const through = (due === -1 ? messages.at(-1) : messages[due - 1])?.seq ?? 0;
       if (through === 0) continue;
+      // A full page, all of it due: more may be due behind it, so the loop goes on at once.
+      if (due === -1 && messages.length === asked) more = true;
       deleted += await repo.deleteThrough(c.id, through, "disappearing");
       conversations++;
     }
-    if (page.length < 100) return { deleted, conversations, more: false };
+    if (page.length < 100) return { deleted, conversations, more };
     after = page.at(-1)!.id;
   }
 }

@@ -61,7 +61,7 @@ function owedToSomeDevice(m: MessageRecord, ranges: readonly MemberRangeRecord[]
 export interface DeliveredDeletion {
   readonly deleted: number;
   readonly conversations: number;
-  /** True when the limit stopped the pass before every conversation was looked at. */
+  /** True when the limit, or a conversation's page, stopped the pass before everything due was deleted. */
   readonly more: boolean;
 }
 
@@ -78,29 +78,41 @@ export async function deleteDeliveredMessages(
 ): Promise<DeliveredDeletion> {
   let deleted = 0;
   let conversations = 0;
+  let more = false;
   let after = "";
   for (;;) {
     const page = await repo.storeAndForwardHeld(after, conversationPage);
     for (const c of page) {
       if (deleted >= opts.limit) return { deleted, conversations, more: true };
-      const n = await deleteDeliveredIn(repo, directory, c, opts.now - opts.maxHoldMs, opts.limit - deleted);
-      deleted += n;
-      if (n > 0) conversations++;
+      const d = await deleteDeliveredIn(repo, directory, c, opts.now - opts.maxHoldMs, opts.limit - deleted);
+      deleted += d.deleted;
+      if (d.deleted > 0) conversations++;
+      if (d.more) more = true;
     }
-    if (page.length < conversationPage) return { deleted, conversations, more: false };
+    if (page.length < conversationPage) return { deleted, conversations, more };
     after = page.at(-1)!.id;
   }
 }
 
-async function deleteDeliveredIn(repo: HistoryRepository, directory: DeviceDirectory, c: ConversationRecord, holdCutoff: number, budget: number): Promise<number> {
+/** What one conversation's look deleted; `more` when all of a full page went (more may be due behind it). */
+async function deleteDeliveredIn(
+  repo: HistoryRepository,
+  directory: DeviceDirectory,
+  c: ConversationRecord,
+  holdCutoff: number,
+  budget: number,
+): Promise<{ deleted: number; more: boolean }> {
   const from = Math.max(c.minSeq, 1);
-  const messages = await repo.listMessages(c.id, { afterSeq: from - 1, limit: Math.min(budget, messagesPerConversation), direction: "forward" });
-  if (messages.length === 0) return 0;
+  const asked = Math.min(budget, messagesPerConversation);
+  const messages = await repo.listMessages(c.id, { afterSeq: from - 1, limit: asked, direction: "forward" });
+  if (messages.length === 0) return { deleted: 0, more: false };
   const lastSeq = messages.at(-1)!.seq;
   const ranges = (await repo.memberRanges(c.id)).filter((r) => r.fromSeq <= lastSeq && (r.toSeq === undefined || r.toSeq >= from));
   const devices = await directory.devicesOf([...new Set(ranges.map((r) => r.userId))]);
   const cursors: DeviceDelivered[] = await repo.deliveredByDevice(c.id, devices);
   const delivered = new Map(cursors.map((d) => [key(d.userId, d.deviceId), d.deliveredSeq]));
   const through = deliveredThrough(messages, ranges, devices, delivered, holdCutoff);
-  return through === 0 ? 0 : repo.deleteThrough(c.id, through, "store_and_forward");
+  if (through === 0) return { deleted: 0, more: false };
+  const deleted = await repo.deleteThrough(c.id, through, "store_and_forward");
+  return { deleted, more: messages.length === asked && through === messages.at(-1)!.seq };
 }
