@@ -1,0 +1,1 @@
+export type { PushDevice, PushNotification, PushProvider, PushRegistration, PushTargets, SendOutcome } from "./domain/push-ports.js";
