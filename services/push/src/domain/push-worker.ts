@@ -1,0 +1,171 @@
+import type { PushCandidate } from "./push-candidate.js";
+import type { PushDevice, PushNotification, PushProvider, PushRegistration, PushTargets, SendOutcome } from "./push-ports.js";
+import type { SentMarks } from "./sent-marks.js";
+
+/** What the worker asks of accounts. */
+export interface PushTargetsSource {
+  get(userId: string, conversationId: string): Promise<PushTargets>;
+  /** Deletes the device's registration if it is still this one (a provider said it is gone). */
+  remove(userId: string, deviceId: string, registration: PushRegistration): Promise<void>;
+}
+
+/** What the worker asks of the store. */
+export interface PushHistorySource {
+  /** The devices' delivered watermarks in the conversation (0 / absent: nothing). */
+  deliveredSeqs(userId: string, conversationId: string, deviceIds: readonly string[]): Promise<ReadonlyMap<string, bigint>>;
+  /** The user's unread messages over every conversation: the badge. */
+  unreadCount(userId: string): Promise<number>;
+  /** The message's sender name and text for a preview; undefined when it has none to show (media, ciphertext, gone). */
+  preview(userId: string, conversationId: string, seq: bigint): Promise<{ senderName: string; text: string } | undefined>;
+}
+
+/** What the worker reports (metrics). */
+export interface PushEvents {
+  sent(provider: PushRegistration["kind"], visible: boolean, queueToProviderMs: number | undefined): void;
+  failed(provider: PushRegistration["kind"] | "none", reason: string): void;
+  retried(provider: PushRegistration["kind"], status: number): void;
+  skipped(reason: "live" | "delivered" | "already_sent" | "no_registration"): void;
+  registrationRemoved(provider: PushRegistration["kind"]): void;
+  deadLettered(reason: string): void;
+}
+
+export interface PushWorkerSettings {
+  /** Deliveries of one queue message before it is dead-lettered. */
+  readonly maxDeliveries: number;
+  /** Sends to one device within one delivery, with backoff between them, before the queue gets it back. */
+  readonly sendAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** How long a send's claim holds off other replicas. */
+  readonly claimMs: number;
+}
+
+export const defaultPushWorkerSettings: PushWorkerSettings = { maxDeliveries: 5, sendAttempts: 3, backoffBaseMs: 500, backoffMaxMs: 30_000, claimMs: 60_000 };
+
+/** Thrown when a device's provider still says "later" after every attempt: the queue delivers the candidate again. */
+export class RetryLaterError extends Error {
+  override readonly name = "RetryLaterError";
+}
+
+/** Full-jitter exponential backoff, never below what the provider asked for. */
+export function backoffMs(attempt: number, retryAfterMs: number | undefined, s: Pick<PushWorkerSettings, "backoffBaseMs" | "backoffMaxMs">, random: () => number): number {
+  const cap = Math.min(s.backoffMaxMs, s.backoffBaseMs * 2 ** (attempt - 1));
+  return Math.max(retryAfterMs ?? 0, Math.floor(random() * cap));
+}
+
+/**
+ * The push worker's decision and sending, per device: a device that had a live session, or
+ * whose delivered watermark already covers the message, gets nothing; every other registered
+ * device gets one notification — visible unless the conversation is muted or the user is in
+ * do-not-disturb (then a silent badge update), content-free unless previews are on — sent
+ * once across redeliveries and replicas (SentMarks), retried with backoff on 429/5xx
+ * (honouring Retry-After), its registration deleted on 404/410. A candidate delivered more
+ * than `maxDeliveries` times is dead-lettered and acknowledged, so it never blocks the queue.
+ */
+export function createPushWorker(deps: {
+  targets: PushTargetsSource;
+  history: PushHistorySource;
+  providers: ReadonlyMap<PushRegistration["kind"], PushProvider>;
+  marks: SentMarks;
+  deadLetter: (candidate: PushCandidate, reason: string) => Promise<void>;
+  events: PushEvents;
+  settings?: PushWorkerSettings;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}): { handle(candidate: PushCandidate, attempt: number): Promise<void> } {
+  const s = deps.settings ?? defaultPushWorkerSettings;
+  const now = deps.now ?? Date.now;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = deps.random ?? Math.random;
+
+  async function sendOne(c: PushCandidate, device: PushDevice, n: PushNotification): Promise<void> {
+    const kind = device.registration.kind;
+    const provider = deps.providers.get(kind);
+    if (!provider) {
+      deps.events.failed(kind, "provider_not_configured");
+      return;
+    }
+    if (!(await deps.marks.claim(n.idempotencyKey, s.claimMs))) {
+      deps.events.skipped("already_sent");
+      return;
+    }
+    let outcome: SendOutcome | undefined;
+    for (let attempt = 1; attempt <= s.sendAttempts; attempt++) {
+      try {
+        outcome = await provider.send(device.registration, n);
+      } catch (err) {
+        await deps.marks.release(n.idempotencyKey);
+        throw err;
+      }
+      if (outcome.outcome !== "retry") break;
+      deps.events.retried(kind, outcome.status);
+      if (attempt < s.sendAttempts) await sleep(backoffMs(attempt, outcome.retryAfterMs, s, random));
+    }
+    switch (outcome!.outcome) {
+      case "accepted":
+        await deps.marks.confirm(n.idempotencyKey);
+        deps.events.sent(kind, n.visible, c.storedAtMs > 0 ? now() - c.storedAtMs : undefined);
+        return;
+      case "gone":
+        await deps.marks.confirm(n.idempotencyKey);
+        await deps.targets.remove(c.userId, device.deviceId, device.registration);
+        deps.events.registrationRemoved(kind);
+        return;
+      case "rejected":
+        // Retrying would not help: counted, never sent again for this message.
+        await deps.marks.confirm(n.idempotencyKey);
+        deps.events.failed(kind, `rejected_${outcome!.status}`);
+        return;
+      case "retry":
+        await deps.marks.release(n.idempotencyKey);
+        throw new RetryLaterError(`${kind} still answers ${outcome!.status} (${outcome!.reason}) for device ${device.deviceId}`);
+    }
+  }
+
+  async function handle(c: PushCandidate, attempt: number): Promise<void> {
+    if (attempt > s.maxDeliveries) {
+      await deps.deadLetter(c, `not sent after ${s.maxDeliveries} deliveries`);
+      deps.events.deadLettered("max_deliveries");
+      return;
+    }
+    const targets = await deps.targets.get(c.userId, c.conversationId);
+    const live = new Set(c.liveDeviceIds);
+    const offline = targets.devices.filter((d) => !live.has(d.deviceId));
+    for (let i = offline.length; i < targets.devices.length; i++) deps.events.skipped("live");
+    if (targets.devices.length === 0) deps.events.skipped("no_registration");
+    if (offline.length === 0) return;
+    let owed = offline;
+    if (c.kind === "message") {
+      const delivered = await deps.history.deliveredSeqs(c.userId, c.conversationId, offline.map((d) => d.deviceId));
+      owed = offline.filter((d) => (delivered.get(d.deviceId) ?? 0n) < c.seq);
+      for (let i = owed.length; i < offline.length; i++) deps.events.skipped("delivered");
+      if (owed.length === 0) return;
+    }
+    const visible = c.kind === "message" && !targets.muted && !targets.doNotDisturb;
+    const [badge, preview] = await Promise.all([
+      deps.history.unreadCount(c.userId),
+      visible && targets.previews ? deps.history.preview(c.userId, c.conversationId, c.seq) : Promise.resolve(undefined),
+    ]);
+    const results = await Promise.allSettled(
+      owed.map((device) =>
+        sendOne(c, device, {
+          kind: c.kind,
+          visible,
+          conversationId: c.conversationId,
+          seq: c.seq,
+          messageId: c.messageId,
+          badge,
+          collapseKey: c.conversationId,
+          idempotencyKey: `${device.deviceId}:${c.kind}:${c.messageId}`,
+          ...(preview ? { preview } : {}),
+        }),
+      ),
+    );
+    // Devices that went out are marked; the queue brings the candidate back for the others.
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failure) throw failure.reason;
+  }
+
+  return { handle };
+}
