@@ -52,6 +52,7 @@ const ports: Port[] = [
 const publicServices = [
   "messenger.accounts.v1.AccountsService",
   "messenger.accounts.v1.ContactsService",
+  "messenger.accounts.v1.NotificationsService",
   "messenger.conversations.v1.ConversationSettingsService",
   "messenger.gateway.v1.GatewayService",
   "messenger.groups.v1.GroupService",

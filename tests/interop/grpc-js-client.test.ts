@@ -178,6 +178,7 @@ class StreamRecorder<Res> {
 const publicServices = [
   "messenger.accounts.v1.AccountsService",
   "messenger.accounts.v1.ContactsService",
+  "messenger.accounts.v1.NotificationsService",
   "messenger.gateway.v1.GatewayService",
   "messenger.history.v1.HistoryService",
   "messenger.presence.v1.PresenceService",
@@ -189,6 +190,7 @@ const internalServices = [
   "messenger.presence.v1.PresenceAudienceService",
   "messenger.accounts.v1.RelationsService",
   "messenger.accounts.v1.DevicesService",
+  "messenger.accounts.v1.PushTargetsService",
 ];
 
 /** Sends reflection requests on one grpc.reflection.v1 stream and returns the answers in order. */

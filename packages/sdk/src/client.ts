@@ -7,6 +7,7 @@ import { createWritableIterable, type WritableIterable } from "@connectrpc/conne
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
+import { NotificationsService } from "@messenger/proto/accounts/v1/notifications_service";
 import type { Tokens, User } from "@messenger/proto/accounts/v1/types";
 import {
   MemberReceiptSchema,
@@ -41,6 +42,7 @@ import { PresenceService } from "@messenger/proto/presence/v1/presence_service";
 import { backoffDelay, resendDelay } from "./backoff.js";
 import { ContactsApi } from "./contacts.js";
 import { MediaApi, type OutgoingFile, type UploadProgress } from "./media.js";
+import { NotificationsApi } from "./notifications.js";
 import { ConversationOrder } from "./conversation-order.js";
 
 /** Where a device left off; keep it across restarts to resume without a full reload. */
@@ -221,6 +223,7 @@ interface Endpoint {
   readonly streamSessions: Http2SessionManager;
   readonly accounts: Client<typeof AccountsService>;
   readonly contacts: Client<typeof ContactsService>;
+  readonly notifications: Client<typeof NotificationsService>;
   readonly history: Client<typeof HistoryService>;
   readonly presence: Client<typeof PresenceService>;
   readonly groups: Client<typeof GroupService>;
@@ -241,6 +244,7 @@ function endpoint(url: string): Endpoint {
     streamSessions,
     accounts: createClient(AccountsService, transport),
     contacts: createClient(ContactsService, transport),
+    notifications: createClient(NotificationsService, transport),
     history: createClient(HistoryService, transport),
     presence: createClient(PresenceService, transport),
     groups: createClient(GroupService, transport),
@@ -280,6 +284,11 @@ export class MessengerClient extends EventEmitter<MessengerEvents> {
   /** Contacts, blocks and privacy settings of the signed-in user. */
   readonly contacts = new ContactsApi(
     () => this.endpoint().contacts,
+    (call) => this.authed(call),
+  );
+  /** This device's push registration and the signed-in user's notification settings and mutes. */
+  readonly notifications = new NotificationsApi(
+    () => this.endpoint().notifications,
     (call) => this.authed(call),
   );
   /** Uploads and downloads of images and files (sendImage / sendFile upload through it). */

@@ -13,4 +13,5 @@ export {
 export { ConversationOrder, type HistoryPage } from "./conversation-order.js";
 export { backoffDelay, resendDelay } from "./backoff.js";
 export { ContactsApi, type Page, type Privacy } from "./contacts.js";
+export { NotificationsApi, type Mute, type NotificationSettings, type WebPushSubscriptionJson } from "./notifications.js";
 export { MediaApi, guessMimeType, type DownloadLink, type OutgoingFile, type UploadProgress } from "./media.js";

@@ -8,20 +8,25 @@ import { presenceAudienceClient } from "./adapters/presence-audience-client.js";
 import { storeDirectRelations } from "./adapters/store-direct-relations.js";
 import { Accounts, type AccountsSettings } from "./domain/accounts.js";
 import { Contacts, defaultContactLimits, type ContactLimits } from "./domain/contacts.js";
+import { Notifications } from "./domain/notifications.js";
 import { Privacy } from "./domain/privacy.js";
 import { Relations } from "./domain/relations.js";
 import { defaultRetryTiming, RetryLoop, systemTimer, type RetryTiming, type SetTimer } from "./domain/retry-loop.js";
 import { accountsRoute } from "./rpc/accounts-service.js";
 import { contactsRoute } from "./rpc/contacts-service.js";
 import { devicesRoute } from "./rpc/devices-service.js";
+import { notificationsRoute } from "./rpc/notifications-service.js";
+import { pushTargetsRoute } from "./rpc/push-targets-service.js";
 import { relationsRoute } from "./rpc/relations-service.js";
 import { passwordHashMetrics } from "./password-metrics.js";
-import type { AccountRepository } from "./storage/account-repository.js";
-import type { ContactsRepository } from "./storage/contacts-repository.js";
+import type { AccountsRepositories } from "./storage/sqlite-account-repository.js";
 
 /** The accounts service, ready to mount on any transport. */
 export interface AccountsApp {
-  /** AccountsService and ContactsService (public), RelationsService and DevicesService (internal). */
+  /**
+   * AccountsService, ContactsService and NotificationsService (public); RelationsService,
+   * DevicesService and PushTargetsService (internal).
+   */
   readonly routes: ServiceRoute[];
   /** Stops the store retry loop (waiting for a pass under way), the hashing threads, and closes the repository. */
   close(): Promise<void>;
@@ -38,11 +43,18 @@ export interface AccountsLimits {
   readonly registerPerAddress?: RateLimit;
   /** Contact requests a user may send. */
   readonly contactRequests?: RateLimit;
+  /** Conversations one user may hold muted. @default 10,000 */
+  readonly maxMutedConversations?: number;
+  /**
+   * Accept http:// Web Push endpoints (tests that play the browser's push service locally);
+   * real push services are https only. @default false
+   */
+  readonly allowInsecurePushEndpoints?: boolean;
 }
 
 /** What the accounts service is built from. */
 export interface AccountsAppDeps {
-  readonly repo: AccountRepository & ContactsRepository;
+  readonly repo: AccountsRepositories;
   readonly issuer: TokenIssuer;
   readonly verifier: TokenVerifier;
   /** The message store, told of blocks and new contacts (SetDirectRelation). */
@@ -93,6 +105,10 @@ export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
     deps.setTimer ?? systemTimer,
   );
   storeRetry.start();
+  const notifications = new Notifications(deps.repo, {
+    allowInsecureEndpoints: limits.allowInsecurePushEndpoints ?? false,
+    ...(limits.maxMutedConversations !== undefined ? { maxMutedConversations: limits.maxMutedConversations } : {}),
+  });
   return {
     routes: [
       accountsRoute({
@@ -110,8 +126,10 @@ export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
         verifier: deps.verifier,
         requestLimiter: createRateLimiter("contact_request", limits.contactRequests, registry),
       }),
+      notificationsRoute({ notifications, verifier: deps.verifier }),
       relationsRoute({ relations: new Relations(deps.repo) }),
       devicesRoute({ accounts }),
+      pushTargetsRoute({ notifications }),
     ],
     async close() {
       await storeRetry.stop();

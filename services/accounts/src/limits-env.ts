@@ -1,5 +1,6 @@
 import { defaultHashQueueLimit, defaultHashThreads } from "@messenger/auth";
 import { positiveInt, z } from "@messenger/config";
+import { defaultMaxMutedConversations } from "./domain/notifications.js";
 import { rateLimitEnv } from "@messenger/rpc";
 import type { AccountsLimits } from "./app.js";
 
@@ -14,6 +15,10 @@ export const accountsLimitsEnv = {
   LOGIN_RATE_LIMIT_PER_ADDRESS: rateLimitEnv("30/1m"),
   REGISTER_RATE_LIMIT_PER_ADDRESS: rateLimitEnv("5/1h"),
   CONTACT_REQUEST_RATE_LIMIT: rateLimitEnv("30/1h"),
+  MAX_MUTED_CONVERSATIONS: positiveInt(defaultMaxMutedConversations),
+  // Here with the limits so that every process hosting accounts (the one-process system
+  // too) reads it: it bounds which push endpoints are accepted.
+  PUSH_ALLOW_INSECURE_ENDPOINTS: z.enum(["true", "false"]).default("false"),
 };
 
 /** The limits an environment parsed with accountsLimitsEnv sets. */
@@ -25,5 +30,7 @@ export function accountsLimits(config: z.infer<z.ZodObject<typeof accountsLimits
     loginPerAddress: config.LOGIN_RATE_LIMIT_PER_ADDRESS,
     registerPerAddress: config.REGISTER_RATE_LIMIT_PER_ADDRESS,
     contactRequests: config.CONTACT_REQUEST_RATE_LIMIT,
+    maxMutedConversations: config.MAX_MUTED_CONVERSATIONS,
+    allowInsecurePushEndpoints: config.PUSH_ALLOW_INSECURE_ENDPOINTS === "true",
   };
 }

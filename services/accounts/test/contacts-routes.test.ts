@@ -208,12 +208,14 @@ describe("ContactsService and RelationsService routes", () => {
     expect((await w.contacts.getPrivacySettings({}, ann.as)).settings).toMatchObject({ presenceVisibility: PresenceVisibility.CONTACTS, messageRequests: MessageRequestPolicy.INBOX });
   });
 
-  it("serves RelationsService and DevicesService as internal and the rest as public", () => {
+  it("serves RelationsService, DevicesService and PushTargetsService as internal and the rest as public", () => {
     expect(w.app.routes.map((r) => [r.service.typeName, r.visibility])).toEqual([
       ["messenger.accounts.v1.AccountsService", "public"],
       ["messenger.accounts.v1.ContactsService", "public"],
+      ["messenger.accounts.v1.NotificationsService", "public"],
       ["messenger.accounts.v1.RelationsService", "internal"],
       ["messenger.accounts.v1.DevicesService", "internal"],
+      ["messenger.accounts.v1.PushTargetsService", "internal"],
     ]);
   });
 });

@@ -6,6 +6,7 @@ import { createNatsBus } from "@messenger/bus";
 import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
+import { NotificationsService } from "@messenger/proto/accounts/v1/notifications_service";
 import { GroupService } from "@messenger/proto/groups/v1/group_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { PresenceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
@@ -76,6 +77,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       ...app.routes,
       forwardingRoute(AccountsService, accounts),
       forwardingRoute(ContactsService, accounts),
+      forwardingRoute(NotificationsService, accounts),
       forwardingRoute(HistoryService, store),
       forwardingRoute(PresenceService, presence),
       forwardingRoute(GroupService, groups),

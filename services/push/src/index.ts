@@ -1,1 +1,10 @@
 export type { PushDevice, PushNotification, PushProvider, PushRegistration, PushTargets, SendOutcome } from "./domain/push-ports.js";
+export type { PushCandidate } from "./domain/push-candidate.js";
+export { createPushWorker, defaultPushWorkerSettings, type PushEvents, type PushHistorySource, type PushTargetsSource, type PushWorkerSettings } from "./domain/push-worker.js";
+export { createMemorySentMarks, type SentMarks } from "./domain/sent-marks.js";
+export { createNatsSentMarks } from "./adapters/nats-sent-marks.js";
+export { providersEnv, providersFromEnv, type ConfiguredProviders, type ProvidersEnv } from "./providers/providers-env.js";
+export { createWebPushProvider } from "./providers/web-push-provider.js";
+export { createFcmProvider } from "./providers/fcm-provider.js";
+export { createApnsProvider } from "./providers/apns-provider.js";
+export { pushMetrics } from "./push-metrics.js";

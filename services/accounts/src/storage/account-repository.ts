@@ -40,7 +40,10 @@ export interface AccountRepository {
    * means it leaked, so the whole family goes). Undefined for an unknown token.
    */
   takeRefreshToken(tokenHash: string, now: number): Promise<{ readonly use: "fresh" | "reused"; readonly record: RefreshTokenRecord } | undefined>;
-  /** Revokes every token of the device and forgets it; nothing happens for an unknown one. */
+  /**
+   * Revokes every token of the device and forgets it, its push registration included (one
+   * transaction); nothing happens for an unknown one.
+   */
   removeDevice(userId: string, deviceId: string): Promise<void>;
   /** The registered devices of the users, by user id then device id. */
   devicesOf(userIds: readonly string[]): Promise<DeviceRecord[]>;

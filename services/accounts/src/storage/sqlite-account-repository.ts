@@ -3,7 +3,9 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { AccountRecord, AccountRepository, DeviceRecord, RefreshTokenRecord } from "./account-repository.js";
 import type { ContactsRepository } from "./contacts-repository.js";
+import type { NotificationsRepository } from "./notifications-repository.js";
 import { sqliteContactsRepository } from "./sqlite-contacts-repository.js";
+import { sqliteNotificationsRepository } from "./sqlite-notifications-repository.js";
 
 interface UserRow {
   id: string;
@@ -21,14 +23,20 @@ const toRecord = (r: UserRow): AccountRecord => ({
   createdAt: r.created_at,
 });
 
-/** The embedded accounts adapter: one SQLite file for accounts, tokens, contacts and privacy settings. */
-export function openSqliteAccountRepository(path: string): AccountRepository & ContactsRepository {
+/** Every store port of the accounts service. */
+export type AccountsRepositories = AccountRepository & ContactsRepository & NotificationsRepository;
+
+/**
+ * The embedded accounts adapter: one SQLite file for accounts, tokens, contacts, privacy
+ * settings, push registrations and notification settings.
+ */
+export function openSqliteAccountRepository(path: string): AccountsRepositories {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   return sqliteAccountRepository(new Database(path));
 }
 
 /** The adapter over a connection opened by the caller (tests open one that traces its statements); it closes it. */
-export function sqliteAccountRepository(db: Database.Database): AccountRepository & ContactsRepository {
+export function sqliteAccountRepository(db: Database.Database): AccountsRepositories {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   const hadDevices = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'devices'").get() !== undefined;
@@ -51,6 +59,7 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
   // Files from before reuse detection have no used_at: a used token was deleted then.
   const tokenColumns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('refresh_tokens')").all();
   if (!tokenColumns.some((c) => c.name === "used_at")) db.exec("ALTER TABLE refresh_tokens ADD COLUMN used_at INTEGER");
+  const notifications = sqliteNotificationsRepository(db);
   const q = {
     insert: db.prepare("INSERT OR IGNORE INTO users (id, username, display_name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)"),
     byName: db.prepare<[string], UserRow>("SELECT * FROM users WHERE username = ?"),
@@ -92,9 +101,12 @@ export function sqliteAccountRepository(db: Database.Database): AccountRepositor
   const removeDevice = db.transaction((userId: string, deviceId: string) => {
     q.revokeDevice.run(userId, deviceId);
     q.forgetDevice.run(userId, deviceId);
+    // A device that logged out is not woken any more, not even by a provider's stale token.
+    notifications.forgetDevice(userId, deviceId);
   });
   return {
     ...sqliteContactsRepository(db),
+    ...notifications.repo,
     async insertUser(u) {
       return q.insert.run(u.id, u.username, u.displayName, u.passwordHash, u.createdAt).changes > 0;
     },

@@ -2,8 +2,8 @@
 // @generated from file messenger/accounts/v1/types.proto (package messenger.accounts.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/accounts/v1/types.proto.
  */
 export const file_messenger_accounts_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("CiFtZXNzZW5nZXIvYWNjb3VudHMvdjEvdHlwZXMucHJvdG8SFW1lc3Nlbmdlci5hY2NvdW50cy52MSI6CgRVc2VyEgoKAmlkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJyCgZUb2tlbnMSFAoMYWNjZXNzX3Rva2VuGAEgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWZyZXNoX3Rva2VuGAMgASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiFtZXNzZW5nZXIvYWNjb3VudHMvdjEvdHlwZXMucHJvdG8SFW1lc3Nlbmdlci5hY2NvdW50cy52MSI6CgRVc2VyEgoKAmlkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEhQKDGRpc3BsYXlfbmFtZRgDIAEoCSJyCgZUb2tlbnMSFAoMYWNjZXNzX3Rva2VuGAEgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWZyZXNoX3Rva2VuGAMgASgJItIBChBQdXNoUmVnaXN0cmF0aW9uEj4KCHdlYl9wdXNoGAEgASgLMioubWVzc2VuZ2VyLmFjY291bnRzLnYxLldlYlB1c2hTdWJzY3JpcHRpb25IABI1CgNmY20YAiABKAsyJi5tZXNzZW5nZXIuYWNjb3VudHMudjEuRmNtUmVnaXN0cmF0aW9uSAASNwoEYXBucxgDIAEoCzInLm1lc3Nlbmdlci5hY2NvdW50cy52MS5BcG5zUmVnaXN0cmF0aW9uSABCDgoMcmVnaXN0cmF0aW9uIkUKE1dlYlB1c2hTdWJzY3JpcHRpb24SEAoIZW5kcG9pbnQYASABKAkSDgoGcDI1NmRoGAIgASgJEgwKBGF1dGgYAyABKAkiIAoPRmNtUmVnaXN0cmF0aW9uEg0KBXRva2VuGAEgASgJIl4KEEFwbnNSZWdpc3RyYXRpb24SDQoFdG9rZW4YASABKAkSOwoLZW52aXJvbm1lbnQYAiABKA4yJi5tZXNzZW5nZXIuYWNjb3VudHMudjEuQXBuc0Vudmlyb25tZW50KnIKD0FwbnNFbnZpcm9ubWVudBIgChxBUE5TX0VOVklST05NRU5UX1VOU1BFQ0lGSUVEEAASHAoYQVBOU19FTlZJUk9OTUVOVF9TQU5EQk9YEAESHwobQVBOU19FTlZJUk9OTUVOVF9QUk9EVUNUSU9OEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * User is a registered account as others see it.
@@ -83,4 +83,168 @@ export type Tokens = Message<"messenger.accounts.v1.Tokens"> & {
  */
 export const TokensSchema: GenMessage<Tokens> = /*@__PURE__*/
   messageDesc(file_messenger_accounts_v1_types, 1);
+
+/**
+ * PushRegistration is where one device can be woken, as the device registered it. A device
+ * has at most one.
+ *
+ * @generated from message messenger.accounts.v1.PushRegistration
+ */
+export type PushRegistration = Message<"messenger.accounts.v1.PushRegistration"> & {
+  /**
+   * The push protocol and the device's address in it.
+   *
+   * @generated from oneof messenger.accounts.v1.PushRegistration.registration
+   */
+  registration: {
+    /**
+     * A browser's Web Push subscription (RFC 8030, encrypted with RFC 8291).
+     *
+     * @generated from field: messenger.accounts.v1.WebPushSubscription web_push = 1;
+     */
+    value: WebPushSubscription;
+    case: "webPush";
+  } | {
+    /**
+     * A Firebase Cloud Messaging registration token (Android, and FCM on the web).
+     *
+     * @generated from field: messenger.accounts.v1.FcmRegistration fcm = 2;
+     */
+    value: FcmRegistration;
+    case: "fcm";
+  } | {
+    /**
+     * An Apple Push Notification service device token.
+     *
+     * @generated from field: messenger.accounts.v1.ApnsRegistration apns = 3;
+     */
+    value: ApnsRegistration;
+    case: "apns";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message messenger.accounts.v1.PushRegistration.
+ * Use `create(PushRegistrationSchema)` to create a new message.
+ */
+export const PushRegistrationSchema: GenMessage<PushRegistration> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_types, 2);
+
+/**
+ * WebPushSubscription is what a browser's PushSubscription.toJSON() gives.
+ *
+ * @generated from message messenger.accounts.v1.WebPushSubscription
+ */
+export type WebPushSubscription = Message<"messenger.accounts.v1.WebPushSubscription"> & {
+  /**
+   * The push service URL: https, at most 2048 characters.
+   *
+   * @generated from field: string endpoint = 1;
+   */
+  endpoint: string;
+
+  /**
+   * The subscription's public key: an uncompressed P-256 point (65 bytes), base64url.
+   *
+   * @generated from field: string p256dh = 2;
+   */
+  p256dh: string;
+
+  /**
+   * The subscription's authentication secret: 16 bytes, base64url.
+   *
+   * @generated from field: string auth = 3;
+   */
+  auth: string;
+};
+
+/**
+ * Describes the message messenger.accounts.v1.WebPushSubscription.
+ * Use `create(WebPushSubscriptionSchema)` to create a new message.
+ */
+export const WebPushSubscriptionSchema: GenMessage<WebPushSubscription> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_types, 3);
+
+/**
+ * FcmRegistration is an FCM registration token.
+ *
+ * @generated from message messenger.accounts.v1.FcmRegistration
+ */
+export type FcmRegistration = Message<"messenger.accounts.v1.FcmRegistration"> & {
+  /**
+   * The token as the FCM SDK gave it: 1 to 4096 visible ASCII characters.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+};
+
+/**
+ * Describes the message messenger.accounts.v1.FcmRegistration.
+ * Use `create(FcmRegistrationSchema)` to create a new message.
+ */
+export const FcmRegistrationSchema: GenMessage<FcmRegistration> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_types, 4);
+
+/**
+ * ApnsRegistration is an APNs device token with the environment it was issued for.
+ *
+ * @generated from message messenger.accounts.v1.ApnsRegistration
+ */
+export type ApnsRegistration = Message<"messenger.accounts.v1.ApnsRegistration"> & {
+  /**
+   * The device token in hex, 64 to 200 digits (an even number); stored in lower case.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * Sandbox or production.
+   *
+   * @generated from field: messenger.accounts.v1.ApnsEnvironment environment = 2;
+   */
+  environment: ApnsEnvironment;
+};
+
+/**
+ * Describes the message messenger.accounts.v1.ApnsRegistration.
+ * Use `create(ApnsRegistrationSchema)` to create a new message.
+ */
+export const ApnsRegistrationSchema: GenMessage<ApnsRegistration> = /*@__PURE__*/
+  messageDesc(file_messenger_accounts_v1_types, 5);
+
+/**
+ * Which APNs servers a device token belongs to.
+ *
+ * @generated from enum messenger.accounts.v1.ApnsEnvironment
+ */
+export enum ApnsEnvironment {
+  /**
+   * Refused: the environment must be named.
+   *
+   * @generated from enum value: APNS_ENVIRONMENT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * api.sandbox.push.apple.com: development builds.
+   *
+   * @generated from enum value: APNS_ENVIRONMENT_SANDBOX = 1;
+   */
+  SANDBOX = 1,
+
+  /**
+   * api.push.apple.com: App Store and TestFlight builds.
+   *
+   * @generated from enum value: APNS_ENVIRONMENT_PRODUCTION = 2;
+   */
+  PRODUCTION = 2,
+}
+
+/**
+ * Describes the enum messenger.accounts.v1.ApnsEnvironment.
+ */
+export const ApnsEnvironmentSchema: GenEnum<ApnsEnvironment> = /*@__PURE__*/
+  enumDesc(file_messenger_accounts_v1_types, 0);
 
