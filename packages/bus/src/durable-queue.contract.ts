@@ -44,6 +44,19 @@ export function durableQueueContract(adapter: string, open: () => Promise<Durabl
       expect(attempts).toBe(2);
     });
 
+    it("numbers each delivery of a message: attempt 1 first, one more after each failure", async () => {
+      await q.publish("messenger.offline.u1", bytes("poison"));
+      await q.publish("messenger.offline.u1", bytes("fine"));
+      const seen: string[] = [];
+      await q.consume("push", async (d, _subject, { attempt }) => {
+        seen.push(`${text(d)}#${attempt}`);
+        if (text(d) === "poison" && attempt < 3) throw new Error("cannot send this one");
+      });
+      await until(() => seen.includes("poison#3") && seen.includes("fine#1"), "the third attempt of the failing message and the other one");
+      expect(seen.filter((s) => s.startsWith("poison"))).toEqual(["poison#1", "poison#2", "poison#3"]);
+      expect(seen.filter((s) => s.startsWith("fine"))).toEqual(["fine#1"]);
+    });
+
     it("drops a repeated publish with the same dedup id", async () => {
       await q.publish("messenger.offline.u1", bytes("once"), "id-1");
       await q.publish("messenger.offline.u1", bytes("once"), "id-1");

@@ -1,15 +1,45 @@
 import type { Subscription } from "./bus.js";
 
+/** A delivery of a queued message to a consumer. */
+export interface QueueDelivery {
+  /**
+   * Which delivery of this message this is: 1 the first time, n after n - 1 deliveries that
+   * failed (a handler that threw, or a consumer that died before acknowledging). A consumer
+   * sets a poison message aside after some number of attempts instead of failing forever.
+   */
+  readonly attempt: number;
+}
+
+/** A consumer's handler: resolving acknowledges the message, throwing has it delivered again later. */
+export type QueueHandler = (data: Uint8Array, subject: string, delivery: QueueDelivery) => Promise<void>;
+
+/**
+ * The queue did not store a message: its server is unreachable or did not confirm in time.
+ * Nothing was acknowledged, so the caller publishes again later (with the same dedup id: a
+ * message that was stored after all is then dropped as a repeat).
+ */
+export class QueueUnavailableError extends Error {
+  override readonly name = "QueueUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /**
  * The durable queue port, for work that must not be lost (offline notifications for the
- * push worker): publish resolves only once the queue has stored the message; a consumer
- * group receives each message at least once, and a message whose handler throws is
- * delivered again later.
+ * push worker): publish resolves only once the queue has stored the message, and rejects
+ * with QueueUnavailableError (never hangs) while it cannot; a consumer group receives each
+ * message at least once, and a message whose handler throws is delivered again later.
  */
 export interface DurableQueue {
+  /**
+   * Stores a message. A `dedupId` seen within the queue's dedup window (JetStream's
+   * duplicate window, the memory queue's last ids) is accepted and dropped: a publish may be
+   * repeated safely. Rejects with QueueUnavailableError when the message was not stored.
+   */
   publish(subject: string, data: Uint8Array, dedupId?: string): Promise<void>;
   /** Consumers sharing a `group` split the messages between them; the group's position survives restarts. */
-  consume(group: string, handler: (data: Uint8Array, subject: string) => Promise<void>): Promise<Subscription>;
+  consume(group: string, handler: QueueHandler): Promise<Subscription>;
   close(): Promise<void>;
 }
 
@@ -20,9 +50,9 @@ export interface DurableQueue {
  */
 export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number; dedupWindow?: number } = {}): DurableQueue {
   const dedupWindow = opts.dedupWindow ?? 100_000;
-  const pending: { subject: string; data: Uint8Array }[] = [];
+  const pending: { subject: string; data: Uint8Array; attempts: number }[] = [];
   const seen = new Set<string>();
-  const handlers: ((data: Uint8Array, subject: string) => Promise<void>)[] = [];
+  const handlers: QueueHandler[] = [];
   let pumping = false;
   let next = 0;
   const pump = async (): Promise<void> => {
@@ -33,7 +63,7 @@ export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number;
         const item = pending[0]!;
         const handler = handlers[next++ % handlers.length]!;
         try {
-          await handler(item.data, item.subject);
+          await handler(item.data, item.subject, { attempt: ++item.attempts });
           pending.shift();
         } catch {
           await new Promise((r) => setTimeout(r, opts.retryMs ?? 1_000));
@@ -54,7 +84,7 @@ export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number;
       }
       // Without a consumer the oldest entries go first, so memory stays bounded.
       if (pending.length >= (opts.maxPending ?? 100_000)) pending.shift();
-      pending.push({ subject, data });
+      pending.push({ subject, data, attempts: 0 });
       void pump();
     },
     async consume(_group, handler) {

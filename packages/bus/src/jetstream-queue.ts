@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Subscription } from "./bus.js";
-import type { DurableQueue } from "./durable-queue.js";
+import { QueueUnavailableError, type DurableQueue } from "./durable-queue.js";
 
 /** A JetStream stream used as a work queue. */
 export interface QueueStream {
@@ -11,16 +11,30 @@ export interface QueueStream {
   readonly maxAgeMs: number;
 }
 
+/** Options of createJetStreamQueue. */
+export interface JetStreamQueueOptions {
+  /** A handler that threw gets its message again after this long. @default 1000 */
+  readonly retryMs?: number;
+  /** A publish the server has not confirmed after this long rejects (QueueUnavailableError). @default 5000 */
+  readonly publishTimeoutMs?: number;
+  /** A consumer's pull failed; it consumes again after retryMs. */
+  readonly onError?: (err: unknown) => void;
+}
+
 /**
  * The durable queue on JetStream: a file-backed work-queue stream (each message is removed
- * once a consumer acknowledges it), publish acknowledged by the server, a durable consumer
- * per group with explicit acks; a handler that throws gets the message again after `retryMs`.
+ * once a consumer acknowledges it), publish acknowledged by the server and deduplicated by
+ * its dedup id (Nats-Msg-Id) over the stream's duplicate window (two minutes), a durable
+ * consumer per group with explicit acks; a handler that throws gets the message again after
+ * `retryMs`, its attempt number counted by the server (the delivery count).
+ *
+ * While the connection is down (between the client's disconnect and reconnect events, or
+ * once it is closed) publish rejects at once with QueueUnavailableError instead of
+ * buffering; one made just before the client noticed rejects after `publishTimeoutMs`. Such
+ * a publish may still reach the stream when the link comes back (the client flushes what it
+ * had buffered): the caller's retry with the same dedup id is then dropped as a repeat.
  */
-export async function createJetStreamQueue(
-  nc: NatsConnection,
-  stream: QueueStream,
-  opts: { retryMs?: number; /** A consumer's pull failed; it consumes again after retryMs. */ onError?: (err: unknown) => void } = {},
-): Promise<DurableQueue> {
+export async function createJetStreamQueue(nc: NatsConnection, stream: QueueStream, opts: JetStreamQueueOptions = {}): Promise<DurableQueue> {
   const jsm = await jetstreamManager(nc);
   const config = {
     name: stream.name,
@@ -37,9 +51,25 @@ export async function createJetStreamQueue(
   }
   const js = jetstream(nc);
   const stops: (() => void)[] = [];
+  let linkDown = false;
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === "disconnect") linkDown = true;
+      else if (s.type === "reconnect") linkDown = false;
+    }
+  })().catch(() => {
+    // The status stream ends with the connection; isClosed() answers from then on.
+  });
+  const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
   return {
     async publish(subject, data, dedupId) {
-      await js.publish(subject, data, dedupId ? { msgID: dedupId } : undefined);
+      if (nc.isClosed()) throw new QueueUnavailableError(`queue ${stream.name}: the NATS connection is closed`);
+      if (linkDown) throw new QueueUnavailableError(`queue ${stream.name}: NATS is unreachable (reconnecting)`);
+      try {
+        await js.publish(subject, data, { timeout: publishTimeoutMs, ...(dedupId ? { msgID: dedupId } : {}) });
+      } catch (err) {
+        throw new QueueUnavailableError(`queue ${stream.name}: the message was not stored`, { cause: err });
+      }
     },
     async consume(group, handler): Promise<Subscription> {
       try {
@@ -60,7 +90,7 @@ export async function createJetStreamQueue(
             if (stopped) void messages.stop();
             for await (const m of messages) {
               try {
-                await handler(m.data, m.subject);
+                await handler(m.data, m.subject, { attempt: m.info.deliveryCount });
                 m.ack();
               } catch {
                 m.nak(opts.retryMs ?? 1_000);

@@ -16,11 +16,14 @@ const env = z.object({
   LARGE_GROUP_THRESHOLD: positiveInt(256),
   LARGE_GROUP_WINDOW_MS: positiveInt(1_000),
   MAX_DELIVERY_BACKLOG: positiveInt(1_024),
+  PUSH_OUTBOX_RELAY_INTERVAL_MS: positiveInt(3_000),
+  PUSH_OUTBOX_GRACE_MS: positiveInt(5_000),
+  PUSH_OUTBOX_LEASE_MS: positiveInt(15_000),
   /** Test hook: the session registry's watch applies changes this much later (see the bus README). */
   REGISTRY_MIRROR_DELAY_MS: z.coerce.number().int().min(0).default(0),
 });
 
-await runService("router", () => parseEnv(env), async (config, { log }) => {
+await runService("router", () => parseEnv(env), async (config, { log, metrics }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "router", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const registry = await createNatsSessionRegistry(nc, {
     ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS,
@@ -29,8 +32,15 @@ await runService("router", () => parseEnv(env), async (config, { log }) => {
   });
   const offline = await createJetStreamQueue(nc, offlineStream);
   const app = createRouterApp(
-    { store: createClient(StoreService, peerTransport(config.STORE_URL)), media: createClient(MediaRefsService, peerTransport(config.MEDIA_URL)), bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")), registry, offline, log },
-    { largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS, maxDeliveryBacklog: config.MAX_DELIVERY_BACKLOG },
+    { store: createClient(StoreService, peerTransport(config.STORE_URL)), media: createClient(MediaRefsService, peerTransport(config.MEDIA_URL)), bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")), registry, offline, log, metrics },
+    {
+      largeGroupThreshold: config.LARGE_GROUP_THRESHOLD,
+      largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS,
+      maxDeliveryBacklog: config.MAX_DELIVERY_BACKLOG,
+      pushOutboxRelayIntervalMs: config.PUSH_OUTBOX_RELAY_INTERVAL_MS,
+      pushOutboxGraceMs: config.PUSH_OUTBOX_GRACE_MS,
+      pushOutboxLeaseMs: config.PUSH_OUTBOX_LEASE_MS,
+    },
   );
   return {
     routes: app.routes,

@@ -109,7 +109,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   });
   const offline = createMemoryQueue();
   const router = createRouterApp(
-    { store: storeClient, media: createClient(MediaRefsService, internal.transport), bus, registry, offline, log: log.child({ component: "router" }) },
+    { store: storeClient, media: createClient(MediaRefsService, internal.transport), bus, registry, offline, log: log.child({ component: "router" }), metrics },
     { ...defaultRouterSettings, largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS },
   );
   const routerClient = createClient(RouterService, internal.transport);

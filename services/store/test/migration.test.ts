@@ -32,7 +32,7 @@ describe("migration from the v1 schema", () => {
     expect(raw.pragma("user_version", { simple: true })).toBe(0);
     expect(migrate(raw)).toEqual({ from: 0, to: schemaVersion });
     const tables = raw.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((t) => t.name);
-    expect(tables).toEqual(["archive_garbage", "archive_segments", "conversations", "device_cursors", "direct_relations", "member_ranges", "members", "message_media", "messages", "user_conversations"]);
+    expect(tables).toEqual(["archive_garbage", "archive_segments", "conversations", "device_cursors", "direct_relations", "member_ranges", "members", "message_media", "messages", "push_outbox", "user_conversations"]);
     expect(migrate(raw)).toEqual({ from: schemaVersion, to: schemaVersion });
     raw.close();
   });

@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { MessageDelivery } from "./deliver-messages.js";
 import type { MemberRange } from "./member-ranges.js";
 import { MembershipCache, type MembershipSource } from "./membership-cache.js";
-import type { Frame } from "./ports.js";
+import { OutboxAcks } from "./outbox-acks.js";
+import type { Frame, OutboxKey } from "./ports.js";
+import { PushNotifier } from "./push-notifier.js";
 
 const log = createLogger("router-test", "silent");
 const windowMs = 30;
@@ -36,19 +38,27 @@ async function setup(ranges: MemberRange[], sessions: SessionRecord[], opts: { t
   for (const s of sessions) await registry.put(s);
   const published: { gatewayId: string; userIds: readonly string[]; frame: Frame; exclude: string }[] = [];
   const offline: { userId: string; seq: bigint }[] = [];
+  const acked: OutboxKey[] = [];
   const src = source(ranges, 1, opts.delayMs);
+  const pushes = new PushNotifier(
+    { queue: async (n) => void offline.push({ userId: n.userId, seq: n.seq }), acks: new OutboxAcks({ ack: async (keys) => void acked.push(...keys) }), log },
+    { largeGroupWindowMs: windowMs },
+  );
   const delivery = new MessageDelivery(
     {
       memberships: new MembershipCache(src),
       sessions: registry,
       publish: (gatewayId, userIds, frame, exclude) => published.push({ gatewayId, userIds, frame, exclude }),
-      notifyOffline: async (n) => void offline.push({ userId: n.userId, seq: n.seq }),
+      pushes,
       log,
     },
-    { largeGroupThreshold: opts.threshold ?? 256, largeGroupWindowMs: windowMs, maxBacklog: 1024 },
+    { largeGroupThreshold: opts.threshold ?? 256, maxBacklog: 1024 },
   );
-  return { delivery, published, offline, src };
+  return { delivery, published, offline, src, pushes, acked };
 }
+
+/** Lets the queue's promises (already resolved in these tests) run their continuations. */
+const pushesSettled = () => new Promise((r) => setImmediate(r));
 
 const session = (sessionId: string, userId: string, gatewayId: string): SessionRecord => ({ sessionId, userId, deviceId: "phone", gatewayId });
 const open = (userId: string, fromSeq = 1): MemberRange => ({ userId, fromSeq, toSeq: 0 });
@@ -69,7 +79,9 @@ describe("MessageDelivery", () => {
       ["gw-1", ["bob", "carol"], "s-alice"],
       ["gw-2", ["alice", "dave"], "s-alice"],
     ]);
-    expect(offline).toEqual([{ userId: "erin", seq: 1n }]);
+    // Push candidates: everyone but the author, live or not (the push worker decides per device).
+    await pushesSettled();
+    expect(offline.map((o) => o.userId).sort()).toEqual(["bob", "carol", "dave", "erin"]);
   });
 
   it("reaches exactly the members whose range covers the seq: a removed member gets their removal and nothing after", async () => {
@@ -93,8 +105,8 @@ describe("MessageDelivery", () => {
     expect(published[0]!.frame.frame).toEqual({ case: "conversationUpdated", value: { conversationId: "g1", lastSeq: 3n } });
   });
 
-  it("coalesces a large group's offline notifications: one per offline member per window, with the newest message", async () => {
-    const { delivery, offline } = await setup(["alice", "bob", "carol", "dave"].map((u) => open(u)), [session("a", "alice", "gw-1")], { threshold: 2 });
+  it("coalesces a large group's push candidates: one per member per window, with the newest message, and acknowledges every outbox entry it covers", async () => {
+    const { delivery, offline, pushes, acked } = await setup(["alice", "bob", "carol", "dave"].map((u) => open(u)), [session("a", "alice", "gw-1"), session("b", "bob", "gw-1")], { threshold: 2 });
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     for (const seq of [1, 2, 3]) delivery.deliver([{ message: message(seq), memberVersion: 1, excludeSessionId: "a" }]);
     // Every batch is committed: whatever was not sent yet is held for the window.
@@ -102,15 +114,14 @@ describe("MessageDelivery", () => {
     vi.advanceTimersByTime(windowMs - 1);
     expect(offline).toEqual([]);
     vi.advanceTimersByTime(1);
+    vi.useRealTimers();
+    await pushes.close();
     expect(offline.sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
       { userId: "bob", seq: 3n },
       { userId: "carol", seq: 3n },
       { userId: "dave", seq: 3n },
     ]);
-    // No later flush is armed, and closing sends whatever is still held: nothing was.
-    expect(vi.getTimerCount()).toBe(0);
-    delivery.close();
-    expect(offline).toHaveLength(3);
+    expect(acked.map((k) => k.seq).sort()).toEqual([1n, 2n, 3n]);
   });
 
   it("publishes batches in the order they were stored even when an earlier batch's lookups are slower", async () => {
@@ -123,10 +134,10 @@ describe("MessageDelivery", () => {
         memberships: new MembershipCache({ memberRanges: (id, known) => (id === "slow" ? slow.memberRanges(id, known) : source([open("alice"), open("bob")]).memberRanges(id, known)) }),
         sessions: registry,
         publish: (_g, _u, frame) => published.push((frame.frame as { value: Message }).value.seq),
-        notifyOffline: async () => undefined,
+        pushes: new PushNotifier({ queue: async () => undefined, acks: new OutboxAcks({ ack: async () => undefined }), log }, { largeGroupWindowMs: 30 }),
         log,
       },
-      { largeGroupThreshold: 256, largeGroupWindowMs: 30, maxBacklog: 1024 },
+      { largeGroupThreshold: 256, maxBacklog: 1024 },
     );
     delivery.deliver([{ message: message(1, "alice", "slow"), memberVersion: 1, excludeSessionId: "" }]);
     delivery.deliver([{ message: message(2, "alice", "fast"), memberVersion: 1, excludeSessionId: "" }]);

@@ -2,10 +2,11 @@ import type { Logger } from "@messenger/logging";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { membersAt } from "./member-ranges.js";
 import type { MembershipCache } from "./membership-cache.js";
-import { offlineRecipients } from "./offline-policy.js";
 import { OrderedWork } from "./ordered-work.js";
+import type { Frame, PublishToGateway, SessionLookup } from "./ports.js";
+import type { NotifiedMessage, PushNotifier } from "./push-notifier.js";
+import { pushRecipients, type PushRecipient } from "./push-policy.js";
 import { SessionIndex } from "./session-index.js";
-import type { Frame, NotifyOffline, PublishToGateway, SessionLookup } from "./ports.js";
 
 /** A stored message to deliver. */
 export interface StoredMessage {
@@ -20,26 +21,25 @@ export interface StoredMessage {
 export interface DeliverySettings {
   /** Above this many members a group gets conversation_updated signals instead of messages. */
   readonly largeGroupThreshold: number;
-  /** A large group's offline notifications are coalesced per member over this window. */
-  readonly largeGroupWindowMs: number;
   /** Batches waiting to be published before SendMessages waits for room (back-pressure). */
   readonly maxBacklog: number;
 }
 
 interface Plan {
   readonly publishes: { gatewayId: string; userIds: string[]; frame: Frame; exclude: string }[];
-  readonly offline: { userId: string; message: Message }[];
-  /** Offline members of large groups, notified once per window with the newest message. */
-  readonly offlineLarge: { userIds: string[]; message: Message }[];
+  /** Each message's push candidates; a large group's are coalesced over a window. */
+  readonly pushes: { message: NotifiedMessage; recipients: PushRecipient[]; large: boolean }[];
 }
 
 /**
  * Delivers stored messages, off the sender's ack path: each message goes to the members
  * whose membership range covers its seq, as one publish per gateway that holds one of their
  * sessions (never a broadcast, never a publish per member). A group above the large-group
- * threshold gets a light conversation_updated frame instead of the message. Recipients with
- * no live session get an offline notification; in a large group these are coalesced per
- * member and conversation over a window, so a busy group of a thousand costs a thousand
+ * threshold gets a light conversation_updated frame instead of the message. Every recipient
+ * but the author is a push candidate, with the devices that had a live session (the push
+ * worker decides per device); the candidates go to the PushNotifier, which acknowledges the
+ * message's outbox entry once the queue took them all. In a large group they are coalesced
+ * per member and conversation over a window, so a busy group of a thousand costs a thousand
  * queue writes per window, not per message.
  *
  * Lookups of several batches overlap; their publishes leave in the order the batches were
@@ -51,15 +51,13 @@ interface Plan {
 export class MessageDelivery {
   private readonly work: OrderedWork;
   private readonly roomWaiters: (() => void)[] = [];
-  private readonly pendingLarge = new Map<string, { message: Message; userIds: Set<string> }>();
-  private largeTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: {
       memberships: MembershipCache;
       sessions: SessionLookup;
       publish: PublishToGateway;
-      notifyOffline: NotifyOffline;
+      pushes: PushNotifier;
       log: Logger;
     },
     private readonly settings: DeliverySettings,
@@ -75,13 +73,6 @@ export class MessageDelivery {
   roomFor(): Promise<void> {
     if (this.work.size < this.settings.maxBacklog) return Promise.resolve();
     return new Promise((resolve) => this.roomWaiters.push(resolve));
-  }
-
-  /** Stops the offline coalescing timer, sending what it held. */
-  close(): void {
-    clearTimeout(this.largeTimer);
-    this.largeTimer = undefined;
-    this.flushLarge();
   }
 
   /** Batches waiting to be published. */
@@ -117,7 +108,7 @@ export class MessageDelivery {
     );
     const everyone = [...new Set(targets.flatMap((t) => t.recipients))];
     const sessions = new SessionIndex(await this.deps.sessions.sessionsOf(everyone));
-    const plan: Plan = { publishes: [], offline: [], offlineLarge: [] };
+    const plan: Plan = { publishes: [], pushes: [] };
     for (const { item, recipients, large } of targets) {
       const m = item.message;
       const frame: Frame = large
@@ -126,40 +117,18 @@ export class MessageDelivery {
       for (const [gatewayId, userIds] of sessions.byGateway(recipients, item.excludeSessionId)) {
         plan.publishes.push({ gatewayId, userIds, frame, exclude: item.excludeSessionId });
       }
-      const offline = offlineRecipients(recipients, (u) => sessions.isLive(u), m.senderUserId);
-      if (large) plan.offlineLarge.push({ userIds: offline, message: m });
-      else for (const userId of offline) plan.offline.push({ userId, message: m });
+      plan.pushes.push({
+        message: { conversationId: m.conversationId, messageId: m.id, seq: m.seq, senderUserId: m.senderUserId },
+        recipients: pushRecipients(recipients, m.senderUserId, sessions),
+        large,
+      });
     }
     return plan;
   }
 
   private commit(plan: Plan): void {
     for (const p of plan.publishes) this.deps.publish(p.gatewayId, p.userIds, p.frame, p.exclude);
-    for (const { userId, message } of plan.offline) this.notify(userId, message);
-    for (const { userIds, message } of plan.offlineLarge) {
-      let pending = this.pendingLarge.get(message.conversationId);
-      if (!pending) this.pendingLarge.set(message.conversationId, (pending = { message, userIds: new Set() }));
-      if (message.seq > pending.message.seq) pending.message = message;
-      for (const u of userIds) pending.userIds.add(u);
-    }
-    if (this.pendingLarge.size > 0) {
-      this.largeTimer ??= setTimeout(() => {
-        this.largeTimer = undefined;
-        this.flushLarge();
-      }, this.settings.largeGroupWindowMs);
-    }
-  }
-
-  private flushLarge(): void {
-    const pending = [...this.pendingLarge.values()];
-    this.pendingLarge.clear();
-    for (const { message, userIds } of pending) for (const userId of userIds) this.notify(userId, message);
-  }
-
-  private notify(userId: string, m: Message): void {
-    this.deps
-      .notifyOffline({ userId, conversationId: m.conversationId, messageId: m.id, seq: m.seq, senderUserId: m.senderUserId })
-      // The message itself is stored and will sync; only the notification is late or lost.
-      .catch((err: unknown) => this.deps.log.warn({ err, userId }, "offline notification not queued"));
+    // Not awaited: the notifier reports its own failures, and the outbox keeps what it could not queue.
+    for (const { message, recipients, large } of plan.pushes) void (large ? this.deps.pushes.coalesce(message, recipients) : this.deps.pushes.notify(message, recipients));
   }
 }

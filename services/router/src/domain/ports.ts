@@ -13,5 +13,43 @@ export interface SessionLookup {
 /** Pushes a frame to the listed users' sessions on one gateway: one publish per gateway. */
 export type PublishToGateway = (gatewayId: string, userIds: readonly string[], frame: Frame, excludeSessionId: string) => void;
 
-/** Queues a content-free notification for a user with no live session (idempotent per key). */
-export type NotifyOffline = (n: { userId: string; conversationId: string; messageId: string; seq: bigint; senderUserId: string }) => Promise<void>;
+/**
+ * A push candidate (the bus's OfflineNotification): a recipient of a new message, with the
+ * devices of theirs that had a live session when it was routed. The push worker decides
+ * per device; no message content.
+ */
+export interface PushCandidate {
+  readonly userId: string;
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly seq: bigint;
+  readonly senderUserId: string;
+  readonly liveDeviceIds: readonly string[];
+}
+
+/**
+ * Puts a push candidate on the durable queue; resolves once the queue stored it, rejects when
+ * it did not. Idempotent per message and user (the queue drops a repeat within its window).
+ */
+export type QueuePushCandidate = (c: PushCandidate) => Promise<void>;
+
+/** A stored message's push outbox entry, by its key. */
+export interface OutboxKey {
+  readonly conversationId: string;
+  readonly seq: bigint;
+}
+
+/** An outbox entry left behind: its message's notifications may never have been queued. */
+export interface OutboxEntry extends OutboxKey {
+  readonly messageId: string;
+  readonly senderUserId: string;
+  readonly sentAtMs: number;
+}
+
+/** The store's push outbox (StoreService.ClaimPushOutbox and AckPushOutbox). */
+export interface PushOutbox {
+  /** Leases entries stored before `olderThanMs` and not leased, oldest first; with the oldest entry's time (0: empty). */
+  claim(olderThanMs: number, leaseMs: number, limit: number): Promise<{ entries: OutboxEntry[]; oldestSentAtMs: number }>;
+  /** Deletes entries whose notifications were all queued. */
+  ack(keys: readonly OutboxKey[]): Promise<void>;
+}

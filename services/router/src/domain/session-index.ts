@@ -20,6 +20,11 @@ export class SessionIndex {
     return this.byUser.has(userId);
   }
 
+  /** The user's devices with a live session, each once. */
+  liveDevices(userId: string): string[] {
+    return [...new Set((this.byUser.get(userId) ?? []).map((s) => s.deviceId))];
+  }
+
   /** The users with a session on each gateway, each once; `excludeSessionId` does not count. */
   byGateway(userIds: Iterable<string>, excludeSessionId = ""): Map<string, string[]> {
     const out = new Map<string, string[]>();

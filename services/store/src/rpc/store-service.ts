@@ -61,6 +61,10 @@ function groupChangeFromProto(req: ApplyGroupChangeRequest): GroupChange {
   }
 }
 
+/** Bounds of the push outbox RPCs: a relay's batch, and how long it may hold a lease. */
+const maxOutboxBatch = 1_000;
+const maxOutboxLeaseMs = 600_000;
+
 /**
  * The internal store API used by the router, the gateways and the groups service. Every
  * request names the user (and device) it acts for in its body; nothing is read from metadata.
@@ -210,6 +214,20 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
           now: deps.now(),
         });
         return { event: messageToProto(r.event), memberVersion: BigInt(r.memberVersion) };
+      },
+      async claimPushOutbox(req) {
+        if (req.leaseMs < 1 || req.leaseMs > maxOutboxLeaseMs) throw invalidArgument(`lease_ms must be 1 to ${maxOutboxLeaseMs}`);
+        if (req.limit < 1 || req.limit > maxOutboxBatch) throw invalidArgument(`limit must be 1 to ${maxOutboxBatch}`);
+        const r = await repo.claimPushOutbox(deps.now(), req.leaseMs, Number(req.olderThanMs), req.limit);
+        return {
+          entries: r.entries.map((e) => ({ conversationId: e.conversationId, seq: BigInt(e.seq), messageId: e.messageId, senderUserId: e.senderUserId, sentAtMs: BigInt(e.sentAt) })),
+          oldestSentAtMs: BigInt(r.oldestSentAt ?? 0),
+        };
+      },
+      async ackPushOutbox(req) {
+        if (req.keys.length > maxOutboxBatch) throw invalidArgument(`at most ${maxOutboxBatch} keys`);
+        await repo.ackPushOutbox(req.keys.map((k) => ({ conversationId: k.conversationId, seq: seqFromWire(k.seq) })));
+        return {};
       },
     },
     "internal",

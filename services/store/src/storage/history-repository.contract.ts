@@ -604,5 +604,62 @@ export function historyRepositoryContract(adapter: string, open: () => Promise<H
       expect(await repo.getConversation(d.id)).toMatchObject({ minSeq: 7 });
       expect(await repo.segmentsBelowMinSeq(10)).toEqual([segment]);
     });
+
+    describe("push outbox", () => {
+      const lease = 1_000;
+      /** Everything claimable at `now`, whatever its age. */
+      const claimAll = (now: number) => repo.claimPushOutbox(now, lease, Number.MAX_SAFE_INTEGER, 100);
+
+      it("holds an entry for every new message, sent or system, written with it; a duplicate adds none", async () => {
+        const d = await repo.openDirect("alice", "bob", 1000, false);
+        const first = await send(d.id, "c1", "alice", "phone", 2000);
+        const again = await send(d.id, "c1", "alice", "phone", 2500);
+        expect(again.duplicate).toBe(true);
+        const second = await send(d.id, "c2", "bob", "laptop", 3000);
+        const g = await createGroup("grp_outbox", ["bob"]);
+        const claim = await claimAll(10_000);
+        expect(claim.entries).toEqual([
+          { conversationId: "grp_outbox", seq: 1, messageId: g.event.id, senderUserId: "owner", sentAt: 100 },
+          { conversationId: d.id, seq: 1, messageId: first.message.id, senderUserId: "alice", sentAt: 2000 },
+          { conversationId: d.id, seq: 2, messageId: second.message.id, senderUserId: "bob", sentAt: 3000 },
+        ]);
+        expect(claim.oldestSentAt).toBe(100);
+      });
+
+      it("writes no entry for a send that was refused", async () => {
+        const d = await repo.openDirect("alice", "bob", 1000, false);
+        const [out] = await repo.append([item(d.id, "x", "mallory", "phone", 2000)]);
+        expect(out).toMatchObject({ ok: false, refused: true });
+        expect(await claimAll(10_000)).toEqual({ entries: [], oldestSentAt: undefined });
+      });
+
+      it("leases an entry to one caller until its lease runs out, leaves younger entries, and takes the oldest first up to the limit", async () => {
+        const d = await repo.openDirect("alice", "bob", 1000, false);
+        for (let i = 1; i <= 4; i++) await send(d.id, `m${i}`, "alice", "phone", 1000 * i);
+        const seqs = (c: { entries: { seq: number }[] }) => c.entries.map((e) => e.seq);
+        // Only what was stored before 3000, and only two of those.
+        expect(seqs(await repo.claimPushOutbox(5_000, lease, 3_000, 1))).toEqual([1]);
+        expect(seqs(await repo.claimPushOutbox(5_000, lease, 3_000, 10))).toEqual([2]);
+        // Leased until 6000: nobody else gets 1 or 2 meanwhile, while 3 and 4 are free.
+        const other = await repo.claimPushOutbox(5_500, lease, 10_000, 10);
+        expect(seqs(other)).toEqual([3, 4]);
+        expect(other.oldestSentAt).toBe(1000);
+        expect(seqs(await repo.claimPushOutbox(5_999, lease, 10_000, 10))).toEqual([]);
+        // A lease that ran out (its holder died) lets the entry be claimed again.
+        expect(seqs(await repo.claimPushOutbox(6_000, lease, 10_000, 10))).toEqual([1, 2]);
+      });
+
+      it("deletes acknowledged entries and ignores unknown keys", async () => {
+        const d = await repo.openDirect("alice", "bob", 1000, false);
+        for (let i = 1; i <= 3; i++) await send(d.id, `m${i}`, "alice", "phone", 1000 * i);
+        await repo.ackPushOutbox([{ conversationId: d.id, seq: 1 }, { conversationId: d.id, seq: 3 }, { conversationId: "nowhere", seq: 9 }]);
+        await repo.ackPushOutbox([]);
+        const left = await claimAll(10_000);
+        expect(left.entries.map((e) => e.seq)).toEqual([2]);
+        expect(left.oldestSentAt).toBe(2000);
+        await repo.ackPushOutbox([{ conversationId: d.id, seq: 2 }]);
+        expect(await claimAll(20_000)).toEqual({ entries: [], oldestSentAt: undefined });
+      });
+    });
   });
 }

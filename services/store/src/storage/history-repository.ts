@@ -196,13 +196,45 @@ export interface ExpiredDeletion {
 }
 
 /**
+ * A stored message whose push notifications may not have been queued yet: written with the
+ * message, deleted once the router queued them (see HistoryRepository.claimPushOutbox).
+ */
+export interface PushOutboxEntry {
+  readonly conversationId: string;
+  readonly seq: number;
+  readonly messageId: string;
+  /** The author; for a system message, the actor of the change. */
+  readonly senderUserId: string;
+  /** When the message was stored (epoch milliseconds). */
+  readonly sentAt: number;
+}
+
+/** An outbox entry's key. */
+export interface PushOutboxKey {
+  readonly conversationId: string;
+  readonly seq: number;
+}
+
+/** What claimPushOutbox leased, and how far behind the outbox is. */
+export interface PushOutboxClaim {
+  /** The entries now leased to the caller, oldest first. */
+  readonly entries: PushOutboxEntry[];
+  /** sentAt of the oldest entry in the whole outbox, leased or not; undefined when it is empty. */
+  readonly oldestSentAt: number | undefined;
+}
+
+/**
  * The history port. Every adapter guarantees:
  * - append assigns seq = lastSeq + 1 atomically with the insert AND with the check that the
  *   sender is an active member AND that the conversation is not blocked, so once a removal
  *   or a block is committed the sends after it are refused; a repeat of (conversation, sender user, sender device, client message id)
  *   returns the stored message with duplicate = true and changes nothing;
  * - a message costs O(1) writes whatever the group size (message, conversation head, the
- *   sender's member row); nothing is written per member or per user index row;
+ *   sender's member row, its push outbox entry); nothing is written per member or per user
+ *   index row;
+ * - every new message (sent, or the system message of a change) has a push outbox entry
+ *   written in the same write as the message, so its push notifications survive a router
+ *   that dies or a queue that is down before they were queued; a duplicate writes none;
  * - applyGroupChange checks the expected member version and applies the change, its system
  *   message and the head update atomically, or changes nothing;
  * - the relation of the two users of a direct conversation (who blocks whom, whether they
@@ -356,5 +388,15 @@ export interface HistoryRepository {
   userConversations(userId: string, afterConversationId: string, limit: number): Promise<UserConversation[]>;
   /** One conversation of the user's index; undefined when it is not in it. */
   userConversation(userId: string, conversationId: string): Promise<UserConversation | undefined>;
+  /**
+   * Leases up to `limit` push outbox entries stored before `olderThan` whose lease expired
+   * (or that never had one), oldest first: each one's lease is set to `now + leaseMs` in the
+   * same write that selects it, so two callers never hold the same entry at once. An entry
+   * stays until ackPushOutbox deletes it: one whose caller died is leased again once its
+   * lease expired.
+   */
+  claimPushOutbox(now: number, leaseMs: number, olderThan: number, limit: number): Promise<PushOutboxClaim>;
+  /** Deletes the named push outbox entries (their notifications were queued); unknown keys are ignored. */
+  ackPushOutbox(keys: readonly PushOutboxKey[]): Promise<void>;
   close(): Promise<void>;
 }

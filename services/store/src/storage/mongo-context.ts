@@ -1,7 +1,7 @@
 import type { ClientSession, Collection, Db, MongoClient, TransactionOptions } from "mongodb";
 import { MongoServerError } from "mongodb";
 import { collections } from "./mongo-layout.js";
-import type { DeviceCursorDoc, GarbageDoc, HeadDoc, MediaRefDoc, MemberDoc, MessageDoc, RangeDoc, RelationDoc, SegmentDoc, UserConversationDoc } from "./mongo-documents.js";
+import type { DeviceCursorDoc, GarbageDoc, HeadDoc, MediaRefDoc, MemberDoc, MessageDoc, OutboxDoc, RangeDoc, RelationDoc, SegmentDoc, UserConversationDoc } from "./mongo-documents.js";
 import type { RowsWritten } from "./sqlite-writes.js";
 
 /** The kinds of write, as the store's write-cost metric names them. */
@@ -35,6 +35,8 @@ const noRows = (): RowsWritten => ({
   commitSegment: 0,
   replaceSegment: 0,
   forgetGarbage: 0,
+  claimPushOutbox: 0,
+  ackPushOutbox: 0,
 });
 
 /** The adapter's collections (typed views: all but the two per-user ones are one collection) and its transactions. */
@@ -47,6 +49,7 @@ export class MongoContext {
   readonly mediaRefs: Collection<MediaRefDoc>;
   readonly segments: Collection<SegmentDoc>;
   readonly garbage: Collection<GarbageDoc>;
+  readonly outbox: Collection<OutboxDoc>;
   readonly userConversations: Collection<UserConversationDoc>;
   readonly deviceCursors: Collection<DeviceCursorDoc>;
 
@@ -64,6 +67,7 @@ export class MongoContext {
     this.mediaRefs = db.collection<MediaRefDoc>(collections.conversations);
     this.segments = db.collection<SegmentDoc>(collections.conversations);
     this.garbage = db.collection<GarbageDoc>(collections.conversations);
+    this.outbox = db.collection<OutboxDoc>(collections.conversations);
     this.userConversations = db.collection<UserConversationDoc>(collections.userConversations);
     this.deviceCursors = db.collection<DeviceCursorDoc>(collections.deviceCursors);
   }

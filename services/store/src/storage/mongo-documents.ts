@@ -138,7 +138,20 @@ export interface GarbageDoc {
   since: number;
 }
 
-export type ConversationsDoc = HeadDoc | MemberDoc | RangeDoc | RelationDoc | MessageDoc | MediaRefDoc | SegmentDoc | GarbageDoc;
+/** A stored message's push outbox entry (see HistoryRepository.claimPushOutbox). */
+export interface OutboxDoc {
+  _id: string;
+  conversationId: string;
+  type: "outbox";
+  seq: number;
+  messageId: string;
+  senderUserId: string;
+  sentAt: number;
+  /** Leased to a relay until then (epoch milliseconds); 0 when never leased. */
+  claimedUntil: number;
+}
+
+export type ConversationsDoc = HeadDoc | MemberDoc | RangeDoc | RelationDoc | MessageDoc | MediaRefDoc | SegmentDoc | GarbageDoc | OutboxDoc;
 
 export interface UserConversationDoc {
   _id: string;
@@ -170,6 +183,7 @@ export const ids = {
   media: (c: string, seq: number): string => key("f", c, seq),
   segment: (c: string, fromSeq: number): string => key("a", c, fromSeq),
   garbage: (c: string, blobKey: string): string => key("g", c, blobKey),
+  outbox: (c: string, seq: number): string => key("o", c, seq),
   userConversation: (userId: string, c: string): string => key(userId, c),
   deviceCursor: (userId: string, deviceId: string, c: string): string => key(userId, deviceId, c),
 };
@@ -321,4 +335,16 @@ export const toSegment = (d: SegmentDoc): SegmentIndexEntry => ({
   bytes: d.bytes,
   firstSentAt: d.firstSentAt,
   lastSentAt: d.lastSentAt,
+});
+
+/** A new message's push outbox entry, written in the message's transaction. */
+export const outboxDoc = (m: MessageRecord): OutboxDoc => ({
+  _id: ids.outbox(m.conversationId, m.seq),
+  conversationId: m.conversationId,
+  type: "outbox",
+  seq: m.seq,
+  messageId: m.id,
+  senderUserId: m.senderUserId,
+  sentAt: m.sentAt,
+  claimedUntil: 0,
 });

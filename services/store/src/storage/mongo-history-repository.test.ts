@@ -84,7 +84,7 @@ describe.skipIf(!uri)(uri ? "MongoDB history adapter at MONGODB_URI" : `MongoDB 
   });
 
   describe("mongodb adapter", () => {
-    it("writes the same three documents per message in a group of 2 and of 1,000 (message, head, sender's member)", async () => {
+    it("writes the same four documents per message in a group of 2 and of 1,000 (message, head, sender's member, push outbox entry)", async () => {
       const perMessage = async (groupSize: number): Promise<number[]> => {
         const written: number[] = [];
         const repo = await openFresh({ onCommitted: (rows: RowsWritten) => written.push(rows.append) });
@@ -96,7 +96,7 @@ describe.skipIf(!uri)(uri ? "MongoDB history adapter at MONGODB_URI" : `MongoDB 
         return written;
       };
       const small = await perMessage(2);
-      expect(small).toEqual([3, 3, 3, 3, 3]);
+      expect(small).toEqual([4, 4, 4, 4, 4]);
       expect(await perMessage(1_000)).toEqual(small);
     });
 

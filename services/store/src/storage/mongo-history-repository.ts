@@ -8,6 +8,7 @@ import { ids, toConversation, toMember, toMessage, type RangeDoc } from "./mongo
 import { append, applyGroupChange, setRetention } from "./mongo-message-writes.js";
 import { deleteExpired, deleteThrough } from "./mongo-retention-writes.js";
 import { archiveCandidates, archivedDisappearing, archiveGarbage, commitSegment, forgetGarbage, replaceSegment, segmentIndex, segmentsBelowMinSeq } from "./mongo-archive.js";
+import { ackPushOutbox, claimPushOutbox } from "./mongo-push-outbox.js";
 import { databaseOf, ensureMongoSchema } from "./mongo-setup.js";
 import { userConversationOf, userConversationsPage } from "./mongo-user-index.js";
 
@@ -66,6 +67,8 @@ function mongoHistoryRepository(ctx: MongoContext): HistoryRepository {
     updateCursor: (conversationId, userId, deviceId, deliveredSeq, readSeq) => updateCursor(ctx, conversationId, userId, deviceId, deliveredSeq, readSeq),
     userConversations: (userId, afterConversationId, limit) => userConversationsPage(ctx, userId, afterConversationId, limit),
     userConversation: (userId, conversationId) => userConversationOf(ctx, userId, conversationId),
+    claimPushOutbox: (now, leaseMs, olderThan, limit) => claimPushOutbox(ctx, now, leaseMs, olderThan, limit),
+    ackPushOutbox: (keys) => ackPushOutbox(ctx, keys),
 
     async getConversation(conversationId) {
       const doc = await head(conversationId);

@@ -10,7 +10,7 @@ export const collections = {
   /**
    * Everything addressed by conversation id, as one partition per conversation: its head,
    * members, membership ranges, the direct pair's relation, its messages and their media
-   * references, its archived segments' index and their garbage. One collection,
+   * references and push outbox entries, its archived segments' index and their garbage. One collection,
    * so the send path's transaction (head + sender's member + message) always stays on one
    * shard.
    */
@@ -67,6 +67,8 @@ export const layout: readonly CollectionLayout[] = [
       // Archived segments by conversation, and the blobs left to delete, oldest first.
       { name: "segments", key: { conversationId: 1, fromSeq: 1 }, unique: true, partialFilterExpression: { type: "segment" } },
       { name: "archive_garbage", key: { since: 1, key: 1 }, partialFilterExpression: { type: "garbage" } },
+      // The push outbox relay leases the oldest entries first, across conversations.
+      { name: "push_outbox", key: { sentAt: 1, conversationId: 1, seq: 1 }, partialFilterExpression: { type: "outbox" } },
       // The retention passes visit conversations by mode.
       { name: "conversations_retention", key: { retentionMode: 1, conversationId: 1 }, partialFilterExpression: { type: "conversation" } },
     ],

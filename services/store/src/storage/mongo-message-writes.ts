@@ -6,13 +6,13 @@ import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain
 import { retentionChangedEvent } from "../domain/retention.js";
 import type { AppendInput, AppendOutcome, GroupChangeOutcome, MemberRecord, MessageRecord, RetentionChangeInput } from "./history-repository.js";
 import type { MongoContext } from "./mongo-context.js";
-import { ids, mediaRefDoc, messageDoc, newHead, toConversation, toMember, toMessage, type MemberDoc } from "./mongo-documents.js";
+import { ids, mediaRefDoc, messageDoc, newHead, outboxDoc, toConversation, toMember, toMessage, type MemberDoc } from "./mongo-documents.js";
 import { ensureIndexRows } from "./mongo-user-index.js";
 
 /*
  * The writes that take a seq: append, group changes and retention changes. Each is one
- * transaction over one conversation's documents (its head, members, ranges and the new
- * message), all in the conversations collection under the same shard key value: a
+ * transaction over one conversation's documents (its head, members, ranges, the new
+ * message and its push outbox entry), all in the conversations collection under the same shard key value: a
  * single-shard transaction on a sharded cluster, never a distributed one.
  */
 
@@ -62,9 +62,10 @@ async function appendOne(ctx: MongoContext, input: AppendInput): Promise<Stored>
       await ctx.messages.insertOne(messageDoc(message), { session });
       const ref = mediaRefDoc(message);
       if (ref) await ctx.mediaRefs.insertOne(ref, { session });
+      await ctx.outbox.insertOne(outboxDoc(message), { session });
       // Sending implies having seen the conversation up to here.
       await ctx.members.updateOne({ _id: member._id, conversationId: c, active: true }, { $max: { deliveredSeq: message.seq, readSeq: message.seq } }, { session });
-      wrote(ref ? 4 : 3);
+      wrote(ref ? 5 : 4);
       return { ok: true, message, duplicate: false, memberVersion: bumped.memberVersion, memberCount: bumped.memberCount };
     },
     (o) => (o.duplicate ? 0 : 1),
@@ -93,7 +94,7 @@ export async function append(ctx: MongoContext, inputs: readonly AppendInput[]):
   return out;
 }
 
-/** Inserts the message of a change to the conversation itself, written by the store at `seq`. */
+/** Inserts the message of a change to the conversation itself, written by the store at `seq`, with its push outbox entry (two documents). */
 async function insertSystemMessage(ctx: MongoContext, session: ClientSession, conversationId: string, seq: number, actorUserId: string, system: SystemEvent, now: number): Promise<MessageRecord> {
   const event: MessageRecord = {
     id: randomUUID(),
@@ -108,6 +109,7 @@ async function insertSystemMessage(ctx: MongoContext, session: ClientSession, co
     sentAt: now,
   };
   await ctx.messages.insertOne(messageDoc(event), { session });
+  await ctx.outbox.insertOne(outboxDoc(event), { session });
   return event;
 }
 
@@ -146,7 +148,7 @@ export async function applyGroupChange(ctx: MongoContext, input: GroupChangeInpu
     }
     const seq = (before?.lastSeq ?? 0) + 1;
     const event = await insertSystemMessage(ctx, session, c, seq, input.actorUserId, plan.event, input.now);
-    let written = 2;
+    let written = 3;
     for (const op of plan.memberOps) {
       const filter = { _id: ids.member(c, op.userId), conversationId: c };
       if (op.op === "join") {
@@ -202,7 +204,7 @@ export async function setRetention(ctx: MongoContext, input: RetentionChangeInpu
       { session, returnDocument: "after" },
     );
     await actorSaw(ctx, session, c, input.actorUserId, seq);
-    wrote(3);
+    wrote(4);
     return { event, memberVersion: head!.memberVersion, memberCount: conv.memberCount };
   });
 }

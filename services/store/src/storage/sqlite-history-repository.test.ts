@@ -103,10 +103,10 @@ describe("sqlite write cost", () => {
     return perMessage;
   }
 
-  it("writes the same few rows per message in a group of 2 and of 1,000 (message, head, sender's receipt)", () => {
+  it("writes the same few rows per message in a group of 2 and of 1,000 (message, head, sender's receipt, push outbox entry)", () => {
     const small = rowsWrittenPerMessage(2);
     const large = rowsWrittenPerMessage(1_000);
-    expect(small).toEqual([3, 3, 3, 3, 3]);
+    expect(small).toEqual([4, 4, 4, 4, 4]);
     expect(large).toEqual(small);
   });
 });
@@ -128,7 +128,7 @@ describe("sqlite history: a block in the writer", () => {
     expect(out[1]).toMatchObject({ ok: true });
     expect(appended(out[2])).toEqual(["permission_denied", "permission_denied"]);
     // Only the message before the block cost rows: the refused ones wrote nothing.
-    expect(writes.takeRowsWritten().append).toBe(3);
+    expect(writes.takeRowsWritten().append).toBe(4);
     const row = db.prepare<[string], { last_seq: number; blocked: number }>("SELECT last_seq, blocked FROM conversations WHERE id = ?").get(id);
     expect(row).toEqual({ last_seq: 1, blocked: 1 });
     expect(db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM messages WHERE conversation_id = ?").get(id)!.n).toBe(1);

@@ -286,6 +286,13 @@ export function openSqliteHistoryRepository(path: string, opts: {
       const member = head && q.member.get(conversationId, userId);
       return row && head && member ? toUserConversation(row, head, toMember(member)) : undefined;
     },
+    claimPushOutbox(now, leaseMs, olderThan, limit) {
+      return writer.write({ kind: "claimPushOutbox", now, leaseMs, olderThan, limit });
+    },
+    async ackPushOutbox(keys) {
+      if (keys.length === 0) return;
+      return writer.write({ kind: "ackPushOutbox", keys });
+    },
     async close() {
       await writer.close();
       db.close();

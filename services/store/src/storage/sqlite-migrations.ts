@@ -206,6 +206,27 @@ ALTER TABLE conversations ADD COLUMN archived_through INTEGER NOT NULL DEFAULT 0
 CREATE TABLE archive_garbage (blob_key TEXT PRIMARY KEY, since INTEGER NOT NULL) WITHOUT ROWID;
 `,
   },
+  {
+    version: 7,
+    name: "v7: the push outbox, one entry per stored message until its notifications are queued",
+    // Written with the message, in its transaction, and deleted once the router queued the
+    // message's push notifications; the router's relay leases the entries left behind (a
+    // router that died, a queue that was down) by setting claimed_until. The relay reads
+    // them oldest first. Messages stored before v7 had their notifications published inline
+    // (or lost), so nothing is backfilled.
+    sql: `
+CREATE TABLE push_outbox (
+  conversation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  message_id TEXT NOT NULL,
+  sender_user_id TEXT NOT NULL,
+  sent_at INTEGER NOT NULL,
+  claimed_until INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX push_outbox_by_age ON push_outbox (sent_at);
+`,
+  },
 ];
 
 /** The version a file has once every migration ran. */

@@ -16,6 +16,8 @@ import type {
   MemberRecord,
   MessageRecord,
   ExpiredDeletion,
+  PushOutboxClaim,
+  PushOutboxKey,
   ReceiptRecord,
   ReceiptSummaryRecord,
   RetentionChangeInput,
@@ -52,7 +54,9 @@ export type WriteOp =
   | { readonly kind: "deleteThrough"; readonly conversationId: string; readonly throughSeq: number; readonly mode: RetentionMode }
   | { readonly kind: "commitSegment"; readonly entry: SegmentIndexEntry }
   | { readonly kind: "replaceSegment"; readonly old: SegmentIndexEntry; readonly replacement: SegmentIndexEntry | undefined; readonly now: number }
-  | { readonly kind: "forgetGarbage"; readonly keys: readonly string[] };
+  | { readonly kind: "forgetGarbage"; readonly keys: readonly string[] }
+  | { readonly kind: "claimPushOutbox"; readonly now: number; readonly leaseMs: number; readonly olderThan: number; readonly limit: number }
+  | { readonly kind: "ackPushOutbox"; readonly keys: readonly PushOutboxKey[] };
 
 /** What each write returns. */
 export interface WriteResults {
@@ -69,6 +73,8 @@ export interface WriteResults {
   commitSegment: void;
   replaceSegment: void;
   forgetGarbage: void;
+  claimPushOutbox: PushOutboxClaim;
+  ackPushOutbox: void;
 }
 
 /**
@@ -108,6 +114,8 @@ export function historyWrites(
     commitSegment: 0,
     replaceSegment: 0,
     forgetGarbage: 0,
+    claimPushOutbox: 0,
+    ackPushOutbox: 0,
   });
   let rows = noRows();
   const conversation = conversationReader(db);
@@ -184,6 +192,15 @@ export function historyWrites(
       `INSERT INTO messages (conversation_id, seq, id, sender_user_id, sender_device_id, client_message_id, body_kind, text, body, reply_to_seq, client_sent_at, sent_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    insertOutbox: db.prepare<[string, number, string, string, number]>(
+      "INSERT INTO push_outbox (conversation_id, seq, message_id, sender_user_id, sent_at, claimed_until) VALUES (?, ?, ?, ?, ?, 0)",
+    ),
+    claimableOutbox: db.prepare<[number, number, number], { conversation_id: string; seq: number; message_id: string; sender_user_id: string; sent_at: number }>(
+      "SELECT conversation_id, seq, message_id, sender_user_id, sent_at FROM push_outbox WHERE sent_at < ? AND claimed_until <= ? ORDER BY sent_at LIMIT ?",
+    ),
+    leaseOutbox: db.prepare<[number, string, number]>("UPDATE push_outbox SET claimed_until = ? WHERE conversation_id = ? AND seq = ?"),
+    oldestOutbox: db.prepare<[], { sent_at: number | null }>("SELECT min(sent_at) AS sent_at FROM push_outbox"),
+    deleteOutbox: db.prepare<[string, number]>("DELETE FROM push_outbox WHERE conversation_id = ? AND seq = ?"),
     senderSaw: db.prepare(
       "UPDATE members SET delivered_seq = max(delivered_seq, ?), read_seq = max(read_seq, ?) WHERE conversation_id = ? AND user_id = ? AND active = 1",
     ),
@@ -212,6 +229,8 @@ export function historyWrites(
     const body = encodeBody(m.body);
     q.insertMessage.run(m.conversationId, m.seq, m.id, m.senderUserId, m.senderDeviceId, m.clientMessageId, body.kind, body.text, body.bytes, m.replyToSeq, m.clientSentAt ?? null, m.sentAt);
     if (m.body.kind === "media") q.insertMediaRef.run(m.conversationId, m.seq, m.body.media.mediaId);
+    // Every new message, sent or system: its push notifications are as durable as it is.
+    q.insertOutbox.run(m.conversationId, m.seq, m.id, m.senderUserId, m.sentAt);
   };
   /** The message of a change to the conversation itself, written by the store at `seq`. */
   const insertSystemMessage = (conversationId: string, seq: number, actorUserId: string, system: SystemEvent, now: number): MessageRecord => {
@@ -499,6 +518,21 @@ export function historyWrites(
     for (const k of keys) q.forgetGarbage.run(k);
   });
 
+  // One writer thread runs every write: the select and the lease below are one transaction,
+  // so two relays asking at once get disjoint entries.
+  const claimPushOutbox = db.transaction((now: number, leaseMs: number, olderThan: number, limit: number): PushOutboxClaim => {
+    const rows = q.claimableOutbox.all(olderThan, now, limit);
+    for (const r of rows) q.leaseOutbox.run(now + leaseMs, r.conversation_id, r.seq);
+    return {
+      entries: rows.map((r) => ({ conversationId: r.conversation_id, seq: r.seq, messageId: r.message_id, senderUserId: r.sender_user_id, sentAt: r.sent_at })),
+      oldestSentAt: q.oldestOutbox.get()?.sent_at ?? undefined,
+    };
+  });
+
+  const ackPushOutbox = db.transaction((keys: readonly PushOutboxKey[]): void => {
+    for (const k of keys) q.deleteOutbox.run(k.conversationId, k.seq);
+  });
+
   const run = (op: WriteOp): WriteResults[WriteOp["kind"]] => {
     switch (op.kind) {
       case "openDirect":
@@ -527,6 +561,10 @@ export function historyWrites(
         return replaceSegment(op.old, op.replacement, op.now);
       case "forgetGarbage":
         return forgetGarbage(op.keys);
+      case "claimPushOutbox":
+        return claimPushOutbox(op.now, op.leaseMs, op.olderThan, op.limit);
+      case "ackPushOutbox":
+        return ackPushOutbox(op.keys);
     }
   };
 

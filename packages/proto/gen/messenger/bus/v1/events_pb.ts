@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/bus/v1/events.proto.
  */
 export const file_messenger_bus_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDIngKE09mZmxpbmVOb3RpZmljYXRpb24SDwoHdXNlcl9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSEgoKbWVzc2FnZV9pZBgDIAEoCRILCgNzZXEYBCABKAQSFgoOc2VuZGVyX3VzZXJfaWQYBSABKAliBnByb3RvMw", [file_messenger_gateway_v1_gateway_service]);
+  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDIpEBChNPZmZsaW5lTm90aWZpY2F0aW9uEg8KB3VzZXJfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgEEhYKDnNlbmRlcl91c2VyX2lkGAUgASgJEhcKD2xpdmVfZGV2aWNlX2lkcxgGIAMoCWIGcHJvdG8z", [file_messenger_gateway_v1_gateway_service]);
 
 /**
  * Delivery is published to one gateway's subject: push the frame to every local session
@@ -121,9 +121,15 @@ export const GatewayLeaseSchema: GenMessage<GatewayLease> = /*@__PURE__*/
   messageDesc(file_messenger_bus_v1_events, 2);
 
 /**
- * OfflineNotification asks the push worker to tell a user who had no live session about a
- * new message. It carries no message content: the device fetches it, which end-to-end
- * encryption requires anyway.
+ * OfflineNotification is a push candidate: a recipient of a new message (never its
+ * author), published to the push worker for every recipient whatever their sessions. The
+ * push worker decides per device: a device listed in live_device_ids had a live session
+ * when the message was routed (it got the message live, or will on sync) and needs no push;
+ * any other device of the user (a phone offline while the laptop is online) may. It carries
+ * no message content: the device fetches it, which end-to-end encryption requires anyway.
+ * Published at least once (an outbox in the store relays what the router could not
+ * publish), with the dedup id "<message_id>:<user_id>"; in a large group one per member per
+ * window, naming the newest message.
  *
  * @generated from message messenger.bus.v1.OfflineNotification
  */
@@ -162,6 +168,14 @@ export type OfflineNotification = Message<"messenger.bus.v1.OfflineNotification"
    * @generated from field: string sender_user_id = 5;
    */
   senderUserId: string;
+
+  /**
+   * The recipient's devices that had a live session when the message was routed (the
+   * sender's own session excluded); empty when none had.
+   *
+   * @generated from field: repeated string live_device_ids = 6;
+   */
+  liveDeviceIds: string[];
 };
 
 /**
