@@ -129,7 +129,7 @@ export function createAccountsApp(deps: AccountsAppDeps): AccountsApp {
       notificationsRoute({ notifications, verifier: deps.verifier }),
       relationsRoute({ relations: new Relations(deps.repo) }),
       devicesRoute({ accounts }),
-      pushTargetsRoute({ notifications }),
+      pushTargetsRoute({ notifications, accounts }),
     ],
     async close() {
       await storeRetry.stop();

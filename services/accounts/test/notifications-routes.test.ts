@@ -88,7 +88,10 @@ describe("NotificationsService and PushTargetsService routes", () => {
       ["laptop", { case: "webPush", value: expect.objectContaining(web) }],
       ["phone", { case: "apns", value: expect.objectContaining({ token: apnsToken, environment: ApnsEnvironment.SANDBOX }) }],
     ]);
-    expect(got).toMatchObject({ previews: false, doNotDisturb: false, muted: false });
+    expect(got).toMatchObject({ previews: false, doNotDisturb: false, muted: false, senderDisplayName: "" });
+    // A preview names its sender: the worker asks for the name with the targets.
+    expect((await targets.getPushTargets({ userId: ann.id, conversationId: "c1", senderUserId: ann.id })).senderDisplayName).toBe("ann");
+    expect((await targets.getPushTargets({ userId: ann.id, senderUserId: "u_nobody" })).senderDisplayName).toBe("");
     expect(await codeOf(targets.getPushTargets({ userId: "" }))).toBe("InvalidArgument");
   });
 

@@ -2,6 +2,7 @@ import { route, type ServiceRoute } from "@messenger/rpc";
 import { StoreService, type ApplyGroupChangeRequest } from "@messenger/proto/store/v1/store_service";
 import { appendMessages } from "../domain/append-messages.js";
 import { applyGroupChange } from "../domain/apply-group-change.js";
+import { pushContext } from "../domain/push-context.js";
 import { invalidArgument } from "../domain/errors.js";
 import type { GroupChange } from "../domain/group-change.js";
 import { getGroupState, getMemberRanges, listMembers } from "../domain/group-state.js";
@@ -222,6 +223,15 @@ export function storeRoute(deps: { repo: HistoryRepository; now: () => number; l
         return {
           entries: r.entries.map((e) => ({ conversationId: e.conversationId, seq: BigInt(e.seq), messageId: e.messageId, senderUserId: e.senderUserId, sentAtMs: BigInt(e.sentAt) })),
           oldestSentAtMs: BigInt(r.oldestSentAt ?? 0),
+        };
+      },
+      async getPushContext(req) {
+        const c = await pushContext(repo, { userId: req.userId, conversationId: req.conversationId, seq: seqFromWire(req.seq), deviceIds: req.deviceIds, withPreview: req.withPreview });
+        return {
+          deliveredSeqs: Object.fromEntries([...c.deliveredSeqs].map(([d, seq]) => [d, BigInt(seq)])),
+          unreadCount: Math.min(c.unreadCount, 0xffff_ffff),
+          previewSenderUserId: c.preview?.senderUserId ?? "",
+          previewText: c.preview?.text ?? "",
         };
       },
       async ackPushOutbox(req) {

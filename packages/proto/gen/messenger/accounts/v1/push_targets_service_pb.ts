@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/accounts/v1/push_targets_service.proto.
  */
 export const file_messenger_accounts_v1_push_targets_service: GenFile = /*@__PURE__*/
-  fileDesc("CjBtZXNzZW5nZXIvYWNjb3VudHMvdjEvcHVzaF90YXJnZXRzX3NlcnZpY2UucHJvdG8SFW1lc3Nlbmdlci5hY2NvdW50cy52MSJBChVHZXRQdXNoVGFyZ2V0c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkiXgoKUHVzaERldmljZRIRCglkZXZpY2VfaWQYASABKAkSPQoMcmVnaXN0cmF0aW9uGAIgASgLMicubWVzc2VuZ2VyLmFjY291bnRzLnYxLlB1c2hSZWdpc3RyYXRpb24ihQEKFkdldFB1c2hUYXJnZXRzUmVzcG9uc2USMgoHZGV2aWNlcxgBIAMoCzIhLm1lc3Nlbmdlci5hY2NvdW50cy52MS5QdXNoRGV2aWNlEhAKCHByZXZpZXdzGAIgASgIEhYKDmRvX25vdF9kaXN0dXJiGAMgASgIEg0KBW11dGVkGAQgASgIIoIBCh1SZW1vdmVQdXNoUmVnaXN0cmF0aW9uUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhEKCWRldmljZV9pZBgCIAEoCRI9CgxyZWdpc3RyYXRpb24YAyABKAsyJy5tZXNzZW5nZXIuYWNjb3VudHMudjEuUHVzaFJlZ2lzdHJhdGlvbiIxCh5SZW1vdmVQdXNoUmVnaXN0cmF0aW9uUmVzcG9uc2USDwoHcmVtb3ZlZBgBIAEoCDKLAgoSUHVzaFRhcmdldHNTZXJ2aWNlEm0KDkdldFB1c2hUYXJnZXRzEiwubWVzc2VuZ2VyLmFjY291bnRzLnYxLkdldFB1c2hUYXJnZXRzUmVxdWVzdBotLm1lc3Nlbmdlci5hY2NvdW50cy52MS5HZXRQdXNoVGFyZ2V0c1Jlc3BvbnNlEoUBChZSZW1vdmVQdXNoUmVnaXN0cmF0aW9uEjQubWVzc2VuZ2VyLmFjY291bnRzLnYxLlJlbW92ZVB1c2hSZWdpc3RyYXRpb25SZXF1ZXN0GjUubWVzc2VuZ2VyLmFjY291bnRzLnYxLlJlbW92ZVB1c2hSZWdpc3RyYXRpb25SZXNwb25zZWIGcHJvdG8z", [file_messenger_accounts_v1_types]);
+  fileDesc("CjBtZXNzZW5nZXIvYWNjb3VudHMvdjEvcHVzaF90YXJnZXRzX3NlcnZpY2UucHJvdG8SFW1lc3Nlbmdlci5hY2NvdW50cy52MSJZChVHZXRQdXNoVGFyZ2V0c1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSFgoOc2VuZGVyX3VzZXJfaWQYAyABKAkiXgoKUHVzaERldmljZRIRCglkZXZpY2VfaWQYASABKAkSPQoMcmVnaXN0cmF0aW9uGAIgASgLMicubWVzc2VuZ2VyLmFjY291bnRzLnYxLlB1c2hSZWdpc3RyYXRpb24iogEKFkdldFB1c2hUYXJnZXRzUmVzcG9uc2USMgoHZGV2aWNlcxgBIAMoCzIhLm1lc3Nlbmdlci5hY2NvdW50cy52MS5QdXNoRGV2aWNlEhAKCHByZXZpZXdzGAIgASgIEhYKDmRvX25vdF9kaXN0dXJiGAMgASgIEg0KBW11dGVkGAQgASgIEhsKE3NlbmRlcl9kaXNwbGF5X25hbWUYBSABKAkiggEKHVJlbW92ZVB1c2hSZWdpc3RyYXRpb25SZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSEQoJZGV2aWNlX2lkGAIgASgJEj0KDHJlZ2lzdHJhdGlvbhgDIAEoCzInLm1lc3Nlbmdlci5hY2NvdW50cy52MS5QdXNoUmVnaXN0cmF0aW9uIjEKHlJlbW92ZVB1c2hSZWdpc3RyYXRpb25SZXNwb25zZRIPCgdyZW1vdmVkGAEgASgIMosCChJQdXNoVGFyZ2V0c1NlcnZpY2USbQoOR2V0UHVzaFRhcmdldHMSLC5tZXNzZW5nZXIuYWNjb3VudHMudjEuR2V0UHVzaFRhcmdldHNSZXF1ZXN0Gi0ubWVzc2VuZ2VyLmFjY291bnRzLnYxLkdldFB1c2hUYXJnZXRzUmVzcG9uc2UShQEKFlJlbW92ZVB1c2hSZWdpc3RyYXRpb24SNC5tZXNzZW5nZXIuYWNjb3VudHMudjEuUmVtb3ZlUHVzaFJlZ2lzdHJhdGlvblJlcXVlc3QaNS5tZXNzZW5nZXIuYWNjb3VudHMudjEuUmVtb3ZlUHVzaFJlZ2lzdHJhdGlvblJlc3BvbnNlYgZwcm90bzM", [file_messenger_accounts_v1_types]);
 
 /**
  * GetPushTargetsRequest names the user and the conversation.
@@ -33,6 +33,13 @@ export type GetPushTargetsRequest = Message<"messenger.accounts.v1.GetPushTarget
    * @generated from field: string conversation_id = 2;
    */
   conversationId: string;
+
+  /**
+   * The author of the message, whose display name a preview shows; empty for none.
+   *
+   * @generated from field: string sender_user_id = 3;
+   */
+  senderUserId: string;
 };
 
 /**
@@ -104,6 +111,13 @@ export type GetPushTargetsResponse = Message<"messenger.accounts.v1.GetPushTarge
    * @generated from field: bool muted = 4;
    */
   muted: boolean;
+
+  /**
+   * The display name of sender_user_id; empty when none was asked or it is unknown.
+   *
+   * @generated from field: string sender_display_name = 5;
+   */
+  senderDisplayName: string;
 };
 
 /**
