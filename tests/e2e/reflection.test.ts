@@ -59,6 +59,7 @@ const publicServices = [
   "messenger.history.v1.HistoryService",
   "messenger.media.v1.MediaService",
   "messenger.presence.v1.PresenceService",
+  "messenger.push.v1.PushConfigService",
 ];
 const standardServices = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
 

@@ -8,3 +8,4 @@ export { createWebPushProvider } from "./providers/web-push-provider.js";
 export { createFcmProvider } from "./providers/fcm-provider.js";
 export { createApnsProvider } from "./providers/apns-provider.js";
 export { pushMetrics } from "./push-metrics.js";
+export { createPushApp, pushDeadLetterSubject, type PushApp } from "./app.js";

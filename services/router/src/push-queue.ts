@@ -9,5 +9,5 @@ import type { QueuePushCandidate } from "./domain/ports.js";
  */
 export function pushCandidateQueue(queue: DurableQueue): QueuePushCandidate {
   return (c) =>
-    queue.publish(subjects.offlineNotifications(c.userId), offlineNotificationCodec.encode({ ...c, liveDeviceIds: [...c.liveDeviceIds] }), `${c.messageId}:${c.userId}`);
+    queue.publish(subjects.offlineNotifications(c.userId), offlineNotificationCodec.encode({ ...c, liveDeviceIds: [...c.liveDeviceIds], sentAtMs: BigInt(c.sentAtMs) }), `${c.messageId}:${c.userId}`);
 }

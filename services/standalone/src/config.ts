@@ -3,6 +3,7 @@ import { parseEnv, port, positiveInt, z } from "@messenger/config";
 import { gatewayLimitsEnv } from "@messenger/gateway";
 import { groupsLimitsEnv } from "@messenger/groups";
 import { mediaEnv } from "@messenger/media";
+import { providersEnv } from "@messenger/push";
 import { archiveEnv, historyEnv, retentionSweepEnv } from "@messenger/store";
 
 /** The environment of the one-process system; every variable is listed in the README. */
@@ -36,6 +37,7 @@ export const standaloneEnv = z.object({
   ...groupsLimitsEnv,
   ...gatewayLimitsEnv,
   ...mediaEnv,
+  ...providersEnv,
 });
 
 export type StandaloneConfig = z.infer<typeof standaloneEnv>;

@@ -9,12 +9,14 @@ import { createLogger, type Logger } from "@messenger/logging";
 import { createMediaAppFromEnv, type MediaApp } from "@messenger/media";
 import { createPresenceApp, openSqliteLastSeenStore } from "@messenger/presence";
 import { DevicesService } from "@messenger/proto/accounts/v1/devices_service";
+import { PushTargetsService } from "@messenger/proto/accounts/v1/push_targets_service";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { MediaRefsService } from "@messenger/proto/media/v1/media_refs_service";
 import { PresenceAudienceService, SessionService } from "@messenger/proto/presence/v1/presence_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
+import { createMemorySentMarks, createPushApp, providersFromEnv } from "@messenger/push";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
 import { createDirectTransport, createServiceMetrics, instrumentRoute, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
 import { archiveFromEnv, archiveMetrics, createStoreApp, historyRepositoryFromEnv, retentionMetrics, retentionSweepFromEnv, storeWriteMetrics, type StoreApp } from "@messenger/store";
@@ -113,6 +115,18 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     { ...defaultRouterSettings, largeGroupThreshold: config.LARGE_GROUP_THRESHOLD, largeGroupWindowMs: config.LARGE_GROUP_WINDOW_MS },
   );
   const routerClient = createClient(RouterService, internal.transport);
+  const push = createPushApp({
+    queue: offline,
+    // Poison candidates are kept here, unconsumed, for inspection (the cluster keeps them in a JetStream stream).
+    deadLetters: createMemoryQueue(),
+    targets: createClient(PushTargetsService, internal.transport),
+    store: storeClient,
+    providers: providersFromEnv(config, config.DATA_DIR),
+    marks: createMemorySentMarks({ keepMs: 24 * 3600 * 1000 }),
+    verifier,
+    metrics,
+    log: log.child({ component: "push" }),
+  });
   const groups = createGroupsApp({
     verifier,
     store: storeClient,
@@ -145,7 +159,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     },
   );
 
-  const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...media.routes, ...router.routes, ...groups.routes, ...gateway.routes].map((r) =>
+  const routes: ServiceRoute[] = [...accounts.routes, ...store.routes, ...presence.routes, ...media.routes, ...router.routes, ...groups.routes, ...push.routes, ...gateway.routes].map((r) =>
     instrumentRoute(r, log, metrics),
   );
   internal.bind(createDirectTransport(routes));
@@ -181,6 +195,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   });
 
   httpPort = http.port;
+  await push.start();
 
   return {
     grpcPort: grpc.port,
@@ -196,6 +211,7 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
       await presence.close();
       await lastSeen.close();
       await router.close();
+      await push.close();
       await media.close();
       await Promise.all([store.close(), accounts.close(), bus.close(), registry.close(), offline.close()]);
     },

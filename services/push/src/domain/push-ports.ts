@@ -26,6 +26,8 @@ export interface PushTargets {
   readonly doNotDisturb: boolean;
   /** The conversation is muted now: nothing visible, badge updates only. */
   readonly muted: boolean;
+  /** The display name of the message's author, for a preview; empty when unknown. */
+  readonly senderName: string;
 }
 
 /**

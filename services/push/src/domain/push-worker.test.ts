@@ -42,6 +42,7 @@ function world(opts: { targets?: Partial<PushTargets>; delivered?: Record<string
     previews: false,
     doNotDisturb: false,
     muted: false,
+    senderName: "alice",
     ...opts.targets,
   };
   const webP = scripted("web_push", opts.web);
@@ -64,9 +65,11 @@ function world(opts: { targets?: Partial<PushTargets>; delivered?: Record<string
     createPushWorker({
       targets: { get: async () => targets, remove: async (_u, d) => void removed.push(d) },
       history: {
-        deliveredSeqs: async (_u, _c, ids) => new Map(ids.flatMap((id) => (opts.delivered?.[id] !== undefined ? [[id, opts.delivered[id]!] as const] : []))),
-        unreadCount: async () => 3,
-        preview: async () => ({ senderName: "alice", text: "hi bob" }),
+        context: async (_u, _c, _seq, ids, withPreview) => ({
+          deliveredSeqs: new Map(ids.flatMap((id) => (opts.delivered?.[id] !== undefined ? [[id, opts.delivered[id]!] as const] : []))),
+          unreadCount: 3,
+          previewText: withPreview ? "hi bob" : undefined,
+        }),
       },
       providers: new Map([
         ["web_push", webP.provider],

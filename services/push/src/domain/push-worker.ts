@@ -4,19 +4,28 @@ import type { SentMarks } from "./sent-marks.js";
 
 /** What the worker asks of accounts. */
 export interface PushTargetsSource {
-  get(userId: string, conversationId: string): Promise<PushTargets>;
+  /** The user's registered devices and settings for the conversation, with the author's name. */
+  get(userId: string, conversationId: string, senderUserId: string): Promise<PushTargets>;
   /** Deletes the device's registration if it is still this one (a provider said it is gone). */
   remove(userId: string, deviceId: string, registration: PushRegistration): Promise<void>;
 }
 
-/** What the worker asks of the store. */
+/** What the worker asks of the store, in one call per candidate. */
 export interface PushHistorySource {
-  /** The devices' delivered watermarks in the conversation (0 / absent: nothing). */
-  deliveredSeqs(userId: string, conversationId: string, deviceIds: readonly string[]): Promise<ReadonlyMap<string, bigint>>;
-  /** The user's unread messages over every conversation: the badge. */
-  unreadCount(userId: string): Promise<number>;
-  /** The message's sender name and text for a preview; undefined when it has none to show (media, ciphertext, gone). */
-  preview(userId: string, conversationId: string, seq: bigint): Promise<{ senderName: string; text: string } | undefined>;
+  context(
+    userId: string,
+    conversationId: string,
+    seq: bigint,
+    deviceIds: readonly string[],
+    withPreview: boolean,
+  ): Promise<{
+    /** The devices' delivered watermarks in the conversation (absent: nothing). */
+    readonly deliveredSeqs: ReadonlyMap<string, bigint>;
+    /** The user's unread messages over their inbox: the badge. */
+    readonly unreadCount: number;
+    /** The text for a preview; undefined when there is none to show (media, ciphertext, gone). */
+    readonly previewText: string | undefined;
+  }>;
 }
 
 /** What the worker reports (metrics). */
@@ -129,24 +138,22 @@ export function createPushWorker(deps: {
       deps.events.deadLettered("max_deliveries");
       return;
     }
-    const targets = await deps.targets.get(c.userId, c.conversationId);
+    const targets = await deps.targets.get(c.userId, c.conversationId, c.senderUserId);
     const live = new Set(c.liveDeviceIds);
     const offline = targets.devices.filter((d) => !live.has(d.deviceId));
     for (let i = offline.length; i < targets.devices.length; i++) deps.events.skipped("live");
     if (targets.devices.length === 0) deps.events.skipped("no_registration");
     if (offline.length === 0) return;
+    const visible = c.kind === "message" && !targets.muted && !targets.doNotDisturb;
+    const context = await deps.history.context(c.userId, c.conversationId, c.seq, offline.map((d) => d.deviceId), visible && targets.previews);
     let owed = offline;
     if (c.kind === "message") {
-      const delivered = await deps.history.deliveredSeqs(c.userId, c.conversationId, offline.map((d) => d.deviceId));
-      owed = offline.filter((d) => (delivered.get(d.deviceId) ?? 0n) < c.seq);
+      owed = offline.filter((d) => (context.deliveredSeqs.get(d.deviceId) ?? 0n) < c.seq);
       for (let i = owed.length; i < offline.length; i++) deps.events.skipped("delivered");
       if (owed.length === 0) return;
     }
-    const visible = c.kind === "message" && !targets.muted && !targets.doNotDisturb;
-    const [badge, preview] = await Promise.all([
-      deps.history.unreadCount(c.userId),
-      visible && targets.previews ? deps.history.preview(c.userId, c.conversationId, c.seq) : Promise.resolve(undefined),
-    ]);
+    const badge = context.unreadCount;
+    const preview = context.previewText === undefined ? undefined : { senderName: targets.senderName || c.senderUserId, text: context.previewText };
     const results = await Promise.allSettled(
       owed.map((device) =>
         sendOne(c, device, {

@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { SessionRecord } from "@messenger/bus";
 import { createLogger } from "@messenger/logging";
 import { MessageSchema, type Message } from "@messenger/proto/chat/v1/types";
@@ -14,7 +15,7 @@ const log = createLogger("router-test", "silent");
 const session = (sessionId: string, userId: string, gatewayId: string, deviceId = sessionId): SessionRecord => ({ sessionId, userId, deviceId, gatewayId });
 const open = (userId: string, fromSeq = 1): MemberRange => ({ userId, fromSeq, toSeq: 0 });
 const message = (seq: number, sender: string): Message =>
-  create(MessageSchema, { id: `m${seq}`, conversationId: "g1", seq: BigInt(seq), senderUserId: sender, body: { case: "text", value: `hi ${seq}` } });
+  create(MessageSchema, { id: `m${seq}`, conversationId: "g1", seq: BigInt(seq), senderUserId: sender, body: { case: "text", value: `hi ${seq}` }, sentAt: timestampFromMs(1_000 + seq) });
 
 function delivery(ranges: readonly MemberRange[], sessions: SessionLookup, queue: QueuePushCandidate, maxBacklog = 1024) {
   const published: { gatewayId: string; userIds: string[]; frame: Frame }[] = [];
@@ -51,8 +52,8 @@ describe("MessageDelivery: push candidates, per device", () => {
     // Bob's laptop is online, his phone is not: he is still a candidate, the laptop listed,
     // so the push worker can reach the phone.
     expect(queued.sort(byUser)).toEqual([
-      { userId: "bob", conversationId: "g1", messageId: "m5", seq: 5n, senderUserId: "alice", liveDeviceIds: ["laptop"] },
-      { userId: "carol", conversationId: "g1", messageId: "m5", seq: 5n, senderUserId: "alice", liveDeviceIds: [] },
+      { userId: "bob", conversationId: "g1", messageId: "m5", seq: 5n, senderUserId: "alice", liveDeviceIds: ["laptop"], sentAtMs: 1_005 },
+      { userId: "carol", conversationId: "g1", messageId: "m5", seq: 5n, senderUserId: "alice", liveDeviceIds: [], sentAtMs: 1_005 },
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Logger } from "@messenger/logging";
 import type { Message } from "@messenger/proto/chat/v1/types";
 import { membersAt } from "./member-ranges.js";
@@ -118,7 +119,7 @@ export class MessageDelivery {
         plan.publishes.push({ gatewayId, userIds, frame, exclude: item.excludeSessionId });
       }
       plan.pushes.push({
-        message: { conversationId: m.conversationId, messageId: m.id, seq: m.seq, senderUserId: m.senderUserId },
+        message: { conversationId: m.conversationId, messageId: m.id, seq: m.seq, senderUserId: m.senderUserId, sentAtMs: m.sentAt ? timestampMs(m.sentAt) : 0 },
         recipients: pushRecipients(recipients, m.senderUserId, sessions),
         large,
       });

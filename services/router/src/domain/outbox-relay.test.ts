@@ -143,7 +143,7 @@ describe("OutboxRelay", () => {
     expect(store.keys()).toEqual([]);
     // The memory queue hands over in publish order: a second copy would come before this
     // marker, published after both passes.
-    await pushCandidateQueue(memoryQueue)({ userId: "x", conversationId: "c", messageId: "marker", seq: 1n, senderUserId: "y", liveDeviceIds: [] });
+    await pushCandidateQueue(memoryQueue)({ userId: "x", conversationId: "c", messageId: "marker", seq: 1n, senderUserId: "y", liveDeviceIds: [], sentAtMs: 0 });
     await eventually(() => got.some((n) => n.messageId === "marker"), "the marker");
     expect(got.map((n) => `${n.userId}:${n.messageId}`)).toEqual(["bob:m1", "x:marker"]);
   });

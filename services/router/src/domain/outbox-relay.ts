@@ -91,7 +91,7 @@ export class OutboxRelay {
     const sessions = new SessionIndex(await this.deps.sessions.sessionsOf([...new Set(targets.flatMap((t) => t.recipients))]));
     return Promise.all(
       targets.map(({ entry, recipients, large }) => {
-        const message = { conversationId: entry.conversationId, messageId: entry.messageId, seq: entry.seq, senderUserId: entry.senderUserId };
+        const message = { conversationId: entry.conversationId, messageId: entry.messageId, seq: entry.seq, senderUserId: entry.senderUserId, sentAtMs: entry.sentAtMs };
         const candidates = pushRecipients(recipients, entry.senderUserId, sessions);
         return large ? this.deps.pushes.coalesce(message, candidates) : this.deps.pushes.notify(message, candidates);
       }),

@@ -25,6 +25,8 @@ export interface PushCandidate {
   readonly seq: bigint;
   readonly senderUserId: string;
   readonly liveDeviceIds: readonly string[];
+  /** When the message was stored (epoch ms). */
+  readonly sentAtMs: number;
 }
 
 /**

@@ -9,6 +9,8 @@ export interface NotifiedMessage {
   readonly messageId: string;
   readonly seq: bigint;
   readonly senderUserId: string;
+  /** When it was stored (epoch ms). */
+  readonly sentAtMs: number;
 }
 
 /** What the notifier reports, for metrics. */
@@ -91,7 +93,7 @@ export class PushNotifier {
   private async send(m: NotifiedMessage, recipients: readonly (readonly [string, readonly string[]])[], keys: readonly OutboxKey[]): Promise<boolean> {
     const results = await Promise.allSettled(
       recipients.map(async ([userId, liveDeviceIds]) =>
-        this.deps.queue({ userId, conversationId: m.conversationId, messageId: m.messageId, seq: m.seq, senderUserId: m.senderUserId, liveDeviceIds }),
+        this.deps.queue({ userId, conversationId: m.conversationId, messageId: m.messageId, seq: m.seq, senderUserId: m.senderUserId, liveDeviceIds, sentAtMs: m.sentAtMs }),
       ),
     );
     const failed = results.filter((r) => r.status === "rejected");
