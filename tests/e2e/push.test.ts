@@ -77,6 +77,29 @@ describe("push notifications over Web Push, end to end", () => {
     expect(silent.payload).toMatchObject({ badge: 2 });
   });
 
+  it("a read on the phone sends the offline laptop a silent badge update that clears the conversation, and do-not-disturb keeps pushes silent", { timeout: 30_000 }, async () => {
+    const alice = await user();
+    await alice.connect();
+    const { phone, browser } = await bobWithOfflineLaptop();
+    await makeContacts(alice, phone);
+    const conv = await alice.openDirect(phone.user!.id);
+    const m = await alice.send(conv.id, "read me");
+    await eventually(() => payloads(browser).length === 1, "the message's push");
+    expect(payloads(browser)[0]).toMatchObject({ type: "message", badge: 1 });
+    phone.markRead(conv.id, m.seq);
+    await eventually(() => payloads(browser).length === 2, "the read's silent push");
+    const read = pushService.receivedBy(browser)[1]!;
+    expect(read.payload).toEqual({ type: "read", conversation_id: conv.id, seq: String(m.seq), message_id: `read:${conv.id}:${m.seq}`, badge: 0 });
+    expect(read.headers.urgency).toBe("normal");
+    expect(read.headers.topic).toBe(pushService.receivedBy(browser)[0]!.headers.topic);
+
+    await phone.notifications.updateSettings({ doNotDisturb: "forever" });
+    await alice.send(conv.id, "during do-not-disturb");
+    await eventually(() => payloads(browser).length === 3, "a silent push during do-not-disturb");
+    expect(pushService.receivedBy(browser)[2]!.headers.urgency).toBe("normal");
+    expect(payloads(browser)[2]).toMatchObject({ type: "message", badge: 1 });
+  });
+
   it("retries a 503 after its Retry-After, and deletes a registration the push service says is gone (410)", { timeout: 30_000 }, async () => {
     const alice = await user();
     await alice.connect();

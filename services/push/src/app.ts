@@ -128,7 +128,7 @@ export function createPushApp(deps: {
         try {
           const n = offlineNotificationCodec.decode(data);
           if (!n.userId || !n.conversationId || !n.messageId) throw new Error("a push candidate needs user_id, conversation_id and message_id");
-          candidate = { kind: "message", userId: n.userId, conversationId: n.conversationId, messageId: n.messageId, seq: n.seq, senderUserId: n.senderUserId, liveDeviceIds: n.liveDeviceIds, storedAtMs: Number(n.sentAtMs) };
+          candidate = { kind: n.read ? "read" : "message", userId: n.userId, conversationId: n.conversationId, messageId: n.messageId, seq: n.seq, senderUserId: n.senderUserId, liveDeviceIds: n.liveDeviceIds, storedAtMs: Number(n.sentAtMs) };
         } catch (err) {
           await deps.deadLetters.publish(pushDeadLetterSubject, data);
           events.deadLettered("undecodable");

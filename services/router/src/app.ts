@@ -1,3 +1,4 @@
+import { readPushes } from "./domain/read-pushes.js";
 import { Code, type Client } from "@connectrpc/connect";
 import { deliveryCodec, subjects, type Bus, type DurableQueue, type SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
@@ -134,6 +135,7 @@ export function createRouterApp(deps: RouterDeps, settings: RouterSettings = def
         sessions,
         publish,
         largeGroupThreshold: settings.largeGroupThreshold,
+        readMoved: readPushes({ sessions, queue, log: deps.log }),
         // Well inside the gateway's deadline on this call: a media service that hangs holds
         // back only the media sends (and what their devices sent after), never the call.
         resolveMedia: async (items) =>

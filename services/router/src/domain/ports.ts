@@ -27,6 +27,8 @@ export interface PushCandidate {
   readonly liveDeviceIds: readonly string[];
   /** When the message was stored (epoch ms). */
   readonly sentAtMs: number;
+  /** A read on one of the user's devices, not a message (see OfflineNotification.read). */
+  readonly read?: boolean;
 }
 
 /**

@@ -6,6 +6,7 @@ import { route, type ServiceRoute } from "@messenger/rpc";
 import type { MessageDelivery } from "../domain/deliver-messages.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
 import type { PublishToGateway, SessionLookup } from "../domain/ports.js";
+import type { ReadMoved } from "../domain/read-pushes.js";
 import type { ReceiptFanout } from "../domain/receipt-fanout.js";
 import { resolveMediaBodies, type ResolveMedia } from "../domain/resolve-media.js";
 import { setTyping } from "../domain/typing.js";
@@ -23,6 +24,8 @@ export interface RouterHandlerDeps {
   readonly largeGroupThreshold: number;
   /** Vouches for the media references of messages about to be stored. */
   readonly resolveMedia: ResolveMedia;
+  /** Tells the push worker of reads that moved a user's read watermark (badge updates). */
+  readonly readMoved?: (reads: readonly ReadMoved[]) => void;
 }
 
 /**
@@ -87,6 +90,14 @@ export function routerRoute(deps: RouterHandlerDeps): ServiceRoute {
                 excludeSessionId: item.sender?.sessionId ?? "",
               },
             ];
+          }),
+        );
+        deps.readMoved?.(
+          res.results.flatMap((r, i) => {
+            const item = req.items[i]!;
+            // This device's read mark is now the user's: the user's other devices hear of it.
+            if (!r.changed || !r.receipt || item.readSeq === 0n || r.receipt.readSeq !== item.readSeq) return [];
+            return [{ userId: item.sender?.userId ?? "", conversationId: item.conversationId, readSeq: item.readSeq }];
           }),
         );
         return { results: res.results.map((r) => ({ receipt: r.receipt, errorCode: r.errorCode, errorMessage: r.errorMessage })) };

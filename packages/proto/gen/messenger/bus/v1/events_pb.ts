@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/bus/v1/events.proto.
  */
 export const file_messenger_bus_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDIqUBChNPZmZsaW5lTm90aWZpY2F0aW9uEg8KB3VzZXJfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgEEhYKDnNlbmRlcl91c2VyX2lkGAUgASgJEhcKD2xpdmVfZGV2aWNlX2lkcxgGIAMoCRISCgpzZW50X2F0X21zGAcgASgDYgZwcm90bzM", [file_messenger_gateway_v1_gateway_service]);
+  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDIrMBChNPZmZsaW5lTm90aWZpY2F0aW9uEg8KB3VzZXJfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgEEhYKDnNlbmRlcl91c2VyX2lkGAUgASgJEhcKD2xpdmVfZGV2aWNlX2lkcxgGIAMoCRISCgpzZW50X2F0X21zGAcgASgDEgwKBHJlYWQYCCABKAhiBnByb3RvMw", [file_messenger_gateway_v1_gateway_service]);
 
 /**
  * Delivery is published to one gateway's subject: push the frame to every local session
@@ -184,6 +184,15 @@ export type OfflineNotification = Message<"messenger.bus.v1.OfflineNotification"
    * @generated from field: int64 sent_at_ms = 7;
    */
   sentAtMs: bigint;
+
+  /**
+   * True: not a message but a read. The user read the conversation up to seq on one of their
+   * devices; the others get a silent badge update that also clears what they show for it.
+   * message_id is then "read:<conversation_id>:<seq>" and sender_user_id empty.
+   *
+   * @generated from field: bool read = 8;
+   */
+  read: boolean;
 };
 
 /**
