@@ -98,17 +98,17 @@ const row = (name: string, detail: string): void => void console.log(`  ${name.p
 console.log("\nmessenger cluster is up:");
 row("data", dataDir ? `${cluster.dataDir} (DATA_DIR; kept across runs)` : `${cluster.dataDir} (temporary: deleted on stop)`);
 row("nats", `${cluster.nats.url}, pid ${cluster.nats.pid}`);
-for (const [name, p] of [["accounts", cluster.accounts], ["store", cluster.store], ["presence", cluster.presence], ["media", cluster.media], ["router", cluster.router], ["groups", cluster.groups]] as const) {
-  row(name, `internal gRPC 127.0.0.1:${p.internalGrpcPort}${p.grpcPort ? `, public gRPC 127.0.0.1:${p.grpcPort}` : ""}, http://127.0.0.1:${p.httpPort} (/metrics), pid ${p.child.pid}`);
+for (const p of [cluster.accounts, cluster.store, cluster.presence, cluster.media, cluster.router, cluster.groups, ...cluster.push]) {
+  row(p.name, `internal gRPC 127.0.0.1:${p.internalGrpcPort}${p.grpcPort ? `, public gRPC 127.0.0.1:${p.grpcPort}` : ""}, http://127.0.0.1:${p.httpPort} (/metrics), pid ${p.child.pid}`);
 }
 for (const g of cluster.gateways) row(g.name, `gRPC 127.0.0.1:${g.grpcPort} (clients connect here), http://127.0.0.1:${g.httpPort} (/metrics), pid ${g.child.pid}`);
 console.log(`\nChat: npm run chat -- chat <you> <peer> --url ${cluster.gatewayUrls().join(",")}\nCtrl-C stops everything.\n`);
 
 stopNow = (): void => {
-  console.log("stopping the cluster: gateways, then groups, router, media, presence, store, accounts, nats-server (Ctrl-C again kills them at once) ...");
+  console.log("stopping the cluster: gateways, then groups, router, push, media, presence, store, accounts, nats-server (Ctrl-C again kills them at once) ...");
   cluster.stop().then(
     () => {
-      const services = [...cluster.gateways, cluster.groups, cluster.router, cluster.presence, cluster.store, cluster.accounts];
+      const services = [...cluster.gateways, cluster.groups, cluster.router, ...cluster.push, cluster.media, cluster.presence, cluster.store, cluster.accounts];
       const unclean = services.filter((p) => p.child.exitCode !== 0);
       for (const p of unclean) console.error(`${p.name} did not stop cleanly (exit ${p.child.exitCode ?? p.child.signalCode}); see its log`);
       console.log("stopped");

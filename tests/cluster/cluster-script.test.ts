@@ -114,7 +114,7 @@ describe("npm run cluster", () => {
     // The services were stopped by the script (SIGTERM), not reached by the terminal's SIGINT.
     expect(first.output).not.toContain('"signal":"SIGINT"');
     const stopped = first.stoppedLines();
-    const order = ["gateway-1", "groups", "router", "media", "presence", "store", "accounts", "nats"];
+    const order = ["gateway-1", "groups", "router", "push", "media", "presence", "store", "accounts", "nats"];
     expect([...stopped.keys()].sort()).toEqual([...order].sort());
     expect([...stopped.entries()].sort((a, b) => a[1] - b[1]).map(([name]) => name)).toEqual(order);
     expect(await accepts(natsPort)).toBe(false);
@@ -141,8 +141,8 @@ describe("npm run cluster", () => {
     const summary = run.output.slice(run.output.lastIndexOf("messenger cluster is up:"));
     const ports = [...summary.matchAll(/127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
     const pids = [...summary.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
-    expect(ports.length).toBeGreaterThanOrEqual(8 * 2);
-    expect(pids).toHaveLength(8);
+    expect(ports.length).toBeGreaterThanOrEqual(9 * 2);
+    expect(pids).toHaveLength(9);
     for (const port of ports) expect(await accepts(port)).toBe(true);
     expect(pids.filter(running)).toEqual(pids);
     // Only the script: its services are in process groups of their own and get no signal.

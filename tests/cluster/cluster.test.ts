@@ -17,7 +17,7 @@ import { RawMember } from "../support/raw-member.js";
 let cluster: LocalCluster;
 const clients: MessengerClient[] = [];
 beforeAll(async () => {
-  cluster = await startCluster({ gateways: 2, env: { HEARTBEAT_INTERVAL_MS: "500", PRESENCE_ANNOUNCE_WINDOW_MS: "300", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000", RETENTION_SWEEP_INTERVAL_MS: "300" } });
+  cluster = await startCluster({ gateways: 2, pushWorkers: 0, env: { HEARTBEAT_INTERVAL_MS: "500", PRESENCE_ANNOUNCE_WINDOW_MS: "300", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000", RETENTION_SWEEP_INTERVAL_MS: "300" } });
 }, 120_000);
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));

@@ -14,6 +14,8 @@ let cluster: LocalCluster;
 const clients: MessengerClient[] = [];
 beforeAll(async () => {
   cluster = await startCluster({
+    // The test reads the push candidates itself: no push worker takes them first.
+    pushWorkers: 0,
     gateways: 1,
     env: {
       SCRYPT_LOG_N: "12",

@@ -21,6 +21,8 @@ let a: Api;
 const members: RawMember[] = [];
 beforeAll(async () => {
   cluster = await startCluster({
+    // The test reads the push candidates itself: no push worker takes them first.
+    pushWorkers: 0,
     gateways: 2,
     env: { HEARTBEAT_INTERVAL_MS: "2000", SCRYPT_LOG_N: "12", LOG_LEVEL: "warn", SHUTDOWN_GRACE_MS: "2000", REGISTRY_MIRROR_DELAY_MS: String(mirrorDelayMs) },
   });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { DurableQueue } from "./durable-queue.js";
+import { RedeliverLaterError, type DurableQueue } from "./durable-queue.js";
 
 const text = (d: Uint8Array): string => new TextDecoder().decode(d);
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -55,6 +55,41 @@ export function durableQueueContract(adapter: string, open: () => Promise<Durabl
       await until(() => seen.includes("poison#3") && seen.includes("fine#1"), "the third attempt of the failing message and the other one");
       expect(seen.filter((s) => s.startsWith("poison"))).toEqual(["poison#1", "poison#2", "poison#3"]);
       expect(seen.filter((s) => s.startsWith("fine"))).toEqual(["fine#1"]);
+    });
+
+    it("goes on with the next messages while a failed one waits for its RedeliverLaterError delay", async () => {
+      await q.publish("messenger.offline.u1", bytes("later"));
+      await q.publish("messenger.offline.u1", bytes("now"));
+      const seen: { what: string; at: number; attempt: number }[] = [];
+      const start = Date.now();
+      await q.consume("push", async (d, _subject, { attempt }) => {
+        seen.push({ what: text(d), at: Date.now() - start, attempt });
+        if (text(d) === "later" && attempt === 1) throw new RedeliverLaterError("provider said Retry-After", 600);
+      });
+      await until(() => seen.length === 3, "three deliveries");
+      expect(seen.map((s) => `${s.what}#${s.attempt}`)).toEqual(["later#1", "now#1", "later#2"]);
+      // "now" did not wait behind it; the second "later" waited its delay.
+      expect(seen[1]!.at).toBeLessThan(500);
+      expect(seen[2]!.at - seen[0]!.at).toBeGreaterThanOrEqual(550);
+    });
+
+    it("handles up to `concurrency` messages at once when asked", async () => {
+      for (let i = 0; i < 8; i++) await q.publish("messenger.offline.u1", bytes(`c${i}`));
+      let running = 0;
+      let most = 0;
+      let done = 0;
+      await q.consume(
+        "push",
+        async () => {
+          most = Math.max(most, ++running);
+          await new Promise((r) => setTimeout(r, 50));
+          running--;
+          done++;
+        },
+        { concurrency: 4 },
+      );
+      await until(() => done === 8, "eight handled");
+      expect(most).toBe(4);
     });
 
     it("drops a repeated publish with the same dedup id", async () => {

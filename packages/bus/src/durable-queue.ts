@@ -10,8 +10,30 @@ export interface QueueDelivery {
   readonly attempt: number;
 }
 
-/** A consumer's handler: resolving acknowledges the message, throwing has it delivered again later. */
+/**
+ * A consumer's handler: resolving acknowledges the message, throwing has it delivered again
+ * later — after `afterMs` for a RedeliverLaterError, after the queue's retry delay otherwise.
+ * Either way the queue goes on with other messages meanwhile.
+ */
 export type QueueHandler = (data: Uint8Array, subject: string, delivery: QueueDelivery) => Promise<void>;
+
+/** Thrown by a handler to have its message delivered again no sooner than `afterMs` (a provider's Retry-After, a backoff). */
+export class RedeliverLaterError extends Error {
+  override readonly name: string = "RedeliverLaterError";
+  constructor(
+    message: string,
+    readonly afterMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** How a consumer takes messages. */
+export interface ConsumeOptions {
+  /** Messages handled at once by this consumer (default 1: one after the other, in order while none fails). */
+  readonly concurrency?: number;
+}
 
 /**
  * The queue did not store a message: its server is unreachable or did not confirm in time.
@@ -39,38 +61,50 @@ export interface DurableQueue {
    */
   publish(subject: string, data: Uint8Array, dedupId?: string): Promise<void>;
   /** Consumers sharing a `group` split the messages between them; the group's position survives restarts. */
-  consume(group: string, handler: QueueHandler): Promise<Subscription>;
+  consume(group: string, handler: QueueHandler, opts?: ConsumeOptions): Promise<Subscription>;
   close(): Promise<void>;
+}
+
+/** The delay before a failed message comes back. */
+export function redeliveryDelay(err: unknown, retryMs: number): number {
+  return err instanceof RedeliverLaterError ? Math.max(0, err.afterMs) : retryMs;
 }
 
 /**
  * The in-process queue of the one-process system: kept in memory until consumed (so not
- * durable across a restart of that process, which the embedded mode accepts), redelivered
- * after `retryMs` when a handler throws.
+ * durable across a restart of that process, which the embedded mode accepts). A message whose
+ * handler throws leaves the line and comes back after its delay (`retryMs`, or the
+ * RedeliverLaterError's), so it never holds up the others.
  */
 export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number; dedupWindow?: number } = {}): DurableQueue {
   const dedupWindow = opts.dedupWindow ?? 100_000;
-  const pending: { subject: string; data: Uint8Array; attempts: number }[] = [];
+  const retryMs = opts.retryMs ?? 1_000;
+  type Item = { subject: string; data: Uint8Array; attempts: number };
+  const pending: Item[] = [];
   const seen = new Set<string>();
-  const handlers: QueueHandler[] = [];
-  let pumping = false;
+  const handlers: { handler: QueueHandler; concurrency: number }[] = [];
+  const waiting = new Set<NodeJS.Timeout>();
+  let inFlight = 0;
   let next = 0;
-  const pump = async (): Promise<void> => {
-    if (pumping) return;
-    pumping = true;
-    try {
-      while (pending.length > 0 && handlers.length > 0) {
-        const item = pending[0]!;
-        const handler = handlers[next++ % handlers.length]!;
-        try {
-          await handler(item.data, item.subject, { attempt: ++item.attempts });
-          pending.shift();
-        } catch {
-          await new Promise((r) => setTimeout(r, opts.retryMs ?? 1_000));
-        }
-      }
-    } finally {
-      pumping = false;
+  const pump = (): void => {
+    const concurrency = Math.max(1, ...handlers.map((h) => h.concurrency));
+    while (pending.length > 0 && handlers.length > 0 && inFlight < concurrency) {
+      const item = pending.shift()!;
+      const { handler } = handlers[next++ % handlers.length]!;
+      inFlight++;
+      handler(item.data, item.subject, { attempt: ++item.attempts })
+        .catch((err: unknown) => {
+          const timer = setTimeout(() => {
+            waiting.delete(timer);
+            pending.push(item);
+            pump();
+          }, redeliveryDelay(err, retryMs));
+          waiting.add(timer);
+        })
+        .finally(() => {
+          inFlight--;
+          pump();
+        });
     }
   };
   return {
@@ -85,20 +119,23 @@ export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number;
       // Without a consumer the oldest entries go first, so memory stays bounded.
       if (pending.length >= (opts.maxPending ?? 100_000)) pending.shift();
       pending.push({ subject, data, attempts: 0 });
-      void pump();
+      pump();
     },
-    async consume(_group, handler) {
-      handlers.push(handler);
-      void pump();
+    async consume(_group, handler, consumeOpts) {
+      const entry = { handler, concurrency: consumeOpts?.concurrency ?? 1 };
+      handlers.push(entry);
+      pump();
       return {
         unsubscribe() {
-          const i = handlers.indexOf(handler);
+          const i = handlers.indexOf(entry);
           if (i >= 0) handlers.splice(i, 1);
         },
       };
     },
     async close() {
       handlers.length = 0;
+      for (const t of waiting) clearTimeout(t);
+      waiting.clear();
     },
   };
 }

@@ -4,5 +4,5 @@ export { subjects, deliveryCodec, offlineNotificationCodec, offlineStream, pushW
 export { fanOut } from "./fanout.js";
 export { createNatsBus } from "./nats-bus.js";
 export { createNatsSessionRegistry, registryBuckets, type NatsSessionRegistryOptions } from "./nats-session-registry.js";
-export { createMemoryQueue, QueueUnavailableError, type DurableQueue, type QueueDelivery, type QueueHandler } from "./durable-queue.js";
+export { createMemoryQueue, QueueUnavailableError, RedeliverLaterError, type ConsumeOptions, type DurableQueue, type QueueDelivery, type QueueHandler } from "./durable-queue.js";
 export { createJetStreamQueue, type JetStreamQueueOptions, type QueueStream } from "./jetstream-queue.js";

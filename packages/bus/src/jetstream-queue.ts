@@ -1,7 +1,7 @@
 import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Subscription } from "./bus.js";
-import { QueueUnavailableError, type DurableQueue } from "./durable-queue.js";
+import { QueueUnavailableError, redeliveryDelay, type DurableQueue } from "./durable-queue.js";
 
 /** A JetStream stream used as a work queue. */
 export interface QueueStream {
@@ -71,7 +71,8 @@ export async function createJetStreamQueue(nc: NatsConnection, stream: QueueStre
         throw new QueueUnavailableError(`queue ${stream.name}: the message was not stored`, { cause: err });
       }
     },
-    async consume(group, handler): Promise<Subscription> {
+    async consume(group, handler, consumeOpts): Promise<Subscription> {
+      const concurrency = Math.max(1, consumeOpts?.concurrency ?? 1);
       try {
         await jsm.consumers.info(stream.name, group);
       } catch {
@@ -88,14 +89,25 @@ export async function createJetStreamQueue(nc: NatsConnection, stream: QueueStre
             const messages = await consumer.consume();
             current = messages;
             if (stopped) void messages.stop();
+            const inFlight = new Set<Promise<void>>();
             for await (const m of messages) {
-              try {
-                await handler(m.data, m.subject, { attempt: m.info.deliveryCount });
-                m.ack();
-              } catch {
-                m.nak(opts.retryMs ?? 1_000);
-              }
+              const handled = (async () => {
+                // A handler slower than the ack wait must not have its message handed to another consumer meanwhile.
+                const keepAlive = setInterval(() => m.working(), 10_000);
+                try {
+                  await handler(m.data, m.subject, { attempt: m.info.deliveryCount });
+                  m.ack();
+                } catch (err) {
+                  m.nak(redeliveryDelay(err, opts.retryMs ?? 1_000));
+                } finally {
+                  clearInterval(keepAlive);
+                }
+              })();
+              inFlight.add(handled);
+              void handled.finally(() => inFlight.delete(handled));
+              if (inFlight.size >= concurrency) await Promise.race(inFlight);
             }
+            await Promise.all(inFlight);
           } catch (err) {
             if (stopped) return;
             if (opts.onError) opts.onError(err);

@@ -21,7 +21,7 @@ process.once("exit", () => {
 });
 
 /** The services a local cluster runs, one OS process each. */
-export type ServiceName = "accounts" | "store" | "presence" | "media" | "router" | "groups" | "gateway";
+export type ServiceName = "accounts" | "store" | "presence" | "media" | "router" | "groups" | "push" | "gateway";
 
 /** One service process of a local cluster. */
 export interface ServiceProcess {
@@ -46,6 +46,12 @@ export interface ServiceProcess {
 /** Options of a local cluster. */
 export interface ClusterOptions {
   readonly gateways?: number;
+  /**
+   * Push worker replicas, sharing the offline queue's consumer group (default 1). 0 starts
+   * none, for tests that consume the queue themselves; the gateways then forward
+   * PushConfigService to a port nobody listens on (UNAVAILABLE).
+   */
+  readonly pushWorkers?: number;
   /** Public gRPC ports of the gateways; 0 (any free port) each by default. */
   readonly gatewayPorts?: readonly number[];
   /** Extra environment for every service (e.g. HEARTBEAT_INTERVAL_MS). */
@@ -77,6 +83,8 @@ export interface LocalCluster {
   readonly media: ServiceProcess;
   readonly router: ServiceProcess;
   readonly groups: ServiceProcess;
+  /** The push worker replicas (`push`, `push-2`, …); the gateways forward PushConfigService to the first. */
+  readonly push: ServiceProcess[];
   readonly gateways: ServiceProcess[];
   /** The data directory (see ClusterOptions.dataDir). */
   readonly dataDir: string;
@@ -85,9 +93,9 @@ export interface LocalCluster {
   /**
    * Stops every process, each with its graceful drain, in dependency order: the gateways
    * first (their clients get go_away and their sessions are deregistered while the other
-   * services still answer), then groups, router, media, presence, store and accounts, one after
-   * the other (each before the services it calls), and nats-server last, once no service
-   * needs it for its own drain. A temporary data directory is deleted.
+   * services still answer), then groups, router, the push workers, media, presence, store
+   * and accounts, one after the other (each before the services it calls), and nats-server
+   * last, once no service needs it for its own drain. A temporary data directory is deleted.
    */
   stop(): Promise<void>;
 }
@@ -200,8 +208,8 @@ function startService(
 
 /**
  * Starts the system as a real distributed system on this machine: a nats-server with
- * JetStream on a free port, then accounts, store, presence, router, groups and N gateways, each its
- * own process, talking gRPC and NATS exactly as in production.
+ * JetStream on a free port, then accounts, store, presence, media, router, groups, the push
+ * worker(s) and N gateways, each its own process, talking gRPC and NATS exactly as in production.
  */
 export async function startCluster(opts: ClusterOptions = {}): Promise<LocalCluster> {
   const temporary = opts.dataDir === undefined;
@@ -259,6 +267,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       opts.execArgv,
     );
     started.push(groups);
+    // Replicas share DATA_DIR/push: the first start generates the VAPID keys, every replica adopts them.
+    const pushEnv = { ...base, NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks, DATA_DIR: join(dataDir, "push") };
+    const push = await Promise.all(Array.from({ length: opts.pushWorkers ?? 1 }, (_, i) => startService("push", i === 0 ? "push" : `push-${i + 1}`, pushEnv, opts.onLog, opts.execArgv)));
+    started.push(...push);
+    const pushUrl = url(push[0]?.internalGrpcPort ?? (await freePort()));
     const n = opts.gateways ?? 2;
     const gateways = await Promise.all(
       Array.from({ length: n }, (_, i) =>
@@ -276,6 +289,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
             ACCOUNTS_URL: url(accounts.internalGrpcPort),
             GROUPS_URL: url(groups.internalGrpcPort),
             MEDIA_URL: url(media.internalGrpcPort),
+            PUSH_URL: pushUrl,
             JWKS_URL: jwks,
           },
           opts.onLog,
@@ -292,12 +306,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
       media,
       router,
       groups,
+      push,
       gateways,
       dataDir,
       gatewayUrls: () => gateways.map((g) => url(g.grpcPort)),
       async stop() {
         await Promise.all(gateways.map((g) => g.stop()));
-        for (const s of [groups, router, media, presence, store, accounts]) await s.stop();
+        for (const s of [groups, router, ...push, media, presence, store, accounts]) await s.stop();
         await nats.stop();
         opts.onLog?.("nats", "nats-server stopped");
         removeTemporary();

@@ -14,6 +14,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { ConversationSettingsService } from "@messenger/proto/conversations/v1/conversation_settings_service";
 import { MediaService } from "@messenger/proto/media/v1/media_service";
+import { PushConfigService } from "@messenger/proto/push/v1/push_config_service";
 import { forwardingRoute, peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createGatewayApp } from "./app.js";
@@ -32,6 +33,7 @@ const env = z.object({
   ACCOUNTS_URL: serviceUrl(),
   GROUPS_URL: serviceUrl(),
   MEDIA_URL: serviceUrl(),
+  PUSH_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
   HELLO_TIMEOUT_MS: positiveInt(10_000),
@@ -83,6 +85,7 @@ await runService("gateway", () => parseEnv(env), async (config, { log, metrics }
       forwardingRoute(GroupService, groups),
       forwardingRoute(ConversationSettingsService, groups),
       forwardingRoute(MediaService, peerTransport(config.MEDIA_URL)),
+      forwardingRoute(PushConfigService, peerTransport(config.PUSH_URL)),
     ],
     drain: (graceMs) => app.gateway.drain(graceMs, config.DRAIN_WAVES),
     async close() {

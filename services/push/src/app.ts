@@ -1,6 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
-import { offlineNotificationCodec, pushWorkerGroup, type DurableQueue } from "@messenger/bus";
+import { offlineNotificationCodec, pushWorkerGroup, RedeliverLaterError, type DurableQueue } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
 import type { PushTargetsService } from "@messenger/proto/accounts/v1/push_targets_service";
 import type { PushRegistration as ProtoRegistration } from "@messenger/proto/accounts/v1/types";
@@ -10,7 +10,7 @@ import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import { route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
 import type { PushCandidate } from "./domain/push-candidate.js";
 import type { PushRegistration } from "./domain/push-ports.js";
-import { createPushWorker, RetryLaterError, type PushWorkerSettings } from "./domain/push-worker.js";
+import { createPushWorker, defaultPushWorkerSettings, redeliveryDelayMs, RetryLaterError, type PushWorkerSettings } from "./domain/push-worker.js";
 import type { SentMarks } from "./domain/sent-marks.js";
 import type { ConfiguredProviders } from "./providers/providers-env.js";
 import { pushMetrics } from "./push-metrics.js";
@@ -69,8 +69,11 @@ export function createPushApp(deps: {
   metrics: ServiceMetrics;
   log: Logger;
   settings?: PushWorkerSettings;
+  /** Candidates handled at once (each waits on accounts, the store and a provider). */
+  concurrency?: number;
 }): PushApp {
   const events = pushMetrics(deps.metrics.registry);
+  const settings = deps.settings ?? defaultPushWorkerSettings;
   const providers = new Map<PushRegistration["kind"], NonNullable<ConfiguredProviders["fcm"]>>([["web_push", deps.providers.web_push]]);
   if (deps.providers.fcm) providers.set("fcm", deps.providers.fcm);
   if (deps.providers.apns) providers.set("apns", deps.providers.apns);
@@ -106,7 +109,7 @@ export function createPushApp(deps: {
       deps.log.warn({ userId: c.userId, messageId: c.messageId, reason }, "push candidate dead-lettered");
     },
     events,
-    ...(deps.settings ? { settings: deps.settings } : {}),
+    settings,
   });
   let subscription: { unsubscribe(): Promise<void> | void } | undefined;
   return {
@@ -139,10 +142,12 @@ export function createPushApp(deps: {
         try {
           await worker.handle(candidate, attempt);
         } catch (err) {
-          if (!(err instanceof RetryLaterError)) deps.log.warn({ err, userId: candidate.userId, attempt }, "push candidate failed; the queue delivers it again");
-          throw err;
+          if (err instanceof RetryLaterError) throw err;
+          // Accounts or the store unreachable: back later, further apart each time.
+          deps.log.warn({ err, userId: candidate.userId, attempt }, "push candidate failed; the queue delivers it again");
+          throw new RedeliverLaterError("push candidate failed", redeliveryDelayMs(attempt, settings), { cause: err });
         }
-      });
+      }, { concurrency: deps.concurrency ?? 32 });
     },
     async close() {
       await subscription?.unsubscribe();

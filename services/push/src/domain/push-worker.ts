@@ -1,3 +1,4 @@
+import { RedeliverLaterError } from "@messenger/bus";
 import type { PushCandidate } from "./push-candidate.js";
 import type { PushDevice, PushNotification, PushProvider, PushRegistration, PushTargets, SendOutcome } from "./push-ports.js";
 import type { SentMarks } from "./sent-marks.js";
@@ -41,18 +42,22 @@ export interface PushEvents {
 export interface PushWorkerSettings {
   /** Deliveries of one queue message before it is dead-lettered. */
   readonly maxDeliveries: number;
-  /** Sends to one device within one delivery, with backoff between them, before the queue gets it back. */
-  readonly sendAttempts: number;
+  /** Backoff between deliveries: full jitter, doubling from base up to max, never below a Retry-After. */
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;
   /** How long a send's claim holds off other replicas. */
   readonly claimMs: number;
 }
 
-export const defaultPushWorkerSettings: PushWorkerSettings = { maxDeliveries: 5, sendAttempts: 3, backoffBaseMs: 500, backoffMaxMs: 30_000, claimMs: 60_000 };
+/** Ten deliveries with backoff up to 60 s: about five minutes of a provider's (or accounts', the store's) trouble before the dead letter. */
+export const defaultPushWorkerSettings: PushWorkerSettings = { maxDeliveries: 10, backoffBaseMs: 1_000, backoffMaxMs: 60_000, claimMs: 60_000 };
 
-/** Thrown when a device's provider still says "later" after every attempt: the queue delivers the candidate again. */
-export class RetryLaterError extends Error {
+/**
+ * A device's provider said "later": the queue delivers the candidate again after `afterMs`
+ * (never before its Retry-After) and meanwhile goes on with others. Nothing sleeps in a
+ * delivery.
+ */
+export class RetryLaterError extends RedeliverLaterError {
   override readonly name = "RetryLaterError";
 }
 
@@ -62,13 +67,19 @@ export function backoffMs(attempt: number, retryAfterMs: number | undefined, s: 
   return Math.max(retryAfterMs ?? 0, Math.floor(random() * cap));
 }
 
+/** When a candidate whose delivery failed for another reason (accounts or the store unreachable) comes back. */
+export function redeliveryDelayMs(attempt: number, s: Pick<PushWorkerSettings, "backoffBaseMs" | "backoffMaxMs">): number {
+  return Math.min(s.backoffMaxMs, s.backoffBaseMs * 2 ** (attempt - 1));
+}
+
 /**
  * The push worker's decision and sending, per device: a device that had a live session, or
  * whose delivered watermark already covers the message, gets nothing; every other registered
  * device gets one notification — visible unless the conversation is muted or the user is in
  * do-not-disturb (then a silent badge update), content-free unless previews are on — sent
- * once across redeliveries and replicas (SentMarks), retried with backoff on 429/5xx
- * (honouring Retry-After), its registration deleted on 404/410. A candidate delivered more
+ * once across redeliveries and replicas (SentMarks), given back to the queue on 429/5xx with a
+ * jittered backoff never below the Retry-After (the queue goes on meanwhile), its
+ * registration deleted on 404/410. A candidate delivered more
  * than `maxDeliveries` times is dead-lettered and acknowledged, so it never blocks the queue.
  */
 export function createPushWorker(deps: {
@@ -80,15 +91,13 @@ export function createPushWorker(deps: {
   events: PushEvents;
   settings?: PushWorkerSettings;
   now?: () => number;
-  sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }): { handle(candidate: PushCandidate, attempt: number): Promise<void> } {
   const s = deps.settings ?? defaultPushWorkerSettings;
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const random = deps.random ?? Math.random;
 
-  async function sendOne(c: PushCandidate, device: PushDevice, n: PushNotification): Promise<void> {
+  async function sendOne(c: PushCandidate, device: PushDevice, n: PushNotification, delivery: number): Promise<void> {
     const kind = device.registration.kind;
     const provider = deps.providers.get(kind);
     if (!provider) {
@@ -99,22 +108,17 @@ export function createPushWorker(deps: {
       deps.events.skipped("already_sent");
       return;
     }
-    let outcome: SendOutcome | undefined;
-    for (let attempt = 1; attempt <= s.sendAttempts; attempt++) {
-      try {
-        outcome = await provider.send(device.registration, n);
-      } catch (err) {
-        await deps.marks.release(n.idempotencyKey);
-        throw err;
-      }
-      if (outcome.outcome !== "retry") break;
-      deps.events.retried(kind, outcome.status);
-      if (attempt < s.sendAttempts) await sleep(backoffMs(attempt, outcome.retryAfterMs, s, random));
+    let outcome: SendOutcome;
+    try {
+      outcome = await provider.send(device.registration, n);
+    } catch (err) {
+      await deps.marks.release(n.idempotencyKey);
+      throw err;
     }
-    switch (outcome!.outcome) {
+    switch (outcome.outcome) {
       case "accepted":
         await deps.marks.confirm(n.idempotencyKey);
-        deps.events.sent(kind, n.visible, c.storedAtMs > 0 ? now() - c.storedAtMs : undefined);
+          deps.events.sent(kind, n.visible, c.storedAtMs > 0 ? now() - c.storedAtMs : undefined);
         return;
       case "gone":
         await deps.marks.confirm(n.idempotencyKey);
@@ -124,11 +128,12 @@ export function createPushWorker(deps: {
       case "rejected":
         // Retrying would not help: counted, never sent again for this message.
         await deps.marks.confirm(n.idempotencyKey);
-        deps.events.failed(kind, `rejected_${outcome!.status}`);
+        deps.events.failed(kind, `rejected_${outcome.status}`);
         return;
       case "retry":
+        deps.events.retried(kind, outcome.status);
         await deps.marks.release(n.idempotencyKey);
-        throw new RetryLaterError(`${kind} still answers ${outcome!.status} (${outcome!.reason}) for device ${device.deviceId}`);
+        throw new RetryLaterError(`${kind} answered ${outcome.status} (${outcome.reason}) for device ${device.deviceId}`, backoffMs(delivery, outcome.retryAfterMs, s, random));
     }
   }
 
@@ -166,12 +171,15 @@ export function createPushWorker(deps: {
           collapseKey: c.conversationId,
           idempotencyKey: `${device.deviceId}:${c.kind}:${c.messageId}`,
           ...(preview ? { preview } : {}),
-        }),
+        }, attempt),
       ),
     );
-    // Devices that went out are marked; the queue brings the candidate back for the others.
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failure) throw failure.reason;
+    // Devices that went out are marked; the queue brings the candidate back for the others,
+    // after the longest wait a provider asked for.
+    const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+    const later = failures.filter((f): f is RetryLaterError => f instanceof RetryLaterError);
+    if (failures.length > later.length) throw failures.find((f) => !(f instanceof RetryLaterError));
+    if (later.length > 0) throw new RetryLaterError(later.map((l) => l.message).join("; "), Math.max(...later.map((l) => l.afterMs)));
   }
 
   return { handle };
