@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --scenario idle,chat,group,storm,presence,auth-storm,fuzz,chaos,media,history] [-- --rounds N]
+// npm run bench [-- --quick] [-- --scenario idle,chat,group,storm,presence,auth-storm,fuzz,chaos,media,history,push] [-- --rounds N]
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";

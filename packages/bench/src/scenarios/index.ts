@@ -9,6 +9,7 @@ import { history } from "./history.js";
 import { idleSessions } from "./idle-sessions.js";
 import { media } from "./media.js";
 import { presence } from "./presence.js";
+import { push } from "./push.js";
 import { resumeStorm } from "./resume-storm.js";
 
 /** Every scenario `npm run bench` knows, by the name `--scenario` takes. */
@@ -23,4 +24,5 @@ export const scenarios: Record<string, (ctx: ScenarioContext) => Promise<Figure[
   chaos,
   media,
   history,
+  push,
 };

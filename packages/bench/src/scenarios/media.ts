@@ -4,6 +4,7 @@ import { CpuMeter, rssBytes } from "../process-stats.js";
 import type { Figure } from "../report.js";
 import type { ScenarioContext } from "../scenario.js";
 import { median, quantile } from "../stats.js";
+import { histogramQuantileBound, readHistogram, type HistogramReading } from "../prom-histogram.js";
 import { metricValue } from "../store-counters.js";
 import { WorkerProcess } from "../worker-host.js";
 
@@ -11,34 +12,14 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const MB = 1e6;
 const histogram = "messenger_media_image_processing_seconds";
 
-/** The image-processing histogram (cumulative bucket counts by upper bound, sum, count) and the busy refusals, from /metrics. */
-interface MediaCounters {
-  readonly buckets: Map<number, number>;
-  readonly sum: number;
-  readonly count: number;
+/** The image-processing histogram and the busy refusals, from /metrics. */
+interface MediaCounters extends HistogramReading {
   readonly busy: number;
 }
 
 async function mediaCounters(httpPort: number): Promise<MediaCounters> {
   const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  const buckets = new Map<number, number>();
-  // The system adds labels of its own (service="messenger") beside le.
-  for (const m of text.matchAll(new RegExp(`^${histogram}_bucket\\{[^}]*\\ble="([^"]+)"[^}]*\\} (\\S+)$`, "gm"))) buckets.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
-  return { buckets, sum: metricValue(text, `${histogram}_sum`), count: metricValue(text, `${histogram}_count`), busy: metricValue(text, "messenger_media_rejects_total", { reason: "busy" }) };
-}
-
-/**
- * The upper bound of the bucket holding the q-quantile of what a histogram observed between
- * two readings: the quantile is at most this. Not interpolated, because these buckets are wide
- * (1 s to 2.5 s) and a linear guess inside one lands far from the truth; Infinity when it
- * falls past the last finite bound.
- */
-function histogramQuantileBound(before: MediaCounters, after: MediaCounters, q: number): number {
-  const bounds = [...after.buckets.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((le) => after.buckets.get(le)! - (before.buckets.get(le) ?? 0));
-  const total = counts.at(-1) ?? 0;
-  if (total === 0) return Number.NaN;
-  return bounds[counts.findIndex((c) => c >= q * total)] ?? Number.NaN;
+  return { ...readHistogram(text, histogram), busy: metricValue(text, "messenger_media_rejects_total", { reason: "busy" }) };
 }
 
 interface Taken {

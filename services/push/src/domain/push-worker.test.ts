@@ -89,7 +89,7 @@ describe("the push worker's decision per device", () => {
     await w.worker.handle(candidate({ liveDeviceIds: [] }), 1);
     expect(w.web).toEqual([]);
     expect(w.apns.map((s) => s.n)).toEqual([
-      { kind: "message", visible: true, conversationId: "dm_1", seq: 7n, messageId: "m_7", badge: 3, collapseKey: "dm_1", idempotencyKey: "phone:message:m_7" },
+      { kind: "message", visible: true, conversationId: "dm_1", seq: 7n, messageId: "m_7", badge: 3, collapseKey: "dm_1", idempotencyKey: "u_bob:phone:message:m_7" },
     ]);
     expect(w.counts).toMatchObject({ "sent:apns:visible": 1, "skipped:delivered": 1 });
   });
@@ -155,6 +155,14 @@ describe("the push worker's reliability", () => {
     await w.worker.handle(candidate(), 2);
     expect(w.apns).toHaveLength(1);
     expect(w.web).toHaveLength(1);
+  });
+
+  it("tells apart two users' devices that share a device id", async () => {
+    const w = world();
+    await w.worker.handle(candidate({ userId: "u_bob" }), 1);
+    await w.worker.handle(candidate({ userId: "u_carol" }), 1);
+    expect(w.apns).toHaveLength(2);
+    expect(w.web).toHaveLength(2);
   });
 
   it("dead-letters a candidate delivered more than the limit, and acknowledges it", async () => {

@@ -169,7 +169,8 @@ export function createPushWorker(deps: {
           messageId: c.messageId,
           badge,
           collapseKey: c.conversationId,
-          idempotencyKey: `${device.deviceId}:${c.kind}:${c.messageId}`,
+          // Device ids are the client's choice: two users may both have a "phone".
+          idempotencyKey: `${c.userId}:${device.deviceId}:${c.kind}:${c.messageId}`,
           ...(preview ? { preview } : {}),
         }, attempt),
       ),

@@ -17,13 +17,17 @@ export interface SentMarks {
 export function createMemorySentMarks(opts: { keepMs: number; now?: () => number }): SentMarks {
   const now = opts.now ?? Date.now;
   const marks = new Map<string, { sent: boolean; until: number }>();
+  let nextSweep = 0;
+  /** At most once a minute: a scan per claim would make every send cost the whole day's marks. */
   const sweep = (): void => {
     const t = now();
+    if (t < nextSweep) return;
+    nextSweep = t + 60_000;
     for (const [k, m] of marks) if (m.until <= t) marks.delete(k);
   };
   return {
     async claim(key, forMs) {
-      if (marks.size > 10_000) sweep();
+      sweep();
       const m = marks.get(key);
       if (m && m.until > now()) return false;
       marks.set(key, { sent: false, until: now() + forMs });

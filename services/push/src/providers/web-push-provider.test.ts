@@ -33,6 +33,21 @@ describe("web push provider", () => {
     expect(service.refusals).toEqual([]);
   });
 
+  it("signs the VAPID JWT once per push service and reuses it, with that service as its audience", async () => {
+    const other = await FakeWebPushService.start();
+    try {
+      const signer = createWebPushProvider({ vapid, allowHttpEndpoints: true });
+      const [a, b, c] = [service.subscribe(), service.subscribe(), other.subscribe()];
+      for (const s of [a, b, c]) expect((await signer.send(registration(s), messageNotification())).outcome).toBe("accepted");
+      const auth = (p: { headers: { authorization?: string | undefined } } | undefined) => p?.headers.authorization;
+      expect(auth(service.receivedBy(a)[0])).toBe(auth(service.receivedBy(b)[0]));
+      expect(auth(other.receivedBy(c)[0])).not.toBe(auth(service.receivedBy(a)[0]));
+      expect(other.receivedBy(c)[0]?.vapid.claims.aud).toBe(other.origin);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("carries the sender's name and text only when the notification has a preview", async () => {
     const browser = service.subscribe();
     await provider.send(registration(browser), messageNotification({ preview: { senderName: "Ada", text: "lunch at 1? 🍜" } }));

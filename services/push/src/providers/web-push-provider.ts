@@ -42,7 +42,22 @@ export function createWebPushProvider(options: WebPushOptions): PushProvider & {
   const ttl = options.ttlSeconds ?? 86_400;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const now = options.now ?? Date.now;
-  const vapidDetails = { subject: options.vapid.subject, publicKey: options.vapid.publicKey, privateKey: options.vapid.privateKey };
+  /**
+   * The VAPID Authorization header per push service origin (the JWT's audience), signed once
+   * for 12 hours and reused for 11: an ES256 signature per push was a large share of a push's
+   * CPU. The JWT may live up to 24 hours (RFC 8292).
+   */
+  const vapidHeaders = new Map<string, { headers: Record<string, string>; reuseUntil: number }>();
+  // Wall-clock time: the push service checks the JWT's exp against its own clock.
+  const vapidFor = (origin: string): Record<string, string> => {
+    const cached = vapidHeaders.get(origin);
+    if (cached && cached.reuseUntil > Date.now()) return cached.headers;
+    const expiresAt = Math.floor(Date.now() / 1000) + 12 * 3600;
+    const headers = webpush.getVapidHeaders(origin, options.vapid.subject, options.vapid.publicKey, options.vapid.privateKey, "aes128gcm", expiresAt) as Record<string, string>;
+    if (vapidHeaders.size > 1_000) vapidHeaders.clear();
+    vapidHeaders.set(origin, { headers, reuseUntil: Date.now() + 11 * 3600 * 1000 });
+    return headers;
+  };
 
   async function send(registration: PushRegistration, notification: PushNotification): Promise<SendOutcome> {
     if (registration.kind !== "web_push") return { outcome: "rejected", status: 0, reason: `web push cannot send to a ${registration.kind} registration` };
@@ -61,7 +76,7 @@ export function createWebPushProvider(options: WebPushOptions): PushProvider & {
         { endpoint: registration.endpoint, keys: { p256dh: registration.p256dh, auth: registration.auth } },
         JSON.stringify(pushPayload(notification)),
         {
-          vapidDetails,
+          headers: vapidFor(endpoint.origin),
           TTL: ttl,
           urgency: notification.visible ? "high" : "normal",
           topic: webPushTopic(notification.collapseKey),
