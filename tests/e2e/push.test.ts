@@ -74,7 +74,7 @@ describe("push notifications over Web Push, end to end", () => {
     const silent = pushService.receivedBy(browser)[1]!;
     expect(silent.headers.urgency).toBe("normal");
     expect(silent.payload).not.toHaveProperty("preview");
-    expect(silent.payload).toMatchObject({ badge: 2 });
+    expect(silent.payload).toMatchObject({ badge: 2, silent: true });
   });
 
   it("a read on the phone sends the offline laptop a silent badge update that clears the conversation, and do-not-disturb keeps pushes silent", { timeout: 30_000 }, async () => {
@@ -89,7 +89,7 @@ describe("push notifications over Web Push, end to end", () => {
     phone.markRead(conv.id, m.seq);
     await eventually(() => payloads(browser).length === 2, "the read's silent push");
     const read = pushService.receivedBy(browser)[1]!;
-    expect(read.payload).toEqual({ type: "read", conversation_id: conv.id, seq: String(m.seq), message_id: `read:${conv.id}:${m.seq}`, badge: 0 });
+    expect(read.payload).toEqual({ type: "read", conversation_id: conv.id, seq: String(m.seq), message_id: `read:${conv.id}:${m.seq}`, badge: 0, silent: true });
     expect(read.headers.urgency).toBe("normal");
     expect(read.headers.topic).toBe(pushService.receivedBy(browser)[0]!.headers.topic);
 
@@ -97,7 +97,7 @@ describe("push notifications over Web Push, end to end", () => {
     await alice.send(conv.id, "during do-not-disturb");
     await eventually(() => payloads(browser).length === 3, "a silent push during do-not-disturb");
     expect(pushService.receivedBy(browser)[2]!.headers.urgency).toBe("normal");
-    expect(payloads(browser)[2]).toMatchObject({ type: "message", badge: 1 });
+    expect(payloads(browser)[2]).toMatchObject({ type: "message", badge: 1, silent: true });
   });
 
   it("retries a 503 after its Retry-After, and deletes a registration the push service says is gone (410)", { timeout: 30_000 }, async () => {

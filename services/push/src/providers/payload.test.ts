@@ -9,6 +9,11 @@ describe("push payload", () => {
     expect(JSON.stringify(payload)).not.toContain("preview");
   });
 
+  it("says silent only when nothing should be shown", () => {
+    expect(pushPayload(messageNotification({ visible: false }))).toMatchObject({ silent: true });
+    expect(pushPayload(messageNotification())).not.toHaveProperty("silent");
+  });
+
   it("carries the preview and cuts a long text on a code point boundary", () => {
     const text = "🍜".repeat(maxPreviewChars + 10);
     const payload = pushPayload(messageNotification({ preview: { senderName: "Ada", text } }));

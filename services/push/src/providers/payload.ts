@@ -11,6 +11,12 @@ export interface PushPayload {
   readonly seq: string;
   readonly message_id: string;
   readonly badge: number;
+  /**
+   * Present (true) when nothing should be shown: a read, a muted conversation, do-not-disturb.
+   * A browser's service worker cannot receive a push without being able to show something, so
+   * it must be told; FCM and APNs carry the same through their own message kinds.
+   */
+  readonly silent?: true;
   readonly preview?: { readonly sender_name: string; readonly text: string };
 }
 
@@ -29,6 +35,7 @@ export function pushPayload(notification: PushNotification): PushPayload {
     seq: notification.seq.toString(),
     message_id: notification.messageId,
     badge: notification.badge,
+    ...(notification.visible ? {} : { silent: true as const }),
   };
   const preview = notification.preview;
   if (!preview) return base;
