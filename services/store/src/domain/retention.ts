@@ -28,6 +28,23 @@ export function checkRetention(r: { mode: RetentionMode; ttlSeconds: number }): 
   throw invalidArgument(`unknown retention mode ${String(r.mode)}`);
 }
 
+/**
+ * The due prefix of a disappearing conversation's oldest messages (ascending, sent_at following
+ * seq): the last seq sent before `cutoff`, at most `budget` of them; `more` when the budget, not
+ * the cutoff, ended it.
+ */
+export function duePrefix(rows: readonly { readonly seq: number; readonly sentAt: number }[], cutoff: number, budget: number): { through: number; more: boolean } {
+  let through = 0;
+  let n = 0;
+  for (const r of rows) {
+    if (r.sentAt >= cutoff) break;
+    if (n === budget) return { through, more: true };
+    through = r.seq;
+    n++;
+  }
+  return { through, more: false };
+}
+
 /** The system message of a retention change. */
 export function retentionChangedEvent(actorUserId: string, r: { mode: RetentionMode; ttlSeconds: number }): SystemEvent {
   return create(SystemEventSchema, {

@@ -2,7 +2,7 @@ import type { ClientSession, Collection, Db, MongoClient, TransactionOptions } f
 import { MongoServerError } from "mongodb";
 import { collections } from "./mongo-layout.js";
 import type { DeviceCursorDoc, GarbageDoc, HeadDoc, MediaRefDoc, MemberDoc, MessageDoc, OutboxDoc, RangeDoc, RelationDoc, SegmentDoc, UserConversationDoc } from "./mongo-documents.js";
-import type { RowsWritten } from "./sqlite-writes.js";
+import { noRowsWritten, type RowsWritten } from "./sqlite-writes.js";
 
 /** The kinds of write, as the store's write-cost metric names them. */
 export type WriteKind = keyof RowsWritten;
@@ -21,23 +21,6 @@ const transactionOptions: TransactionOptions = {
   readPreference: "primary",
 };
 
-const noRows = (): RowsWritten => ({
-  openDirect: 0,
-  append: 0,
-  updateCursor: 0,
-  applyGroupChange: 0,
-  setDirectRelation: 0,
-  acceptRequest: 0,
-  deleteRequest: 0,
-  setRetention: 0,
-  deleteExpired: 0,
-  deleteThrough: 0,
-  commitSegment: 0,
-  replaceSegment: 0,
-  forgetGarbage: 0,
-  claimPushOutbox: 0,
-  ackPushOutbox: 0,
-});
 
 /** The adapter's collections (typed views: all but the two per-user ones are one collection) and its transactions. */
 export class MongoContext {
@@ -102,7 +85,7 @@ export class MongoContext {
   /** Counts the documents a write outside a transaction wrote. */
   committed(kind: WriteKind, documents: number, messagesStored = 0): void {
     if (documents === 0 && messagesStored === 0) return;
-    const rows = noRows();
+    const rows = noRowsWritten();
     rows[kind] = documents;
     this.onCommitted(rows, messagesStored);
   }

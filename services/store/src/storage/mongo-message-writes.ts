@@ -4,6 +4,7 @@ import type { ClientSession } from "mongodb";
 import { DomainError, notFound, permissionDenied } from "../domain/errors.js";
 import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain/group-change.js";
 import { retentionChangedEvent } from "../domain/retention.js";
+import { systemMessageRecord } from "../domain/system-message.js";
 import type { AppendInput, AppendOutcome, GroupChangeOutcome, MemberRecord, MessageRecord, RetentionChangeInput } from "./history-repository.js";
 import type { MongoContext } from "./mongo-context.js";
 import { ids, mediaRefDoc, messageDoc, newHead, outboxDoc, toConversation, toMember, toMessage, type MemberDoc } from "./mongo-documents.js";
@@ -96,18 +97,7 @@ export async function append(ctx: MongoContext, inputs: readonly AppendInput[]):
 
 /** Inserts the message of a change to the conversation itself, written by the store at `seq`, with its push outbox entry (two documents). */
 async function insertSystemMessage(ctx: MongoContext, session: ClientSession, conversationId: string, seq: number, actorUserId: string, system: SystemEvent, now: number): Promise<MessageRecord> {
-  const event: MessageRecord = {
-    id: randomUUID(),
-    conversationId,
-    seq,
-    senderUserId: actorUserId,
-    senderDeviceId: "",
-    clientMessageId: `system:${randomUUID()}`,
-    body: { kind: "system", system },
-    replyToSeq: 0,
-    clientSentAt: undefined,
-    sentAt: now,
-  };
+  const event = systemMessageRecord(conversationId, seq, actorUserId, system, now);
   await ctx.messages.insertOne(messageDoc(event), { session });
   await ctx.outbox.insertOne(outboxDoc(event), { session });
   return event;

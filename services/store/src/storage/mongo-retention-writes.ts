@@ -2,6 +2,7 @@ import type { ClientSession } from "mongodb";
 import type { ExpiredDeletion, RetentionMode } from "./history-repository.js";
 import type { MongoContext, WriteKind } from "./mongo-context.js";
 import { ids } from "./mongo-documents.js";
+import { duePrefix } from "../domain/retention.js";
 
 /**
  * Deletes a conversation's live messages through `through` with their media references and
@@ -51,17 +52,9 @@ export async function deleteExpired(ctx: MongoContext, now: number, limit: numbe
       const first = await ctx.messages.findOne(due, { sort: { seq: 1 }, projection: { seq: 1, sentAt: 1 } });
       if (!first || first.sentAt >= cutoff) continue;
       const rows = await ctx.messages.find(due, { sort: { seq: 1 }, projection: { seq: 1, sentAt: 1 }, limit: budget + 1 }).toArray();
-      let through = 0;
-      let n = 0;
-      for (const r of rows) {
-        if (r.sentAt >= cutoff) break;
-        if (n === budget) {
-          more = true;
-          break;
-        }
-        through = r.seq;
-        n++;
-      }
+      const prefix = duePrefix(rows, cutoff, budget);
+      if (prefix.more) more = true;
+      const through = prefix.through;
       if (through === 0) continue;
       await inOwnTransaction(ctx, "deleteExpired", c.conversationId, through);
       // Archived messages below the first live one go too: seqs are contiguous above min_seq.

@@ -5,7 +5,8 @@ import { limits } from "../domain/limits.js";
 import type { SegmentIndexEntry } from "../archive/segment-index.js";
 import { aborted, DomainError, type DomainErrorKind, failedPrecondition, invalidArgument, notFound, permissionDenied } from "../domain/errors.js";
 import { planGroupChange, usersInvolved, type GroupChangeInput } from "../domain/group-change.js";
-import { retentionChangedEvent } from "../domain/retention.js";
+import { duePrefix, retentionChangedEvent } from "../domain/retention.js";
+import { systemMessageRecord } from "../domain/system-message.js";
 import { directConversationId } from "./direct-conversation-id.js";
 import type {
   AppendInput,
@@ -95,29 +96,31 @@ export type WriteOutcome =
 /** Rows written by the writes of each kind, for the store's write-cost metric. */
 export type RowsWritten = Record<WriteOp["kind"], number>;
 
+/** Nothing written yet, per kind of write (both adapters count their writes this way). */
+export const noRowsWritten = (): RowsWritten => ({
+  openDirect: 0,
+  append: 0,
+  updateCursor: 0,
+  applyGroupChange: 0,
+  setDirectRelation: 0,
+  acceptRequest: 0,
+  deleteRequest: 0,
+  setRetention: 0,
+  deleteExpired: 0,
+  deleteThrough: 0,
+  commitSegment: 0,
+  replaceSegment: 0,
+  forgetGarbage: 0,
+  claimPushOutbox: 0,
+  ackPushOutbox: 0,
+});
+
 export function historyWrites(
   db: Database.Database,
   opts: { largeGroupThreshold: number } = { largeGroupThreshold: limits.defaultLargeGroupThreshold },
 ): { commit(ops: readonly WriteOp[]): WriteOutcome[]; takeRowsWritten(): RowsWritten } {
   const totalChanges = db.prepare<[], number>("SELECT total_changes()").pluck();
-  const noRows = (): RowsWritten => ({
-    openDirect: 0,
-    append: 0,
-    updateCursor: 0,
-    applyGroupChange: 0,
-    setDirectRelation: 0,
-    acceptRequest: 0,
-    deleteRequest: 0,
-    setRetention: 0,
-    deleteExpired: 0,
-    deleteThrough: 0,
-    commitSegment: 0,
-    replaceSegment: 0,
-    forgetGarbage: 0,
-    claimPushOutbox: 0,
-    ackPushOutbox: 0,
-  });
-  let rows = noRows();
+  let rows = noRowsWritten();
   const conversation = conversationReader(db);
   const indexRow = userIndexRowReader(db);
   const q = {
@@ -234,18 +237,7 @@ export function historyWrites(
   };
   /** The message of a change to the conversation itself, written by the store at `seq`. */
   const insertSystemMessage = (conversationId: string, seq: number, actorUserId: string, system: SystemEvent, now: number): MessageRecord => {
-    const event: MessageRecord = {
-      id: randomUUID(),
-      conversationId,
-      seq,
-      senderUserId: actorUserId,
-      senderDeviceId: "",
-      clientMessageId: `system:${randomUUID()}`,
-      body: { kind: "system", system },
-      replyToSeq: 0,
-      clientSentAt: undefined,
-      sentAt: now,
-    };
+    const event = systemMessageRecord(conversationId, seq, actorUserId, system, now);
     insertMessage(event);
     return event;
   };
@@ -457,18 +449,9 @@ export function historyWrites(
       // min_seq: one row tells whether anything is, and only then is the prefix read.
       const first = q.oldestFrom.get(c.id, from, 1);
       if (!first || first.sent_at >= cutoff) continue;
-      const rows = q.oldestFrom.all(c.id, from, budget + 1);
-      let through = 0;
-      let n = 0;
-      for (const r of rows) {
-        if (r.sent_at >= cutoff) break;
-        if (n === budget) {
-          more = true;
-          break;
-        }
-        through = r.seq;
-        n++;
-      }
+      const due = duePrefix(q.oldestFrom.all(c.id, from, budget + 1).map((r) => ({ seq: r.seq, sentAt: r.sent_at })), cutoff, budget);
+      if (due.more) more = true;
+      const through = due.through;
       if (through === 0) continue;
       // Archived messages below the first live one go too: seqs are contiguous above min_seq.
       deleted += through - from + 1;
@@ -590,7 +573,7 @@ export function historyWrites(
   return {
     takeRowsWritten() {
       const taken = rows;
-      rows = noRows();
+      rows = noRowsWritten();
       return taken;
     },
     commit(ops) {
