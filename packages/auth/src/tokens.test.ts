@@ -21,7 +21,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tokens-test-"));
   const keyPath = join(dir, "signing.jwk");
   const issuer = await createTokenIssuer({ keyPath, ttlSeconds: 300 });
-  const privateJwk = JSON.parse(readFileSync(keyPath, "utf8")) as JWK;
+  const privateJwk = (JSON.parse(readFileSync(keyPath, "utf8")) as { keys: JWK[] }).keys[0]!;
   fx = { issuer, verifier: createTokenVerifier({ jwks: issuer.jwks() }), privateJwk, kid: privateJwk.kid! };
 });
 

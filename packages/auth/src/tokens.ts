@@ -1,22 +1,17 @@
-import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   SignJWT,
   createLocalJWKSet,
   createRemoteJWKSet,
   errors as joseErrors,
-  exportJWK,
-  generateKeyPair,
   importJWK,
   jwtVerify,
   type JSONWebKeySet,
-  type JWK,
   type JWTVerifyGetKey,
 } from "jose";
+import { loadOrCreateSigningKeys, readSigningKeys, signingAlgorithm } from "./signing-keys.js";
 
-const algorithm = "EdDSA";
+const algorithm = signingAlgorithm;
 /** The `iss` and `aud` our tokens carry unless configured otherwise. */
 export const defaultIssuer = "messenger";
 export const defaultAudience = "messenger";
@@ -40,22 +35,17 @@ export interface TokenIssuer {
 }
 
 /**
- * Loads the signing key from `path` (a private JWK), creating it on first start so tokens
- * stay valid across restarts.
+ * Signs with the first key of a signing key set and publishes every key of it (see
+ * SigningKeySet): `keySetPath`, a set an operator manages (a Secret shared by every replica,
+ * rotated with `npm run token-keys`), or else `keyPath`, a set this process makes on first
+ * start so tokens stay valid across restarts.
  */
-export async function createTokenIssuer(opts: { keyPath: string; ttlSeconds: number; issuer?: string; audience?: string }): Promise<TokenIssuer> {
-  let privateJwk: JWK;
-  if (existsSync(opts.keyPath)) {
-    privateJwk = JSON.parse(readFileSync(opts.keyPath, "utf8")) as JWK;
-  } else {
-    const { privateKey } = await generateKeyPair(algorithm, { extractable: true, crv: "Ed25519" });
-    privateJwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: algorithm };
-    mkdirSync(dirname(opts.keyPath), { recursive: true });
-    writeFileSync(opts.keyPath, JSON.stringify(privateJwk), { mode: 0o600 });
-  }
-  const key = await importJWK(privateJwk, algorithm);
-  const { d: _secret, ...publicJwk } = privateJwk;
-  const kid = privateJwk.kid ?? "default";
+export async function createTokenIssuer(opts: { keyPath: string; keySetPath?: string | undefined; ttlSeconds: number; issuer?: string; audience?: string }): Promise<TokenIssuer> {
+  const set = opts.keySetPath ? readSigningKeys(opts.keySetPath) : await loadOrCreateSigningKeys(opts.keyPath);
+  const current = set.keys[0]!;
+  const key = await importJWK(current, algorithm);
+  const kid = current.kid!;
+  const published = set.keys.map(({ d: _secret, ...publicJwk }) => ({ ...publicJwk, alg: algorithm, use: "sig" }));
   const iss = opts.issuer ?? defaultIssuer;
   const aud = opts.audience ?? defaultAudience;
   return {
@@ -71,7 +61,7 @@ export async function createTokenIssuer(opts: { keyPath: string; ttlSeconds: num
         .sign(key);
       return { token, expiresAt };
     },
-    jwks: () => ({ keys: [{ ...publicJwk, kid, alg: algorithm, use: "sig" }] }),
+    jwks: () => ({ keys: published }),
   };
 }
 

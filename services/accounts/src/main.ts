@@ -13,6 +13,8 @@ const env = z.object({
   ...serviceEnv,
   DATA_DIR: z.string().min(1).default("./data/accounts"),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
+  /** A signing key set every replica shares (a mounted Secret; `npm run token-keys -- rotate FILE`); unset: one made in DATA_DIR. */
+  TOKEN_SIGNING_KEYS_FILE: z.string().min(1).optional(),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
   STORE_URL: serviceUrl(),
@@ -25,7 +27,7 @@ const env = z.object({
 });
 
 await runService("accounts", () => parseEnv(env), async (config, { log, metrics }) => {
-  const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "token-signing.jwk.json"), ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
+  const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "token-signing.jwk.json"), keySetPath: config.TOKEN_SIGNING_KEYS_FILE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const app = createAccountsApp({
     repo: openSqliteAccountRepository(join(config.DATA_DIR, "accounts.db")),
     issuer,

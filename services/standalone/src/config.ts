@@ -14,6 +14,7 @@ export const standaloneEnv = z.object({
   DATA_DIR: z.string().min(1).default("./data"),
   GATEWAY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default("gw-1"),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
+  TOKEN_SIGNING_KEYS_FILE: z.string().min(1).optional(),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),

@@ -57,7 +57,7 @@ function lateBoundTransport(): { transport: Transport; bind(t: Transport): void 
  * the public services on a native gRPC port and a Connect/gRPC-Web port.
  */
 export async function startSystem(config: StandaloneConfig, log: Logger = createLogger("messenger")): Promise<RunningSystem> {
-  const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "keys", "token-signing.jwk.json"), ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
+  const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "keys", "token-signing.jwk.json"), keySetPath: config.TOKEN_SIGNING_KEYS_FILE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const verifier = createTokenVerifier({ jwks: issuer.jwks() });
   const metrics = createServiceMetrics("messenger");
   const bus = createMemoryBus();
