@@ -1,7 +1,6 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { CiphertextSchema, MediaRefSchema, SystemEventSchema } from "@messenger/proto/chat/v1/types";
 import { Binary } from "mongodb";
 import type { SegmentIndexEntry } from "../archive/segment-index.js";
+import { decodeBody, encodeBody } from "./message-body-codec.js";
 import type { ConversationKind, ConversationRecord, MemberRecord, MemberRole, MessageBody, MessageRecord, RetentionMode, RetentionPolicy } from "./history-repository.js";
 
 /*
@@ -188,35 +187,6 @@ export const ids = {
   deviceCursor: (userId: string, deviceId: string, c: string): string => key(userId, deviceId, c),
 };
 
-/** A body's stored fields: text as is, every other kind as its protobuf bytes. */
-export function encodeBody(body: MessageBody): Pick<MessageDoc, "bodyKind" | "text" | "body"> {
-  switch (body.kind) {
-    case "text":
-      return { bodyKind: "text", text: body.text, body: null };
-    case "media":
-      return { bodyKind: "media", text: "", body: new Binary(toBinary(MediaRefSchema, body.media)) };
-    case "ciphertext":
-      return { bodyKind: "ciphertext", text: "", body: new Binary(toBinary(CiphertextSchema, body.ciphertext)) };
-    case "system":
-      return { bodyKind: "system", text: "", body: new Binary(toBinary(SystemEventSchema, body.system)) };
-  }
-}
-
-function decodeBody(d: MessageDoc): MessageBody {
-  // A plain Uint8Array copy (not a Buffer view), so bytes fields decode as Uint8Array like everywhere else.
-  const bytes = d.body ? new Uint8Array(d.body.value()) : new Uint8Array();
-  switch (d.bodyKind) {
-    case "media":
-      return { kind: "media", media: fromBinary(MediaRefSchema, bytes) };
-    case "ciphertext":
-      return { kind: "ciphertext", ciphertext: fromBinary(CiphertextSchema, bytes) };
-    case "system":
-      return { kind: "system", system: fromBinary(SystemEventSchema, bytes) };
-    default:
-      return { kind: "text", text: d.text };
-  }
-}
-
 export function messageDoc(m: MessageRecord): MessageDoc {
   const body = encodeBody(m.body);
   return {
@@ -228,9 +198,9 @@ export function messageDoc(m: MessageRecord): MessageDoc {
     senderUserId: m.senderUserId,
     senderDeviceId: m.senderDeviceId,
     clientMessageId: m.clientMessageId,
-    bodyKind: body.bodyKind,
+    bodyKind: body.kind,
     text: body.text,
-    body: body.body,
+    body: body.bytes ? new Binary(body.bytes) : null,
     replyToSeq: m.replyToSeq,
     clientSentAt: m.clientSentAt ?? null,
     sentAt: m.sentAt,
@@ -244,7 +214,7 @@ export const toMessage = (d: MessageDoc): MessageRecord => ({
   senderUserId: d.senderUserId,
   senderDeviceId: d.senderDeviceId,
   clientMessageId: d.clientMessageId,
-  body: decodeBody(d),
+  body: decodeBody(d.bodyKind, d.text, d.body ? d.body.value() : null),
   replyToSeq: d.replyToSeq,
   clientSentAt: d.clientSentAt ?? undefined,
   sentAt: d.sentAt,

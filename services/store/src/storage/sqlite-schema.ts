@@ -1,10 +1,9 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { CiphertextSchema, MediaRefSchema, SystemEventSchema } from "@messenger/proto/chat/v1/types";
 import Database from "better-sqlite3";
 import type { SegmentIndexEntry } from "../archive/segment-index.js";
 import type { ConversationRecord, MemberRecord, MemberRole, MessageBody, MessageRecord, RetentionMode } from "./history-repository.js";
+import { decodeBody } from "./message-body-codec.js";
 import { migrate } from "./sqlite-migrations.js";
 
 export interface MessageRow {
@@ -81,35 +80,6 @@ export interface MemberRow {
   read_seq: number;
 }
 
-/** The columns a body is stored in: text in `text`, every other kind as protobuf bytes in `body`. */
-export function encodeBody(body: MessageBody): { kind: string; text: string; bytes: Uint8Array | null } {
-  switch (body.kind) {
-    case "text":
-      return { kind: "text", text: body.text, bytes: null };
-    case "media":
-      return { kind: "media", text: "", bytes: toBinary(MediaRefSchema, body.media) };
-    case "ciphertext":
-      return { kind: "ciphertext", text: "", bytes: toBinary(CiphertextSchema, body.ciphertext) };
-    case "system":
-      return { kind: "system", text: "", bytes: toBinary(SystemEventSchema, body.system) };
-  }
-}
-
-function decodeBody(r: MessageRow): MessageBody {
-  // A plain Uint8Array (not a Buffer), so bytes fields decode as Uint8Array like everywhere else.
-  const bytes = r.body ? new Uint8Array(r.body) : new Uint8Array();
-  switch (r.body_kind) {
-    case "media":
-      return { kind: "media", media: fromBinary(MediaRefSchema, bytes) };
-    case "ciphertext":
-      return { kind: "ciphertext", ciphertext: fromBinary(CiphertextSchema, bytes) };
-    case "system":
-      return { kind: "system", system: fromBinary(SystemEventSchema, bytes) };
-    default:
-      return { kind: "text", text: r.text };
-  }
-}
-
 export const toMessage = (r: MessageRow): MessageRecord => ({
   id: r.id,
   conversationId: r.conversation_id,
@@ -117,7 +87,7 @@ export const toMessage = (r: MessageRow): MessageRecord => ({
   senderUserId: r.sender_user_id,
   senderDeviceId: r.sender_device_id,
   clientMessageId: r.client_message_id,
-  body: decodeBody(r),
+  body: decodeBody(r.body_kind, r.text, r.body),
   replyToSeq: r.reply_to_seq,
   clientSentAt: r.client_sent_at ?? undefined,
   sentAt: r.sent_at,

@@ -25,7 +25,8 @@ import type {
   RetentionMode,
   RetentionPolicy,
 } from "./history-repository.js";
-import { conversationReader, encodeBody, toMember, toMessage, userIndexRowReader, type MemberRow, type MessageRow } from "./sqlite-schema.js";
+import { encodeBody } from "./message-body-codec.js";
+import { conversationReader, toMember, toMessage, userIndexRowReader, type MemberRow, type MessageRow } from "./sqlite-schema.js";
 
 /** A write, as it crosses from the store's thread to the writer's. */
 export type WriteOp =
