@@ -86,8 +86,12 @@ export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number;
   const waiting = new Set<NodeJS.Timeout>();
   let inFlight = 0;
   let next = 0;
+  // Changes only with the consumers, not per message.
+  let concurrency = 1;
+  const consumersChanged = (): void => {
+    concurrency = Math.max(1, ...handlers.map((h) => h.concurrency));
+  };
   const pump = (): void => {
-    const concurrency = Math.max(1, ...handlers.map((h) => h.concurrency));
     while (pending.length > 0 && handlers.length > 0 && inFlight < concurrency) {
       const item = pending.shift()!;
       const { handler } = handlers[next++ % handlers.length]!;
@@ -124,16 +128,19 @@ export function createMemoryQueue(opts: { retryMs?: number; maxPending?: number;
     async consume(_group, handler, consumeOpts) {
       const entry = { handler, concurrency: consumeOpts?.concurrency ?? 1 };
       handlers.push(entry);
+      consumersChanged();
       pump();
       return {
         unsubscribe() {
           const i = handlers.indexOf(entry);
           if (i >= 0) handlers.splice(i, 1);
+          consumersChanged();
         },
       };
     },
     async close() {
       handlers.length = 0;
+      consumersChanged();
       for (const t of waiting) clearTimeout(t);
       waiting.clear();
     },

@@ -1,7 +1,6 @@
 import { connect } from "@nats-io/transport-node";
 import { startNatsServer, eventually, type NatsServer } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createMemoryBus } from "./bus.js";
 import { createNatsBus } from "./nats-bus.js";
 
 let nats: NatsServer;
@@ -46,14 +45,4 @@ describe("bus subscribers learn when they may have missed messages", () => {
     }
   });
 
-  it("in process: nothing is ever missed, so nobody is told", async () => {
-    const bus = createMemoryBus();
-    let missed = 0;
-    const got: string[] = [];
-    bus.subscribe("s", (b) => got.push(text(b)), () => missed++);
-    bus.publish("s", bytes("one"));
-    await eventually(() => got.length === 1, "delivery");
-    expect(missed).toBe(0);
-    await bus.close();
-  });
 });

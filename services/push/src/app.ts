@@ -1,6 +1,6 @@
 import type { Client } from "@connectrpc/connect";
 import { authenticate, type TokenVerifier } from "@messenger/auth";
-import { offlineNotificationCodec, pushWorkerGroup, RedeliverLaterError, type DurableQueue } from "@messenger/bus";
+import { pushWorkerGroup, RedeliverLaterError, type DurableQueue } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
 import type { PushTargetsService } from "@messenger/proto/accounts/v1/push_targets_service";
 import type { PushRegistration as ProtoRegistration } from "@messenger/proto/accounts/v1/types";
@@ -8,6 +8,7 @@ import { ApnsEnvironment } from "@messenger/proto/accounts/v1/types";
 import { PushConfigService } from "@messenger/proto/push/v1/push_config_service";
 import type { StoreService } from "@messenger/proto/store/v1/store_service";
 import { route, type ServiceMetrics, type ServiceRoute } from "@messenger/rpc";
+import { decodeCandidate, encodeCandidate } from "./candidate-codec.js";
 import type { PushCandidate } from "./domain/push-candidate.js";
 import type { PushRegistration } from "./domain/push-ports.js";
 import { createPushWorker, defaultPushWorkerSettings, redeliveryDelayMs, RetryLaterError, type PushWorkerSettings } from "./domain/push-worker.js";
@@ -105,7 +106,7 @@ export function createPushApp(deps: {
     providers,
     marks: deps.marks,
     deadLetter: async (c, reason) => {
-      await deps.deadLetters.publish(pushDeadLetterSubject, offlineNotificationCodec.encode({ ...c, liveDeviceIds: [...c.liveDeviceIds], sentAtMs: BigInt(c.storedAtMs) }), `${c.messageId}:${c.userId}:dead`);
+      await deps.deadLetters.publish(pushDeadLetterSubject, encodeCandidate(c), `${c.messageId}:${c.userId}:dead`);
       deps.log.warn({ userId: c.userId, messageId: c.messageId, reason }, "push candidate dead-lettered");
     },
     events,
@@ -129,9 +130,7 @@ export function createPushApp(deps: {
       subscription = await deps.queue.consume(pushWorkerGroup, async (data, _subject, { attempt }) => {
         let candidate: PushCandidate;
         try {
-          const n = offlineNotificationCodec.decode(data);
-          if (!n.userId || !n.conversationId || !n.messageId) throw new Error("a push candidate needs user_id, conversation_id and message_id");
-          candidate = { kind: n.read ? "read" : "message", userId: n.userId, conversationId: n.conversationId, messageId: n.messageId, seq: n.seq, senderUserId: n.senderUserId, liveDeviceIds: n.liveDeviceIds, storedAtMs: Number(n.sentAtMs) };
+          candidate = decodeCandidate(data);
         } catch (err) {
           await deps.deadLetters.publish(pushDeadLetterSubject, data);
           events.deadLettered("undecodable");

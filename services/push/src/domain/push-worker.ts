@@ -63,8 +63,7 @@ export class RetryLaterError extends RedeliverLaterError {
 
 /** Full-jitter exponential backoff, never below what the provider asked for. */
 export function backoffMs(attempt: number, retryAfterMs: number | undefined, s: Pick<PushWorkerSettings, "backoffBaseMs" | "backoffMaxMs">, random: () => number): number {
-  const cap = Math.min(s.backoffMaxMs, s.backoffBaseMs * 2 ** (attempt - 1));
-  return Math.max(retryAfterMs ?? 0, Math.floor(random() * cap));
+  return Math.max(retryAfterMs ?? 0, Math.floor(random() * redeliveryDelayMs(attempt, s)));
 }
 
 /** When a candidate whose delivery failed for another reason (accounts or the store unreachable) comes back. */

@@ -130,6 +130,6 @@ export class MessageDelivery {
   private commit(plan: Plan): void {
     for (const p of plan.publishes) this.deps.publish(p.gatewayId, p.userIds, p.frame, p.exclude);
     // Not awaited: the notifier reports its own failures, and the outbox keeps what it could not queue.
-    for (const { message, recipients, large } of plan.pushes) void (large ? this.deps.pushes.coalesce(message, recipients) : this.deps.pushes.notify(message, recipients));
+    for (const { message, recipients, large } of plan.pushes) void this.deps.pushes.offer(message, recipients, large);
   }
 }

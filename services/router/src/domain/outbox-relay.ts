@@ -93,7 +93,7 @@ export class OutboxRelay {
       targets.map(({ entry, recipients, large }) => {
         const message = { conversationId: entry.conversationId, messageId: entry.messageId, seq: entry.seq, senderUserId: entry.senderUserId, sentAtMs: entry.sentAtMs };
         const candidates = pushRecipients(recipients, entry.senderUserId, sessions);
-        return large ? this.deps.pushes.coalesce(message, candidates) : this.deps.pushes.notify(message, candidates);
+        return this.deps.pushes.offer(message, candidates, large);
       }),
     );
   }

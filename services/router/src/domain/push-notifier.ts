@@ -54,6 +54,11 @@ export class PushNotifier {
     return this.track(this.send(message, recipients.map((r) => [r.userId, r.liveDeviceIds] as const), [{ conversationId: message.conversationId, seq: message.seq }]));
   }
 
+  /** notify, or coalesce for a large group. */
+  offer(message: NotifiedMessage, recipients: readonly PushRecipient[], large: boolean): Promise<boolean> {
+    return large ? this.coalesce(message, recipients) : this.notify(message, recipients);
+  }
+
   /** Like notify, for a large group: held until the conversation's window ends, then sent with the newest message. */
   coalesce(message: NotifiedMessage, recipients: readonly PushRecipient[]): Promise<boolean> {
     let pending = this.pendingLarge.get(message.conversationId);

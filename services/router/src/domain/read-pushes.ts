@@ -1,5 +1,6 @@
 import type { Logger } from "@messenger/logging";
 import type { QueuePushCandidate, SessionLookup } from "./ports.js";
+import { SessionIndex } from "./session-index.js";
 
 /** One device's read mark that moved its user's read watermark. */
 export interface ReadMoved {
@@ -19,7 +20,7 @@ export function readPushes(deps: { sessions: SessionLookup; queue: QueuePushCand
   return (reads) => {
     if (reads.length === 0) return;
     void (async () => {
-      const sessions = await deps.sessions.sessionsOf([...new Set(reads.map((r) => r.userId))]);
+      const sessions = new SessionIndex(await deps.sessions.sessionsOf([...new Set(reads.map((r) => r.userId))]));
       await Promise.all(
         reads.map((r) =>
           deps.queue({
@@ -28,7 +29,7 @@ export function readPushes(deps: { sessions: SessionLookup; queue: QueuePushCand
             messageId: `read:${r.conversationId}:${r.readSeq}`,
             seq: r.readSeq,
             senderUserId: "",
-            liveDeviceIds: sessions.filter((s) => s.userId === r.userId).map((s) => s.deviceId),
+            liveDeviceIds: sessions.liveDevices(r.userId),
             sentAtMs: now(),
             read: true,
           }),

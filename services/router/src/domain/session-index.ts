@@ -15,11 +15,6 @@ export class SessionIndex {
     }
   }
 
-  /** True when the user has a live session. */
-  isLive(userId: string): boolean {
-    return this.byUser.has(userId);
-  }
-
   /** The user's devices with a live session, each once. */
   liveDevices(userId: string): string[] {
     return [...new Set((this.byUser.get(userId) ?? []).map((s) => s.deviceId))];
