@@ -86,7 +86,11 @@ export class Notifications {
   }
 
   async settings(userId: string): Promise<NotificationSettings> {
-    const stored = (await this.repo.notificationSettings(userId)) ?? defaultNotificationSettings;
+    return this.shown((await this.repo.notificationSettings(userId)) ?? defaultNotificationSettings);
+  }
+
+  /** The settings as the user sees them: a do-not-disturb that ended is off. */
+  private shown(stored: NotificationSettings): NotificationSettings {
     return inForce(stored.doNotDisturb, this.now()) ? stored : { ...stored, doNotDisturb: undefined };
   }
 
@@ -105,8 +109,7 @@ export class Notifications {
       ...(named("previews") ? { previews: values.previews } : {}),
       ...(named("do_not_disturb_until") || named("do_not_disturb_forever") ? { doNotDisturb: this.doNotDisturbOf(values.doNotDisturb) } : {}),
     };
-    await this.repo.updateNotificationSettings(userId, change, defaultNotificationSettings);
-    return this.settings(userId);
+    return this.shown(await this.repo.updateNotificationSettings(userId, change, defaultNotificationSettings));
   }
 
   /** Mutes a conversation until a time or forever (replacing an earlier end). */

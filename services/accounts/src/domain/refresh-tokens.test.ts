@@ -12,6 +12,8 @@ let dir: string;
 let events: SecurityEvent[];
 let close: () => Promise<void>;
 let accounts: Accounts;
+/** The accounts' clock: a test moves it to tell two moments apart. */
+let clock: number;
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "messenger-refresh-"));
@@ -19,7 +21,8 @@ beforeEach(async () => {
   const issuer = await createTokenIssuer({ keyPath: join(dir, "key.json"), ttlSeconds: 60 });
   events = [];
   const passwords = new PasswordHasher({ threads: 1 });
-  accounts = new Accounts(repo, issuer, passwords, { scryptLogN: 10, refreshTokenTtlSeconds: 3600 }, (e) => events.push(e));
+  clock = Date.now();
+  accounts = new Accounts(repo, issuer, passwords, { scryptLogN: 10, refreshTokenTtlSeconds: 3600 }, (e) => events.push(e), () => clock);
   close = async () => {
     await passwords.close();
     await repo.close();
@@ -79,6 +82,7 @@ describe("devices", () => {
     const ann = await accounts.lookup("ann");
     const phone = (await accounts.login("ann", "correct horse battery", "phone")).tokens;
     const [first] = await accounts.devices([ann.id]);
+    clock += 60_000;
     await accounts.login("ann", "correct horse battery", "phone");
     const laptop = (await accounts.login("ann", "correct horse battery", "laptop")).tokens;
     expect(await accounts.devices([ann.id, "u_nobody"])).toEqual([

@@ -4,9 +4,6 @@ import type { MessageRecord } from "../storage/history-repository.js";
 import { decodeSegment, encodeSegment, SegmentCorruptError } from "./segment-codec.js";
 import { segmentKey, type SegmentIndexEntry } from "./segment-index.js";
 
-/** Messages per segment when the archiver cuts a conversation's old history. */
-export const defaultSegmentMessages = 1_000;
-
 /** The Content-Type segments are stored with (brotli-compressed messenger.store.v1.ArchiveSegment). */
 export const segmentContentType = "application/vnd.messenger.archive-segment.v1+brotli";
 

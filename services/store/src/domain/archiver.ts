@@ -1,5 +1,5 @@
 import type { BlobStore } from "@messenger/blobs";
-import { archiveSegment, readSegment } from "../archive/archive-segments.js";
+import { archiveSegment, pruneSegment } from "../archive/archive-segments.js";
 import type { SegmentIndexEntry } from "../archive/segment-index.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
 import { DomainError } from "./errors.js";
@@ -98,11 +98,9 @@ export async function collectArchive(repo: HistoryRepository, blobs: BlobStore, 
   for (const s of await repo.segmentsBelowMinSeq(opts.limit)) {
     const c = await repo.getConversation(s.conversationId);
     const minSeq = c?.minSeq ?? Number.MAX_SAFE_INTEGER;
-    let replacement: SegmentIndexEntry | undefined;
-    if (s.toSeq >= minSeq) {
-      const kept = (await readSegment(blobs, s)).filter((m) => m.seq >= minSeq);
-      replacement = kept.length > 0 ? await archiveSegment(blobs, s.conversationId, kept) : undefined;
-    }
+    // A segment here starts below min_seq (its fromSeq is its first message's), so some of it goes: emptied or rewritten.
+    const pruned = s.toSeq >= minSeq ? await pruneSegment(blobs, s, (m) => m.seq >= minSeq) : undefined;
+    const replacement: SegmentIndexEntry | undefined = pruned?.outcome === "rewritten" ? pruned.entry : undefined;
     try {
       await repo.replaceSegment(s, replacement);
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { ConversationRecord, HistoryRepository, MemberRecord, MessageRecord, ReceiptRecord, ReceiptSummaryRecord, UserConversation } from "../storage/history-repository.js";
-import { visibleLastSeq } from "./visibility.js";
+import { unreadOf, visibleLastSeq } from "./visibility.js";
 
 /** A conversation as one user sees it (inbox row, GetConversation, OpenDirectConversation). */
 export interface ConversationView {
@@ -52,7 +52,7 @@ export async function viewConversations(
         lastSeq,
         lastActivityAt: member.active ? conv.lastActivityAt : (lastMessage?.sentAt ?? activityFor(conv, member)),
         lastMessage,
-        unreadCount: Math.max(0, lastSeq - member.readSeq),
+        unreadCount: unreadOf(conv, member),
         receipts,
         summary: member.active ? await repo.receiptSummary(conv.id) : undefined,
         large,

@@ -1,6 +1,6 @@
 import type { HistoryRepository } from "../storage/history-repository.js";
 import { invalidArgument } from "./errors.js";
-import { visibleIntervals, visibleLastSeq } from "./visibility.js";
+import { unreadOf, visibleIntervals } from "./visibility.js";
 
 /** Conversations of a user's index read per page when the badge is summed. */
 const indexPage = 500;
@@ -23,15 +23,23 @@ export async function pushContext(
 ): Promise<PushContext> {
   if (!req.userId || !req.conversationId) throw invalidArgument("user_id and conversation_id are required");
   if (req.deviceIds.length > 100) throw invalidArgument("at most 100 device ids");
-  const delivered = await repo.deliveredByDevice(req.conversationId, req.deviceIds.map((deviceId) => ({ userId: req.userId, deviceId })));
-  let unreadCount = 0;
+  const [delivered, unreadCount, preview] = await Promise.all([
+    repo.deliveredByDevice(req.conversationId, req.deviceIds.map((deviceId) => ({ userId: req.userId, deviceId }))),
+    unreadTotal(repo, req.userId),
+    req.withPreview ? previewOf(repo, req) : undefined,
+  ]);
+  return { deliveredSeqs: new Map(delivered.map((d) => [d.deviceId, d.deliveredSeq])), unreadCount, preview };
+}
+
+/** The user's unread messages over the conversations of their inbox (a request counts once accepted). */
+async function unreadTotal(repo: HistoryRepository, userId: string): Promise<number> {
+  let total = 0;
   for (let after = ""; ; ) {
-    const page = await repo.userConversations(req.userId, after, indexPage);
-    for (const uc of page) if (!uc.request) unreadCount += Math.max(0, visibleLastSeq(uc.conversation, uc.member) - uc.member.readSeq);
-    if (page.length < indexPage) break;
+    const page = await repo.userConversations(userId, after, indexPage);
+    for (const uc of page) if (!uc.request) total += unreadOf(uc.conversation, uc.member);
+    if (page.length < indexPage) return total;
     after = page.at(-1)!.conversation.id;
   }
-  return { deliveredSeqs: new Map(delivered.map((d) => [d.deviceId, d.deliveredSeq])), unreadCount, preview: req.withPreview ? await previewOf(repo, req) : undefined };
 }
 
 async function previewOf(repo: HistoryRepository, req: { userId: string; conversationId: string; seq: number }): Promise<PushContext["preview"]> {

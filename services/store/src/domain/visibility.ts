@@ -11,6 +11,11 @@ export function visibleLastSeq(conv: ConversationRecord, member: MemberRecord): 
   return member.active ? conv.lastSeq : Math.min(member.leftSeq ?? 0, conv.lastSeq);
 }
 
+/** The user's unread messages in a conversation: what they may see beyond their read mark. */
+export function unreadOf(conv: ConversationRecord, member: MemberRecord): number {
+  return Math.max(0, visibleLastSeq(conv, member) - member.readSeq);
+}
+
 /**
  * The user's ranges as concrete intervals, ascending, cut to what exists: an open range ends
  * at the conversation's last seq, nothing below min_seq (or 1) exists.
