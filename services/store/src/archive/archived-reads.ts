@@ -70,6 +70,9 @@ export function createArchivedReads(source: ArchiveReadSource): ArchivedReads {
     if (limit <= 0 || before <= after + 1) return [];
 
     const live = await source.live(conversationId, range);
+    // Every segment lies below every live row: live rows that already answer the page leave
+    // nothing for the archive to add (no index read for the newest pages of most reads).
+    if (range.direction === "backward" ? live.length === limit : live[0]?.seq === after + 1) return live;
     const index = await source.index(conversationId);
     const top = topOf(index);
     // Live rows at or below the top have been archived since the live read: the segments have them.
@@ -103,6 +106,7 @@ export function createArchivedReads(source: ArchiveReadSource): ArchivedReads {
     if (seqs.length === 0) return [];
     const live = await source.liveAt(conversationId, seqs);
     const seen = new Set(live.map((m) => m.seq));
+    if (seen.size === new Set(seqs).size) return live.sort((a, b) => a.seq - b.seq);
     const index = await source.index(conversationId);
     const top = topOf(index);
     const archived = [...new Set(seqs)].filter((s) => !seen.has(s) && s <= top).sort((a, b) => a - b);
