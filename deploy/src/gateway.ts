@@ -3,7 +3,7 @@ import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2"
 import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import { Construct } from "constructs";
 import { stringify } from "yaml";
-import { block, num, tpl, value } from "./helm-markers.js";
+import { num, tpl, value } from "./helm-markers.js";
 import { helmObject } from "./helm-object.js";
 import { componentName, labels, selectorLabels } from "./names.js";
 import { Workload } from "./workloads.js";
@@ -36,7 +36,7 @@ export class Gateway extends Construct {
     const service: IService = {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name, labels: labels("gateway"), annotations: block("toYaml .Values.gateway.service.annotations") },
+      metadata: { name, labels: labels("gateway-public") },
       spec: {
         type: value<"LoadBalancer" | "ClusterIP" | "NodePort">("gateway.service.type"),
         selector: selectorLabels("gateway"),
@@ -46,7 +46,7 @@ export class Gateway extends Construct {
         ],
       },
     };
-    helmObject(this, "public-service", service, { file });
+    helmObject(this, "public-service", service, { file, annotations: "toYaml .Values.gateway.service.annotations" });
 
     const scaledObject: IScaledObject = {
       apiVersion: "keda.sh/v1alpha1",

@@ -9,13 +9,14 @@
  * - `num(expr)`: a whole scalar that renders unquoted (a number or a boolean);
  * - `block(pipeline)`: a whole value rendered from YAML text (`resources: {{- toYaml … | nindent 12 }}`);
  * - `when(cond, expr)`: a key present only when `cond` holds (`{{- if cond }} key: … {{- end }}`);
- * - `onlyIf(cond, item)`: a list item present only when `cond` holds.
+ * - `onlyIf(cond, item)`: a list item present only when `cond` holds;
+ * - `spread(expr)`: a map from the values merged into a map of the object's own.
  */
 
 const encode = (text: string): string => Buffer.from(text, "utf8").toString("base64url");
 
 /** The marker grammar shared with the writer: `@@<kind><base64url>[.<base64url>]@@`. */
-export const markerPattern = /@@([TRBOI])([A-Za-z0-9_-]*)(?:\.([A-Za-z0-9_-]*))?@@/g;
+export const markerPattern = /@@([TRBOIM])([A-Za-z0-9_-]*)(?:\.([A-Za-z0-9_-]*))?@@/g;
 
 export const decode = (text: string): string => Buffer.from(text, "base64url").toString("utf8");
 
@@ -53,6 +54,15 @@ export const nameOf = (suffix: string): string => `${releaseName}-${suffix}`;
 
 /** The key that carries onlyIf's condition through the YAML writer. */
 export const itemConditionKey = "__if";
+
+/**
+ * Keys from the values merged into a map that has keys of its own (labels): a sentinel key
+ * the writer replaces with the values' map as YAML, nothing when it is empty. (A whole-map
+ * `block` would not survive cdk8s, which copies metadata maps key by key.)
+ */
+export function spread(expr: string): Record<string, string> {
+  return { [`@@M${encode(expr)}@@`]: "" };
+}
 
 /** A list item (an env var, a volume) present only when `cond` holds. */
 export function onlyIf<T extends object>(cond: string, item: T): T {

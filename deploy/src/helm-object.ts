@@ -1,4 +1,5 @@
-import { ApiObject, type ApiObjectProps } from "cdk8s";
+import { ApiObject, JsonPatch, type ApiObjectProps } from "cdk8s";
+import { block } from "./helm-markers.js";
 import type { Construct } from "constructs";
 
 /** Where an object goes in the chart: its template file and the condition it is emitted under. */
@@ -7,6 +8,11 @@ export interface Placement {
   readonly file: string;
   /** A Go template condition; none: always emitted. */
   readonly condition?: string | undefined;
+  /**
+   * metadata.annotations as YAML text from the values (`toYaml .Values.x.annotations`): set
+   * after cdk8s built the metadata, which would copy a marker string key by key.
+   */
+  readonly annotations?: string;
 }
 
 const placements = new WeakMap<ApiObject, Placement>();
@@ -17,6 +23,7 @@ const placements = new WeakMap<ApiObject, Placement>();
  */
 export function helmObject(scope: Construct, id: string, object: { apiVersion: string; kind: string }, placement: Placement): ApiObject {
   const api = new ApiObject(scope, id, object as ApiObjectProps);
+  if (placement.annotations) api.addJsonPatch(JsonPatch.add("/metadata/annotations", block(placement.annotations)));
   placements.set(api, placement);
   return api;
 }

@@ -10,8 +10,12 @@ export interface TemplateDoc {
 
 const blockOrOptional = /^(\s*)(- )?([^\s"'][^:"']*): "?@@([BO])([A-Za-z0-9_-]*)(?:\.([A-Za-z0-9_-]*))?@@"?$/;
 
+const spreadKey = /^(\s*)"?@@M([A-Za-z0-9_-]*)@@"?: ""$/;
+
 /** Puts each marker's action back into one line (see helm-markers.ts). */
 function restoreLine(line: string): string {
+  const spread = spreadKey.exec(line);
+  if (spread) return `{{- with ${decode(spread[2] ?? "")} }}\n{{- toYaml . | nindent ${(spread[1] ?? "").length} }}\n{{- end }}`;
   const whole = blockOrOptional.exec(line);
   if (whole) {
     const [, indent = "", dash = "", key = "", kind, first = "", second = ""] = whole;

@@ -1,7 +1,7 @@
 import type { IConfigMap } from "kubernetes-models/v1";
 import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { Construct } from "constructs";
-import { block, nameOf, tpl } from "./helm-markers.js";
+import { nameOf, spread, tpl } from "./helm-markers.js";
 import { helmObject } from "./helm-object.js";
 import { labels, releasePodLabels } from "./names.js";
 
@@ -17,7 +17,7 @@ export class Observability extends Construct {
     const monitor: IServiceMonitor = {
       apiVersion: "monitoring.coreos.com/v1",
       kind: "ServiceMonitor",
-      metadata: { name: nameOf("services"), labels: { ...labels("metrics"), ...block<Record<string, string>>("toYaml .Values.metrics.serviceMonitor.labels") } },
+      metadata: { name: nameOf("services"), labels: { ...labels("metrics"), ...spread(".Values.metrics.serviceMonitor.labels") } },
       spec: {
         // The components' own Services (the gateways' public one would scrape them twice).
         selector: { matchLabels: releasePodLabels(), matchExpressions: [{ key: "app.kubernetes.io/component", operator: "NotIn", values: ["gateway-public", "config", "network", "metrics"] }] },
@@ -29,7 +29,7 @@ export class Observability extends Construct {
     const dashboard: IConfigMap = {
       apiVersion: "v1",
       kind: "ConfigMap",
-      metadata: { name: nameOf("dashboard"), labels: { ...labels("metrics"), ...block<Record<string, string>>("toYaml .Values.metrics.dashboard.labels") } },
+      metadata: { name: nameOf("dashboard"), labels: { ...labels("metrics"), ...spread(".Values.metrics.dashboard.labels") } },
       data: { "messenger.json": JSON.stringify(grafanaDashboard(), null, 1) },
     };
     helmObject(this, "dashboard", dashboard, { file, condition: ".Values.metrics.dashboard.enabled" });
