@@ -7,10 +7,13 @@ const nonNegativeInt = (fallback: number) => z.coerce.number().int().min(0).defa
 /**
  * The media service's environment, read by the service alone and by the one-process system;
  * documented in the README's configuration. The blob store is MinIO / S3 when MINIO_ENDPOINT
- * is set, else a folder under DATA_DIR served by the media service's HTTP port.
+ * is set, else a folder under DATA_DIR served by the media service's HTTP port; the records
+ * are in MongoDB when MONGODB_URI is set, else in DATA_DIR/media.db.
  */
 export const mediaEnv = {
   ...minioEnv,
+  /** Media records in MongoDB (the store's deployment: same URI, collection `media`) instead of DATA_DIR/media.db; see docs/mongodb.md. */
+  MONGODB_URI: z.string().min(1).optional(),
   /** The base of the local folder's signed URLs as clients reach this HTTP port (default http://HOST:HTTP_PORT). */
   MEDIA_PUBLIC_URL: z.string().url().optional(),
   /** The key of the local folder's URL signatures (base64, ≥ 32 bytes); default: generated once into DATA_DIR/keys. */

@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import type { Client } from "@connectrpc/connect";
 import type { TokenVerifier } from "@messenger/auth";
 import type { Logger } from "@messenger/logging";
@@ -7,11 +6,11 @@ import type { ServiceMetrics } from "@messenger/rpc";
 import { createMediaApp, type MediaApp } from "./app.js";
 import { blobStoreFromEnv } from "./blob-store-from-env.js";
 import { mediaSettingsFrom, type MediaEnv } from "./media-env.js";
-import { openSqliteMediaRepository } from "./storage/sqlite-media-repository.js";
+import { mediaRepositoryFromEnv } from "./media-repository-from-env.js";
 
 /**
  * The media service as its environment configures it, for the service process and the
- * one-process system alike: records in DATA_DIR/media.db, blobs in MinIO / S3 or in
+ * one-process system alike: records in MongoDB or DATA_DIR/media.db, blobs in MinIO / S3 or in
  * DATA_DIR/media/blobs behind the HTTP port (`http.port()`: known once it listens), named in
  * signed URLs as MEDIA_PUBLIC_URL or, by default, as its listen host (loopback for a wildcard).
  */
@@ -22,10 +21,15 @@ export async function createMediaAppFromEnv(
   const host = deps.http.host === "0.0.0.0" || deps.http.host === "::" ? "127.0.0.1" : deps.http.host;
   const blobs = await blobStoreFromEnv(config, { dataDir: config.DATA_DIR, publicBaseUrl: () => config.MEDIA_PUBLIC_URL ?? `http://${host}:${deps.http.port()}` });
   deps.log.info({ blobs: blobs.describe }, "media blob store");
+  const records = await mediaRepositoryFromEnv(config, config.DATA_DIR).catch(async (err: unknown) => {
+    await blobs.blobs.close();
+    throw err;
+  });
+  deps.log.info({ records: records.describe }, "media records");
   return createMediaApp({
     verifier: deps.verifier,
     store: deps.store,
-    repo: openSqliteMediaRepository(join(config.DATA_DIR, "media.db")),
+    repo: records.repo,
     blobs: blobs.blobs,
     blobRoutes: blobs.routes,
     settings: mediaSettingsFrom(config),

@@ -42,7 +42,7 @@ export interface MediaRepository {
   get(id: string): Promise<MediaRecord | undefined>;
   /** Records the result of CompleteUpload; false when the record is gone or already ready. */
   markReady(id: string, ready: ReadyMedia): Promise<boolean>;
-  /** Notes that a send named the media now. */
+  /** Notes that a send named the media at `now`; the mark never moves backwards (a late, older mark changes nothing). */
   touch(id: string, now: number): Promise<void>;
   /** The declared bytes of the user's uploads created at or after `since` (the daily quota). */
   bytesReservedSince(userId: string, since: number): Promise<number>;

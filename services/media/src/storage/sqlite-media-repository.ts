@@ -96,7 +96,8 @@ CREATE INDEX IF NOT EXISTS media_pending ON media (upload_expires_at) WHERE comp
          thumbnail_key = @thumbnailKey, thumbnail_mime_type = @thumbnailMimeType, thumbnail_size = @thumbnailSize, completed_at = @completedAt
        WHERE id = @id AND completed_at IS NULL`,
     ),
-    touch: db.prepare("UPDATE media SET last_resolved_at = ? WHERE id = ?"),
+    // Never backwards (max() is NULL while the column is): an older mark arriving late must not shorten the cleanup's grace.
+    touch: db.prepare("UPDATE media SET last_resolved_at = coalesce(max(last_resolved_at, @now), @now) WHERE id = @id"),
     reserved: db.prepare<[string, number], { total: number | null }>("SELECT sum(declared_size) AS total FROM media WHERE uploader_user_id = ? AND created_at >= ?"),
     abandoned: db.prepare<[number, number], MediaRow>("SELECT * FROM media WHERE completed_at IS NULL AND upload_expires_at < ? ORDER BY upload_expires_at LIMIT ?"),
     ready: db.prepare<[number, string, number], MediaRow>("SELECT * FROM media WHERE completed_at IS NOT NULL AND completed_at < ? AND id > ? ORDER BY id LIMIT ?"),
@@ -140,7 +141,7 @@ CREATE INDEX IF NOT EXISTS media_pending ON media (upload_expires_at) WHERE comp
       return res.changes === 1;
     },
     async touch(id, now) {
-      q.touch.run(now, id);
+      q.touch.run({ now, id });
     },
     async bytesReservedSince(userId, since) {
       return q.reserved.get(userId, since)?.total ?? 0;
