@@ -2,7 +2,10 @@
 // Secret, TOKEN_SIGNING_KEYS_FILE): `rotate` puts a new key first (it signs from the next
 // start of each replica) and keeps the previous one published so tokens it signed still
 // verify; `show` prints the kids. Rotate again only once ACCESS_TOKEN_TTL_SECONDS has passed
-// since the last rotation reached every replica.
+// since the last rotation reached every replica. FILE keeps its format: a private JWKS, or
+// concatenated PEM Ed25519 private keys (PKCS#8, as a Helm chart's genPrivateKey "ed25519"
+// writes; their kids are the keys' RFC 7638 thumbprints). A missing FILE is made as PEM when
+// its name ends in .pem, else as a JWKS.
 //
 //   npm run token-keys -- rotate FILE [--keep 2]
 //   npm run token-keys -- show FILE

@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { calculateJwkThumbprint } from "jose";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readSigningKeys, rotateSigningKeys, SigningKeyError } from "./signing-keys.js";
 import { createTokenIssuer, createTokenVerifier } from "./tokens.js";
@@ -14,6 +16,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+const tokenKeys = (...args: string[]) => promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/token-keys.ts", ...args], { cwd: root });
 const kidOf = (token: string): string => (JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString()) as { kid: string }).kid;
 
 describe("the signing key set", () => {
@@ -63,14 +67,121 @@ describe("the signing key set", () => {
   });
 
   it("npm run token-keys rotates a file and shows which key signs", async () => {
-    const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
     const file = join(dir, "secret", "keys.json");
-    const run = (...args: string[]) => promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/token-keys.ts", ...args], { cwd: root });
-    await run("rotate", file);
-    const { stdout } = await run("rotate", file);
+    await tokenKeys("rotate", file);
+    const { stdout } = await tokenKeys("rotate", file);
     const kids = readSigningKeys(file).keys.map((k) => k.kid);
     expect(stdout).toBe(`signs     ${kids[0]}\npublished ${kids[1]}\n`);
-    expect((await run("show", file)).stdout).toBe(stdout);
+    expect((await tokenKeys("show", file)).stdout).toBe(stdout);
     expect(JSON.parse(readFileSync(file, "utf8")).keys).toHaveLength(2);
+  });
+});
+
+// Made the way sprig's genPrivateKey makes them: "ed25519" is PKCS#8 ("BEGIN PRIVATE KEY"),
+// "ecdsa" a P-256 key in SEC1 ("BEGIN EC PRIVATE KEY"), "rsa" PKCS#1.
+const ed25519Pem = (): string => generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+/** The kid a key must get, computed by jose rather than by the code under test. */
+const thumbprintOf = (pem: string): Promise<string> => {
+  const { x } = createPublicKey(pem).export({ format: "jwk" });
+  return calculateJwkThumbprint({ kty: "OKP", crv: "Ed25519", x: x! });
+};
+
+describe("a signing key set of PEM keys (a Helm chart's genPrivateKey \"ed25519\")", () => {
+  it("signs with the first key, publishes all, and names each by its RFC 7638 thumbprint", async () => {
+    const [first, second] = [ed25519Pem(), ed25519Pem()];
+    const file = join(dir, "token-signing.pem");
+    writeFileSync(file, first + second);
+    const issuer = await createTokenIssuer({ keyPath: "", keySetPath: file, ttlSeconds: 60 });
+    const { token } = await issuer.issue({ userId: "u1", deviceId: "phone" });
+    expect(kidOf(token)).toBe(await thumbprintOf(first));
+    expect(issuer.jwks().keys.map((k) => k.kid)).toEqual([await thumbprintOf(first), await thumbprintOf(second)]);
+    expect(issuer.jwks().keys.every((k) => !("d" in k))).toBe(true);
+    expect(await createTokenVerifier({ jwks: issuer.jwks() }).verify(token)).toEqual({ userId: "u1", deviceId: "phone" });
+  });
+
+  it("lets a token signed by one process verify with the JWKS another process serves from the same file, under the same kid", async () => {
+    const file = join(dir, "token-signing.pem");
+    writeFileSync(file, ed25519Pem());
+    const tokens = join(dirname(fileURLToPath(import.meta.url)), "tokens.ts");
+    const script = `import { createTokenIssuer } from ${JSON.stringify(tokens)}; const i = await createTokenIssuer({ keyPath: "", keySetPath: ${JSON.stringify(file)}, ttlSeconds: 60 }); console.log((await i.issue({ userId: "u1", deviceId: "phone" })).token);`;
+    const sign = async () => (await promisify(execFile)(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script])).stdout.trim();
+    const [a, b] = await Promise.all([sign(), sign()]);
+    const verifier = createTokenVerifier({ jwks: (await createTokenIssuer({ keyPath: "", keySetPath: file, ttlSeconds: 60 })).jwks() });
+    expect(await verifier.verify(a)).toEqual({ userId: "u1", deviceId: "phone" });
+    expect(await verifier.verify(b)).toEqual({ userId: "u1", deviceId: "phone" });
+    expect(kidOf(a)).toBe(kidOf(b));
+    expect(kidOf(a)).toBe(await thumbprintOf(readFileSync(file, "utf8")));
+  });
+
+  it("rotates as PEM through npm run token-keys: a new key first, the previous kept as it was, older ones dropped", async () => {
+    const file = join(dir, "secret", "token-signing.pem");
+    await tokenKeys("rotate", file);
+    const original = readFileSync(file, "utf8");
+    expect(original).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n$/);
+    const oldToken = (await (await createTokenIssuer({ keyPath: "", keySetPath: file, ttlSeconds: 60 })).issue({ userId: "u1", deviceId: "phone" })).token;
+
+    const { stdout } = await tokenKeys("rotate", file);
+    const rotated = readFileSync(file, "utf8");
+    expect(rotated.endsWith(original)).toBe(true);
+    expect(rotated.match(/BEGIN PRIVATE KEY/g)).toHaveLength(2);
+    const kids = readSigningKeys(file).keys.map((k) => k.kid);
+    expect(kids[1]).toBe(kidOf(oldToken));
+    expect(stdout).toBe(`signs     ${kids[0]}\npublished ${kids[1]}\n`);
+    expect((await tokenKeys("show", file)).stdout).toBe(stdout);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const after = await createTokenIssuer({ keyPath: "", keySetPath: file, ttlSeconds: 60 });
+    const newToken = (await after.issue({ userId: "u1", deviceId: "phone" })).token;
+    expect(kidOf(newToken)).toBe(kids[0]);
+    await createTokenVerifier({ jwks: after.jwks() }).verify(oldToken);
+
+    await rotateSigningKeys(file);
+    expect(readSigningKeys(file).keys.map((k) => k.kid)).toEqual([expect.any(String), kids[0]]);
+    expect(readFileSync(file, "utf8")).not.toContain(original);
+    const later = createTokenVerifier({ jwks: (await createTokenIssuer({ keyPath: "", keySetPath: file, ttlSeconds: 60 })).jwks() });
+    await later.verify(newToken);
+    await expect(later.verify(oldToken)).rejects.toThrow(/invalid access token/);
+  });
+
+  it("keeps a JSON set JSON when rotating, and makes a new file as a JWKS unless its name ends in .pem", async () => {
+    const json = join(dir, "keys");
+    await rotateSigningKeys(json);
+    expect(JSON.parse(readFileSync(json, "utf8")).keys).toHaveLength(1);
+    const pem = join(dir, "keys.pem");
+    expect(existsSync(pem)).toBe(false);
+    await rotateSigningKeys(pem);
+    expect(readFileSync(pem, "utf8")).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+  });
+
+  it("refuses RSA, EC, public, encrypted and repeated keys, and anything that is not keys, naming the file and the problem", () => {
+    const ed = generateKeyPairSync("ed25519");
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey;
+    const good = ed.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const cases: [string, string, RegExp][] = [
+      ["ec-sec1.pem", ec.export({ type: "sec1", format: "pem" }).toString(), /PEM block 1 is an EC private key \(SEC1\)/],
+      ["ec-pkcs8.pem", ec.export({ type: "pkcs8", format: "pem" }).toString(), /PEM block 1 is an EC key; every key must be Ed25519/],
+      ["rsa-pkcs1.pem", rsa.export({ type: "pkcs1", format: "pem" }).toString(), /PEM block 1 is an RSA private key/],
+      ["rsa-pkcs8.pem", good + rsa.export({ type: "pkcs8", format: "pem" }).toString(), /PEM block 2 is an RSA key/],
+      ["public.pem", ed.publicKey.export({ type: "spki", format: "pem" }).toString(), /PEM block 1 is a public key/],
+      ["encrypted.pem", ed.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "p" }).toString(), /encrypted private key/],
+      ["twice.pem", good + good, /PEM block 2 is the same key as PEM block 1/],
+      ["mangled.pem", good.replace(/\n[A-Za-z0-9+/]{8}/, "\n!!!!!!!!"), /PEM block 1 is not a readable private key/],
+      ["around.pem", `kid: k1\n${good}`, /text outside its PEM blocks/],
+      ["garbage.pem", "not a key at all\n", /neither a JSON key set .* nor PEM private keys/],
+      ["empty.pem", "", /neither a JSON key set/],
+    ];
+    for (const [name, text, problem] of cases) {
+      const file = join(dir, name);
+      writeFileSync(file, text);
+      let error: unknown;
+      try {
+        readSigningKeys(file);
+      } catch (err) {
+        error = err;
+      }
+      expect(error, name).toBeInstanceOf(SigningKeyError);
+      expect((error as Error).message.startsWith(`${file}: `), name).toBe(true);
+      expect((error as Error).message, name).toMatch(problem);
+    }
   });
 });

@@ -25,7 +25,10 @@ const env = z.object({
   ACCOUNTS_URL: serviceUrl(),
   STORE_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
-  /** VAPID keys are generated here when not given; replicas must share them (or the variables). */
+  /**
+   * VAPID keys are generated here when no private key is given (VAPID_PRIVATE_KEY or
+   * VAPID_PRIVATE_KEY_FILE, in providersEnv); replicas must share them (or the variables).
+   */
   DATA_DIR: z.string().min(1).default("./data-push"),
   ...providersEnv,
 });

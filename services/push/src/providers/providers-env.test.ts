@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { ConfigError, parseEnv, z } from "@messenger/config";
 import webpush from "web-push";
 import { FakeApns } from "../../test/fakes/fake-apns.js";
 import { FakeFcm } from "../../test/fakes/fake-fcm.js";
+import { FakeWebPushService } from "../../test/fakes/fake-web-push-service.js";
 import { messageNotification } from "../../test/notifications.js";
 import { providersEnv, providersFromEnv } from "./providers-env.js";
 import { vapidKeysPath } from "./vapid-keys.js";
@@ -37,6 +38,30 @@ describe("providers from the environment", () => {
     expect(existsSync(vapidKeysPath(dir))).toBe(true);
     expect(providersFromEnv(parse({}), dir).vapidPublicKey).toBe(configured.vapidPublicKey);
     await configured.close();
+  });
+
+  it("sign Web Push with a P-256 PEM key from VAPID_PRIVATE_KEY_FILE (a Helm-generated Secret), exposing its public key", async () => {
+    const service = await FakeWebPushService.start();
+    const raw = webpush.generateVAPIDKeys();
+    const point = Buffer.from(raw.publicKey, "base64url");
+    const jwk = { kty: "EC", crv: "P-256", d: raw.privateKey, x: point.subarray(1, 33).toString("base64url"), y: point.subarray(33).toString("base64url") };
+    const keyFile = join(root, "vapid.pem");
+    writeFileSync(keyFile, createPrivateKey({ key: jwk, format: "jwk" }).export({ type: "sec1", format: "pem" }));
+    const dir = dataDir();
+    const configured = providersFromEnv(parse({ VAPID_PRIVATE_KEY_FILE: keyFile, WEB_PUSH_ALLOW_HTTP: "true" }), dir);
+    try {
+      expect(configured.vapidPublicKey).toBe(raw.publicKey);
+      expect(configured.describe).toContain(`web_push: VAPID keys from VAPID_PRIVATE_KEY_FILE ${keyFile}`);
+      const browser = service.subscribe();
+      const sent = await configured.web_push.send({ kind: "web_push", endpoint: browser.endpoint, p256dh: browser.p256dh, auth: browser.auth }, messageNotification());
+      expect(sent).toMatchObject({ outcome: "accepted" });
+      expect(service.refusals).toEqual([]);
+      expect(service.receivedBy(browser)[0]?.vapid.publicKey).toBe(raw.publicKey);
+      expect(existsSync(vapidKeysPath(dir))).toBe(false);
+    } finally {
+      await configured.close();
+      await service.close();
+    }
   });
 
   it("enable FCM from a service account file and APNs from its four variables, pointed at the configured endpoints", async () => {

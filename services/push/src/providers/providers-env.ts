@@ -5,7 +5,7 @@ import type { PushProvider } from "../domain/push-ports.js";
 import { apnsProductionUrl, apnsSandboxUrl, createApnsProvider } from "./apns-provider.js";
 import { createFcmProvider } from "./fcm-provider.js";
 import { parseServiceAccount, readServiceAccount, ServiceAccountError, type FcmServiceAccount } from "./fcm-service-account.js";
-import { loadVapidKeys, VapidKeyError, vapidKeysPath, type VapidKeys } from "./vapid-keys.js";
+import { loadVapidKeys, VapidKeyError, vapidKeysSource, type VapidKeys } from "./vapid-keys.js";
 import { createWebPushProvider } from "./web-push-provider.js";
 
 const flag = (fallback: boolean) =>
@@ -16,12 +16,16 @@ const flag = (fallback: boolean) =>
 
 /**
  * The push providers' environment, documented in services/push/README.md. Web Push is always
- * on (VAPID keys generated into DATA_DIR when not given); FCM is on when a service account is
- * given; APNs when its key file, key id, team id and bundle id are all given.
+ * on (VAPID keys generated into DATA_DIR when no private key is given); FCM is on when a
+ * service account is given; APNs when its key file, key id, team id and bundle id are all given.
  */
 export const providersEnv = {
+  /** URL-safe base64; optional beside a PEM private key, which carries it. */
   VAPID_PUBLIC_KEY: z.string().min(1).optional(),
+  /** The private key: the raw scalar (URL-safe base64, with VAPID_PUBLIC_KEY) or P-256 PEM text. */
   VAPID_PRIVATE_KEY: z.string().min(1).optional(),
+  /** A file holding the private key, e.g. a mounted Secret with a Helm-generated P-256 PEM key. */
+  VAPID_PRIVATE_KEY_FILE: z.string().min(1).optional(),
   /** How push services reach the operator: mailto: or https:. */
   VAPID_SUBJECT: z.string().regex(/^(mailto:.+|https:\/\/.+)$/, "expected a mailto: or https:// URL").default("mailto:push@localhost"),
   /** Lets Web Push endpoints be http: (local test push services only). */
@@ -66,8 +70,9 @@ export function providersFromEnv(env: ProvidersEnv, dataDir: string): Configured
 
   let vapid: VapidKeys | undefined;
   try {
-    vapid = loadVapidKeys({ publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY, subject: env.VAPID_SUBJECT }, dataDir);
-    describe.push(`web_push: VAPID keys from ${env.VAPID_PUBLIC_KEY ? "the environment" : vapidKeysPath(dataDir)}`);
+    const vapidConfig = { publicKey: env.VAPID_PUBLIC_KEY, privateKey: env.VAPID_PRIVATE_KEY, privateKeyFile: env.VAPID_PRIVATE_KEY_FILE, subject: env.VAPID_SUBJECT };
+    vapid = loadVapidKeys(vapidConfig, dataDir);
+    describe.push(`web_push: VAPID keys from ${vapidKeysSource(vapidConfig, dataDir)}`);
   } catch (error) {
     if (!(error instanceof VapidKeyError)) throw error;
     problems.push(error.message);
