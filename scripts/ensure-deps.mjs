@@ -1,6 +1,7 @@
 // Makes a fresh clone runnable: installs npm dependencies when node_modules is missing or
 // older than package-lock.json, and (for the tests and the local cluster) the Debian packages
-// they drive: nats-server, and python3-grpcio for the interop test. scripts/run.mjs runs it
+// they drive: nats-server, python3-grpcio for the interop test, Go and Helm's template
+// libraries for the chart tests. scripts/run.mjs runs it
 // on the project's Node.js runtime before `npm start`, `npm test`, `npm run cluster` and
 // `npm run bench`.
 import { execSync } from "node:child_process";
@@ -34,6 +35,20 @@ function hasPythonGrpc() {
 const missing = [];
 if (forCluster && !existsSync(process.env.NATS_SERVER_BIN ?? "/usr/sbin/nats-server")) missing.push("nats-server");
 if (forTests && !hasPythonGrpc()) missing.push("python3-grpcio", "python3-grpc-tools");
+// The chart tests render the Helm templates with Go's text/template and Helm's own libraries
+// (tests/chart/helm-render): no helm binary installs here, Debian's Go and sprig do.
+if (forTests && !(existsSync("/usr/bin/go") && existsSync("/usr/share/gocode/src/github.com/Masterminds/sprig"))) {
+  missing.push(
+    "golang-go",
+    "golang-github-masterminds-sprig-dev",
+    "golang-github-masterminds-semver-dev",
+    "golang-github-mitchellh-copystructure-dev",
+    "golang-k8s-sigs-yaml-dev",
+    "golang-gopkg-yaml.v3-dev",
+    "golang-github-burntsushi-toml-dev",
+    "golang-github-gobwas-glob-dev",
+  );
+}
 if (missing.length > 0) {
   if (process.getuid?.() === 0 && existsSync("/usr/bin/apt-get")) {
     console.error(`messenger: installing ${missing.join(" ")} (Debian packages) ...`);

@@ -47,7 +47,8 @@ interface Workload extends KubeManifest {
 }
 
 const render = async (set: ValueSet, extra: string[] = []) =>
-  helmTemplate({ chartDir, releaseName: "chat", namespace: "msg", valuesFiles: [...valueSets[set].map((f) => join(valuesDir, f)), ...extra], notes: true });
+  // Rendered for the oldest Kubernetes the chart supports (Chart.yaml kubeVersion).
+  helmTemplate({ chartDir, releaseName: "chat", namespace: "msg", kubeVersion: "1.31.0", valuesFiles: [...valueSets[set].map((f) => join(valuesDir, f)), ...extra], notes: true });
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
