@@ -8,6 +8,7 @@ export interface GatewayMetrics {
   readonly framesDelivered: Counter;
   readonly sends: Counter<"result">;
   readonly sendSeconds: Histogram;
+  readonly deliverySeconds: Histogram;
   readonly gapFills: Counter;
   readonly routerCircuitOpen: Gauge;
   readonly sendsShed: Counter;
@@ -37,6 +38,12 @@ export function createGatewayMetrics(m: ServiceMetrics): GatewayMetrics {
       name: "messenger_gateway_send_seconds",
       help: "From a send frame batch to its send_results (the durable store; delivery follows off this path)",
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers,
+    }),
+    deliverySeconds: new Histogram({
+      name: "messenger_gateway_delivery_seconds",
+      help: "From a message's store (its sent_at, the store's clock) to its frames handed to this gateway's sessions; once per delivery with a live recipient here",
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
   };

@@ -176,7 +176,11 @@ export class Gateway implements GapFiller {
         s.deliver(delivery.frame);
       }
     }
-    if (delivered > 0) this.metrics?.framesDelivered.inc(delivered);
+    if (delivered === 0) return;
+    this.metrics?.framesDelivered.inc(delivered);
+    const frame = delivery.frame.frame;
+    // Another host's clock stamped sent_at: a skew behind ours must not read as negative.
+    if (frame.case === "message" && frame.value.sentAt) this.metrics?.deliverySeconds.observe(Math.max(0, Date.now() / 1000 - Number(frame.value.sentAt.seconds) - frame.value.sentAt.nanos / 1e9));
   }
 
   /**
