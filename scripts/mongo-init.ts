@@ -7,6 +7,7 @@
 //
 //   MONGODB_URI=mongodb://host:27017/messenger npm run mongo-init [-- --db NAME]
 import { parseArgs } from "node:util";
+import { initMongoAccounts } from "@messenger/accounts";
 import { initMongoMedia } from "@messenger/media";
 import { initMongoHistory } from "@messenger/store";
 
@@ -19,6 +20,7 @@ interface InitReport {
 const parts: readonly [string, (uri: string, opts: { dbName?: string }) => Promise<InitReport>][] = [
   ["history", initMongoHistory],
   ["media", initMongoMedia],
+  ["accounts", initMongoAccounts],
 ];
 
 const { values } = parseArgs({ options: { db: { type: "string" } } });

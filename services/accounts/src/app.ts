@@ -19,7 +19,7 @@ import { notificationsRoute } from "./rpc/notifications-service.js";
 import { pushTargetsRoute } from "./rpc/push-targets-service.js";
 import { relationsRoute } from "./rpc/relations-service.js";
 import { passwordHashMetrics } from "./password-metrics.js";
-import type { AccountsRepositories } from "./storage/sqlite-account-repository.js";
+import type { AccountsRepositories } from "./storage/accounts-repositories.js";
 
 /** The accounts service, ready to mount on any transport. */
 export interface AccountsApp {

@@ -1,6 +1,10 @@
 export { createAccountsApp, type AccountsApp, type AccountsLimits } from "./app.js";
 export { accountsLimits, accountsLimitsEnv } from "./limits-env.js";
-export { openSqliteAccountRepository, type AccountsRepositories } from "./storage/sqlite-account-repository.js";
+export { openSqliteAccountRepository } from "./storage/sqlite-account-repository.js";
+export { openMongoAccountRepository, type MongoAccountsOptions } from "./storage/mongo-account-repository.js";
+export { initMongoAccounts, type AccountsMongoInitReport } from "./storage/mongo-setup.js";
+export { accountsRepositoryFromEnv, accountsStorageEnv } from "./accounts-storage-env.js";
+export type { AccountsRepositories } from "./storage/accounts-repositories.js";
 export type { AccountRepository } from "./storage/account-repository.js";
 export type { ContactsRepository } from "./storage/contacts-repository.js";
 export { defaultContactLimits } from "./domain/contacts.js";

@@ -6,8 +6,8 @@ import { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_s
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createAccountsApp } from "./app.js";
+import { accountsRepositoryFromEnv, accountsStorageEnv } from "./accounts-storage-env.js";
 import { accountsLimits, accountsLimitsEnv } from "./limits-env.js";
-import { openSqliteAccountRepository } from "./storage/sqlite-account-repository.js";
 
 const env = z.object({
   ...serviceEnv,
@@ -24,12 +24,15 @@ const env = z.object({
   STORE_RETRY_INTERVAL_MS: positiveInt(1000),
   STORE_RETRY_MAX_INTERVAL_MS: positiveInt(30_000),
   ...accountsLimitsEnv,
+  ...accountsStorageEnv,
 });
 
 await runService("accounts", () => parseEnv(env), async (config, { log, metrics }) => {
   const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "token-signing.jwk.json"), keySetPath: config.TOKEN_SIGNING_KEYS_FILE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
+  const accounts = await accountsRepositoryFromEnv(config, config.DATA_DIR);
+  log.info({ accounts: accounts.describe }, "accounts are kept in");
   const app = createAccountsApp({
-    repo: openSqliteAccountRepository(join(config.DATA_DIR, "accounts.db")),
+    repo: accounts.repo,
     issuer,
     verifier: createTokenVerifier({ jwks: issuer.jwks() }),
     store: createClient(StoreService, peerTransport(config.STORE_URL)),

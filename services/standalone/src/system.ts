@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { createClient, type Transport } from "@connectrpc/connect";
-import { accountsLimits, createAccountsApp, openSqliteAccountRepository } from "@messenger/accounts";
+import { accountsLimits, accountsRepositoryFromEnv, createAccountsApp } from "@messenger/accounts";
 import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
 import { createMemoryBus, createMemoryQueue, createMemorySessionRegistry } from "@messenger/bus";
 import { createGatewayApp, gatewayLimits, type Gateway } from "@messenger/gateway";
@@ -67,7 +67,8 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
   const storeClient = createClient(StoreService, internal.transport);
 
   const accounts = createAccountsApp({
-    repo: openSqliteAccountRepository(join(config.DATA_DIR, "accounts.db")),
+    // MongoDB when MONGODB_URI is set (as history), else DATA_DIR/accounts.db.
+    repo: (await accountsRepositoryFromEnv(config, config.DATA_DIR)).repo,
     issuer,
     verifier,
     settings: { scryptLogN: config.SCRYPT_LOG_N, refreshTokenTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS },

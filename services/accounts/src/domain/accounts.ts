@@ -76,7 +76,10 @@ export class Accounts {
     const user = await this.repo.userByName(username);
     const ok = await this.passwords.verify(password, user?.passwordHash ?? (await this.dummyHash), signal);
     if (!user || !ok) throw new DomainError("unauthenticated", "invalid username or password");
-    return { user, tokens: await this.issue(user.id, deviceId, true) };
+    const tokens = await this.issue(user.id, deviceId, undefined);
+    // A login starts a new family: nothing it depends on can have been revoked.
+    if (!tokens) throw new Error("a login's refresh token was not stored");
+    return { user, tokens };
   }
 
   /**
@@ -91,7 +94,10 @@ export class Accounts {
       throw new DomainError("unauthenticated", "this refresh token was already used: the device's sessions are revoked, log in again");
     }
     if (!taken || taken.record.expiresAt <= this.now()) throw new DomainError("unauthenticated", "invalid or expired refresh token");
-    return this.issue(taken.record.userId, taken.record.deviceId, false);
+    const tokens = await this.issue(taken.record.userId, taken.record.deviceId, taken.record.tokenHash);
+    // The family was revoked (a replay elsewhere, or a logout) after this token was taken.
+    if (!tokens) throw new DomainError("unauthenticated", "this device's sessions were revoked: log in again");
+    return tokens;
   }
 
   async lookup(username: string): Promise<AccountRecord> {
@@ -116,13 +122,18 @@ export class Accounts {
     return this.repo.devicesOf(userIds);
   }
 
-  private async issue(userId: string, deviceId: string, newFamily: boolean): Promise<DeviceTokens> {
+  /**
+   * New tokens for the device: a new family (a login) when `replaces` is undefined, else the
+   * rotation of that token hash; undefined when the rotation found it revoked meanwhile.
+   */
+  private async issue(userId: string, deviceId: string, replaces: string | undefined): Promise<DeviceTokens | undefined> {
     const refreshToken = randomBytes(32).toString("base64url");
     const now = this.now();
-    await this.repo.putRefreshToken(
+    const stored = await this.repo.putRefreshToken(
       { tokenHash: sha256(refreshToken), userId, deviceId, expiresAt: now + this.settings.refreshTokenTtlSeconds * 1000 },
-      { newFamily, now },
+      replaces === undefined ? { newFamily: true, now } : { newFamily: false, now, replaces },
     );
+    if (!stored) return undefined;
     return { access: await this.issuer.issue({ userId, deviceId }), refreshToken };
   }
 }

@@ -58,6 +58,15 @@ describe("refresh tokens", () => {
     expect(events).toHaveLength(1);
   });
 
+  it("refuses both of two refreshes racing with one token, reports the replay once, and leaves no working token", async () => {
+    const { tokens } = await accounts.login("ann", "correct horse battery", "phone");
+    // The winner's rotation meets the family the replay revoked: it stores nothing and is refused too.
+    expect(await Promise.all([refusal(accounts.refresh(tokens.refreshToken)), refusal(accounts.refresh(tokens.refreshToken))])).toEqual(["unauthenticated", "unauthenticated"]);
+    expect(events).toEqual([{ event: "refresh_token_reuse", userId: expect.any(String), deviceId: "phone" }]);
+    const again = (await accounts.login("ann", "correct horse battery", "phone")).tokens;
+    await accounts.refresh(again.refreshToken);
+  });
+
   it("an unknown or empty token is refused without a security event", async () => {
     expect(await refusal(accounts.refresh("not-a-token"))).toBe("unauthenticated");
     expect(await refusal(accounts.refresh(""))).toBe("unauthenticated");

@@ -22,6 +22,9 @@ export interface DeviceRecord {
   readonly registeredAt: number;
 }
 
+/** How a refresh token comes: from a login (a new family) or by rotating the token just taken. */
+export type RefreshTokenPut = { readonly newFamily: true; readonly now: number } | { readonly newFamily: false; readonly now: number; readonly replaces: string };
+
 /** The accounts store port. */
 export interface AccountRepository {
   /** Returns false when the username is taken. */
@@ -29,11 +32,14 @@ export interface AccountRepository {
   userByName(username: string): Promise<AccountRecord | undefined>;
   usersById(ids: readonly string[]): Promise<AccountRecord[]>;
   /**
-   * Stores a device's new refresh token. `newFamily` (a login) revokes every token the device
-   * held and registers the device when it is not registered (at `now`); a rotation keeps the
-   * used ones, so that their reuse is recognised.
+   * Stores a device's new refresh token. A login (`newFamily`) revokes every token the device
+   * held and registers the device when it is not registered (at `now`). A rotation names the
+   * token it `replaces` (the one just taken) and keeps the used ones, so that their reuse is
+   * recognised; it stores nothing and returns false when that token is gone (its family was
+   * revoked, or the device logged out, since it was taken), so no revocation is outlived by
+   * a rotation racing it.
    */
-  putRefreshToken(record: RefreshTokenRecord, opts: { newFamily: boolean; now: number }): Promise<void>;
+  putRefreshToken(record: RefreshTokenRecord, opts: RefreshTokenPut): Promise<boolean>;
   /**
    * Marks the token used and returns it ("fresh"); a token already used comes back "reused"
    * after every token of its device was revoked (RFC 9700 §4.14: a replayed refresh token

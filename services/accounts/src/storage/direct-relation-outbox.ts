@@ -21,6 +21,11 @@ export interface DirectRelationOutbox {
   pendingDirectRelation(userId: string, peerUserId: string): Promise<PendingDirectRelation | undefined>;
   /** Pending entries with a version above `afterVersion`, oldest first. */
   pendingDirectRelations(afterVersion: number, limit: number): Promise<PendingDirectRelation[]>;
-  /** Drops the entry the store acknowledged, unless a newer change replaced it meanwhile; false then. */
+  /**
+   * Drops the entry the store acknowledged, unless a newer change replaced it meanwhile:
+   * false then, and the pair's newest state is pending. An adapter shared by several
+   * replicas also queues the pair again when the newer state was pushed and acknowledged by
+   * another replica meanwhile: this older push may have reached the store after it.
+   */
   clearDirectRelation(entry: PendingDirectRelation): Promise<boolean>;
 }

@@ -1,9 +1,8 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import type { AccountRecord, AccountRepository, DeviceRecord, RefreshTokenRecord } from "./account-repository.js";
-import type { ContactsRepository } from "./contacts-repository.js";
-import type { NotificationsRepository } from "./notifications-repository.js";
+import type { AccountRecord, DeviceRecord, RefreshTokenPut, RefreshTokenRecord } from "./account-repository.js";
+import type { AccountsRepositories } from "./accounts-repositories.js";
 import { sqliteContactsRepository } from "./sqlite-contacts-repository.js";
 import { sqliteNotificationsRepository } from "./sqlite-notifications-repository.js";
 
@@ -22,9 +21,6 @@ const toRecord = (r: UserRow): AccountRecord => ({
   passwordHash: r.password_hash,
   createdAt: r.created_at,
 });
-
-/** Every store port of the accounts service. */
-export type AccountsRepositories = AccountRepository & ContactsRepository & NotificationsRepository;
 
 /**
  * The embedded accounts adapter: one SQLite file for accounts, tokens, contacts, privacy
@@ -72,20 +68,24 @@ export function sqliteAccountRepository(db: Database.Database): AccountsReposito
       "SELECT * FROM refresh_tokens WHERE token_hash = ?",
     ),
     markUsed: db.prepare("UPDATE refresh_tokens SET used_at = ? WHERE token_hash = ?"),
+    held: db.prepare<[string, string, string], { one: number }>("SELECT 1 AS one FROM refresh_tokens WHERE token_hash = ? AND user_id = ? AND device_id = ?"),
     registerDevice: db.prepare("INSERT OR IGNORE INTO devices (user_id, device_id, registered_at) VALUES (?, ?, ?)"),
     forgetDevice: db.prepare("DELETE FROM devices WHERE user_id = ? AND device_id = ?"),
     devicesOf: db.prepare<[string], { user_id: string; device_id: string; registered_at: number }>(
       "SELECT user_id, device_id, registered_at FROM devices WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY user_id, device_id",
     ),
   };
-  const putToken = db.transaction((r: RefreshTokenRecord, newFamily: boolean, now: number) => {
-    if (newFamily) {
+  const putToken = db.transaction((r: RefreshTokenRecord, put: RefreshTokenPut): boolean => {
+    if (put.newFamily) {
       q.revokeDevice.run(r.userId, r.deviceId);
-      q.registerDevice.run(r.userId, r.deviceId, now);
+      q.registerDevice.run(r.userId, r.deviceId, put.now);
+    } else {
+      if (!q.held.get(put.replaces, r.userId, r.deviceId)) return false;
+      // Used tokens are kept until they expire (to recognise their reuse), no longer.
+      q.dropExpired.run(r.userId, r.deviceId, put.now);
     }
-    // Used tokens are kept until they expire (to recognise their reuse), no longer.
-    else q.dropExpired.run(r.userId, r.deviceId, now);
     q.putToken.run(r.tokenHash, r.userId, r.deviceId, r.expiresAt);
+    return true;
   });
   const takeToken = db.transaction((hash: string, now: number) => {
     const row = q.token.get(hash);
@@ -120,8 +120,8 @@ export function sqliteAccountRepository(db: Database.Database): AccountsReposito
         return row ? [toRecord(row)] : [];
       });
     },
-    async putRefreshToken(r, opts) {
-      putToken(r, opts.newFamily, opts.now);
+    async putRefreshToken(r, put) {
+      return putToken(r, put);
     },
     async takeRefreshToken(hash, now) {
       return takeToken(hash, now);

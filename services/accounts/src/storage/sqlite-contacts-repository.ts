@@ -1,15 +1,7 @@
 import type Database from "better-sqlite3";
-import type {
-  ContactsRepository,
-  MessageRequestPolicy,
-  PeerRelation,
-  PresenceVisibility,
-  PrivacyChange,
-  PrivacySettings,
-  TimeCursor,
-  UserSummary,
-} from "./contacts-repository.js";
+import type { ContactsRepository, PeerRelation, PrivacyChange, PrivacySettings, TimeCursor, UserSummary } from "./contacts-repository.js";
 import { sqliteDirectRelationOutbox } from "./sqlite-direct-relation-outbox.js";
+import { privacyOf } from "./stored-privacy.js";
 
 interface SummaryRow {
   id: string;
@@ -34,17 +26,7 @@ interface PeerRow {
   message_requests: string | null;
 }
 
-const presenceValues: readonly PresenceVisibility[] = ["everyone", "contacts", "nobody"];
-const policyValues: readonly MessageRequestPolicy[] = ["requests", "inbox"];
-
 const summary = (r: SummaryRow): UserSummary => ({ id: r.id, username: r.username, displayName: r.display_name });
-
-/** A stored row of privacy_settings, checked rather than cast: the file may outlive this code. */
-function privacyOf(presence: string | null, policy: string | null): PrivacySettings | undefined {
-  const p = presenceValues.find((v) => v === presence);
-  const m = policyValues.find((v) => v === policy);
-  return p && m ? { presenceVisibility: p, messageRequests: m } : undefined;
-}
 
 /** The first page of a newest-first list starts after a cursor later than any row. */
 const start: TimeCursor = { at: Number.MAX_SAFE_INTEGER, peerId: "" };

@@ -1,39 +1,7 @@
 import type Database from "better-sqlite3";
-import type { PushRegistration, PushRegistrationInput } from "../domain/push-registration.js";
+import type { PushRegistration } from "../domain/push-registration.js";
 import type { MutedConversationRecord, NotificationSettingsChange, NotificationsRepository, StoredNotificationSettings, Until } from "./notifications-repository.js";
-
-/** A registration as columns: the address is the endpoint or the token; unused columns are ''. */
-interface RegistrationColumns {
-  kind: string;
-  address: string;
-  p256dh: string;
-  auth: string;
-  environment: string;
-}
-
-function columnsOf(r: PushRegistrationInput): RegistrationColumns {
-  switch (r.kind) {
-    case "web_push":
-      return { kind: r.kind, address: r.endpoint, p256dh: r.p256dh, auth: r.auth, environment: "" };
-    case "fcm":
-      return { kind: r.kind, address: r.token, p256dh: "", auth: "", environment: "" };
-    case "apns":
-      return { kind: r.kind, address: r.token, p256dh: "", auth: "", environment: r.environment };
-  }
-}
-
-function registrationOf(c: RegistrationColumns): PushRegistration {
-  switch (c.kind) {
-    case "web_push":
-      return { kind: "web_push", endpoint: c.address, p256dh: c.p256dh, auth: c.auth };
-    case "fcm":
-      return { kind: "fcm", token: c.address };
-    case "apns":
-      return { kind: "apns", token: c.address, environment: c.environment === "sandbox" ? "sandbox" : "production" };
-    default:
-      throw new Error(`push_registrations holds an unknown kind ${c.kind}`);
-  }
-}
+import { fieldsOf, registrationOf, type PushRegistrationFields } from "./push-registration-fields.js";
 
 /** A stored end: NULL is forever. */
 const untilOf = (ms: number | null): Until => (ms === null ? "forever" : ms);
@@ -77,7 +45,7 @@ export function sqliteNotificationsRepository(db: Database.Database): { repo: No
     dropIfSame: db.prepare(
       "DELETE FROM push_registrations WHERE user_id = ? AND device_id = ? AND kind = ? AND address = ? AND p256dh = ? AND auth = ? AND environment = ?",
     ),
-    registrations: db.prepare<[string], RegistrationColumns & { device_id: string }>(
+    registrations: db.prepare<[string], PushRegistrationFields & { device_id: string }>(
       "SELECT device_id, kind, address, p256dh, auth, environment FROM push_registrations WHERE user_id = ? ORDER BY device_id",
     ),
     settings: db.prepare<[string], { previews: number; dnd: number; dnd_until: number | null }>("SELECT previews, dnd, dnd_until FROM notification_settings WHERE user_id = ?"),
@@ -107,7 +75,7 @@ export function sqliteNotificationsRepository(db: Database.Database): { repo: No
   };
   const putRegistration = db.transaction((userId: string, deviceId: string, r: PushRegistration, now: number): "stored" | "no_device" => {
     if (!q.deviceExists.get(userId, deviceId)) return "no_device";
-    const c = columnsOf(r);
+    const c = fieldsOf(r);
     q.dropAddress.run(c.kind, c.address);
     q.putRegistration.run(userId, deviceId, c.kind, c.address, c.p256dh, c.auth, c.environment, now);
     return "stored";
@@ -138,7 +106,7 @@ export function sqliteNotificationsRepository(db: Database.Database): { repo: No
       },
       async removePushRegistration(userId, deviceId, only) {
         if (!only) return q.dropDevice.run(userId, deviceId).changes > 0;
-        const c = columnsOf(only);
+        const c = fieldsOf(only);
         return q.dropIfSame.run(userId, deviceId, c.kind, c.address, c.p256dh, c.auth, c.environment).changes > 0;
       },
       async pushRegistrations(userId) {
