@@ -1,5 +1,5 @@
 import { Chart, type App } from "cdk8s";
-import { Config, databaseEnv, mediaUrlEnv, objectStorageEnv, pushProvidersMount, pushProvidersVolume, signingKeysEnv, signingKeysMount, signingKeysVolume, vapidEnv } from "./config.js";
+import { Config, databaseEnv, mediaUrlEnv, objectStorageEnv, pushProvidersEnvFrom, pushProvidersMount, pushProvidersVolume, signingKeysEnv, signingKeysMount, signingKeysVolume, vapidEnv } from "./config.js";
 import { Gateway } from "./gateway.js";
 import { Hooks } from "./hooks.js";
 import { NetworkPolicies } from "./network.js";
@@ -29,7 +29,7 @@ export class MessengerChart extends Chart {
       volumes: [signingKeysVolume],
       volumeMounts: [signingKeysMount],
     });
-    new Workload(this, { component: "push", cpuAutoscaling: true, env: [vapidEnv], volumes: [pushProvidersVolume], volumeMounts: [pushProvidersMount] });
+    new Workload(this, { component: "push", cpuAutoscaling: true, env: [vapidEnv], envFrom: [pushProvidersEnvFrom], volumes: [pushProvidersVolume], volumeMounts: [pushProvidersMount] });
     new NetworkPolicies(this);
     new Observability(this);
     new Hooks(this);

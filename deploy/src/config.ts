@@ -1,4 +1,4 @@
-import type { IConfigMap, IEnvVar, ISecret, IVolume, IVolumeMount } from "kubernetes-models/v1";
+import type { IConfigMap, IEnvFromSource, IEnvVar, ISecret, IVolume, IVolumeMount } from "kubernetes-models/v1";
 import { Construct } from "constructs";
 import { block, onlyIf, tpl, when } from "./helm-markers.js";
 import { helmObject } from "./helm-object.js";
@@ -132,6 +132,7 @@ export const signingKeysEnv: IEnvVar = { name: "TOKEN_SIGNING_KEYS_FILE", value:
 export const vapidEnv: IEnvVar = { name: "VAPID_PRIVATE_KEY", valueFrom: keyRef("vapid", "vapid-private-key") };
 export const mediaUrlEnv: IEnvVar = { name: "MEDIA_URL_SECRET", valueFrom: keyRef("mediaUrl", "media-url-secret") };
 
-/** FCM and APNs credentials (see values: secrets.pushProviders), mounted and read as environment. */
+/** FCM and APNs credentials (see values: secrets.pushProviders), read as environment and mounted for key files. */
+export const pushProvidersEnvFrom: IEnvFromSource = onlyIf(".Values.secrets.pushProviders", { secretRef: { name: tpl(".Values.secrets.pushProviders") } });
 export const pushProvidersVolume: IVolume = onlyIf(".Values.secrets.pushProviders", { name: "push-providers", secret: { secretName: tpl(".Values.secrets.pushProviders") } });
 export const pushProvidersMount: IVolumeMount = onlyIf(".Values.secrets.pushProviders", { name: "push-providers", mountPath: "/etc/messenger/push", readOnly: true });

@@ -1,4 +1,4 @@
-import type { IContainer, IEnvVar, IPodSecurityContext, IPodSpec, IPodTemplateSpec, IProbe, ISecurityContext, IVolume, IVolumeMount } from "kubernetes-models/v1";
+import type { IContainer, IEnvFromSource, IEnvVar, IPodSecurityContext, IPodSpec, IPodTemplateSpec, IProbe, ISecurityContext, IVolume, IVolumeMount } from "kubernetes-models/v1";
 import { block, num, tpl, value } from "./helm-markers.js";
 import { labels, ports, selectorLabels, type Component } from "./names.js";
 
@@ -8,6 +8,8 @@ export interface PodOptions {
   /** The dispatcher's command in the image (`messenger <command>`). */
   readonly command: string;
   readonly env?: readonly IEnvVar[];
+  /** More environment from Secrets, after the ConfigMaps (so they win). */
+  readonly envFrom?: readonly IEnvFromSource[];
   readonly volumes?: readonly IVolume[];
   readonly volumeMounts?: readonly IVolumeMount[];
   /** Seconds the pod waits before SIGTERM (gateways: until endpoints stop sending clients). */
@@ -51,7 +53,7 @@ export function podTemplate(o: PodOptions): IPodTemplateSpec {
       { name: "grpc-internal", containerPort: ports.internalGrpc },
       { name: "http", containerPort: ports.http },
     ],
-    envFrom: [{ configMapRef: { name: commonEnvName } }, { configMapRef: { name: componentEnvName(o.component) } }],
+    envFrom: [{ configMapRef: { name: commonEnvName } }, { configMapRef: { name: componentEnvName(o.component) } }, ...(o.envFrom ?? [])],
     env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, ...(o.env ?? [])],
     resources: block(`toYaml .Values.${o.component}.resources`),
     // Started once the listeners answer health; ready while serving (a drain turns it off);

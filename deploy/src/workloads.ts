@@ -1,4 +1,4 @@
-import type { IEnvVar, IVolume, IVolumeMount } from "kubernetes-models/v1";
+import type { IEnvFromSource, IEnvVar, IVolume, IVolumeMount } from "kubernetes-models/v1";
 import type { IDeployment, IStatefulSet } from "kubernetes-models/apps/v1";
 import type { IService } from "kubernetes-models/v1";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1";
@@ -12,6 +12,7 @@ import { podTemplate } from "./pod.js";
 export interface WorkloadProps {
   readonly component: Component;
   readonly env?: readonly IEnvVar[];
+  readonly envFrom?: readonly IEnvFromSource[];
   readonly volumes?: readonly IVolume[];
   readonly volumeMounts?: readonly IVolumeMount[];
   /** Offers `<component>.autoscaling` (an HPA on CPU). */
@@ -35,7 +36,7 @@ export class Workload extends Construct {
     const stateful = sqliteStateful.includes(c);
     const metadata = { name: componentName(c), labels: labels(c) };
     const autoscaled = props.scaledWhen ?? (props.cpuAutoscaling ? `.Values.${c}.autoscaling.enabled` : undefined);
-    const pod = { component: c, command: c, env: props.env, volumes: props.volumes, volumeMounts: props.volumeMounts, preStopSleepSeconds: props.preStopSleepSeconds };
+    const pod = { component: c, command: c, env: props.env, envFrom: props.envFrom, volumes: props.volumes, volumeMounts: props.volumeMounts, preStopSleepSeconds: props.preStopSleepSeconds };
 
     const deployment: IDeployment = {
       apiVersion: "apps/v1",

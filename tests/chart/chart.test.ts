@@ -138,7 +138,10 @@ describe.each(Object.keys(valueSets) as ValueSet[])("rendered with the %s values
     for (const external of ["messenger-mongodb", "messenger-s3", "messenger-token-keys", "messenger-vapid", "messenger-media-url", "messenger-push-providers", "chat-mongodb-sharded", "chat-minio"]) secrets.add(external);
     for (const w of workloads(manifests)) {
       const c = w.spec.template.spec.containers[0]!;
-      for (const from of c.envFrom ?? []) if (from.configMapRef) expect(configMaps.has(from.configMapRef.name), from.configMapRef.name).toBe(true);
+      for (const from of c.envFrom ?? []) {
+        if (from.configMapRef) expect(configMaps.has(from.configMapRef.name), from.configMapRef.name).toBe(true);
+        if (from.secretRef) expect(secrets.has(from.secretRef.name), from.secretRef.name).toBe(true);
+      }
       for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) expect(secrets.has(e.valueFrom.secretKeyRef.name), `${w.metadata.name} ${e.name}`).toBe(true);
       for (const v of w.spec.template.spec.volumes ?? []) if (v.secret) expect(secrets.has(v.secret.secretName), v.secret.secretName).toBe(true);
     }
