@@ -1,8 +1,8 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { Kvm, KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
-import { GatewayLeaseSchema, SessionEntrySchema, type SessionEntry } from "@messenger/proto/bus/v1/events";
+import { GatewayLeaseSchema, SessionEntrySchema, type GatewayLease, type SessionEntry } from "@messenger/proto/bus/v1/events";
 import type { SessionRecord, SessionRegistry } from "./session-registry.js";
 
 /** Names of the KV buckets the registry uses. */
@@ -32,6 +32,13 @@ interface Mirror<T> {
   catchUp(timeoutMs: number): Promise<void>;
   stop(): void;
 }
+
+/** Sessions deleted at once when a dead gateway's thousands of sessions expire together. */
+const deletesAtOnce = 64;
+
+/** True when a conditional write failed because the key changed since the revision it named. */
+const lostRace = (err: unknown): boolean =>
+  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 
 /** The bucket's last revision (its stream's last sequence), asked of the server now. */
 async function lastRevision(kv: KV): Promise<number> {
@@ -194,11 +201,13 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
   };
   const onError = opts.onError ?? (() => {});
   const sessionMirror = await mirror(sessions, (e) => fromBinary(SessionEntrySchema, e.value), { delayMs, onChange: index, onError });
-  const setLocal = (entry: SessionEntry | undefined, sessionId: string): void => {
-    const before = sessionMirror.values.get(sessionId)?.value;
-    if (entry) sessionMirror.values.set(sessionId, { value: entry, revision: 0 });
+  /** Read-your-writes: applies this process's own write at once (the watch brings it later, and skips it by revision). */
+  const setLocal = (sessionId: string, write: { entry: SessionEntry; revision: number } | undefined): void => {
+    const current = sessionMirror.values.get(sessionId);
+    if (write && current && current.revision > write.revision) return;
+    if (write) sessionMirror.values.set(sessionId, { value: write.entry, revision: write.revision });
     else sessionMirror.values.delete(sessionId);
-    index(before, entry);
+    index(current?.value, write?.entry);
   };
   const leaseMirror = await mirror(leases, (e) => fromBinary(GatewayLeaseSchema, e.value), { delayMs, onError });
 
@@ -229,22 +238,87 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
    */
   const leaseAliveOrUnknown = (gatewayId: string, now: number): boolean => !leaseMirror.values.has(gatewayId) || leaseAlive(gatewayId, now);
 
+  /**
+   * Deletes a session only if it is still at `revision`: of several replicas removing or
+   * expiring the same session at once, exactly one wins, and only the winner reports it
+   * (one last-seen write, one announcement). False when another writer changed it first.
+   */
+  const claim = async (sessionId: string, revision: number): Promise<boolean> => {
+    try {
+      await sessions.delete(sessionId, { previousSeq: revision });
+    } catch (err) {
+      if (lostRace(err)) return false;
+      throw err;
+    }
+    setLocal(sessionId, undefined);
+    return true;
+  };
+  /** The session as the server holds it now (the mirror may not have it yet, or be behind). */
+  const serverEntry = async (sessionId: string): Promise<{ value: SessionEntry; revision: number } | "undecodable" | undefined> => {
+    const e = await sessions.get(sessionId);
+    if (!e || e.operation !== "PUT") return undefined;
+    try {
+      return { value: fromBinary(SessionEntrySchema, e.value), revision: e.revision };
+    } catch {
+      return "undecodable";
+    }
+  };
+  /**
+   * The gateways among `gatewayIds` whose lease has lapsed on the server. The mirror only
+   * nominates them: a lease it has not seen yet, or a renewal still on its way, must not
+   * cost a live gateway its sessions. A lease found alive is applied to the mirror.
+   */
+  const deadOnServer = async (gatewayIds: Iterable<string>, now: number): Promise<Set<string>> => {
+    const dead = new Set<string>();
+    await Promise.all(
+      [...gatewayIds].map(async (gatewayId) => {
+        const e = await leases.get(gatewayId);
+        let lease: GatewayLease | undefined;
+        try {
+          lease = e && e.operation === "PUT" ? fromBinary(GatewayLeaseSchema, e.value) : undefined;
+        } catch (err) {
+          onError(err, `undecodable lease of ${gatewayId}: its sessions expire`);
+        }
+        if (e && lease && Number(lease.expiresAtMs) > now) {
+          const current = leaseMirror.values.get(gatewayId);
+          if (!current || current.revision < e.revision) leaseMirror.values.set(gatewayId, { value: lease, revision: e.revision });
+        } else dead.add(gatewayId);
+      }),
+    );
+    return dead;
+  };
+
   return {
     async put(record) {
       if (!leaseAlive(record.gatewayId)) await renew(record.gatewayId);
       const entry = create(SessionEntrySchema, record);
-      await sessions.put(record.sessionId, toBinary(SessionEntrySchema, entry));
-      setLocal(entry, record.sessionId);
+      const revision = await sessions.put(record.sessionId, toBinary(SessionEntrySchema, entry));
+      setLocal(record.sessionId, { entry, revision });
     },
     async refresh(gatewayId, sessionIds) {
       await renew(gatewayId);
       return sessionIds.filter((id) => sessionMirror.values.get(id)?.value.gatewayId !== gatewayId);
     },
     async remove(sessionId) {
-      const entry = sessionMirror.values.get(sessionId);
-      await sessions.delete(sessionId);
-      setLocal(undefined, sessionId);
-      return entry ? toRecord(entry.value) : undefined;
+      // The mirror's revision first (no extra round trip); when it is missing or stale, the
+      // server's. A lost claim re-reads: either another replica removed it (gone now) or it
+      // was registered again meanwhile (then it is this call's to remove).
+      let current: { value: SessionEntry; revision: number } | "undecodable" | undefined = sessionMirror.values.get(sessionId);
+      for (let attempt = 0; ; attempt++) {
+        current ??= await serverEntry(sessionId);
+        if (current === undefined) {
+          setLocal(sessionId, undefined);
+          return undefined;
+        }
+        if (current === "undecodable") {
+          await sessions.delete(sessionId);
+          setLocal(sessionId, undefined);
+          return undefined;
+        }
+        if (await claim(sessionId, current.revision)) return toRecord(current.value);
+        if (attempt >= 10) throw new Error(`session ${sessionId} not removed: too many concurrent writers`);
+        current = undefined;
+      }
     },
     async sessionsOf(userIds) {
       await catchUp();
@@ -259,15 +333,20 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
       return out;
     },
     async expire(now = Date.now()) {
-      const dead: SessionRecord[] = [];
-      for (const { value } of sessionMirror.values.values()) {
-        if (!leaseAlive(value.gatewayId, now)) dead.push(toRecord(value));
+      const suspects = [...sessionMirror.values.entries()].filter(([, { value }]) => !leaseAlive(value.gatewayId, now));
+      if (suspects.length === 0) return [];
+      const dead = await deadOnServer(new Set(suspects.map(([, { value }]) => value.gatewayId)), now);
+      const claimable = suspects.filter(([, { value }]) => dead.has(value.gatewayId));
+      // Every replica sweeps: each session is claimed by one of them, which alone reports it.
+      const won: SessionRecord[] = [];
+      for (let i = 0; i < claimable.length; i += deletesAtOnce) {
+        await Promise.all(
+          claimable.slice(i, i + deletesAtOnce).map(async ([sessionId, { value, revision }]) => {
+            if (await claim(sessionId, revision)) won.push(toRecord(value));
+          }),
+        );
       }
-      for (const r of dead) {
-        await sessions.delete(r.sessionId);
-        setLocal(undefined, r.sessionId);
-      }
-      return dead;
+      return won;
     },
     async close() {
       sessionMirror.stop();

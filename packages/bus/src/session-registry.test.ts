@@ -1,3 +1,5 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { GatewayLeaseSchema, SessionEntrySchema } from "@messenger/proto/bus/v1/events";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -5,9 +7,15 @@ import { startNatsServer, type NatsServer } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsSessionRegistry, registryBuckets } from "./nats-session-registry.js";
 import { sessionRegistryContract } from "./session-registry.contract.js";
-import { createMemorySessionRegistry } from "./session-registry.js";
+import { createMemorySessionRegistry, type SessionRegistry } from "./session-registry.js";
 
-sessionRegistryContract("memory", async (ttl) => createMemorySessionRegistry(ttl));
+let memory: SessionRegistry | undefined;
+sessionRegistryContract(
+  "memory",
+  async (ttl) => (memory = createMemorySessionRegistry(ttl)),
+  // One process: a second caller shares the registry; closing its handle leaves it open.
+  async () => ({ ...memory!, close: async () => {} }),
+);
 
 let nats: NatsServer;
 let nc: NatsConnection;
@@ -20,14 +28,25 @@ afterAll(async () => {
   await nats.stop();
 });
 
+let natsTtlMs = 0;
+const peerConnections: NatsConnection[] = [];
+afterAll(async () => {
+  for (const c of peerConnections) await c.close();
+});
 sessionRegistryContract(
   "NATS KV",
   async (ttlMs) => {
     const jsm = await jetstreamManager(nc);
     for (const bucket of Object.values(registryBuckets)) await jsm.streams.delete(`KV_${bucket}`).catch(() => false);
+    natsTtlMs = ttlMs;
     return createNatsSessionRegistry(nc, { ttlMs });
   },
-
+  // Another presence replica: its own connection and mirror on the same buckets.
+  async () => {
+    const other = await connect({ servers: nats.url });
+    peerConnections.push(other);
+    return createNatsSessionRegistry(other, { ttlMs: natsTtlMs });
+  },
 );
 
 describe("NATS KV registry reads, whatever the propagation delay", () => {
@@ -45,6 +64,48 @@ describe("NATS KV registry reads, whatever the propagation delay", () => {
     } finally {
       await writer.close();
       await reader.close();
+      await other.close();
+    }
+  });
+
+  it("removes a session its mirror has not brought yet, and reports it", async () => {
+    const jsm = await jetstreamManager(nc);
+    for (const bucket of Object.values(registryBuckets)) await jsm.streams.delete(`KV_${bucket}`).catch(() => false);
+    const other = await connect({ servers: nats.url });
+    const writer = await createNatsSessionRegistry(nc, { ttlMs: 10_000 });
+    const remover = await createNatsSessionRegistry(other, { ttlMs: 10_000, mirrorDelayMs: 1_500 });
+    try {
+      await writer.put({ sessionId: "s1", userId: "alice", deviceId: "phone", gatewayId: "gw-1" });
+      expect(await remover.remove("s1")).toEqual({ sessionId: "s1", userId: "alice", deviceId: "phone", gatewayId: "gw-1" });
+      expect(await writer.sessionsOf(["alice"])).toEqual([]);
+    } finally {
+      await writer.close();
+      await remover.close();
+      await other.close();
+    }
+  });
+
+  it("does not expire the sessions of a gateway whose lease its mirror has not brought yet", async () => {
+    const jsm = await jetstreamManager(nc);
+    for (const bucket of Object.values(registryBuckets)) await jsm.streams.delete(`KV_${bucket}`).catch(() => false);
+    const other = await connect({ servers: nats.url });
+    const sweeper = await createNatsSessionRegistry(other, { ttlMs: 10_000, mirrorDelayMs: 1_500 });
+    try {
+      const kvm = new Kvm(jetstream(nc));
+      const sessions = await kvm.open(registryBuckets.sessions);
+      const leases = await kvm.open(registryBuckets.leases);
+      // The session reaches the sweeper's mirror before its gateway's lease does.
+      await sessions.put("s1", toBinary(SessionEntrySchema, create(SessionEntrySchema, { sessionId: "s1", userId: "alice", deviceId: "phone", gatewayId: "gw-new" })));
+      expect((await sweeper.sessionsOf(["alice"])).map((s) => s.sessionId)).toEqual(["s1"]);
+      await leases.put("gw-new", toBinary(GatewayLeaseSchema, create(GatewayLeaseSchema, { gatewayId: "gw-new", expiresAtMs: BigInt(Date.now() + 10_000) })));
+      expect(await sweeper.expire()).toEqual([]);
+      expect((await sweeper.sessionsOf(["alice"])).map((s) => s.sessionId)).toEqual(["s1"]);
+      // A gateway with no lease on the server is dead, whatever the mirror knows.
+      await sessions.put("s2", toBinary(SessionEntrySchema, create(SessionEntrySchema, { sessionId: "s2", userId: "bob", deviceId: "phone", gatewayId: "gw-gone" })));
+      expect((await sweeper.sessionsOf(["bob"])).map((s) => s.sessionId)).toEqual(["s2"]);
+      expect((await sweeper.expire()).map((s) => s.sessionId)).toEqual(["s2"]);
+    } finally {
+      await sweeper.close();
       await other.close();
     }
   });

@@ -7,6 +7,7 @@ import type { ServiceRoute } from "@messenger/rpc";
 import type { Clock } from "./domain/clock.js";
 import { PresenceTracker } from "./domain/presence-tracker.js";
 import { audienceRoute, presenceRoute, sessionRoute } from "./rpc/presence-services.js";
+import type { AnnounceBoard } from "./storage/announce-board.js";
 import type { LastSeenStore } from "./storage/last-seen-store.js";
 
 /** The presence service, ready to mount on any transport. */
@@ -29,6 +30,11 @@ export interface PresenceAppDeps {
   readonly sweepIntervalMs: number;
   /** Per-user announcement window (see PresenceTracker); 0 announces every change. */
   readonly announceWindowMs: number;
+  /**
+   * What watchers have been told of each user, shared by every replica (createNatsAnnounceBoard);
+   * defaults to one in memory, right for a single process only. The caller owns it.
+   */
+  readonly board?: AnnounceBoard;
   /** Defaults to the system clock; tests pass a manual one. */
   readonly clock?: Clock;
 }
@@ -45,6 +51,7 @@ export function createPresenceApp(deps: PresenceAppDeps): PresenceApp {
     lastSeen: deps.lastSeen,
     log: deps.log,
     announceWindowMs: deps.announceWindowMs,
+    ...(deps.board ? { board: deps.board } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   // One sweep at a time: a slow one (a dead gateway's thousands of sessions) is not overlapped

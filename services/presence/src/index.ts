@@ -5,3 +5,6 @@ export { systemClock, type Clock } from "./domain/clock.js";
 export type { LastSeenStore } from "./storage/last-seen-store.js";
 export { openSqliteLastSeenStore } from "./storage/sqlite-last-seen-store.js";
 export { createNatsLastSeenStore, lastSeenBucket } from "./storage/nats-last-seen-store.js";
+export { createMemoryAnnounceBoard, type AnnounceBoard, type VersionedRecord } from "./storage/announce-board.js";
+export { createNatsAnnounceBoard, announceBucket } from "./storage/nats-announce-board.js";
+export type { AnnounceRecord } from "./domain/announce-window.js";

@@ -6,6 +6,7 @@ import { RelationsService } from "@messenger/proto/accounts/v1/relations_service
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createPresenceApp } from "./app.js";
+import { createNatsAnnounceBoard } from "./storage/nats-announce-board.js";
 import { createNatsLastSeenStore } from "./storage/nats-last-seen-store.js";
 
 const env = z.object({
@@ -29,6 +30,7 @@ await runService("presence", () => parseEnv(env), async (config, { log }) => {
     onError: (err, what) => log.warn({ err }, what),
   });
   const lastSeen = await createNatsLastSeenStore(nc);
+  const board = await createNatsAnnounceBoard(nc);
   const app = createPresenceApp({
     registry,
     bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")),
@@ -38,11 +40,13 @@ await runService("presence", () => parseEnv(env), async (config, { log }) => {
     log,
     sweepIntervalMs: Math.max(250, Math.floor(config.HEARTBEAT_INTERVAL_MS / 2)),
     announceWindowMs: config.PRESENCE_ANNOUNCE_WINDOW_MS,
+    board,
   });
   return {
     routes: app.routes,
     async close() {
       await app.close();
+      await board.close();
       await lastSeen.close();
       await registry.close();
       await nc.drain();

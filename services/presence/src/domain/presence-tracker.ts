@@ -2,6 +2,7 @@ import type { Client } from "@connectrpc/connect";
 import { fanOut, type Bus, type SessionRecord, type SessionRegistry } from "@messenger/bus";
 import type { Logger } from "@messenger/logging";
 import type { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
+import { createMemoryAnnounceBoard, type AnnounceBoard } from "../storage/announce-board.js";
 import type { LastSeenStore } from "../storage/last-seen-store.js";
 import { AnnounceCoalescer } from "./announce-coalescer.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -29,18 +30,27 @@ export interface PresenceTrackerDeps {
   readonly log: Logger;
   /** Per-user rate limit of announcements (see AnnounceCoalescer); 0 sends every change. */
   readonly announceWindowMs: number;
+  /**
+   * What watchers have been told of each user, shared by every presence replica (NATS KV);
+   * defaults to one in memory, for a single process.
+   */
+  readonly board?: AnnounceBoard;
   /** Defaults to the system clock. */
   readonly clock?: Clock;
 }
 
-/** Last-seen writes in flight at once when many users go offline together. */
-const lastSeenWritesAtOnce = 64;
+/** Users decided at once when many go offline together (a dead gateway's thousands). */
+const decisionsAtOnce = 64;
 
 /**
  * Online while any device holds a live session; offline with last seen when the last one
  * ends or expires. Last seen is written to the LastSeenStore on every went-offline, so it
  * survives a restart. Each transition is announced, rate-limited per user, to the online
  * members of the user's presence audience (accounts decides who: contacts minus blocks).
+ *
+ * Any number of replicas may run over one registry and board: a session is removed or
+ * expired by one of them only (the registry's claim), and each transition is decided,
+ * stored as last seen and announced by one of them only (AnnounceCoalescer).
  */
 export class PresenceTracker {
   private readonly clock: Clock;
@@ -50,7 +60,15 @@ export class PresenceTracker {
 
   constructor(private readonly deps: PresenceTrackerDeps) {
     this.clock = deps.clock ?? systemClock;
-    this.coalescer = new AnnounceCoalescer({ windowMs: deps.announceWindowMs, clock: this.clock, send: (s) => this.send(s) });
+    this.coalescer = new AnnounceCoalescer({
+      board: deps.board ?? createMemoryAnnounceBoard(),
+      windowMs: deps.announceWindowMs,
+      clock: this.clock,
+      log: deps.log,
+      isOnline: async (userId) => (await deps.registry.sessionsOf([userId])).length > 0,
+      wentOffline: (userId, atMs) => deps.lastSeen.put(userId, atMs).catch((err: unknown) => deps.log.warn({ err, userId }, "last seen not stored")),
+      send: (s) => this.send(s),
+    });
   }
 
   get counters(): PresenceCounters {
@@ -58,10 +76,10 @@ export class PresenceTracker {
   }
 
   async register(record: SessionRecord): Promise<void> {
-    const wasOnline = (await this.deps.registry.sessionsOf([record.userId])).length > 0;
     await this.deps.registry.put(record);
-    // The session does not wait for its announcement (idle() does, for tests and shutdown).
-    if (!wasOnline) void this.coalescer.offer({ userId: record.userId, online: true, lastSeenAt: 0 });
+    // Decided before the call returns; the session does not wait for the announcement itself
+    // (idle() does, for tests and shutdown).
+    await this.coalescer.changed(record.userId, true);
   }
 
   async refresh(gatewayId: string, sessionIds: readonly string[]): Promise<string[]> {
@@ -86,11 +104,18 @@ export class PresenceTracker {
   /** The presence of the given users, whoever asks (callers filter by visibility first). */
   async presenceOf(userIds: readonly string[]): Promise<PresenceState[]> {
     const online = new Set((await this.deps.registry.sessionsOf(userIds)).map((s) => s.userId));
+    const offline = userIds.filter((u) => !online.has(u));
+    if (offline.length === 0) return userIds.map((userId) => ({ userId, online: true, lastSeenAt: 0 }));
+    const [held, lastSeen] = await Promise.all([
+      this.coalescer.heldOffline(offline).catch((err: unknown) => {
+        this.deps.log.warn({ err }, "announcement records not read; answering from the sessions alone");
+        return new Set<string>();
+      }),
+      this.deps.lastSeen.get(offline),
+    ]);
     // Inside the offline grace a user is still shown online, exactly as pushes show them: a
     // reader must not learn "offline" that a reconnect within the window never corrects.
-    for (const u of userIds) if (this.coalescer.holdsOffline(u)) online.add(u);
-    const offline = userIds.filter((u) => !online.has(u));
-    const lastSeen = offline.length > 0 ? await this.deps.lastSeen.get(offline) : new Map<string, number>();
+    for (const u of held) online.add(u);
     return userIds.map((userId) => ({ userId, online: online.has(userId), lastSeenAt: online.has(userId) ? 0 : (lastSeen.get(userId) ?? 0) }));
   }
 
@@ -142,26 +167,18 @@ export class PresenceTracker {
   private async wentAway(records: readonly SessionRecord[]): Promise<void> {
     const users = [...new Set(records.map((r) => r.userId))];
     const stillOnline = new Set((await this.deps.registry.sessionsOf(users)).map((s) => s.userId));
-    const now = this.clock.now();
+    const at = this.clock.now();
+    // A user with a session left has not changed for watchers; a registration that would make
+    // that untrue decides on its own. A dead gateway's thousands of users are decided a
+    // batch at a time: not one round trip after another, not all at once.
     const gone = users.filter((u) => !stillOnline.has(u));
-    // Stored on every went-offline, even one whose announcement is held: last seen must be
-    // right for whoever asks later, whatever was announced. A dead gateway's thousands of
-    // users are written a batch at a time: not one round trip after another, not all at once.
-    for (let i = 0; i < gone.length; i += lastSeenWritesAtOnce) {
-      await Promise.all(
-        gone
-          .slice(i, i + lastSeenWritesAtOnce)
-          .map((userId) => this.deps.lastSeen.put(userId, now).catch((err: unknown) => this.deps.log.warn({ err, userId }, "last seen not stored"))),
-      );
+    for (let i = 0; i < gone.length; i += decisionsAtOnce) {
+      await Promise.all(gone.slice(i, i + decisionsAtOnce).map((userId) => this.coalescer.changed(userId, false, at)));
     }
-    for (const userId of gone) void this.coalescer.offer({ userId, online: false, lastSeenAt: now });
   }
 
   private async send(state: PresenceState): Promise<void> {
     try {
-      // Another presence replica may have registered the user's reconnect while this one
-      // held the offline: the sessions decide, not the order the two replicas' sends land in.
-      if (!state.online && (await this.deps.registry.sessionsOf([state.userId])).length > 0) return;
       const { userIds } = await this.deps.relations.listPresenceAudience({ userId: state.userId });
       this.announcements++;
       if (userIds.length === 0) return;

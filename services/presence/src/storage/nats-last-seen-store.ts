@@ -1,33 +1,17 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { jetstream, JetStreamApiCodes, JetStreamApiError, StorageType } from "@nats-io/jetstream";
+import { jetstream, StorageType } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { LastSeenStore } from "./last-seen-store.js";
+import { lostRace } from "./lost-race.js";
+import { userKey } from "./user-key.js";
 
 /** The KV bucket holding last-seen times: one key per user, the value a google.protobuf.Timestamp. */
 export const lastSeenBucket = "messenger_last_seen";
 
-/**
- * A KV key for a user id. Ids from an operator's identity provider may hold characters KV
- * keys refuse (`|`, `@`, spaces): every byte outside [A-Za-z0-9_-] becomes `=HH`, which is
- * injective and leaves ordinary ids (`u_3f2a...`) readable.
- */
-export function lastSeenKey(userId: string): string {
-  let key = "";
-  for (const byte of new TextEncoder().encode(userId)) {
-    const c = String.fromCharCode(byte);
-    key += /[A-Za-z0-9_-]/.test(c) ? c : `=${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return key;
-}
-
 const encode = (atMs: number): Uint8Array => toBinary(TimestampSchema, timestampFromMs(Math.trunc(atMs)));
 const decode = (bytes: Uint8Array): number => timestampDate(fromBinary(TimestampSchema, bytes)).getTime();
-
-/** True when a conditional write failed because another writer changed the key first. */
-const lostRace = (err: unknown): boolean =>
-  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
 
 /**
  * Last seen on NATS JetStream KV (bucket `messenger_last_seen`, file storage, history 1),
@@ -38,7 +22,7 @@ const lostRace = (err: unknown): boolean =>
 export async function createNatsLastSeenStore(nc: NatsConnection): Promise<LastSeenStore> {
   const kv = await new Kvm(jetstream(nc)).create(lastSeenBucket, { history: 1, storage: StorageType.File });
   const read = async (userId: string): Promise<{ atMs: number; revision: number } | undefined> => {
-    const e = await kv.get(lastSeenKey(userId));
+    const e = await kv.get(userKey(userId));
     if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;
     return { atMs: decode(e.value), revision: e.revision };
   };
@@ -54,7 +38,7 @@ export async function createNatsLastSeenStore(nc: NatsConnection): Promise<LastS
       return out;
     },
     async put(userId, atMs) {
-      const key = lastSeenKey(userId);
+      const key = userKey(userId);
       // A lost race (another writer between our read and write) is retried against the new
       // value; it ends as soon as the stored time is at least ours.
       for (let attempt = 0; ; attempt++) {

@@ -89,9 +89,16 @@ export class PushNotifier {
     for (const p of pending) {
       // The author of the newest message has read the conversation up to it.
       const recipients = [...p.recipients].filter(([userId]) => userId !== p.message.senderUserId);
-      void this.track(this.send(p.message, recipients, p.keys)).then((queued) => {
-        for (const d of p.done) d(queued);
-      });
+      void this.track(this.send(p.message, recipients, p.keys)).then(
+        (queued) => {
+          for (const d of p.done) d(queued);
+        },
+        (err: unknown) => {
+          // send reports its own failures; anything else still leaves the entries to the relay.
+          this.deps.log.warn({ err, conversationId: p.message.conversationId }, "large group push candidates not queued; the outbox relay retries");
+          for (const d of p.done) d(false);
+        },
+      );
     }
   }
 
@@ -121,7 +128,9 @@ export class PushNotifier {
 
   private track<T>(p: Promise<T>): Promise<T> {
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    // Both ways: a finally() here would re-reject where nobody listens.
+    const forget = (): void => void this.inFlight.delete(p);
+    p.then(forget, forget);
     return p;
   }
 }

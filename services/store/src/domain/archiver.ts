@@ -26,6 +26,20 @@ export interface ArchiveRun {
 const candidatePage = 100;
 
 /**
+ * Removes the blob of a segment whose commit was refused, unless the index names it. Keys
+ * are content-addressed: two archivers (store replicas, or the store and `npm run archive`)
+ * that read the same rows write the same bytes under the same key, and when one of them
+ * commits, the other's refusal must not delete the blob the index now points to. A refused
+ * commit comes after the winning one (that is why it was refused), so the index read here
+ * already names it.
+ */
+async function removeUnlessIndexed(repo: HistoryRepository, blobs: BlobStore, entry: SegmentIndexEntry): Promise<void> {
+  const index = await repo.segmentIndex(entry.conversationId);
+  if (index.some((e) => e.key === entry.key)) return;
+  await blobs.remove([entry.key]);
+}
+
+/**
  * Archives old history: for each permanent conversation with a full segment of live
  * messages above its archive boundary, all older than the cut-off, writes the segment to the
  * blob store, verifies it (archiveSegment reads it back), then commits it, which deletes the
@@ -56,7 +70,7 @@ export async function archiveOldHistory(
         try {
           await repo.commitSegment(entry);
         } catch (err) {
-          await blobs.remove([entry.key]);
+          await removeUnlessIndexed(repo, blobs, entry);
           if (err instanceof DomainError && (err.kind === "aborted" || err.kind === "failed_precondition")) {
             conflicts++;
             break;
@@ -104,8 +118,9 @@ export async function collectArchive(repo: HistoryRepository, blobs: BlobStore, 
     try {
       await repo.replaceSegment(s, replacement);
     } catch (err) {
-      // Another collector swapped it first: what this one wrote is nobody's.
-      if (replacement) await blobs.remove([replacement.key]);
+      // Another collector swapped it first: what this one wrote is nobody's, unless it is the
+      // very blob the other one committed (see removeUnlessIndexed).
+      if (replacement) await removeUnlessIndexed(repo, blobs, replacement);
       if (err instanceof DomainError && err.kind === "aborted") continue;
       throw err;
     }
