@@ -61,14 +61,18 @@ export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost
     serving,
     extraRoutes: {
       "/metrics": (_req, res) => {
+        // A collector that throws rejects the whole scrape: answer it, and keep the cause for
+        // the operator.
         opts.metrics.registry.metrics().then(
           (text) => {
             res.setHeader("content-type", opts.metrics.registry.contentType);
             res.end(text);
           },
-          () => {
+          (err: unknown) => {
+            opts.log.error({ err }, "metrics scrape failed");
             res.statusCode = 500;
-            res.end();
+            res.setHeader("content-type", "text/plain; charset=utf-8");
+            res.end("metrics unavailable\n");
           },
         );
       },

@@ -179,10 +179,20 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     extraRoutes: {
       ...media.httpRoutes,
       "/metrics": (_req, res) => {
-        void metrics.registry.metrics().then((text) => {
-          res.setHeader("content-type", metrics.registry.contentType);
-          res.end(text);
-        });
+        // A collector that throws rejects the whole scrape: answer it rather than leave the
+        // scraper waiting, and keep the cause for the operator.
+        metrics.registry.metrics().then(
+          (text) => {
+            res.setHeader("content-type", metrics.registry.contentType);
+            res.end(text);
+          },
+          (err: unknown) => {
+            log.error({ err }, "metrics scrape failed");
+            res.statusCode = 500;
+            res.setHeader("content-type", "text/plain; charset=utf-8");
+            res.end("metrics unavailable\n");
+          },
+        );
       },
       "/.well-known/jwks.json": (_req, res) => {
         res.setHeader("content-type", "application/json");

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { MessageRange, MessageRecord } from "../storage/history-repository.js";
+import type { HistoryRepository, MessageRange, MessageRecord } from "../storage/history-repository.js";
+import { openSqliteHistoryRepository } from "../storage/sqlite-history-repository.js";
 import { archiveSegment, pruneSegment, readSegment, segmentContentType } from "./archive-segments.js";
 import { createArchivedReads } from "./archived-reads.js";
 import { createSegmentCache } from "./segment-cache.js";
@@ -260,5 +261,73 @@ describe("readSegment", () => {
     };
     const entry: SegmentIndexEntry = { conversationId: "grp_x", fromSeq: 1, toSeq: 1, key: "archive/v1/grp_x/1-1-0.seg", sha256: "0".repeat(64), count: 1, bytes: 1, firstSentAt: 0, lastSentAt: 0 };
     await expect(readSegment(down, entry)).rejects.toBe(unreachable);
+  });
+});
+
+describe("a segment that does not read back, with a SQLite segment index", () => {
+  let root: string;
+  let repo: HistoryRepository;
+  let blobs: BlobStore;
+  let conversationId: string;
+  let rows: MessageRecord[];
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), "store-archive-index-"));
+    repo = openSqliteHistoryRepository(join(root, "history.db"));
+    blobs = openLocalBlobStore({ dir: join(root, "archive"), secret: randomBytes(32), publicBaseUrl: () => "" });
+  });
+  afterAll(async () => {
+    await repo.close();
+    await blobs.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  let n = 0;
+  const openConversation = async (): Promise<void> => {
+    conversationId = (await repo.openDirect("alice", `bob${++n}`, 0, false)).id;
+    for (let i = 1; i <= 10; i++) {
+      await repo.append([{ conversationId, senderUserId: "alice", senderDeviceId: "phone", clientMessageId: `m${i}`, body: { kind: "text", text: `m${i}` }, replyToSeq: 0, clientSentAt: undefined, now: i * 1000 }]);
+    }
+    rows = await repo.listMessages(conversationId, { afterSeq: 0, limit: 10, direction: "forward" });
+  };
+
+  /** The store, but its next read fails as a dropped connection would: the bytes are fine, the read-back is not. */
+  const readFailingOnce = (): BlobStore => {
+    let failed = false;
+    return {
+      ...blobs,
+      read: (key) => {
+        if (failed) return blobs.read(key);
+        failed = true;
+        return Promise.reject(new Error("read ECONNRESET"));
+      },
+    };
+  };
+
+  it("keeps the blob another archiver committed under the same key", async () => {
+    await openConversation();
+    // Both archivers read the same rows, so both write the same bytes under the same key.
+    const committed = await archiveSegment(blobs, conversationId, rows, repo);
+    await repo.commitSegment(committed);
+    await expect(archiveSegment(readFailingOnce(), conversationId, rows, repo)).rejects.toThrow("ECONNRESET");
+    expect(await blobs.stat(committed.key)).toEqual({ size: committed.bytes });
+    expect((await readSegment(blobs, committed)).map((m) => m.seq)).toEqual(rows.map((m) => m.seq));
+  });
+
+  it("removes its blob when no index entry names it", async () => {
+    await openConversation();
+    let written = "";
+    const failing = readFailingOnce();
+    const recording: BlobStore = {
+      ...failing,
+      write: (key, body, size, type) => {
+        written = key;
+        return blobs.write(key, body, size, type);
+      },
+    };
+    await expect(archiveSegment(recording, conversationId, rows, repo)).rejects.toThrow("ECONNRESET");
+    expect(written).not.toBe("");
+    expect(await blobs.stat(written)).toBeUndefined();
+    expect(await repo.segmentIndex(conversationId)).toEqual([]);
   });
 });

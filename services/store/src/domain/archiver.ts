@@ -1,5 +1,5 @@
 import type { BlobStore } from "@messenger/blobs";
-import { archiveSegment, pruneSegment } from "../archive/archive-segments.js";
+import { archiveSegment, pruneSegment, removeUnlessIndexed } from "../archive/archive-segments.js";
 import type { SegmentIndexEntry } from "../archive/segment-index.js";
 import type { HistoryRepository } from "../storage/history-repository.js";
 import { DomainError } from "./errors.js";
@@ -24,20 +24,6 @@ export interface ArchiveRun {
 }
 
 const candidatePage = 100;
-
-/**
- * Removes the blob of a segment whose commit was refused, unless the index names it. Keys
- * are content-addressed: two archivers (store replicas, or the store and `npm run archive`)
- * that read the same rows write the same bytes under the same key, and when one of them
- * commits, the other's refusal must not delete the blob the index now points to. A refused
- * commit comes after the winning one (that is why it was refused), so the index read here
- * already names it.
- */
-async function removeUnlessIndexed(repo: HistoryRepository, blobs: BlobStore, entry: SegmentIndexEntry): Promise<void> {
-  const index = await repo.segmentIndex(entry.conversationId);
-  if (index.some((e) => e.key === entry.key)) return;
-  await blobs.remove([entry.key]);
-}
 
 /**
  * Archives old history: for each permanent conversation with a full segment of live
@@ -66,7 +52,7 @@ export async function archiveOldHistory(
         const rows = await repo.listMessages(candidate.conversationId, { afterSeq: fromSeq - 1, limit: opts.segmentMessages, direction: "forward" });
         const full = rows.length === opts.segmentMessages && rows[0]!.seq === fromSeq && rows.at(-1)!.seq === fromSeq + opts.segmentMessages - 1;
         if (!full || rows.at(-1)!.sentAt >= cutoff) break;
-        const entry = await archiveSegment(blobs, candidate.conversationId, rows);
+        const entry = await archiveSegment(blobs, candidate.conversationId, rows, repo);
         try {
           await repo.commitSegment(entry);
         } catch (err) {
@@ -113,7 +99,7 @@ export async function collectArchive(repo: HistoryRepository, blobs: BlobStore, 
     const c = await repo.getConversation(s.conversationId);
     const minSeq = c?.minSeq ?? Number.MAX_SAFE_INTEGER;
     // A segment here starts below min_seq (its fromSeq is its first message's), so some of it goes: emptied or rewritten.
-    const pruned = s.toSeq >= minSeq ? await pruneSegment(blobs, s, (m) => m.seq >= minSeq) : undefined;
+    const pruned = s.toSeq >= minSeq ? await pruneSegment(blobs, s, (m) => m.seq >= minSeq, repo) : undefined;
     const replacement: SegmentIndexEntry | undefined = pruned?.outcome === "rewritten" ? pruned.entry : undefined;
     try {
       await repo.replaceSegment(s, replacement);

@@ -17,12 +17,27 @@ async function deletePrefix(ctx: MongoContext, session: ClientSession, conversat
   return { messages: messages.deletedCount, refs: refs.deletedCount };
 }
 
-const inOwnTransaction = (ctx: MongoContext, kind: WriteKind, conversationId: string, through: number) =>
-  ctx.transaction(kind, async (session, wrote) => {
+/**
+ * Deletes the conversation's messages through `throughSeq` in its own transaction, only while
+ * its retention is still `mode`: min_seq and the mode are read inside the transaction, so two
+ * replicas deleting the same prefix count it once between them (the second finds min_seq
+ * above it), and a switch of retention since the caller looked keeps everything. Returns the
+ * messages that stopped existing, archived ones included. `kind` names the write for the
+ * store's write-cost metric.
+ */
+function deleteWhileMode(ctx: MongoContext, kind: WriteKind, conversationId: string, throughSeq: number, mode: RetentionMode): Promise<number> {
+  return ctx.transaction(kind, async (session, wrote) => {
+    const c = await ctx.heads.findOne({ _id: ids.head(conversationId), conversationId }, { session });
+    if (!c || c.retentionMode !== mode) return 0;
+    const through = Math.min(throughSeq, c.lastSeq);
+    const from = Math.max(c.minSeq, 1);
+    if (through < from) return 0;
     const n = await deletePrefix(ctx, session, conversationId, through);
     wrote(n.messages + n.refs + 1);
-    return n.messages;
+    // Seqs are contiguous above min_seq, in live messages and archived segments alike.
+    return through - from + 1;
   });
+}
 
 /**
  * See HistoryRepository.deleteExpired. The disappearing conversations are found through the
@@ -56,9 +71,11 @@ export async function deleteExpired(ctx: MongoContext, now: number, limit: numbe
       if (prefix.more) more = true;
       const through = prefix.through;
       if (through === 0) continue;
-      await inOwnTransaction(ctx, "deleteExpired", c.conversationId, through);
-      // Archived messages below the first live one go too: seqs are contiguous above min_seq.
-      deleted += through - from + 1;
+      // What was read above may be stale (another replica deleting the same prefix, a switch
+      // to permanent): the deletion re-reads min_seq and the mode in its own transaction.
+      const n = await deleteWhileMode(ctx, "deleteExpired", c.conversationId, through, "disappearing");
+      if (n === 0) continue;
+      deleted += n;
       conversations++;
     }
   } finally {
@@ -67,18 +84,7 @@ export async function deleteExpired(ctx: MongoContext, now: number, limit: numbe
   return { deleted, conversations, more };
 }
 
-/** See HistoryRepository.deleteThrough. */
-export async function deleteThrough(ctx: MongoContext, conversationId: string, throughSeq: number, mode: RetentionMode): Promise<number> {
-  return ctx.transaction("deleteThrough", async (session, wrote) => {
-    const c = await ctx.heads.findOne({ _id: ids.head(conversationId), conversationId }, { session });
-    // The caller decided on what it read before: a retention changed since keeps everything.
-    if (!c || c.retentionMode !== mode) return 0;
-    const through = Math.min(throughSeq, c.lastSeq);
-    const from = Math.max(c.minSeq, 1);
-    if (through < from) return 0;
-    const n = await deletePrefix(ctx, session, conversationId, through);
-    wrote(n.messages + n.refs + 1);
-    // Seqs are contiguous above min_seq, in live messages and archived segments alike.
-    return through - from + 1;
-  });
+/** See HistoryRepository.deleteThrough. The caller decided on what it read before: a retention changed since keeps everything. */
+export function deleteThrough(ctx: MongoContext, conversationId: string, throughSeq: number, mode: RetentionMode): Promise<number> {
+  return deleteWhileMode(ctx, "deleteThrough", conversationId, throughSeq, mode);
 }

@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Presence } from "../../chat/v1/types_pb.js";
+import { file_messenger_chat_v1_types } from "../../chat/v1/types_pb.js";
 import type { SessionResponse } from "../../gateway/v1/gateway_service_pb.js";
 import { file_messenger_gateway_v1_gateway_service } from "../../gateway/v1/gateway_service_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file messenger/bus/v1/events.proto.
  */
 export const file_messenger_bus_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDIrMBChNPZmZsaW5lTm90aWZpY2F0aW9uEg8KB3VzZXJfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgEEhYKDnNlbmRlcl91c2VyX2lkGAUgASgJEhcKD2xpdmVfZGV2aWNlX2lkcxgGIAMoCRISCgpzZW50X2F0X21zGAcgASgDEgwKBHJlYWQYCCABKAhiBnByb3RvMw", [file_messenger_gateway_v1_gateway_service]);
+  fileDesc("Ch1tZXNzZW5nZXIvYnVzL3YxL2V2ZW50cy5wcm90bxIQbWVzc2VuZ2VyLmJ1cy52MSJuCghEZWxpdmVyeRIQCgh1c2VyX2lkcxgBIAMoCRIaChJleGNsdWRlX3Nlc3Npb25faWQYAiABKAkSNAoFZnJhbWUYAyABKAsyJS5tZXNzZW5nZXIuZ2F0ZXdheS52MS5TZXNzaW9uUmVzcG9uc2UiWgoMU2Vzc2lvbkVudHJ5EhIKCnNlc3Npb25faWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIRCglkZXZpY2VfaWQYAyABKAkSEgoKZ2F0ZXdheV9pZBgEIAEoCSI5CgxHYXRld2F5TGVhc2USEgoKZ2F0ZXdheV9pZBgBIAEoCRIVCg1leHBpcmVzX2F0X21zGAIgASgDIrMBChNPZmZsaW5lTm90aWZpY2F0aW9uEg8KB3VzZXJfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhIKCm1lc3NhZ2VfaWQYAyABKAkSCwoDc2VxGAQgASgEEhYKDnNlbmRlcl91c2VyX2lkGAUgASgJEhcKD2xpdmVfZGV2aWNlX2lkcxgGIAMoCRISCgpzZW50X2F0X21zGAcgASgDEgwKBHJlYWQYCCABKAgijwEKFFByZXNlbmNlQW5ub3VuY2VtZW50Ei4KCWFubm91bmNlZBgBIAEoCzIbLm1lc3Nlbmdlci5jaGF0LnYxLlByZXNlbmNlEiwKB3BlbmRpbmcYAiABKAsyGy5tZXNzZW5nZXIuY2hhdC52MS5QcmVzZW5jZRIZChF3aW5kb3dfZW5kc19hdF9tcxgDIAEoA2IGcHJvdG8z", [file_messenger_chat_v1_types, file_messenger_gateway_v1_gateway_service]);
 
 /**
  * Delivery is published to one gateway's subject: push the frame to every local session
@@ -201,4 +203,45 @@ export type OfflineNotification = Message<"messenger.bus.v1.OfflineNotification"
  */
 export const OfflineNotificationSchema: GenMessage<OfflineNotification> = /*@__PURE__*/
   messageDesc(file_messenger_bus_v1_events, 3);
+
+/**
+ * PresenceAnnouncement is one user's announcement record in the presence replicas' shared
+ * board (NATS KV bucket messenger_presence_announce, one key per user), replaced only by
+ * compare-and-set on its revision: what the user's watchers were last told, the change held
+ * back until the rate-limit window ends, and when that window ends. Every replica decides
+ * the user's announcements from it, so each transition goes out once and the window bound
+ * holds per user, not per replica.
+ *
+ * @generated from message messenger.bus.v1.PresenceAnnouncement
+ */
+export type PresenceAnnouncement = Message<"messenger.bus.v1.PresenceAnnouncement"> & {
+  /**
+   * The presence last sent to watchers; unset before the first announcement.
+   *
+   * @generated from field: messenger.chat.v1.Presence announced = 1;
+   */
+  announced?: Presence | undefined;
+
+  /**
+   * The latest change held until the window ends, sent then if it differs from announced;
+   * unset when nothing is held.
+   *
+   * @generated from field: messenger.chat.v1.Presence pending = 2;
+   */
+  pending?: Presence | undefined;
+
+  /**
+   * When the current window ends (epoch milliseconds); 0 when none was opened.
+   *
+   * @generated from field: int64 window_ends_at_ms = 3;
+   */
+  windowEndsAtMs: bigint;
+};
+
+/**
+ * Describes the message messenger.bus.v1.PresenceAnnouncement.
+ * Use `create(PresenceAnnouncementSchema)` to create a new message.
+ */
+export const PresenceAnnouncementSchema: GenMessage<PresenceAnnouncement> = /*@__PURE__*/
+  messageDesc(file_messenger_bus_v1_events, 4);
 
