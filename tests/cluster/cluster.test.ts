@@ -175,14 +175,14 @@ describe("cluster: services as separate processes over gRPC and NATS", () => {
     const bobGot = collectMessages(bob);
     const before1 = await gw1!.metric("messenger_gateway_deliveries_received_total");
     const before2 = await gw2!.metric("messenger_gateway_deliveries_received_total");
-    const latencyBefore = await gw1!.metric("messenger_gateway_delivery_seconds_count");
+    const latencyBefore = [await gw1!.metric("messenger_gateway_delivery_seconds_count"), await gw2!.metric("messenger_gateway_delivery_seconds_count")];
     for (let i = 0; i < 20; i++) await alice.send(conv.id, `local ${i}`);
     await eventually(() => bobGot.length === 20, "bob gets 20");
     expect((await gw1!.metric("messenger_gateway_deliveries_received_total")) - before1).toBeGreaterThanOrEqual(20);
     expect((await gw2!.metric("messenger_gateway_deliveries_received_total")) - before2).toBe(0);
     // Store → stream latency, once per message delivered here (the dashboard's panel).
-    expect((await gw1!.metric("messenger_gateway_delivery_seconds_count")) - latencyBefore).toBe(20);
-    expect(await gw2!.metric("messenger_gateway_delivery_seconds_count")).toBe(0);
+    expect((await gw1!.metric("messenger_gateway_delivery_seconds_count")) - latencyBefore[0]!).toBe(20);
+    expect((await gw2!.metric("messenger_gateway_delivery_seconds_count")) - latencyBefore[1]!).toBe(0);
   });
 
   it("drain: SIGTERM one gateway during a conversation; everyone moves over and nothing is lost or doubled", async () => {

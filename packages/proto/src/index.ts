@@ -2,8 +2,12 @@ import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
 
-/** Absolute path of the repository's proto/ directory, the source of the generated code. */
-export const protoRoot: string = fileURLToPath(new URL("../../../proto", import.meta.url));
+/**
+ * Absolute path of the repository's proto/ directory, the source of the generated code (for
+ * tests and tools; the services need only the generated code, and the production tree ships
+ * no proto/). This file is src/index.ts in the sources and dist/src/index.js once built.
+ */
+export const protoRoot: string = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "../../../proto" : "../../../../proto", import.meta.url));
 
 /** Every .proto file under protoRoot, as paths relative to it (for proto-loader and protoc). */
 export function protoFiles(): string[] {

@@ -8,7 +8,8 @@ import { startNatsServer, type NatsServer } from "./nats-server.js";
 import { freePort } from "./free-port.js";
 import { testLimitsEnv } from "./test-limits.js";
 
-const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+// This file is src/cluster.ts in the sources and dist/src/cluster.js once built.
+const repoRoot = fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "../../../" : "../../../../", import.meta.url));
 
 /**
  * Children still running when this process exits (normally, or on an uncaught error) are
@@ -72,6 +73,27 @@ export interface ClusterOptions {
    * deletes.
    */
   readonly dataDir?: string;
+  /**
+   * Run every service from a production tree (scripts/stage-production.mjs output) instead of
+   * the TypeScript sources: `node bin/messenger.mjs <service>` in that directory with
+   * NODE_OPTIONS=--conditions=compiled, exactly as the image's entry point runs it; no tsx.
+   * Default: the sources of this checkout through the tsx loader.
+   */
+  readonly compiledRoot?: string;
+}
+
+/** How a service process is started: from the sources with tsx, or from a compiled tree. */
+interface Launcher {
+  readonly cwd: string;
+  args(service: ServiceName): string[];
+  readonly env: Record<string, string>;
+}
+
+function launcher(compiledRoot: string | undefined): Launcher {
+  if (compiledRoot === undefined) {
+    return { cwd: repoRoot, args: (service) => ["--import", "tsx", join(repoRoot, `services/${service}/src/main.ts`)], env: {} };
+  }
+  return { cwd: compiledRoot, args: (service) => [join(compiledRoot, "bin/messenger.mjs"), service], env: { NODE_OPTIONS: "--conditions=compiled" } };
 }
 
 /** A whole system: nats-server plus one process per service and N gateways. */
@@ -101,6 +123,7 @@ export interface LocalCluster {
 }
 
 function startService(
+  run: Launcher,
   service: ServiceName,
   name: string,
   env: Record<string, string>,
@@ -152,15 +175,16 @@ function startService(
   };
   const launch = (e: Record<string, string>): Promise<void> =>
     new Promise((resolve, reject) => {
-      // One process per service (node with the tsx loader, no wrapper), so a signal reaches
-      // the service itself. Detached: in a process group of its own, so a Ctrl-C in the
+      // One process per service (node with the tsx loader, or the compiled dispatcher that
+      // imports the service into its own process; no wrapper), so a signal reaches the
+      // service itself. Detached: in a process group of its own, so a Ctrl-C in the
       // terminal (SIGINT to the whole foreground group) reaches only the launcher, which
       // stops the services in order instead of all at once.
       // The service stops when its stdin pipe closes (runService's MESSENGER_EXIT_WITH_PARENT):
       // that is what stops it when this launcher dies without running its exit handlers.
-      const child = spawn(process.execPath, [...execArgv, "--import", "tsx", join(repoRoot, `services/${service}/src/main.ts`)], {
-        cwd: repoRoot,
-        env: { ...process.env, LOG_LEVEL: "info", MESSENGER_EXIT_WITH_PARENT: "1", ...e },
+      const child = spawn(process.execPath, [...execArgv, ...run.args(service)], {
+        cwd: run.cwd,
+        env: { ...process.env, LOG_LEVEL: "info", MESSENGER_EXIT_WITH_PARENT: "1", ...run.env, ...e },
         stdio: ["pipe", "pipe", "pipe"],
         detached: true,
       });
@@ -222,6 +246,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
   const started: ServiceProcess[] = [];
   const base = { LOG_LEVEL: "info", ...(opts.productionLimits ? {} : testLimitsEnv()), ...opts.env };
   const url = (p: number): string => `http://127.0.0.1:${p}`;
+  const run = launcher(opts.compiledRoot);
   try {
     // Accounts calls the store and presence (blocks and contacts; who may see whom), which
     // both call accounts (relations): their internal ports are chosen first so accounts can
@@ -230,6 +255,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
     let presenceInternalPort = await freePort();
     while (presenceInternalPort === storeInternalPort) presenceInternalPort = await freePort();
     const accounts = await startService(
+      run,
       "accounts",
       "accounts",
       { ...base, DATA_DIR: join(dataDir, "accounts"), STORE_URL: url(storeInternalPort), PRESENCE_URL: url(presenceInternalPort) },
@@ -239,6 +265,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
     started.push(accounts);
     const jwks = `${url(accounts.httpPort)}/.well-known/jwks.json`;
     const store = await startService(
+      run,
       "store",
       "store",
       { ...base, DATA_DIR: join(dataDir, "store"), INTERNAL_GRPC_PORT: String(storeInternalPort), JWKS_URL: jwks, ACCOUNTS_URL: url(accounts.internalGrpcPort) },
@@ -247,11 +274,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
     );
     started.push(store);
     const [presence, media] = await Promise.all([
-      startService("presence", "presence", { ...base, INTERNAL_GRPC_PORT: String(presenceInternalPort), NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
-      startService("media", "media", { ...base, DATA_DIR: join(dataDir, "media"), STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
+      startService(run, "presence", "presence", { ...base, INTERNAL_GRPC_PORT: String(presenceInternalPort), NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
+      startService(run, "media", "media", { ...base, DATA_DIR: join(dataDir, "media"), STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks }, opts.onLog, opts.execArgv),
     ]);
     started.push(presence, media);
     const router = await startService(
+      run,
       "router",
       "router",
       { ...base, NATS_URL: nats.url, STORE_URL: url(store.internalGrpcPort), MEDIA_URL: url(media.internalGrpcPort) },
@@ -260,6 +288,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
     );
     started.push(router);
     const groups = await startService(
+      run,
       "groups",
       "groups",
       { ...base, STORE_URL: url(store.internalGrpcPort), ROUTER_URL: url(router.internalGrpcPort), ACCOUNTS_URL: url(accounts.internalGrpcPort), JWKS_URL: jwks },
@@ -269,13 +298,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<LocalClus
     started.push(groups);
     // Replicas share DATA_DIR/push: the first start generates the VAPID keys, every replica adopts them.
     const pushEnv = { ...base, NATS_URL: nats.url, ACCOUNTS_URL: url(accounts.internalGrpcPort), STORE_URL: url(store.internalGrpcPort), JWKS_URL: jwks, DATA_DIR: join(dataDir, "push") };
-    const push = await Promise.all(Array.from({ length: opts.pushWorkers ?? 1 }, (_, i) => startService("push", i === 0 ? "push" : `push-${i + 1}`, pushEnv, opts.onLog, opts.execArgv)));
+    const push = await Promise.all(Array.from({ length: opts.pushWorkers ?? 1 }, (_, i) => startService(run, "push", i === 0 ? "push" : `push-${i + 1}`, pushEnv, opts.onLog, opts.execArgv)));
     started.push(...push);
     const pushUrl = url(push[0]?.internalGrpcPort ?? (await freePort()));
     const n = opts.gateways ?? 2;
     const gateways = await Promise.all(
       Array.from({ length: n }, (_, i) =>
         startService(
+          run,
           "gateway",
           `gateway-${i + 1}`,
           {

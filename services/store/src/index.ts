@@ -5,7 +5,6 @@ export { openSqliteHistoryRepository } from "./storage/sqlite-history-repository
 export { openMongoHistoryRepository, type MongoHistoryOptions } from "./storage/mongo-history-repository.js";
 export { initMongoHistory, type MongoInitReport } from "./storage/mongo-setup.js";
 export type { HistoryRepository } from "./storage/history-repository.js";
-export { historyRepositoryContract } from "./storage/history-repository.contract.js";
 export { archiveMetrics, retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
 export { listMessages } from "./domain/list-messages.js";
 export { archiveOldHistory, collectArchive, type ArchiveRun, type ArchiveCollection } from "./domain/archiver.js";

@@ -2,7 +2,7 @@ import type { Worker } from "node:worker_threads";
 import { DomainError } from "../domain/errors.js";
 import { limits } from "../domain/limits.js";
 import type { AppendOutcome } from "./history-repository.js";
-import { startModuleWorker } from "./module-worker.js";
+import { siblingModule, startModuleWorker } from "./module-worker.js";
 import type { WriterReply, WriterRequest } from "./sqlite-writer-worker.js";
 import type { RowsWritten, WriteOp, WriteResults } from "./sqlite-writes.js";
 
@@ -83,7 +83,7 @@ export class SqliteWriter {
   }
 
   private start(): Worker {
-    const worker = startModuleWorker(new URL("./sqlite-writer-worker.ts", import.meta.url), { path: this.path, largeGroupThreshold: this.largeGroupThreshold });
+    const worker = startModuleWorker(siblingModule("sqlite-writer-worker", import.meta.url), { path: this.path, largeGroupThreshold: this.largeGroupThreshold });
     worker.unref();
     worker.on("message", (reply: WriterReply) => {
       if (reply.kind === "ready") this.ready = true;
