@@ -3,6 +3,7 @@ import { Config, databaseEnv, mediaUrlEnv, objectStorageEnv, pushProvidersEnvFro
 import { Gateway } from "./gateway.js";
 import { Hooks } from "./hooks.js";
 import { NetworkPolicies } from "./network.js";
+import { MediaPublic } from "./media-public.js";
 import { Observability } from "./observability.js";
 import { Workload } from "./workloads.js";
 
@@ -21,6 +22,7 @@ export class MessengerChart extends Chart {
     new Workload(this, { component: "store", cpuAutoscaling: true, env: [...databaseEnv(), ...objectStorageEnv()] });
     new Workload(this, { component: "presence" });
     new Workload(this, { component: "media", env: [...databaseEnv(), ...objectStorageEnv(), mediaUrlEnv] });
+    new MediaPublic(this);
     new Workload(this, { component: "groups" });
     new Workload(this, {
       component: "accounts",

@@ -24,6 +24,8 @@ export class Config extends Construct {
         GRPC_PORT: String(ports.publicGrpc),
         INTERNAL_GRPC_PORT: String(ports.internalGrpc),
         HTTP_PORT: String(ports.http),
+        // /metrics and /readyz on a port of their own, never on a public one.
+        METRICS_PORT: String(ports.metrics),
         DATA_DIR: "/data",
         LOG_LEVEL: tpl(".Values.logLevel"),
         SHUTDOWN_GRACE_MS: tpl("mul .Values.shutdownGraceSeconds 1000"),
@@ -41,6 +43,7 @@ export class Config extends Construct {
         MINIO_BUCKET: tpl(".Values.objectStorage.mediaBucket"),
         ARCHIVE_BUCKET: tpl(".Values.objectStorage.archiveBucket"),
         VAPID_SUBJECT: tpl(".Values.secrets.vapidSubject"),
+        MEDIA_PUBLIC_URL: when<string>(".Values.media.publicUrl", ".Values.media.publicUrl | quote"),
       },
     };
     helmObject(this, "common-env", common, { file });
@@ -69,7 +72,8 @@ export class Config extends Construct {
         "media-url-secret": when<string>("not .Values.secrets.mediaUrl", `include "messenger.keptKey" (list . "media-url-secret" (randBytes 32))`),
       },
     };
-    helmObject(this, "keys", keys, { file, condition: "not (and .Values.secrets.tokenSigningKeys .Values.secrets.vapid .Values.secrets.mediaUrl)" });
+    // A file of its own: the pods' checksum of config.yaml must not hash newly generated keys.
+    helmObject(this, "keys", keys, { file: "keys.yaml", condition: "not (and .Values.secrets.tokenSigningKeys .Values.secrets.vapid .Values.secrets.mediaUrl)" });
 
     const database: ISecret = {
       apiVersion: "v1",

@@ -1,7 +1,7 @@
 import type { IJob } from "kubernetes-models/batch/v1";
 import type { IPod } from "kubernetes-models/v1";
 import { Construct } from "constructs";
-import { nameOf, tpl } from "./helm-markers.js";
+import { block, nameOf, tpl } from "./helm-markers.js";
 import { containerSecurity, image, podSecurity } from "./pod.js";
 import { helmObject } from "./helm-object.js";
 import { conditions, labels } from "./names.js";
@@ -32,6 +32,7 @@ export class Hooks extends Construct {
           spec: {
             restartPolicy: "OnFailure",
             automountServiceAccountToken: false,
+            imagePullSecrets: block("toYaml .Values.imagePullSecrets"),
             securityContext: podSecurity,
             containers: [{ name: "mongo-init", image, args: ["mongo-init"], env: databaseEnv(), securityContext: containerSecurity, resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } } }],
           },
@@ -47,6 +48,7 @@ export class Hooks extends Construct {
       spec: {
         restartPolicy: "Never",
         automountServiceAccountToken: false,
+        imagePullSecrets: block("toYaml .Values.imagePullSecrets"),
         securityContext: podSecurity,
         containers: [
           {

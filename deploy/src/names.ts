@@ -9,7 +9,7 @@ export const components: readonly Component[] = ["gateway", "router", "store", "
 export const sqliteStateful: readonly Component[] = ["store", "accounts", "media"];
 
 /** Ports every service listens on in the pod (the same image, the same layout). */
-export const ports = { publicGrpc: 7000, internalGrpc: 7001, http: 8080 } as const;
+export const ports = { publicGrpc: 7000, internalGrpc: 7001, http: 8080, metrics: 9090 } as const;
 
 /** Labels that select a component's pods: never change after install (selectors are immutable). */
 export function selectorLabels(component: string): Record<string, string> {

@@ -10,14 +10,14 @@ const enabled = ".Values.networkPolicy.enabled";
 /**
  * Who may open a connection to what: the release's pods reach each other on every port;
  * from outside, only the gateways' public ports (gRPC, Connect) and the metrics scrape of the
- * HTTP port from the monitoring namespace. NATS (the bundled chart's pods) only from the
+ * metrics port from the monitoring namespace. NATS (the bundled chart's pods) only from the
  * release's own pods. Egress stays open: MongoDB, S3 and the push providers are outside.
  */
 export class NetworkPolicies extends Construct {
   constructor(scope: Construct) {
     super(scope, "network-policies");
     const fromRelease = { podSelector: { matchLabels: releasePodLabels() } };
-    const metricsScrape = { from: [{ namespaceSelector: block<object>("toYaml .Values.networkPolicy.metricsNamespaceSelector") }], ports: [{ port: ports.http, protocol: "TCP" as const }] };
+    const metricsScrape = { from: [{ namespaceSelector: block<object>("toYaml .Values.networkPolicy.metricsNamespaceSelector") }], ports: [{ port: ports.metrics, protocol: "TCP" as const }] };
 
     const internal: INetworkPolicy = {
       apiVersion: "networking.k8s.io/v1",
@@ -42,6 +42,7 @@ export class NetworkPolicies extends Construct {
           { from: [fromRelease] },
           // Clients, from anywhere, only on the public ports.
           { ports: [{ port: ports.publicGrpc, protocol: "TCP" as const }, { port: ports.http, protocol: "TCP" as const }] },
+          metricsScrape,
         ],
       },
     };

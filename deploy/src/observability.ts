@@ -9,7 +9,7 @@ const file = "observability.yaml";
 
 /**
  * Prometheus Operator scraping (one ServiceMonitor over every component's Service: /metrics on
- * the HTTP port) and a Grafana dashboard in a ConfigMap the Grafana sidecar picks up.
+ * the metrics port) and a Grafana dashboard in a ConfigMap the Grafana sidecar picks up.
  */
 export class Observability extends Construct {
   constructor(scope: Construct) {
@@ -21,7 +21,7 @@ export class Observability extends Construct {
       spec: {
         // The components' own Services (the gateways' public one would scrape them twice).
         selector: { matchLabels: releasePodLabels(), matchExpressions: [{ key: "app.kubernetes.io/component", operator: "NotIn", values: ["gateway-public", "config", "network", "metrics"] }] },
-        endpoints: [{ port: "http", path: "/metrics", interval: tpl(".Values.metrics.serviceMonitor.interval") }],
+        endpoints: [{ port: "metrics", path: "/metrics", interval: tpl(".Values.metrics.serviceMonitor.interval") }],
       },
     };
     helmObject(this, "service-monitor", monitor, { file, condition: ".Values.metrics.serviceMonitor.enabled" });
@@ -62,7 +62,7 @@ const panels: readonly Panel[] = [
     ],
   },
   { title: "Frames delivered per second", unit: "ops", exprs: [{ expr: "sum(rate(messenger_gateway_frames_delivered_total[1m]))", legend: "frames" }] },
-  { title: "RPC errors per second", unit: "ops", exprs: [{ expr: 'sum(rate(messenger_rpc_duration_seconds_count{code!="ok"}[1m])) by (rpc, code)', legend: "{{rpc}} {{code}}" }] },
+  { title: "RPC errors per second", unit: "ops", exprs: [{ expr: 'sum(rate(messenger_rpc_duration_seconds_count{code!="OK"}[1m])) by (rpc, code)', legend: "{{rpc}} {{code}}" }] },
   {
     title: "NATS link (bus catch-ups, router circuit open)",
     unit: "short",

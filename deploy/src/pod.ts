@@ -12,7 +12,7 @@ export interface PodOptions {
   readonly envFrom?: readonly IEnvFromSource[];
   readonly volumes?: readonly IVolume[];
   readonly volumeMounts?: readonly IVolumeMount[];
-  /** Seconds the pod waits before SIGTERM (gateways: until endpoints stop sending clients). */
+  /** Seconds the pod waits before SIGTERM, so endpoints stop sending it work first (default 3). */
   readonly preStopSleepSeconds?: number;
   /** Mount the data volume (a PVC template of the StatefulSet, or an emptyDir). */
   readonly dataVolume: "claim" | "emptyDir";
@@ -36,13 +36,19 @@ function grpcProbe(periodSeconds: number, failureThreshold: number): IProbe {
   return { grpc: { port: ports.internalGrpc }, periodSeconds, failureThreshold, timeoutSeconds: 2 };
 }
 
+/** The preStop wait of every service but the gateways: endpoints drop the pod before its listeners close. */
+export const defaultPreStopSeconds = 3;
+
 /**
- * The seconds a pod is given to stop: its preStop wait, the drain (SHUTDOWN_GRACE_MS), and
- * ten seconds for closing listeners and adapters, so the kubelet's SIGKILL never cuts a drain.
+ * The seconds a pod is given to stop: its preStop wait, then the whole of what the process
+ * allows itself (runService: the drain, then closing listeners and adapters, each up to
+ * SHUTDOWN_GRACE_MS, and it exits by itself at 3 × the grace + 1 s), plus 5 s: the kubelet's
+ * SIGKILL never cuts a stop short.
  */
-export const terminationGraceExpr = (preStopSleepSeconds: number): string => `add ${preStopSleepSeconds + 10} .Values.shutdownGraceSeconds`;
+export const terminationGraceExpr = (preStopSleepSeconds: number): string => `add ${preStopSleepSeconds + 5} (mul 3 .Values.shutdownGraceSeconds)`;
 
 export function podTemplate(o: PodOptions): IPodTemplateSpec {
+  const preStop = o.preStopSleepSeconds ?? defaultPreStopSeconds;
   const container: IContainer = {
     name: o.component,
     image,
@@ -52,6 +58,7 @@ export function podTemplate(o: PodOptions): IPodTemplateSpec {
       { name: "grpc", containerPort: ports.publicGrpc },
       { name: "grpc-internal", containerPort: ports.internalGrpc },
       { name: "http", containerPort: ports.http },
+      { name: "metrics", containerPort: ports.metrics },
     ],
     envFrom: [{ configMapRef: { name: commonEnvName } }, { configMapRef: { name: componentEnvName(o.component) } }, ...(o.envFrom ?? [])],
     env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, ...(o.env ?? [])],
@@ -63,7 +70,7 @@ export function podTemplate(o: PodOptions): IPodTemplateSpec {
     livenessProbe: grpcProbe(10, 6),
     securityContext: containerSecurity,
     volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "data", mountPath: "/data" }, ...(o.volumeMounts ?? [])],
-    ...(o.preStopSleepSeconds ? { lifecycle: { preStop: { sleep: { seconds: o.preStopSleepSeconds } } } } : {}),
+    lifecycle: { preStop: { sleep: { seconds: preStop } } },
   };
   const volumes: IVolume[] = [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }, ...(o.dataVolume === "emptyDir" ? [{ name: "data", emptyDir: {} }] : []), ...(o.volumes ?? [])];
   const spec: IPodSpec = {
@@ -71,7 +78,7 @@ export function podTemplate(o: PodOptions): IPodTemplateSpec {
     enableServiceLinks: false,
     imagePullSecrets: block("toYaml .Values.imagePullSecrets"),
     securityContext: podSecurity,
-    terminationGracePeriodSeconds: num(terminationGraceExpr(o.preStopSleepSeconds ?? 0)),
+    terminationGracePeriodSeconds: num(terminationGraceExpr(preStop)),
     topologySpreadConstraints: o.dataVolume === "claim" ? undefined : topologySpread(o.component),
     containers: [container],
     volumes,

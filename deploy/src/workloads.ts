@@ -83,11 +83,15 @@ export class Workload extends Construct {
       kind: "Service",
       metadata,
       spec: {
-        type: "ClusterIP",
+        // Headless: peers resolve every pod and spread their calls over them (round robin,
+        // connections aged out so new pods are found); a ClusterIP would pin each caller's
+        // one HTTP/2 connection to one pod.
+        clusterIP: "None",
         selector: selectorLabels(c),
         ports: [
           { name: "grpc-internal", port: ports.internalGrpc, targetPort: "grpc-internal", appProtocol: "kubernetes.io/h2c" },
           { name: "http", port: ports.http, targetPort: "http" },
+          { name: "metrics", port: ports.metrics, targetPort: "metrics" },
         ],
       },
     };

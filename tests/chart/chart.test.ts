@@ -115,13 +115,16 @@ describe.each(Object.keys(valueSets) as ValueSet[])("rendered with the %s values
       for (const probe of [container!.startupProbe, container!.readinessProbe, container!.livenessProbe]) expect(probe?.grpc?.port, w.metadata.name).toBe(7001);
       // The liveness probe must not kill a pod mid-drain (health is NOT_SERVING while draining).
       expect(container!.livenessProbe!.periodSeconds * container!.livenessProbe!.failureThreshold).toBeGreaterThan(drainSeconds);
+      // The kubelet must not SIGKILL a stop the process still runs: the preStop wait, then up to
+      // 3 × the grace it allows itself (drain, close, its own exit deadline).
       const preStop = container!.lifecycle?.preStop?.sleep?.seconds ?? 0;
-      expect(pod.terminationGracePeriodSeconds, w.metadata.name).toBeGreaterThan(preStop + drainSeconds);
+      expect(preStop, w.metadata.name).toBeGreaterThan(0);
+      expect(pod.terminationGracePeriodSeconds, w.metadata.name).toBeGreaterThan(preStop + 3 * drainSeconds);
       expect(container!.volumeMounts?.map((m) => m.mountPath)).toContain("/tmp");
       expect(subset(w.spec.selector.matchLabels, w.spec.template.metadata.labels), `${w.metadata.name}: selector matches its pods`).toBe(true);
     }
     const gateway = byComponent.get("gateway")!.spec.template.spec.containers[0]!;
-    expect(gateway.lifecycle?.preStop?.sleep?.seconds).toBeGreaterThan(0);
+    expect(gateway.lifecycle?.preStop?.sleep?.seconds).toBeGreaterThanOrEqual(5);
     expect(gateway.env?.find((e) => e.name === "GATEWAY_ID")?.valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.name" } });
   });
 
@@ -147,17 +150,24 @@ describe.each(Object.keys(valueSets) as ValueSet[])("rendered with the %s values
     }
   });
 
-  it("opens only the gateways' public ports to the outside", () => {
+  it("opens to the outside only the gateways' public ports (and media's blob port when it serves the blobs), and covers every pod", () => {
     const policies = manifests.filter((m) => m.kind === "NetworkPolicy");
     if (set === "minimal-sqlite") return expect(policies).toEqual([]);
-    for (const p of policies) {
-      const spec = p.spec as { ingress: { from?: unknown[]; ports?: { port: number }[] }[]; podSelector: { matchLabels: Record<string, string> } };
-      for (const rule of spec.ingress) {
-        if (rule.from) continue;
-        // A rule without `from` admits anyone: only on the gateways, only their public ports.
-        expect(spec.podSelector.matchLabels["app.kubernetes.io/component"]).toBe("gateway");
-        expect(rule.ports?.map((x) => x.port).sort()).toEqual([7000, 8080]);
-      }
+    type Policy = { spec: { ingress: { from?: unknown[]; ports?: { port: number }[] }[]; podSelector: { matchLabels: Record<string, string>; matchExpressions?: { key: string; operator: string; values: string[] }[] } } };
+    const selects = (p: Policy, podLabels: Record<string, string>): boolean =>
+      subset(p.spec.podSelector.matchLabels, podLabels) &&
+      (p.spec.podSelector.matchExpressions ?? []).every((e) => (e.operator === "NotIn" ? !e.values.includes(podLabels[e.key] ?? "") : e.values.includes(podLabels[e.key] ?? "")));
+    const localBlobs = !configEnv(manifests).MINIO_ENDPOINT;
+    for (const w of workloads(manifests)) {
+      const component = w.metadata.labels["app.kubernetes.io/component"]!;
+      const mine = (policies as unknown as Policy[]).filter((p) => selects(p, w.spec.template.metadata.labels));
+      // Every pod is under a policy, so nothing is open that no rule opens.
+      expect(mine.length, component).toBeGreaterThan(0);
+      const open = mine.flatMap((p) => p.spec.ingress.filter((r) => !r.from)).flatMap((r) => (r.ports ?? [{ port: -1 }]).map((x) => x.port));
+      const allowed = component === "gateway" ? [7000, 8080] : component === "media" && localBlobs ? [8080] : [];
+      expect([...new Set(open)].sort(), `${component}: ports open to anyone`).toEqual(allowed);
+      // Metrics only from the monitoring namespace, never from anywhere.
+      expect(open).not.toContain(9090);
     }
   });
 });
