@@ -3,9 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { createTokenIssuer, PasswordHasher } from "@messenger/auth";
+import { DomainError, type DomainErrorKind } from "@messenger/rpc/domain-error";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openSqliteAccountRepository } from "../storage/sqlite-account-repository.js";
-import { Accounts, type SecurityEvent } from "./accounts.js";
+import { Accounts, type DeviceTokens, type SecurityEvent } from "./accounts.js";
 import { refusal } from "./contacts-fixture.js";
 
 let dir: string;
@@ -14,6 +15,16 @@ let close: () => Promise<void>;
 let accounts: Accounts;
 /** The accounts' clock: a test moves it to tell two moments apart. */
 let clock: number;
+
+/** A refresh's new tokens, or the kind of its refusal. */
+async function outcome(p: Promise<DeviceTokens>): Promise<{ tokens?: DeviceTokens; refused?: DomainErrorKind }> {
+  try {
+    return { tokens: await p };
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    return { refused: err.kind };
+  }
+}
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "messenger-refresh-"));
@@ -58,13 +69,20 @@ describe("refresh tokens", () => {
     expect(events).toHaveLength(1);
   });
 
-  it("refuses both of two refreshes racing with one token, reports the replay once, and leaves no working token", async () => {
+  it("lets at most one of two refreshes racing with one token through, reports the replay once, and revokes the winner's new token with the family", async () => {
     const { tokens } = await accounts.login("ann", "correct horse battery", "phone");
-    // The winner's rotation meets the family the replay revoked: it stores nothing and is refused too.
-    expect(await Promise.all([refusal(accounts.refresh(tokens.refreshToken)), refusal(accounts.refresh(tokens.refreshToken))])).toEqual(["unauthenticated", "unauthenticated"]);
+    // Which one wins, and whether the winner's rotation lands before the replay revokes the
+    // family, depends on the store's interleaving (this file's SQLite runs each step whole;
+    // replicas over MongoDB do not): the invariant holds for every one.
+    const outcomes = await Promise.all([outcome(accounts.refresh(tokens.refreshToken)), outcome(accounts.refresh(tokens.refreshToken))]);
+    const won = outcomes.flatMap((o) => (o.tokens ? [o.tokens] : []));
+    expect(won.length).toBeLessThanOrEqual(1);
+    for (const o of outcomes) if (!o.tokens) expect(o.refused).toBe("unauthenticated");
     expect(events).toEqual([{ event: "refresh_token_reuse", userId: expect.any(String), deviceId: "phone" }]);
+    for (const w of won) expect(await refusal(accounts.refresh(w.refreshToken))).toBe("unauthenticated");
     const again = (await accounts.login("ann", "correct horse battery", "phone")).tokens;
     await accounts.refresh(again.refreshToken);
+    expect(events).toHaveLength(1);
   });
 
   it("an unknown or empty token is refused without a security event", async () => {

@@ -20,7 +20,10 @@ export function accountRepositoryContract(adapter: string, open: () => Promise<A
     });
 
     const hour = 3_600_000;
-    const t0 = 1_700_000_000_000;
+    // The suite's clock starts at the wall clock: the MongoDB adapter keeps tokens under a TTL
+    // index, so the server deletes any token whose expiry is past in wall-clock time, whatever
+    // `now` the test passes. Every token expires an hour after t0 unless a test says otherwise.
+    const t0 = Date.now();
     const user = (id: string, username = id): AccountRecord => ({ id, username, displayName: username.toUpperCase(), passwordHash: `hash of ${id}`, createdAt: t0 });
     const token = (userId: string, deviceId: string, expiresAt = t0 + hour): RefreshTokenRecord => ({
       tokenHash: randomBytes(16).toString("hex"),
@@ -34,10 +37,10 @@ export function accountRepositoryContract(adapter: string, open: () => Promise<A
       expect(await repo.putRefreshToken(r, { newFamily: true, now })).toBe(true);
       return r;
     };
-    /** A refresh as the domain runs it: takes the token, then stores its replacement; the new token, or undefined when refused. */
+    /** A refresh as the domain runs it: takes the token, refuses it unless fresh and unexpired, then stores its replacement; the new token, or undefined when refused. */
     const refresh = async (tokenHash: string, now = t0): Promise<RefreshTokenRecord | undefined> => {
       const taken = await repo.takeRefreshToken(tokenHash, now);
-      if (taken?.use !== "fresh") return undefined;
+      if (taken?.use !== "fresh" || taken.record.expiresAt <= now) return undefined;
       const next = token(taken.record.userId, taken.record.deviceId);
       return (await repo.putRefreshToken(next, { newFamily: false, now, replaces: tokenHash })) ? next : undefined;
     };
@@ -89,6 +92,19 @@ export function accountRepositoryContract(adapter: string, open: () => Promise<A
       for (const r of stored) expect(await repo.takeRefreshToken(r.tokenHash, t0 + 1)).toBeUndefined();
       const again = await login("u_1", "phone", t0 + 2);
       expect(await refresh(again.tokenHash)).toBeDefined();
+    });
+
+    it("refuses an expired token, whether the store still holds it or already dropped it", async () => {
+      // Past by the suite's clock and by the wall clock, so MongoDB's TTL monitor may delete it
+      // at any moment, or not yet: both must end in a refusal.
+      const expired = token("u_1", "phone", t0 - hour);
+      expect(await repo.putRefreshToken(expired, { newFamily: true, now: t0 - 2 * hour })).toBe(true);
+      expect(await refresh(expired.tokenHash, t0)).toBeUndefined();
+      // A store that still holds it handed it back with its expiry (what refused it) and marked it used.
+      const again = await repo.takeRefreshToken(expired.tokenHash, t0);
+      if (again !== undefined) expect(again).toEqual({ use: "reused", record: expired });
+      const renewed = await login("u_1", "phone", t0);
+      expect(await refresh(renewed.tokenHash, t0 + 1)).toBeDefined();
     });
 
     it("stores no rotation of a token whose family was revoked after it was taken", async () => {

@@ -32,9 +32,20 @@ async function dropDatabase(dbName: string): Promise<void> {
   }
 }
 
-/** A repository on a fresh database that is dropped when the repository closes. */
-async function openFresh(): Promise<AccountsRepositories> {
+/**
+ * Prepares a fresh database as an operator does (mongo-init): through a mongos its
+ * collections are sharded, so the suites run on the layout production runs, not on the
+ * unsharded collections the adapter alone would create.
+ */
+async function prepareFresh(): Promise<string> {
   const dbName = freshName();
+  await initMongoAccounts(uri!, { dbName });
+  return dbName;
+}
+
+/** A repository on a fresh, prepared database that is dropped when the repository closes. */
+async function openFresh(): Promise<AccountsRepositories> {
+  const dbName = await prepareFresh();
   const repo = await openMongoAccountRepository(uri!, { dbName });
   return {
     ...repo,
@@ -83,7 +94,7 @@ describe.skipIf(!uri)(uri ? "MongoDB accounts adapter at MONGODB_URI" : `MongoDB
     let a: AccountsRepositories;
     let b: AccountsRepositories;
     const open = async (): Promise<void> => {
-      dbName = freshName();
+      dbName = await prepareFresh();
       [a, b] = await Promise.all([openMongoAccountRepository(uri!, { dbName }), openMongoAccountRepository(uri!, { dbName })]);
       for (const username of ["ann", "bob"]) await a.insertUser({ id: `u_${username}`, username, displayName: username, passwordHash: "x", createdAt: 0 });
     };

@@ -23,7 +23,8 @@ export function notificationsRepositoryContract(adapter: string, open: () => Pro
     const t0 = 1_700_000_000_000;
     const defaults: StoredNotificationSettings = { previews: false, doNotDisturb: undefined };
     const login = async (userId: string, deviceId: string): Promise<void> => {
-      await repo.putRefreshToken({ tokenHash: randomBytes(16).toString("hex"), userId, deviceId, expiresAt: t0 + 3_600_000 }, { newFamily: true, now: t0 });
+      // Expires in wall-clock time, not t0's: MongoDB's TTL index deletes tokens past it mid-test.
+      await repo.putRefreshToken({ tokenHash: randomBytes(16).toString("hex"), userId, deviceId, expiresAt: Date.now() + 3_600_000 }, { newFamily: true, now: t0 });
     };
     const webPush = (endpoint = `https://push.example/${randomBytes(8).toString("hex")}`): Extract<PushRegistration, { kind: "web_push" }> => ({
       kind: "web_push",

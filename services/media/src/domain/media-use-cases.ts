@@ -167,9 +167,22 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
     };
   }
 
+  /**
+   * The answer when the upload blob is missing. Another replica that completed this upload
+   * removed it, and it removes it only after recording the completion, so a record read now
+   * is ready in that case: the answer is the winner's. Still pending, nothing was uploaded (or
+   * the upload was refused and deleted).
+   */
+  async function withoutUpload(record: MediaRecord): Promise<MediaReference> {
+    const current = await repo.get(record.id);
+    if (current?.ready) return referenceOf(current, current.ready);
+    if (!current) throw mediaError("not_found", "no such media");
+    throw mediaError("failed_precondition", "nothing was uploaded for this media yet (or the upload was refused)");
+  }
+
   async function complete(record: MediaRecord): Promise<MediaReference> {
     const info = await blobs.stat(uploadKey(record.id));
-    if (!info) throw mediaError("failed_precondition", "nothing was uploaded for this media yet (or the upload was refused)");
+    if (!info) return withoutUpload(record);
     if (info.size !== record.declaredSize) {
       return badUpload(record, "size_mismatch", `uploaded ${info.size} bytes where ${record.declaredSize} were declared; upload again`);
     }
@@ -193,14 +206,17 @@ export function mediaUseCases(deps: MediaUseCaseDeps) {
     } finally {
       all.destroy();
     }
-    await blobs.remove([uploadKey(record.id)]);
     if (!(await repo.markReady(record.id, ready))) {
       const now = await repo.get(record.id);
       if (now?.ready) return referenceOf(now, now.ready);
       // The cleanup took the record meanwhile: what this completion wrote must go too.
-      await blobs.remove([originalKey(record.id), thumbnailKey(record.id)]);
+      await blobs.remove([uploadKey(record.id), originalKey(record.id), thumbnailKey(record.id)]);
       throw mediaError("not_found", "no such media");
     }
+    // Only once the completion is recorded: a replica that then finds the upload gone reads
+    // it ready (withoutUpload). Should this removal fail, a retry answers from the ready
+    // record, and the blob stays until the cleanup deletes the record with its keys.
+    await blobs.remove([uploadKey(record.id)]);
     deps.events?.completed(ready.thumbnail ? "image" : "file", ready.size);
     return referenceOf(record, ready);
   }

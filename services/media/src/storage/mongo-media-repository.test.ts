@@ -28,9 +28,11 @@ async function dropDatabase(dbName: string): Promise<void> {
 }
 
 describe.skipIf(!uri)(uri ? "MongoDB media adapter at MONGODB_URI" : `MongoDB media adapter (${noServer})`, () => {
-  // Each home is one database; its replicas are separate clients of it (as separate media pods are).
+  // Each home is one database, prepared as an operator does (mongo-init: sharded through a
+  // mongos); its replicas are separate clients of it (as separate media pods are).
   mediaRepositoryContract("mongodb", async () => {
     const dbName = freshName();
+    await initMongoMedia(uri!, { dbName });
     return { open: () => openMongoMediaRepository(uri!, { dbName }), drop: () => dropDatabase(dbName) };
   });
 
