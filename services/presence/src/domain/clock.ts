@@ -13,7 +13,8 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(fn, ms) {
-    const t = setTimeout(fn, ms);
+    // A window that ended while its record was being read comes out negative: run it now.
+    const t = setTimeout(fn, Math.max(0, ms));
     t.unref();
     return () => clearTimeout(t);
   },
