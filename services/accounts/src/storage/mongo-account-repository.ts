@@ -1,3 +1,4 @@
+import { requireTransactionalServer } from "@messenger/mongo-setup";
 import { MongoClient, type ClientSession } from "mongodb";
 import type { AccountRecord, DeviceRecord, RefreshTokenRecord } from "./account-repository.js";
 import type { AccountsRepositories } from "./accounts-repositories.js";
@@ -5,7 +6,7 @@ import { AccountsMongo, isDuplicateKey } from "./mongo-context.js";
 import { mongoContactsRepository } from "./mongo-contacts-repository.js";
 import { ids, type RefreshTokenDoc, type UserDoc } from "./mongo-documents.js";
 import { mongoNotificationsRepository } from "./mongo-notifications-repository.js";
-import { databaseOf, ensureAccountsSchema } from "./mongo-setup.js";
+import { accountsNeedTransactions, databaseOf, ensureAccountsSchema } from "./mongo-setup.js";
 
 export interface MongoAccountsOptions {
   /** The database; default: the one the URI names, else "messenger". */
@@ -35,6 +36,7 @@ export async function openMongoAccountRepository(uri: string, opts: MongoAccount
   await client.connect();
   try {
     const db = client.db(opts.dbName ?? databaseOf(uri));
+    await requireTransactionalServer(client, accountsNeedTransactions);
     await ensureAccountsSchema(client, db, { shard: false });
     return mongoAccountRepository(new AccountsMongo(client, db));
   } catch (err) {

@@ -1,4 +1,4 @@
-import type { IndexDescription } from "mongodb";
+import type { MongoCollectionLayout, MongoIndexLayout } from "@messenger/mongo-setup";
 
 /**
  * Where the MongoDB adapter keeps accounts, in one place: the collections, the shard key of
@@ -34,7 +34,7 @@ export const collections = {
 export type AccountsCollectionName = (typeof collections)[keyof typeof collections];
 
 /** One collection's layout: its shard key (ranged; none: left unsharded) and the indexes its queries use. */
-export interface AccountsCollectionLayout {
+export interface AccountsCollectionLayout extends MongoCollectionLayout {
   readonly name: AccountsCollectionName;
   /**
    * Ranged, not hashed: MongoDB enforces a unique index on a sharded collection only when the
@@ -42,7 +42,7 @@ export interface AccountsCollectionLayout {
    * sha256 hex) or spread over the alphabet (usernames), so no last chunk runs hot.
    */
   readonly shardKey: Readonly<Record<string, 1>> | undefined;
-  readonly indexes: readonly IndexDescription[];
+  readonly indexes: readonly MongoIndexLayout[];
 }
 
 const byId = { _id: 1 } as const;

@@ -55,7 +55,7 @@ describe.skipIf(!uri)(uri ? "MongoDB media adapter at MONGODB_URI" : `MongoDB me
         expect(first.steps[0]).toBe(`created collection ${dbName}.${mediaCollection}`);
         if (mongos) expect(first.steps.at(-1)).toBe(`sharded ${dbName}.${mediaCollection} on {"_id":1} (ranged)`);
         const indexes = (await client.db(dbName).collection(mediaCollection).listIndexes().toArray()).map((ix) => String(ix.name)).sort();
-        expect(indexes).toEqual(["_id_", "pending_expiry", "state_id", "uploader_created"]);
+        expect(indexes).toEqual(["_id_", "pending_expiry", "state_id", "uploader_created_size_id"]);
         expect((await initMongoMedia(uri!, { dbName })).steps).toEqual([]);
       } finally {
         await client.db(dbName).dropDatabase();

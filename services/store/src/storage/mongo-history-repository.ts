@@ -1,3 +1,4 @@
+import { requireTransactionalServer } from "@messenger/mongo-setup";
 import { MongoClient } from "mongodb";
 import { limits } from "../domain/limits.js";
 import { permanentRetention, type DeviceCursor, type HistoryRepository, type MemberRangeRecord, type MessageRange } from "./history-repository.js";
@@ -9,7 +10,7 @@ import { append, applyGroupChange, setRetention } from "./mongo-message-writes.j
 import { deleteExpired, deleteThrough } from "./mongo-retention-writes.js";
 import { archiveCandidates, archivedDisappearing, archiveGarbage, commitSegment, forgetGarbage, replaceSegment, segmentIndex, segmentsBelowMinSeq } from "./mongo-archive.js";
 import { ackPushOutbox, claimPushOutbox } from "./mongo-push-outbox.js";
-import { databaseOf, ensureMongoSchema } from "./mongo-setup.js";
+import { databaseOf, ensureMongoSchema, historyNeedsTransactions } from "./mongo-setup.js";
 import { userConversationOf, userConversationsPage } from "./mongo-user-index.js";
 
 export interface MongoHistoryOptions {
@@ -34,6 +35,7 @@ export async function openMongoHistoryRepository(uri: string, opts: MongoHistory
   await client.connect();
   try {
     const db = client.db(opts.dbName ?? databaseOf(uri));
+    await requireTransactionalServer(client, historyNeedsTransactions);
     await ensureMongoSchema(client, db, { shard: false });
     return mongoHistoryRepository(new MongoContext(client, db, opts.largeGroupThreshold ?? limits.defaultLargeGroupThreshold, opts.onCommitted ?? (() => {})));
   } catch (err) {

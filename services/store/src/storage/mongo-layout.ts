@@ -1,4 +1,4 @@
-import type { IndexDescription } from "mongodb";
+import type { MongoCollectionLayout, MongoIndexLayout } from "@messenger/mongo-setup";
 
 /**
  * Where the MongoDB adapter keeps history, in one place: the collections, the shard key of
@@ -24,7 +24,7 @@ export const collections = {
 export type CollectionName = (typeof collections)[keyof typeof collections];
 
 /** One collection's layout: its shard key (ranged) and the indexes the adapter's queries use. */
-export interface CollectionLayout {
+export interface CollectionLayout extends MongoCollectionLayout {
   readonly name: CollectionName;
   /**
    * Ranged, not hashed: MongoDB enforces a unique index on a sharded collection only when it
@@ -33,7 +33,7 @@ export interface CollectionLayout {
    * conversations and users spread over the key range without a hot last chunk.
    */
   readonly shardKey: Readonly<Record<string, 1>>;
-  readonly indexes: readonly IndexDescription[];
+  readonly indexes: readonly MongoIndexLayout[];
 }
 
 const member = { type: "member" } as const;
