@@ -1,6 +1,6 @@
 import type { Logger } from "@messenger/logging";
 import type { AnnounceBoard } from "../storage/announce-board.js";
-import { endWindow, holdsOffline, latestState, takeChange, type WindowStep } from "./announce-window.js";
+import { endWindow, holdsOffline, latestState, sameState, takeChange, type WindowStep } from "./announce-window.js";
 import type { Clock } from "./clock.js";
 import type { PresenceState } from "./presence-state.js";
 
@@ -36,8 +36,11 @@ export interface AnnounceCoalescerDeps {
  *
  * A replica that holds a change arms a timer for the window's end; ending it is again a
  * compare-and-set, so a window ended by several replicas goes out once. A window whose
- * replica died is ended by the next replica that reads the record (GetPresence, a change).
- * Sends for one user leave this process one after another, in decision order.
+ * replica died is ended by the next replica that takes a change of the user (it arms a
+ * timer of its own if the window is not over yet) or, for a held offline, reads the user's
+ * presence (heldOffline).
+ * Sends for one user leave this process one after another, in decision order; across
+ * replicas, a send overtaken by a later decision is dropped (see superseded).
  */
 export class AnnounceCoalescer {
   private readonly decisions = new Map<string, Promise<void>>();
@@ -66,7 +69,8 @@ export class AnnounceCoalescer {
   /**
    * The users among `userIds` whose going offline a grace window holds: readers should still
    * see them online, as watchers do. A window found ended with a change still held (its
-   * replica gone) is ended here.
+   * replica gone) is ended here. Reads one record per user, all at once: callers bound the
+   * batch.
    */
   async heldOffline(userIds: readonly string[]): Promise<Set<string>> {
     const now = this.deps.clock.now();
@@ -80,6 +84,18 @@ export class AnnounceCoalescer {
       }
     });
     return held;
+  }
+
+  /**
+   * True when the board no longer has `state` as what watchers were last told: a later
+   * decision (of any replica) replaced it, and its own send carries the newer word. A send
+   * asks just before it publishes, so one delayed past a later decision (a slow audience
+   * lookup, a window of 0) does not land after it and leave watchers with the older state.
+   */
+  async superseded(state: PresenceState): Promise<boolean> {
+    const announced = (await this.deps.board.get(state.userId))?.record.announced;
+    // No record (a bucket emptied by an operator): nothing says it is stale.
+    return announced !== undefined && !sameState(announced, state);
   }
 
   /**
@@ -116,10 +132,19 @@ export class AnnounceCoalescer {
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const current = await this.deps.board.get(userId);
       online ??= await this.deps.isOnline(userId);
-      if (latestState(current?.record)?.online === online) return;
       const now = this.deps.clock.now();
+      const record = current?.record;
+      if (latestState(record)?.online === online) {
+        // Nothing new, but a change is held and no timer here ends its window: the replica
+        // that holds it may have died, and nobody else would send it (GetPresence reads no
+        // record of a user online), leaving watchers with the state before it. End the
+        // window now if it is over, else arm a timer for it; a live holder ending it too
+        // is one compare-and-set against another, so it still goes out once.
+        if (record?.pending && !this.timers.has(userId)) await this.flush(userId, now, false);
+        return;
+      }
       const state: PresenceState = online ? { userId, online: true, lastSeenAt: 0 } : { userId, online: false, lastSeenAt: at ?? now };
-      const step = takeChange(current?.record, state, now, this.deps.windowMs);
+      const step = takeChange(record, state, now, this.deps.windowMs);
       if (await this.deps.board.swap(userId, step.next, current?.revision ?? 0)) {
         if (!state.online) await this.deps.wentOffline(userId, state.lastSeenAt);
         this.apply(userId, step);

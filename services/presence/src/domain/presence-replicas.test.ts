@@ -7,7 +7,7 @@ import type { LastSeenStore } from "../storage/last-seen-store.js";
 import { FakeRelations } from "./fake-relations.js";
 import { ManualClock } from "./manual-clock.js";
 import type { PresenceState } from "./presence-state.js";
-import { PresenceTracker } from "./presence-tracker.js";
+import { PresenceTracker, type RelationsClient } from "./presence-tracker.js";
 
 // Two trackers over one registry, one board and one bus: two presence replicas, with the
 // interleavings a network would allow forced by hand. (tests/cluster/presence-replicas.test.ts
@@ -64,11 +64,11 @@ function shared(): Shared {
   };
 }
 
-function replica(s: Shared, opts: { clock: ManualClock; window?: number; registry?: SessionRegistry }): PresenceTracker {
+function replica(s: Shared, opts: { clock: ManualClock; window?: number; registry?: SessionRegistry; relations?: RelationsClient }): PresenceTracker {
   const t = new PresenceTracker({
     registry: opts.registry ?? s.registry,
     bus: s.bus,
-    relations: s.relations,
+    relations: opts.relations ?? s.relations,
     lastSeen: s.lastSeen,
     log,
     announceWindowMs: opts.window ?? windowMs,
@@ -77,6 +77,37 @@ function replica(s: Shared, opts: { clock: ManualClock; window?: number; registr
   });
   opened.push(t);
   return t;
+}
+
+/**
+ * Accounts as one replica reaches it, with a slow ListPresenceAudience on demand: the call
+ * after holdNext() waits until released by hand.
+ */
+class SlowAudience implements RelationsClient {
+  private next: { started: () => void; gate: Promise<void> } | undefined;
+
+  constructor(private readonly inner: FakeRelations) {}
+
+  /** Holds the next audience lookup; `started` resolves once it is waiting. */
+  holdNext(): { started: Promise<void>; release: () => void } {
+    let started = (): void => {};
+    let release = (): void => {};
+    const startedP = new Promise<void>((r) => (started = r));
+    this.next = { started, gate: new Promise<void>((r) => (release = r)) };
+    return { started: startedP, release };
+  }
+
+  getRelations: RelationsClient["getRelations"] = (req) => this.inner.getRelations(req);
+
+  listPresenceAudience: RelationsClient["listPresenceAudience"] = async (req) => {
+    const held = this.next;
+    this.next = undefined;
+    if (held) {
+      held.started();
+      await held.gate;
+    }
+    return this.inner.listPresenceAudience(req);
+  };
 }
 
 const session = (id: string, userId: string, gatewayId = `gw-${userId}`) => ({ sessionId: id, userId, deviceId: id, gatewayId });
@@ -168,5 +199,66 @@ describe("presence replicas over one registry and board", () => {
       { userId: "alice", online: true, lastSeenAt: 0 },
       { userId: "alice", online: false, lastSeenAt: leftAt },
     ]);
+  });
+
+  it.each([
+    ["after the window has ended", windowMs * 3],
+    ["before the window ends", windowMs / 2],
+  ])("send an online held by a replica that died once the user's next registration reaches another replica %s", async (_when, later) => {
+    const s = shared();
+    const clock = new ManualClock();
+    const b = replica(s, { clock });
+    await b.register(session("s-bob", "bob"));
+    await b.register(session("phone", "alice"));
+    clock.advance(windowMs);
+    await b.end("phone");
+    const leftAt = clock.now();
+    clock.advance(windowMs);
+    await settle(b);
+    // Her offline went out and opened a window; she is back within it, through replica a,
+    // which holds the online for the window's end and dies: its clock never moves again.
+    expect(s.bobSaw).toEqual([
+      { userId: "alice", online: true, lastSeenAt: 0 },
+      { userId: "alice", online: false, lastSeenAt: leftAt },
+    ]);
+    const a = replica(s, { clock: new ManualClock(clock.now()) });
+    await a.register(session("laptop", "alice"));
+    clock.advance(later);
+    await settle(a, b);
+    expect(s.bobSaw).toHaveLength(2);
+    expect(await b.presenceVisibleTo("bob", ["alice"])).toEqual([{ userId: "alice", online: true, lastSeenAt: 0 }]);
+    // Her next device registers through b: the window a left behind is ended there.
+    await b.register(session("tablet", "alice"));
+    clock.advance(windowMs);
+    await settle(b);
+    expect(s.bobSaw).toEqual([
+      { userId: "alice", online: true, lastSeenAt: 0 },
+      { userId: "alice", online: false, lastSeenAt: leftAt },
+      { userId: "alice", online: true, lastSeenAt: 0 },
+    ]);
+  });
+
+  it("drop a send overtaken by a later decision of another replica, so watchers end with the true state", async () => {
+    const s = shared();
+    const clock = new ManualClock();
+    const slow = new SlowAudience(s.relations);
+    const a = replica(s, { clock, window: 0, relations: slow });
+    const b = replica(s, { clock, window: 0 });
+    await b.register(session("s-bob", "bob"));
+    // a decides alice's online, then waits on accounts for her audience...
+    const held = slow.holdNext();
+    await a.register(session("phone", "alice"));
+    await held.started;
+    // ...while b decides and sends her offline.
+    clock.advance(10);
+    await b.end("phone");
+    const leftAt = clock.now();
+    await settle(b);
+    expect(s.bobSaw).toEqual([{ userId: "alice", online: false, lastSeenAt: leftAt }]);
+    held.release();
+    await settle(a, b);
+    expect(s.bobSaw).toEqual([{ userId: "alice", online: false, lastSeenAt: leftAt }]);
+    expect(await a.presenceVisibleTo("bob", ["alice"])).toEqual([{ userId: "alice", online: false, lastSeenAt: leftAt }]);
+    expect(a.counters.announcements).toBe(0);
   });
 });

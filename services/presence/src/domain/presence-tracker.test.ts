@@ -5,6 +5,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createMemoryBus, createMemorySessionRegistry, deliveryCodec, subjects, type Bus, type SessionRegistry } from "@messenger/bus";
 import { createLogger } from "@messenger/logging";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createMemoryAnnounceBoard, type AnnounceBoard } from "../storage/announce-board.js";
 import type { LastSeenStore } from "../storage/last-seen-store.js";
 import { openSqliteLastSeenStore } from "../storage/sqlite-last-seen-store.js";
 import { FakeRelations } from "./fake-relations.js";
@@ -329,6 +330,44 @@ describe("PresenceTracker last seen", () => {
     expect(await after.tracker.presenceVisibleTo("bob", ["alice"])).toEqual([{ userId: "alice", online: false, lastSeenAt: leftAt }]);
     await after.online("alice");
     expect(await after.tracker.presenceVisibleTo("bob", ["alice"])).toEqual([{ userId: "alice", online: true, lastSeenAt: 0 }]);
+  });
+});
+
+describe("PresenceTracker reads", () => {
+  it("answers GetPresence of 500 offline users with at most 64 board and last-seen reads under way at once", async () => {
+    const users = Array.from({ length: 500 }, (_, i) => `u${i}`);
+    const clock = new ManualClock();
+    // Each id read is one JetStream request on NATS: count those in flight, held until the
+    // next turn of the event loop so that whatever is started together is seen together.
+    let inFlight = 0;
+    let most = 0;
+    const request = async <T>(n: number, read: () => Promise<T>): Promise<T> => {
+      inFlight += n;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight -= n;
+      return read();
+    };
+    const memoryBoard = createMemoryAnnounceBoard();
+    const board: AnnounceBoard = { ...memoryBoard, get: (u) => request(1, () => memoryBoard.get(u)) };
+    const sqlite = openSqliteLastSeenStore(join(dir, `last-seen-${++files}.db`));
+    const lastSeen: LastSeenStore = { ...sqlite, get: (ids) => request(ids.length, () => sqlite.get(ids)), close: () => sqlite.close() };
+    const registry = createMemorySessionRegistry(60_000);
+    const bus = createMemoryBus();
+    const tracker = new PresenceTracker({ registry, bus, relations: new FakeRelations(users), lastSeen, log, announceWindowMs: windowMs, board, clock });
+    opened.push(bus, registry, sqlite, tracker);
+    const longAgo = clock.now() - 86_400_000;
+    for (const u of users.slice(100)) await sqlite.put(u, longAgo);
+    // u0..u2 just left: their offline is held by the grace window.
+    for (const u of users.slice(0, 3)) await tracker.register({ sessionId: `s-${u}`, userId: u, deviceId: "phone", gatewayId: "gw" });
+    clock.advance(windowMs);
+    for (const u of users.slice(0, 3)) await tracker.end(`s-${u}`);
+    most = 0;
+
+    const seen = await tracker.presenceOf(users);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(64);
+    expect(seen).toEqual(users.map((userId, i) => ({ userId, online: i < 3, lastSeenAt: i < 3 ? 0 : i < 100 ? 0 : longAgo })));
   });
 });
 

@@ -13,7 +13,7 @@ export type RelationsClient = Pick<Client<typeof RelationsService>, "getRelation
 
 /** Counts of what the tracker sent, for benchmarks and metrics. */
 export interface PresenceCounters {
-  /** States announced (after coalescing), each to the user's online audience. */
+  /** States announced (after coalescing), each to the user's online audience; a send overtaken by a later decision is not one. */
   readonly announcements: number;
   /** Presence frames published: one per announcement per online audience member reached. */
   readonly framesSent: number;
@@ -41,6 +41,13 @@ export interface PresenceTrackerDeps {
 
 /** Users decided at once when many go offline together (a dead gateway's thousands). */
 const decisionsAtOnce = 64;
+
+/**
+ * Offline users whose announcement record and last seen are read at once by GetPresence:
+ * each read is one KV request, so at most twice this many are under way for one call (500
+ * ids must not become a thousand JetStream requests at the same moment).
+ */
+const readsAtOnce = 32;
 
 /**
  * Online while any device holds a live session; offline with last seen when the last one
@@ -105,17 +112,21 @@ export class PresenceTracker {
   async presenceOf(userIds: readonly string[]): Promise<PresenceState[]> {
     const online = new Set((await this.deps.registry.sessionsOf(userIds)).map((s) => s.userId));
     const offline = userIds.filter((u) => !online.has(u));
-    if (offline.length === 0) return userIds.map((userId) => ({ userId, online: true, lastSeenAt: 0 }));
-    const [held, lastSeen] = await Promise.all([
-      this.coalescer.heldOffline(offline).catch((err: unknown) => {
-        this.deps.log.warn({ err }, "announcement records not read; answering from the sessions alone");
-        return new Set<string>();
-      }),
-      this.deps.lastSeen.get(offline),
-    ]);
-    // Inside the offline grace a user is still shown online, exactly as pushes show them: a
-    // reader must not learn "offline" that a reconnect within the window never corrects.
-    for (const u of held) online.add(u);
+    const lastSeen = new Map<string, number>();
+    for (let i = 0; i < offline.length; i += readsAtOnce) {
+      const batch = offline.slice(i, i + readsAtOnce);
+      const [held, seen] = await Promise.all([
+        this.coalescer.heldOffline(batch).catch((err: unknown) => {
+          this.deps.log.warn({ err }, "announcement records not read; answering from the sessions alone");
+          return new Set<string>();
+        }),
+        this.deps.lastSeen.get(batch),
+      ]);
+      // Inside the offline grace a user is still shown online, exactly as pushes show them: a
+      // reader must not learn "offline" that a reconnect within the window never corrects.
+      for (const u of held) online.add(u);
+      for (const [u, at] of seen) lastSeen.set(u, at);
+    }
     return userIds.map((userId) => ({ userId, online: online.has(userId), lastSeenAt: online.has(userId) ? 0 : (lastSeen.get(userId) ?? 0) }));
   }
 
@@ -180,6 +191,7 @@ export class PresenceTracker {
   private async send(state: PresenceState): Promise<void> {
     try {
       const { userIds } = await this.deps.relations.listPresenceAudience({ userId: state.userId });
+      if (userIds.length > 0 && (await this.superseded(state))) return;
       this.announcements++;
       if (userIds.length === 0) return;
       const reached = await fanOut(this.deps, userIds, { frame: { case: "presence", value: { presence: presenceToProto(state) } } });
@@ -188,5 +200,18 @@ export class PresenceTracker {
       // Presence is advisory: a failed announcement must not fail the session it came from.
       this.deps.log.warn({ err, userId: state.userId }, "presence announcement failed");
     }
+  }
+
+  /**
+   * Whether a later decision replaced `state` while its send waited (see
+   * AnnounceCoalescer.superseded). Asked after the audience lookup, which may take seconds:
+   * only the registry lookup of the audience's gateways lies between it and the publish. An
+   * unreadable board lets the send go: a late word beats none.
+   */
+  private superseded(state: PresenceState): Promise<boolean> {
+    return this.coalescer.superseded(state).catch((err: unknown) => {
+      this.deps.log.warn({ err, userId: state.userId }, "announcement record not read before sending; sending anyway");
+      return false;
+    });
   }
 }
