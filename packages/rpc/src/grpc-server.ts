@@ -15,6 +15,18 @@ export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
   /** What grpc.health.v1 reports; share one across a process's listeners. Default: serving, for good. */
   serving?: ServingState;
+  /**
+   * Age (± 10 % jitter, applied by grpc-js) at which a connection is sent GOAWAY, so that
+   * its client reconnects and re-resolves the server's name: callers then reach replicas
+   * added since they connected. Unset or 0: connections live as long as their clients.
+   * Calls already running finish within the grace period; a request still on the wire when
+   * the GOAWAY goes out is refused unprocessed, and grpc-js clients retry it once. Only for
+   * listeners whose calls are short (peers' unary calls), never one holding clients' long
+   * streams.
+   */
+  maxConnectionAgeMs?: number;
+  /** After the GOAWAY, how long running calls may go on before the connection is cut. Default 10 s. */
+  maxConnectionAgeGraceMs?: number;
 }
 
 /** A running native gRPC listener with health and reflection. */
@@ -38,6 +50,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     // No channelz service is served, and its per-connection and per-call bookkeeping costs
     // memory on every idle session and time on every call.
     "grpc.enable_channelz": 0,
+    ...(opts.maxConnectionAgeMs
+      ? { "grpc.max_connection_age_ms": opts.maxConnectionAgeMs, "grpc.max_connection_age_grace_ms": opts.maxConnectionAgeGraceMs ?? 10_000 }
+      : {}),
   });
   for (const r of withStandardServices(opts.routes, opts.serving ?? new ServingState())) addRouteToGrpcServer(server, r);
   // Our own listener feeds grpc-js through its connection injector, because grpc-js leaves

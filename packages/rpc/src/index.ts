@@ -12,7 +12,9 @@ export { CallContext, type CallContextInit } from "./handler-context.js";
 export { hostService, type ServiceHost, type ServiceHostOptions } from "./service-host.js";
 export { forwardingRoute } from "./forwarding-route.js";
 export { runService, peerTransport, type BuiltService, type HostSettings } from "./run-service.js";
-export { createGrpcJsTransport } from "./grpc-js-transport.js";
+export { createGrpcJsTransport, type GrpcJsTransportOptions } from "./grpc-js-transport.js";
+export { opsRoutes } from "./ops-routes.js";
+export { startOpsServer, type OpsServerOptions } from "./ops-server.js";
 export {
   RateLimiter,
   createRateLimiter,

@@ -12,7 +12,7 @@ export interface BuiltService {
   readonly routes: readonly ServiceRoute[];
   readonly extraHttpRoutes?: Record<string, HttpRoute>;
   /** Runs once the listeners listen, with their ports (a port of 0 in the config is known only then). */
-  started?(ports: { readonly grpcPort: number; readonly internalGrpcPort: number; readonly httpPort: number }): void;
+  started?(ports: { readonly grpcPort: number; readonly internalGrpcPort: number; readonly httpPort: number; readonly metricsPort: number }): void;
   /** Runs first on SIGTERM, while the listeners still serve (a gateway drains here). */
   drain?(graceMs: number): Promise<void>;
   /** Releases adapters after the listeners closed. */
@@ -25,6 +25,11 @@ export interface HostSettings {
   readonly GRPC_PORT: number;
   readonly INTERNAL_GRPC_PORT: number;
   readonly HTTP_PORT: number;
+  /** Unset: /metrics and /readyz are served on HTTP_PORT. */
+  readonly METRICS_PORT?: number | undefined;
+  /** 0: peers' connections to the internal port are never recycled. */
+  readonly INTERNAL_MAX_CONNECTION_AGE_MS: number;
+  readonly INTERNAL_MAX_CONNECTION_AGE_GRACE_MS: number;
   readonly MAX_FRAME_BYTES: number;
   readonly SHUTDOWN_GRACE_MS: number;
   readonly LOG_LEVEL: string;
@@ -43,7 +48,11 @@ function stopWhenStdinEnds(stop: () => void): void {
   process.stdin.once("error", stop);
 }
 
-/** A gRPC (HTTP/2, @grpc/grpc-js) transport to a peer service with a deadline on every call. */
+/**
+ * A gRPC (HTTP/2, @grpc/grpc-js) transport to a peer service with a deadline on every call,
+ * balanced round-robin over every address the URL's host resolves to (every ready pod
+ * behind a headless Service), following the peer's replicas as they come and go.
+ */
 export function peerTransport(baseUrl: string, timeoutMs = 10_000): Transport {
   return createGrpcJsTransport(baseUrl, { defaultTimeoutMs: timeoutMs });
 }
@@ -75,15 +84,18 @@ export async function runService<C extends HostSettings>(
       grpcPort: config.GRPC_PORT,
       internalGrpcPort: config.INTERNAL_GRPC_PORT,
       httpPort: config.HTTP_PORT,
+      metricsPort: config.METRICS_PORT,
+      internalMaxConnectionAgeMs: config.INTERNAL_MAX_CONNECTION_AGE_MS,
+      internalMaxConnectionAgeGraceMs: config.INTERNAL_MAX_CONNECTION_AGE_GRACE_MS,
       routes: service.routes,
       log,
       metrics,
       maxReceiveMessageBytes: config.MAX_FRAME_BYTES,
       ...(service.extraHttpRoutes ? { extraHttpRoutes: service.extraHttpRoutes } : {}),
     });
-    service.started?.({ grpcPort: host.grpcPort, internalGrpcPort: host.internalGrpcPort, httpPort: host.httpPort });
+    service.started?.({ grpcPort: host.grpcPort, internalGrpcPort: host.internalGrpcPort, httpPort: host.httpPort, metricsPort: host.metricsPort });
     // Printed whatever the log level: launchers and operators read the ports from this line.
-    const listening = { level: 30, time: new Date().toISOString(), service: name, msg: "listening", host: config.HOST, grpcPort: host.grpcPort, internalGrpcPort: host.internalGrpcPort, httpPort: host.httpPort };
+    const listening = { level: 30, time: new Date().toISOString(), service: name, msg: "listening", host: config.HOST, grpcPort: host.grpcPort, internalGrpcPort: host.internalGrpcPort, httpPort: host.httpPort, metricsPort: host.metricsPort };
     process.stdout.write(`${JSON.stringify(listening)}\n`);
     let stopping = false;
     const stop = async (signal: string): Promise<void> => {

@@ -5,6 +5,8 @@ import { startGrpcServer, type GrpcServerHandle } from "./grpc-server.js";
 import { ServingState } from "./health.js";
 import { startHttpServer, type HttpRoute, type HttpServerHandle } from "./http-server.js";
 import type { ServiceMetrics } from "./metrics.js";
+import { opsRoutes } from "./ops-routes.js";
+import { startOpsServer } from "./ops-server.js";
 import type { ServiceRoute } from "./service-routes.js";
 
 /** Where and what one service process serves. */
@@ -14,8 +16,21 @@ export interface ServiceHostOptions {
   readonly grpcPort: number;
   /** Internal routes over native gRPC; never exposed through the ingress. */
   readonly internalGrpcPort: number;
-  /** Public routes over Connect/gRPC-Web, plus /metrics and /readyz. */
+  /** Public routes over Connect/gRPC-Web, plus /metrics and /readyz unless metricsPort is set. */
   readonly httpPort: number;
+  /**
+   * When set, /metrics and /readyz are served on a listener of their own at this port
+   * (0 picks a free one) and no longer on the HTTP port, which can then face the internet.
+   */
+  readonly metricsPort?: number | undefined;
+  /**
+   * Age at which the internal port's connections are recycled (GOAWAY), so that peers
+   * re-resolve this service's name and spread over its replicas; 0 keeps them for good.
+   * The public ports never recycle: they hold clients' long streams.
+   */
+  readonly internalMaxConnectionAgeMs?: number;
+  /** How long calls running on a recycled connection may go on. */
+  readonly internalMaxConnectionAgeGraceMs?: number;
   readonly routes: readonly ServiceRoute[];
   readonly log: Logger;
   readonly metrics: ServiceMetrics;
@@ -29,6 +44,8 @@ export interface ServiceHost {
   readonly grpcPort: number;
   readonly internalGrpcPort: number;
   readonly httpPort: number;
+  /** Where /metrics and /readyz are served: the HTTP port unless a metrics port was asked for. */
+  readonly metricsPort: number;
   /** Reports NOT_SERVING on health and /readyz (first step of a drain). */
   setServing(serving: boolean): void;
   close(graceMs: number): Promise<void>;
@@ -37,7 +54,8 @@ export interface ServiceHost {
 /**
  * Serves one service: its public routes on the gRPC and HTTP ports, its internal routes on
  * the internal gRPC port, each with grpc.health.v1 and reflection; /metrics and /readyz on
- * the HTTP port. Every route is instrumented (errors, metrics, request ids).
+ * the metrics port if one is set, else on the HTTP port. Every route is instrumented
+ * (errors, metrics, request ids).
  */
 export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost> {
   const routes = opts.routes.map((r) => instrumentRoute(r, opts.log, opts.metrics));
@@ -51,8 +69,18 @@ export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost
     ? await startGrpcServer({ host: opts.host, port: opts.grpcPort, routes: publicRoutes, maxReceiveMessageBytes: opts.maxReceiveMessageBytes, serving })
     : undefined;
   const internal: GrpcServerHandle | undefined = internalRoutes.length
-    ? await startGrpcServer({ host: opts.host, port: opts.internalGrpcPort, routes: internalRoutes, maxReceiveMessageBytes: opts.maxReceiveMessageBytes, serving })
+    ? await startGrpcServer({
+        host: opts.host,
+        port: opts.internalGrpcPort,
+        routes: internalRoutes,
+        maxReceiveMessageBytes: opts.maxReceiveMessageBytes,
+        serving,
+        maxConnectionAgeMs: opts.internalMaxConnectionAgeMs,
+        maxConnectionAgeGraceMs: opts.internalMaxConnectionAgeGraceMs,
+      })
     : undefined;
+  const ops = opsRoutes(opts.metrics, opts.log, serving);
+  const separateOps: HttpServerHandle | undefined = opts.metricsPort !== undefined ? await startOpsServer({ host: opts.host, port: opts.metricsPort, routes: ops }) : undefined;
   const http: HttpServerHandle = await startHttpServer({
     host: opts.host,
     port: opts.httpPort,
@@ -60,26 +88,7 @@ export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost
     maxReceiveMessageBytes: opts.maxReceiveMessageBytes,
     serving,
     extraRoutes: {
-      "/metrics": (_req, res) => {
-        // A collector that throws rejects the whole scrape: answer it, and keep the cause for
-        // the operator.
-        opts.metrics.registry.metrics().then(
-          (text) => {
-            res.setHeader("content-type", opts.metrics.registry.contentType);
-            res.end(text);
-          },
-          (err: unknown) => {
-            opts.log.error({ err }, "metrics scrape failed");
-            res.statusCode = 500;
-            res.setHeader("content-type", "text/plain; charset=utf-8");
-            res.end("metrics unavailable\n");
-          },
-        );
-      },
-      "/readyz": (_req, res) => {
-        res.statusCode = serving.serving ? 200 : 503;
-        res.end(serving.serving ? "ok\n" : "draining\n");
-      },
+      ...(separateOps ? {} : ops),
       ...opts.extraHttpRoutes,
     },
   });
@@ -87,11 +96,12 @@ export async function hostService(opts: ServiceHostOptions): Promise<ServiceHost
     grpcPort: grpc?.port ?? 0,
     internalGrpcPort: internal?.port ?? 0,
     httpPort: http.port,
+    metricsPort: separateOps?.port ?? http.port,
     setServing(value) {
       serving.set(value);
     },
     async close(graceMs) {
-      await Promise.all([grpc?.close(graceMs), internal?.close(graceMs), http.close()]);
+      await Promise.all([grpc?.close(graceMs), internal?.close(graceMs), http.close(), separateOps?.close()]);
     },
   };
 }
