@@ -1,32 +1,30 @@
-// `npm run build`: the production build. Every workspace package and service is transpiled,
-// file by file, to JavaScript in its own dist/ (src/x.ts -> dist/src/x.js, gen/ likewise),
-// and the operator scripts the image runs to dist/scripts/ at the root. Not bundled: imports
-// stay exactly as written (the sources already import with .js), and a workspace's
-// package.json sends `node --conditions=compiled` to dist/ while every other resolver (tsx,
-// vitest, tsc) keeps reading the .ts sources.
+// `npm run build`: the production build. Every production workspace (the services, the
+// packages they import, the operator scripts' imports: productionWorkspaces() of
+// scripts/stage-production.mjs) is transpiled, file by file, to JavaScript in its own dist/
+// (src/x.ts -> dist/src/x.js, gen/ likewise), and the operator scripts the image runs to
+// dist/scripts/ at the root. The test harnesses and the benchmark are not built (a stale dist/
+// of theirs is removed). Not bundled: imports stay exactly as written (the sources already
+// import with .js), and a workspace's package.json sends `node --conditions=compiled` to
+// dist/ while every other resolver (tsx, vitest, tsc) keeps reading the .ts sources.
 //
 // Tests stay out: *.test.ts, *.contract.ts (suites that import vitest) and test/ folders. The
 // build then walks what production runs (each service's main, the operator scripts) and fails
-// when it reaches a module that was not built or a package its workspace does not depend on,
+// when it reaches a module that was not built or a package the production install
+// (stage-production.mjs: npm ci --omit=dev over the production workspaces) does not have,
 // rather than letting the service fail at run time.
 //
 //   node scripts/build.mjs
-import { existsSync, globSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { operatorWorkspaces, productionWorkspaces, workspaceManifests } from "./stage-production.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** The root scripts the production image runs (the dispatcher's operator commands). */
 const operatorScripts = ["mongo-init", "archive", "token-keys", "smoke"];
-
-/** Workspace folders (relative to the root), from the root package.json's globs. */
-function workspaces() {
-  const globs = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).workspaces;
-  return globs.flatMap((g) => globSync(g, { cwd: root })).filter((w) => existsSync(join(root, w, "package.json"))).sort();
-}
 
 const skippedDirs = new Set(["node_modules", "dist", "test"]);
 const isTestFile = (name) => name.endsWith(".test.ts") || name.endsWith(".contract.ts");
@@ -73,16 +71,17 @@ function compiledExport(workspace, manifest, subpath) {
  * Walks the module graph production runs (each service's main and the operator scripts),
  * through relative imports and workspace packages resolved as `--conditions=compiled`
  * resolves them. Problems (the service would fail at run time): a module that was not built
- * (a test file, a wrong path), a package no workspace lists in `dependencies` (so
- * `npm ci --omit=dev` does not install it). Warnings: a package the importing workspace does
- * not list itself, which runs only because npm hoists another workspace's copy.
+ * (a test file, a wrong path), a package the production install does not have (no
+ * production workspace lists it in `dependencies`, or a workspace that is not a production
+ * one). Warnings: a package the importing workspace does not list itself, which runs only
+ * because npm hoists another workspace's copy.
  */
-function checkProductionGraph(outputs) {
+function checkProductionGraph(outputs, manifests, production) {
   const built = new Set(outputs.keys());
-  const manifests = new Map(workspaces().map((w) => [w, JSON.parse(readFileSync(join(root, w, "package.json"), "utf8"))]));
   const byName = new Map([...manifests].map(([w, m]) => [m.name, w]));
-  // npm links every workspace at the top of node_modules, and hoists every dependency there.
-  const installed = new Set([...byName.keys(), ...[...manifests.values()].flatMap((m) => Object.keys(m.dependencies ?? {}))]);
+  // The production install links the production workspaces at the top of node_modules and
+  // hoists their dependencies there; the other workspaces' folders are not in the tree.
+  const installed = new Set(production.flatMap((w) => [manifests.get(w).name, ...Object.keys(manifests.get(w).dependencies ?? {})]));
   const ownerOf = (file) => [...manifests.keys()].find((w) => file.startsWith(resolve(root, w) + sep));
   const entries = [
     ...[...manifests.keys()].filter((w) => w.startsWith("services")).map((w) => resolve(root, w, "dist/src/main.js")).filter((f) => built.has(f)),
@@ -108,8 +107,15 @@ function checkProductionGraph(outputs) {
         continue;
       }
       const [pkg, subpath] = splitBare(spec);
-      if (!installed.has(pkg)) problems.push(`${from} imports ${spec}, which a production install (npm ci --omit=dev) does not have: no workspace lists ${pkg} in its dependencies`);
-      else if (!allowed.has(pkg)) undeclared.add(`${manifests.get(owner).name} imports ${pkg} without listing it in its dependencies (it resolves only through npm hoisting)`);
+      if (!installed.has(pkg)) {
+        problems.push(
+          byName.has(pkg)
+            ? `${from} imports ${spec}, which is not a production workspace (a service or a dependency of one): list it in the importing workspace's dependencies, or, for an operator script, in operatorWorkspaces (scripts/stage-production.mjs; now: ${operatorWorkspaces.join(", ") || "none"})`
+            : `${from} imports ${spec}, which a production install (npm ci --omit=dev) does not have: no production workspace lists ${pkg} in its dependencies`,
+        );
+        continue;
+      }
+      if (!allowed.has(pkg)) undeclared.add(`${manifests.get(owner).name} imports ${pkg} without listing it in its dependencies (it resolves only through npm hoisting)`);
       const workspace = byName.get(pkg);
       if (workspace === undefined) continue;
       const target = compiledExport(workspace, manifests.get(workspace), subpath);
@@ -121,9 +127,12 @@ function checkProductionGraph(outputs) {
 }
 
 const started = performance.now();
+const manifests = workspaceManifests();
+const production = productionWorkspaces(manifests);
 const entryPoints = [];
-for (const w of workspaces()) {
+for (const w of manifests.keys()) {
   rmSync(join(root, w, "dist"), { recursive: true, force: true });
+  if (!production.includes(w)) continue;
   for (const file of sources(w)) entryPoints.push({ in: file, out: join(w, "dist", relative(w, file)).replace(/\.ts$/, "") });
 }
 rmSync(join(root, "dist"), { recursive: true, force: true });
@@ -155,10 +164,10 @@ const outputs = new Map(
     .filter(([f]) => f.endsWith(".js"))
     .map(([f, o]) => [resolve(root, f), o.imports]),
 );
-const { problems, undeclared } = checkProductionGraph(outputs);
+const { problems, undeclared } = checkProductionGraph(outputs, manifests, production);
 if (undeclared.length > 0) console.warn(`build: warning:\n  ${undeclared.join("\n  ")}`);
 if (problems.length > 0) {
   console.error(`build: the production code is not self-contained:\n  ${problems.join("\n  ")}`);
   process.exit(1);
 }
-console.log(`build: ${outputs.size} modules in ${Math.round(performance.now() - started)} ms (workspace dist/ folders, dist/scripts/)`);
+console.log(`build: ${outputs.size} modules of ${production.length} production workspaces in ${Math.round(performance.now() - started)} ms (their dist/ folders, dist/scripts/)`);
