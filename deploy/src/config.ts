@@ -30,6 +30,7 @@ export class Config extends Construct {
         LOG_LEVEL: tpl(".Values.logLevel"),
         SHUTDOWN_GRACE_MS: tpl("mul .Values.shutdownGraceSeconds 1000"),
         NATS_URL: tpl(`include "messenger.natsUrl" .`),
+        NATS_JETSTREAM_REPLICAS: tpl(".Values.jetstreamReplicas"),
         JWKS_URL: `http://${tpl(".Release.Name")}-accounts:${ports.http}/.well-known/jwks.json`,
         ACCOUNTS_URL: internalUrl("accounts"),
         STORE_URL: internalUrl("store"),

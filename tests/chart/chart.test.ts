@@ -180,7 +180,7 @@ describe("what each value set chooses", () => {
       expect(w?.spec.replicas, c).toBe(1);
       expect(named(manifests, "Deployment", `chat-${c}`)).toBeUndefined();
     }
-    expect(configEnv(manifests).NATS_URL).toBe("nats://chat-nats:4222");
+    expect(configEnv(manifests)).toMatchObject({ NATS_URL: "nats://chat-nats:4222", NATS_JETSTREAM_REPLICAS: "1" });
     for (const c of ["store", "accounts", "media"]) {
       const error = await render("minimal-sqlite", [writeValues({ [c]: { replicas: 2 } })]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(HelmTemplateError);
@@ -232,6 +232,7 @@ describe("what each value set chooses", () => {
       [{ database: "mongodb", objectStorage: { endpoint: "https://s3.example.com" } }, "database=mongodb needs mongodb.uri"],
       [{ database: "mongodb", mongodb: { uri: "mongodb://m:27017/messenger" } }, "they need objectStorage.endpoint"],
       [{ nats: { enabled: false } }, "nats.enabled=false needs nats.url"],
+      [{ nats: { config: { cluster: { enabled: false } } } }, "jetstreamReplicas=3 needs as many NATS servers"],
       [{ gateway: { autoscaling: { enabled: true, mode: "vpa" } } }, "gateway.autoscaling.mode must be keda or hpa"],
     ];
     for (const [values, message] of refusals) {
