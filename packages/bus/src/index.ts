@@ -6,3 +6,4 @@ export { createNatsBus } from "./nats-bus.js";
 export { createNatsSessionRegistry, registryBuckets, type NatsSessionRegistryOptions } from "./nats-session-registry.js";
 export { createMemoryQueue, QueueUnavailableError, RedeliverLaterError, type ConsumeOptions, type DurableQueue, type QueueDelivery, type QueueHandler } from "./durable-queue.js";
 export { createJetStreamQueue, type JetStreamQueueOptions, type QueueStream } from "./jetstream-queue.js";
+export { ensureBucket, ensureStream, JetStreamSetupError, replicasOf, type JetStreamReplication, type ReplicasRaised } from "./jetstream-replicas.js";

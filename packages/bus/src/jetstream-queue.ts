@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, jetstream, jets
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { Subscription } from "./bus.js";
 import { QueueUnavailableError, redeliveryDelay, type DurableQueue } from "./durable-queue.js";
+import { ensureStream, type JetStreamReplication } from "./jetstream-replicas.js";
 
 /** A JetStream stream used as a work queue. */
 export interface QueueStream {
@@ -19,13 +20,16 @@ export interface JetStreamQueueOptions {
   readonly publishTimeoutMs?: number;
   /** A consumer's pull failed; it consumes again after retryMs. */
   readonly onError?: (err: unknown) => void;
+  /** Copies of the stream on the NATS cluster's servers (an existing stream with fewer is raised). */
+  readonly replication?: JetStreamReplication;
 }
 
 /**
  * The durable queue on JetStream: a file-backed work-queue stream (each message is removed
- * once a consumer acknowledges it), publish acknowledged by the server and deduplicated by
- * its dedup id (Nats-Msg-Id) over the stream's duplicate window (two minutes), a durable
- * consumer per group with explicit acks; a handler that throws gets the message again after
+ * once a consumer acknowledges it) kept on `replication.replicas` servers, publish
+ * acknowledged by the server and deduplicated by its dedup id (Nats-Msg-Id) over the
+ * stream's duplicate window (two minutes), a durable consumer per group (as many replicas as
+ * its stream) with explicit acks; a handler that throws gets the message again after
  * `retryMs`, its attempt number counted by the server (the delivery count).
  *
  * While the connection is down (between the client's disconnect and reconnect events, or
@@ -35,20 +39,12 @@ export interface JetStreamQueueOptions {
  * had buffered): the caller's retry with the same dedup id is then dropped as a repeat.
  */
 export async function createJetStreamQueue(nc: NatsConnection, stream: QueueStream, opts: JetStreamQueueOptions = {}): Promise<DurableQueue> {
+  await ensureStream(
+    nc,
+    { name: stream.name, subjects: [...stream.subjects], retention: RetentionPolicy.Workqueue, storage: StorageType.File, max_age: nanos(stream.maxAgeMs) },
+    opts.replication,
+  );
   const jsm = await jetstreamManager(nc);
-  const config = {
-    name: stream.name,
-    subjects: [...stream.subjects],
-    retention: RetentionPolicy.Workqueue,
-    storage: StorageType.File,
-    max_age: nanos(stream.maxAgeMs),
-  };
-  try {
-    await jsm.streams.info(stream.name);
-    await jsm.streams.update(stream.name, config);
-  } catch {
-    await jsm.streams.add(config);
-  }
   const js = jetstream(nc);
   const stops: (() => void)[] = [];
   let linkDown = false;

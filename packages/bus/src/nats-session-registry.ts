@@ -1,8 +1,10 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { jetstream, JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import { Kvm, KvWatchInclude, type KV, type KvEntry } from "@nats-io/kv";
+import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { GatewayLeaseSchema, SessionEntrySchema, type GatewayLease, type SessionEntry } from "@messenger/proto/bus/v1/events";
+import { ensureBucket, type JetStreamReplication } from "./jetstream-replicas.js";
+import { mirrorBucket } from "./kv-mirror.js";
+import { readBucket } from "./kv-snapshot.js";
 import type { SessionRecord, SessionRegistry } from "./session-registry.js";
 
 /** Names of the KV buckets the registry uses. */
@@ -21,16 +23,8 @@ export interface NatsSessionRegistryOptions {
   readonly catchUpTimeoutMs?: number;
   /** Told of watch failures and skipped entries (the registry carries on). */
   readonly onError?: (err: unknown, what: string) => void;
-}
-
-interface Mirror<T> {
-  readonly values: Map<string, { value: T; revision: number }>;
-  /**
-   * Resolves once every change up to the bucket's current last revision has been applied,
-   * or after `timeoutMs` (NATS unreachable): the read then goes on with what it has.
-   */
-  catchUp(timeoutMs: number): Promise<void>;
-  stop(): void;
+  /** Copies of both buckets on the NATS cluster's servers (existing buckets with fewer are raised). */
+  readonly replication?: JetStreamReplication;
 }
 
 /** Sessions deleted at once when a dead gateway's thousands of sessions expire together. */
@@ -39,138 +33,6 @@ const deletesAtOnce = 64;
 /** True when a conditional write failed because the key changed since the revision it named. */
 const lostRace = (err: unknown): boolean =>
   err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
-
-/** The bucket's last revision (its stream's last sequence), asked of the server now. */
-async function lastRevision(kv: KV): Promise<number> {
-  return (await kv.status()).streamInfo.state.last_seq;
-}
-
-/**
- * Keeps an in-memory copy of a bucket: an updates-only watch is started first, then the
- * snapshot is read, and every change is applied by revision, so none is lost in between.
- * `catchUp` asks the server for the bucket's last revision and waits until the watch has
- * brought it: whatever the watch's delay, a change that completed before the call is seen.
- * A watch that ends or fails is started again, with a fresh snapshot.
- */
-async function mirror<T>(
-  kv: KV,
-  decode: (e: KvEntry) => T,
-  opts: { delayMs: number; onChange?: (before: T | undefined, after: T | undefined) => void; onError: (err: unknown, what: string) => void },
-): Promise<Mirror<T>> {
-  const values = new Map<string, { value: T; revision: number }>();
-  let applied = 0;
-  let stopped = false;
-  let watch: Awaited<ReturnType<KV["watch"]>> | undefined;
-  let waiters: { revision: number; resolve: () => void }[] = [];
-  const advance = (revision: number): void => {
-    if (revision <= applied) return;
-    applied = revision;
-    if (waiters.length === 0) return;
-    const ready = waiters.filter((w) => w.revision <= applied);
-    waiters = waiters.filter((w) => w.revision > applied);
-    for (const w of ready) w.resolve();
-  };
-  const set = (key: string, value: T, revision: number): void => {
-    const current = values.get(key);
-    values.set(key, { value, revision });
-    opts.onChange?.(current?.value, value);
-  };
-  const drop = (key: string): void => {
-    const current = values.get(key);
-    if (!current) return;
-    values.delete(key);
-    opts.onChange?.(current.value, undefined);
-  };
-  /** Applies a watched change; only the watch, which brings revisions in order, advances. */
-  const apply = (e: KvEntry): void => {
-    const current = values.get(e.key);
-    if (!current || current.revision < e.revision) {
-      if (e.operation !== "PUT") drop(e.key);
-      else {
-        try {
-          set(e.key, decode(e), e.revision);
-        } catch (err) {
-          opts.onError(err, `undecodable registry entry ${e.key} skipped`);
-        }
-      }
-    }
-    advance(e.revision);
-  };
-  const start = async (): Promise<void> => {
-    const w = await kv.watch({ include: KvWatchInclude.UpdatesOnly });
-    watch = w;
-    void (async () => {
-      for await (const e of w) {
-        if (opts.delayMs > 0) setTimeout(() => apply(e), opts.delayMs);
-        else apply(e);
-      }
-    })()
-      .catch((err: unknown) => opts.onError(err, "registry watch failed"))
-      .finally(() => {
-        if (stopped || watch !== w) return;
-        opts.onError(undefined, "registry watch ended; starting it again");
-        setTimeout(() => void start().catch((err: unknown) => opts.onError(err, "registry watch restart failed")), 250);
-      });
-    // Everything up to this revision is either in the snapshot read below or brought by the
-    // watch. Snapshot entries do not advance the mirror: a key read late may be newer than
-    // watched changes still on their way.
-    const atStart = await lastRevision(kv);
-    const seen = new Set<string>();
-    for await (const key of await kv.keys()) {
-      seen.add(key);
-      const e = await kv.get(key);
-      const current = values.get(key);
-      if (!e || (current && current.revision >= e.revision)) continue;
-      try {
-        set(key, decode(e), e.revision);
-      } catch (err) {
-        opts.onError(err, `undecodable registry entry ${key} skipped`);
-      }
-    }
-    // After a restart, keys deleted meanwhile are gone from the snapshot.
-    for (const key of [...values.keys()]) if (!seen.has(key) && (values.get(key)?.revision ?? 0) <= atStart) drop(key);
-    advance(atStart);
-  };
-  await start();
-
-  // Reads that start while a revision request is still unsent share it; one sent later
-  // serves only later reads, so a shared answer is never older than any read it serves.
-  let next: Promise<number> | undefined;
-  const target = (): Promise<number> => {
-    next ??= (async () => {
-      await Promise.resolve();
-      next = undefined;
-      return lastRevision(kv);
-    })();
-    return next;
-  };
-  const catchUp = async (timeoutMs: number): Promise<void> => {
-    let timer: NodeJS.Timeout | undefined;
-    let waiter: { revision: number; resolve: () => void } | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
-    const reached = (async () => {
-      const revision = await target();
-      if (revision <= applied) return;
-      await new Promise<void>((resolve) => waiters.push((waiter = { revision, resolve })));
-    })();
-    try {
-      await Promise.race([reached, timeout]);
-    } finally {
-      clearTimeout(timer);
-      if (waiter) waiters = waiters.filter((w) => w !== waiter);
-    }
-  };
-  return {
-    values,
-    catchUp,
-    stop: () => {
-      stopped = true;
-      watch?.stop();
-      for (const w of waiters) w.resolve();
-      waiters = [];
-    },
-  };
-}
 
 /**
  * The session registry on NATS KV (server 2.9: bucket-level TTL only). Sessions live in one
@@ -181,9 +43,8 @@ async function mirror<T>(
  * watches, caught up to the server's last revision before each read (see sessionsOf).
  */
 export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSessionRegistryOptions): Promise<SessionRegistry> {
-  const kvm = new Kvm(jetstream(nc));
-  const sessions = await kvm.create(registryBuckets.sessions, { history: 1 });
-  const leases = await kvm.create(registryBuckets.leases, { history: 1, ttl: opts.ttlMs });
+  const sessions = await ensureBucket(nc, registryBuckets.sessions, { history: 1 }, opts.replication);
+  const leases = await ensureBucket(nc, registryBuckets.leases, { history: 1, ttl: opts.ttlMs }, opts.replication);
   const delayMs = opts.mirrorDelayMs ?? 0;
   const catchUpTimeoutMs = opts.catchUpTimeoutMs ?? 5_000;
   const byUser = new Map<string, Set<string>>();
@@ -200,7 +61,12 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
     }
   };
   const onError = opts.onError ?? (() => {});
-  const sessionMirror = await mirror(sessions, (e) => fromBinary(SessionEntrySchema, e.value), { delayMs, onChange: index, onError });
+  const sessionMirror = await mirrorBucket(sessions, (value) => fromBinary(SessionEntrySchema, value), {
+    snapshot: (upTo, onEntry) => readBucket(nc, registryBuckets.sessions, upTo, onEntry),
+    delayMs,
+    onChange: index,
+    onError,
+  });
   /** Read-your-writes: applies this process's own write at once (the watch brings it later, and skips it by revision). */
   const setLocal = (sessionId: string, write: { entry: SessionEntry; revision: number } | undefined): void => {
     const current = sessionMirror.values.get(sessionId);
@@ -209,7 +75,11 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
     else sessionMirror.values.delete(sessionId);
     index(current?.value, write?.entry);
   };
-  const leaseMirror = await mirror(leases, (e) => fromBinary(GatewayLeaseSchema, e.value), { delayMs, onError });
+  const leaseMirror = await mirrorBucket(leases, (value) => fromBinary(GatewayLeaseSchema, value), {
+    snapshot: (upTo, onEntry) => readBucket(nc, registryBuckets.leases, upTo, onEntry),
+    delayMs,
+    onError,
+  });
 
   const leaseAlive = (gatewayId: string, now = Date.now()): boolean => {
     const lease = leaseMirror.values.get(gatewayId)?.value;

@@ -1,7 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
-import { createNatsBus, createNatsSessionRegistry } from "@messenger/bus";
-import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { createNatsBus, createNatsSessionRegistry, type JetStreamReplication } from "@messenger/bus";
+import { jetstreamReplicas, natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
@@ -12,6 +12,7 @@ import { createNatsLastSeenStore } from "./storage/nats-last-seen-store.js";
 const env = z.object({
   ...serviceEnv,
   NATS_URL: natsUrl(),
+  NATS_JETSTREAM_REPLICAS: jetstreamReplicas(),
   /** Accounts' internal address: RelationsService decides who sees whose presence. */
   ACCOUNTS_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
@@ -24,13 +25,15 @@ const env = z.object({
 
 await runService("presence", () => parseEnv(env), async (config, { log }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "presence", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const replication: JetStreamReplication = { replicas: config.NATS_JETSTREAM_REPLICAS, onRaised: (r) => log.info(r, "JetStream replicas raised") };
   const registry = await createNatsSessionRegistry(nc, {
     ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS,
     mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS,
     onError: (err, what) => log.warn({ err }, what),
+    replication,
   });
-  const lastSeen = await createNatsLastSeenStore(nc);
-  const board = await createNatsAnnounceBoard(nc);
+  const lastSeen = await createNatsLastSeenStore(nc, { replication });
+  const board = await createNatsAnnounceBoard(nc, { replication });
   const app = createPresenceApp({
     registry,
     bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")),

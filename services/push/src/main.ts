@@ -1,7 +1,7 @@
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
-import { createJetStreamQueue, offlineStream, type QueueStream } from "@messenger/bus";
-import { natsUrl, parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { createJetStreamQueue, offlineStream, type JetStreamReplication, type QueueStream } from "@messenger/bus";
+import { jetstreamReplicas, natsUrl, parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { PushTargetsService } from "@messenger/proto/accounts/v1/push_targets_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
@@ -22,6 +22,7 @@ const sentMarksKeepMs = 24 * 3600 * 1000;
 const env = z.object({
   ...serviceEnv,
   NATS_URL: natsUrl(),
+  NATS_JETSTREAM_REPLICAS: jetstreamReplicas(),
   ACCOUNTS_URL: serviceUrl(),
   STORE_URL: serviceUrl(),
   JWKS_URL: serviceUrl(),
@@ -38,16 +39,17 @@ await runService("push", () => parseEnv(env), async (config, { log, metrics }) =
   const providers = providersFromEnv(config, config.DATA_DIR);
   for (const line of providers.describe) log.info(line);
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "push", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const replication: JetStreamReplication = { replicas: config.NATS_JETSTREAM_REPLICAS, onRaised: (r) => log.info(r, "JetStream replicas raised") };
   // A pull that fails while NATS restarts is logged and the consumer pulls again.
-  const queue = await createJetStreamQueue(nc, offlineStream, { onError: (err) => log.warn({ err }, "offline queue pull failed; pulling again") });
-  const deadLetters = await createJetStreamQueue(nc, deadLetterStream);
+  const queue = await createJetStreamQueue(nc, offlineStream, { onError: (err) => log.warn({ err }, "offline queue pull failed; pulling again"), replication });
+  const deadLetters = await createJetStreamQueue(nc, deadLetterStream, { replication });
   const app = createPushApp({
     queue,
     deadLetters,
     targets: createClient(PushTargetsService, peerTransport(config.ACCOUNTS_URL)),
     store: createClient(StoreService, peerTransport(config.STORE_URL)),
     providers,
-    marks: await createNatsSentMarks(nc, { keepMs: sentMarksKeepMs }),
+    marks: await createNatsSentMarks(nc, { keepMs: sentMarksKeepMs, replication }),
     verifier: createTokenVerifier({ jwksUrl: config.JWKS_URL }),
     metrics,
     log,

@@ -1,6 +1,6 @@
 import { createClient } from "@connectrpc/connect";
-import { createJetStreamQueue, createNatsBus, createNatsSessionRegistry, offlineStream } from "@messenger/bus";
-import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { createJetStreamQueue, createNatsBus, createNatsSessionRegistry, offlineStream, type JetStreamReplication } from "@messenger/bus";
+import { jetstreamReplicas, natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
@@ -10,6 +10,7 @@ import { createRouterApp } from "./app.js";
 const env = z.object({
   ...serviceEnv,
   NATS_URL: natsUrl(),
+  NATS_JETSTREAM_REPLICAS: jetstreamReplicas(),
   STORE_URL: serviceUrl(),
   MEDIA_URL: serviceUrl(),
   HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
@@ -25,12 +26,14 @@ const env = z.object({
 
 await runService("router", () => parseEnv(env), async (config, { log, metrics }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "router", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  const replication: JetStreamReplication = { replicas: config.NATS_JETSTREAM_REPLICAS, onRaised: (r) => log.info(r, "JetStream replicas raised") };
   const registry = await createNatsSessionRegistry(nc, {
     ttlMs: 3 * config.HEARTBEAT_INTERVAL_MS,
     mirrorDelayMs: config.REGISTRY_MIRROR_DELAY_MS,
     onError: (err, what) => log.warn({ err }, what),
+    replication,
   });
-  const offline = await createJetStreamQueue(nc, offlineStream);
+  const offline = await createJetStreamQueue(nc, offlineStream, { replication });
   const app = createRouterApp(
     { store: createClient(StoreService, peerTransport(config.STORE_URL)), media: createClient(MediaRefsService, peerTransport(config.MEDIA_URL)), bus: createNatsBus(nc, (err) => log.warn({ err }, "NATS status watch failed")), registry, offline, log, metrics },
     {

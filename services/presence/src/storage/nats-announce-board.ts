@@ -1,5 +1,5 @@
-import { jetstream, StorageType } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
+import { ensureBucket, type JetStreamReplication } from "@messenger/bus";
+import { StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { AnnounceBoard } from "./announce-board.js";
 import { decodeAnnounceRecord, encodeAnnounceRecord } from "./announce-record-codec.js";
@@ -11,13 +11,13 @@ export const announceBucket = "messenger_presence_announce";
 
 /**
  * The announcement board on NATS JetStream KV (bucket `messenger_presence_announce`, file
- * storage, history 1), shared by every presence replica. A swap is a create (revision 0) or
+ * storage, history 1, `replication.replicas` copies), shared by every presence replica. A swap is a create (revision 0) or
  * an update on the key's revision, which the server refuses when the key moved on. Reads go
  * to the server each time: a replica's cache would be exactly the stale view the
  * compare-and-set exists to catch.
  */
-export async function createNatsAnnounceBoard(nc: NatsConnection): Promise<AnnounceBoard> {
-  const kv = await new Kvm(jetstream(nc)).create(announceBucket, { history: 1, storage: StorageType.File });
+export async function createNatsAnnounceBoard(nc: NatsConnection, opts: { replication?: JetStreamReplication } = {}): Promise<AnnounceBoard> {
+  const kv = await ensureBucket(nc, announceBucket, { history: 1, storage: StorageType.File }, opts.replication);
   return {
     async get(userId) {
       const e = await kv.get(userKey(userId));

@@ -1,7 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { jetstream, StorageType } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
+import { ensureBucket, type JetStreamReplication } from "@messenger/bus";
+import { StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { LastSeenStore } from "./last-seen-store.js";
 import { lostRace } from "./lost-race.js";
@@ -14,13 +14,13 @@ const encode = (atMs: number): Uint8Array => toBinary(TimestampSchema, timestamp
 const decode = (bytes: Uint8Array): number => timestampDate(fromBinary(TimestampSchema, bytes)).getTime();
 
 /**
- * Last seen on NATS JetStream KV (bucket `messenger_last_seen`, file storage, history 1),
- * shared by every presence replica. Writes are compare-and-set on the key's revision, so
+ * Last seen on NATS JetStream KV (bucket `messenger_last_seen`, file storage, history 1,
+ * `replication.replicas` copies), shared by every presence replica. Writes are compare-and-set on the key's revision, so
  * two replicas recording the same user keep the later time whatever order they land in.
  * Reads go to the server each time (no local cache another replica could make stale).
  */
-export async function createNatsLastSeenStore(nc: NatsConnection): Promise<LastSeenStore> {
-  const kv = await new Kvm(jetstream(nc)).create(lastSeenBucket, { history: 1, storage: StorageType.File });
+export async function createNatsLastSeenStore(nc: NatsConnection, opts: { replication?: JetStreamReplication } = {}): Promise<LastSeenStore> {
+  const kv = await ensureBucket(nc, lastSeenBucket, { history: 1, storage: StorageType.File }, opts.replication);
   const read = async (userId: string): Promise<{ atMs: number; revision: number } | undefined> => {
     const e = await kv.get(userKey(userId));
     if (!e || e.operation !== "PUT" || e.value.length === 0) return undefined;

@@ -1,7 +1,9 @@
+import { JetStreamSetupError } from "@messenger/bus";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { startNatsServer, type NatsServer } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNatsSentMarks } from "./nats-sent-marks.js";
+import { createNatsSentMarks, sentMarksBucket } from "./nats-sent-marks.js";
 
 let server: NatsServer;
 let a: NatsConnection;
@@ -35,5 +37,20 @@ describe("sent marks in NATS KV, shared by two worker replicas", () => {
     t += 5_001;
     const takeovers = await Promise.all([one.claim("tablet:message:m1", 5_000), two.claim("tablet:message:m1", 5_000)]);
     expect(takeovers.filter(Boolean)).toHaveLength(1);
+  });
+});
+
+describe("the sent marks bucket's JetStream replicas", () => {
+  it("is created with the replicas asked for", async () => {
+    const jsm = await jetstreamManager(a);
+    await jsm.streams.delete(`KV_${sentMarksBucket}`).catch(() => false);
+    await createNatsSentMarks(a, { keepMs: 60_000, replication: { replicas: 1 } });
+    expect((await jsm.streams.info(`KV_${sentMarksBucket}`)).config.num_replicas).toBe(1);
+  });
+
+  it("refuses 3 replicas on a NATS server outside a cluster, naming the bucket", async () => {
+    const started = createNatsSentMarks(a, { keepMs: 60_000, replication: { replicas: 3 } });
+    await expect(started).rejects.toThrow(JetStreamSetupError);
+    await expect(started).rejects.toThrow(/^KV bucket messenger_push_sent: 3 JetStream replicas asked, but the NATS server .* is not part of a cluster/);
   });
 });

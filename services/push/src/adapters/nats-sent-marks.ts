@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { jetstream } from "@nats-io/jetstream";
-import { Kvm, type KV } from "@nats-io/kv";
+import { ensureBucket, type JetStreamReplication } from "@messenger/bus";
+import type { KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { SentMarks } from "../domain/sent-marks.js";
 
@@ -14,13 +14,14 @@ const claimExpiry = (value: string): number | undefined => (value.startsWith("cl
 const kvKey = (key: string): string => createHash("sha256").update(key).digest("hex").slice(0, 40);
 
 /**
- * Sent marks shared by every push worker replica, in a NATS KV bucket (`keepMs` TTL). A
+ * Sent marks shared by every push worker replica, in a NATS KV bucket (`keepMs` TTL,
+ * `replication.replicas` copies). A
  * claim is a create (refused when the key exists) or, over a claim that lapsed, an update
  * at the revision read (compare-and-set): two replicas never both hold one.
  */
-export async function createNatsSentMarks(nc: NatsConnection, opts: { keepMs: number; now?: () => number }): Promise<SentMarks> {
+export async function createNatsSentMarks(nc: NatsConnection, opts: { keepMs: number; now?: () => number; replication?: JetStreamReplication }): Promise<SentMarks> {
   const now = opts.now ?? Date.now;
-  const kv: KV = await new Kvm(jetstream(nc)).create(sentMarksBucket, { history: 1, ttl: opts.keepMs });
+  const kv: KV = await ensureBucket(nc, sentMarksBucket, { history: 1, ttl: opts.keepMs }, opts.replication);
   const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
   return {
     async claim(key, forMs) {
