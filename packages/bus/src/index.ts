@@ -3,7 +3,9 @@ export { createMemorySessionRegistry, type SessionRecord, type SessionRegistry }
 export { subjects, deliveryCodec, offlineNotificationCodec, offlineStream, pushWorkerGroup } from "./subjects.js";
 export { fanOut } from "./fanout.js";
 export { createNatsBus } from "./nats-bus.js";
-export { createNatsSessionRegistry, registryBuckets, type NatsSessionRegistryOptions } from "./nats-session-registry.js";
+export { createNatsSessionRegistry, registryBuckets, type DeleteMarkerPurge, type NatsSessionRegistryOptions } from "./nats-session-registry.js";
+export { lostRace } from "./lost-race.js";
+export { purgeOldDeletes } from "./kv-purge-deletes.js";
 export { createMemoryQueue, QueueUnavailableError, RedeliverLaterError, type ConsumeOptions, type DurableQueue, type QueueDelivery, type QueueHandler } from "./durable-queue.js";
 export { createJetStreamQueue, type JetStreamQueueOptions, type QueueStream } from "./jetstream-queue.js";
 export { ensureBucket, ensureStream, JetStreamSetupError, replicasOf, type JetStreamReplication, type ReplicasRaised } from "./jetstream-replicas.js";

@@ -1,10 +1,11 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { GatewayLeaseSchema, SessionEntrySchema, type GatewayLease, type SessionEntry } from "@messenger/proto/bus/v1/events";
 import { ensureBucket, type JetStreamReplication } from "./jetstream-replicas.js";
+import { purgeOldDeletes } from "./kv-purge-deletes.js";
 import { mirrorBucket } from "./kv-mirror.js";
 import { readBucket } from "./kv-snapshot.js";
+import { lostRace } from "./lost-race.js";
 import type { SessionRecord, SessionRegistry } from "./session-registry.js";
 
 /** Names of the KV buckets the registry uses. */
@@ -25,14 +26,29 @@ export interface NatsSessionRegistryOptions {
   readonly onError?: (err: unknown, what: string) => void;
   /** Copies of both buckets on the NATS cluster's servers (existing buckets with fewer are raised). */
   readonly replication?: JetStreamReplication;
+  /** The periodic purge of removed sessions' delete markers. */
+  readonly deleteMarkers?: DeleteMarkerPurge;
 }
 
 /** Sessions deleted at once when a dead gateway's thousands of sessions expire together. */
 const deletesAtOnce = 64;
 
-/** True when a conditional write failed because the key changed since the revision it named. */
-const lostRace = (err: unknown): boolean =>
-  err instanceof JetStreamApiError && (err.code === JetStreamApiCodes.StreamWrongLastSequence || err.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+/**
+ * How the registry purges the delete markers that removed sessions leave in their bucket
+ * (see purgeOldDeletes): every replica does it, which is safe and costs one pass each.
+ */
+export interface DeleteMarkerPurge {
+  /** Time between two purges; the first comes one interval after the start. @default 600_000 (10 min) */
+  readonly everyMs?: number;
+  /**
+   * Only markers older than this are purged. It must stay far above how late a mirror's
+   * watch may bring a change: a marker purged before a mirror saw it leaves that mirror
+   * holding the removed session. @default 1_800_000 (30 min)
+   */
+  readonly olderThanMs?: number;
+  /** Told how many markers each purge removed. */
+  readonly onPurged?: (purged: number) => void;
+}
 
 /**
  * The session registry on NATS KV (server 2.9: bucket-level TTL only). Sessions live in one
@@ -158,6 +174,7 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
     return dead;
   };
 
+  const purge = schedulePurges(nc, opts.deleteMarkers ?? {}, onError);
   return {
     async put(record) {
       if (!leaseAlive(record.gatewayId)) await renew(record.gatewayId);
@@ -219,8 +236,48 @@ export async function createNatsSessionRegistry(nc: NatsConnection, opts: NatsSe
       return won;
     },
     async close() {
+      await purge.stop();
       sessionMirror.stop();
       leaseMirror.stop();
+    },
+  };
+}
+
+/**
+ * Purges the sessions bucket's old delete markers every `everyMs`, one run at a time. A
+ * failed run is told to onError and the next interval tries again; stop() ends the schedule
+ * and waits for a run in progress (cut short between batches).
+ */
+function schedulePurges(nc: NatsConnection, purge: DeleteMarkerPurge, onError: (err: unknown, what: string) => void): { stop(): Promise<void> } {
+  const everyMs = purge.everyMs ?? 600_000;
+  const olderThanMs = purge.olderThanMs ?? 1_800_000;
+  let stopped = false;
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const run = async (): Promise<void> => {
+    try {
+      const purged = await purgeOldDeletes(nc, registryBuckets.sessions, olderThanMs, () => stopped);
+      if (!stopped) purge.onPurged?.(purged);
+    } catch (err) {
+      if (!stopped) onError(err, `delete markers of ${registryBuckets.sessions} not purged; trying again in ${everyMs} ms`);
+    }
+  };
+  const next = (): void => {
+    timer = setTimeout(() => {
+      running = run().finally(() => {
+        running = undefined;
+        if (!stopped) next();
+      });
+    }, everyMs);
+    // The schedule alone must not keep a process alive.
+    timer.unref();
+  };
+  next();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
     },
   };
 }

@@ -5,6 +5,7 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { startNatsServer, type NatsServer } from "@messenger/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { purgeOldDeletes } from "./kv-purge-deletes.js";
 import { createNatsSessionRegistry, registryBuckets } from "./nats-session-registry.js";
 import { sessionRegistryContract } from "./session-registry.contract.js";
 import { createMemorySessionRegistry, type SessionRegistry } from "./session-registry.js";
@@ -124,5 +125,107 @@ describe("NATS KV registry reads, whatever the propagation delay", () => {
     } finally {
       await reg.close();
     }
+  });
+});
+
+describe("NATS KV registry: delete markers of removed sessions", () => {
+  const resetBuckets = async (): Promise<void> => {
+    const jsm = await jetstreamManager(nc);
+    for (const bucket of Object.values(registryBuckets)) await jsm.streams.delete(`KV_${bucket}`).catch(() => false);
+  };
+  const sessionMessages = async (): Promise<number> => (await (await jetstreamManager(nc)).streams.info(`KV_${registryBuckets.sessions}`)).state.messages;
+
+  it("purges them periodically, so the sessions bucket holds only the live sessions", async () => {
+    await resetBuckets();
+    // Each purge run reports; the test waits on those reports, not on time.
+    let reported: () => void = () => {};
+    const onPurged = (): void => reported();
+    const reg = await createNatsSessionRegistry(nc, { ttlMs: 10_000, deleteMarkers: { everyMs: 20, olderThanMs: 0, onPurged } });
+    try {
+      for (let i = 0; i < 40; i++) {
+        await reg.put({ sessionId: `gone-${i}`, userId: "alice", deviceId: `d${i}`, gatewayId: "gw-1" });
+        await reg.remove(`gone-${i}`);
+      }
+      await reg.put({ sessionId: "live", userId: "alice", deviceId: "phone", gatewayId: "gw-1" });
+      while ((await sessionMessages()) > 1) await new Promise<void>((resolve) => (reported = resolve));
+      expect(await sessionMessages()).toBe(1);
+      expect((await reg.sessionsOf(["alice"])).map((s) => s.sessionId)).toEqual(["live"]);
+      // A replica starting now reads the live session from the purged bucket.
+      const other = await connect({ servers: nats.url });
+      peerConnections.push(other);
+      const fresh = await createNatsSessionRegistry(other, { ttlMs: 10_000 });
+      expect((await fresh.sessionsOf(["alice"])).map((s) => s.sessionId)).toEqual(["live"]);
+      await fresh.close();
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it("treats removing a session whose delete marker was purged as already removed", async () => {
+    await resetBuckets();
+    const writer = await createNatsSessionRegistry(nc, { ttlMs: 10_000 });
+    const other = await connect({ servers: nats.url });
+    peerConnections.push(other);
+    // This replica's mirror holds s1 at its old revision and does not see the removal.
+    await writer.put({ sessionId: "s1", userId: "alice", deviceId: "phone", gatewayId: "gw-1" });
+    const stale = await createNatsSessionRegistry(other, { ttlMs: 10_000, mirrorDelayMs: 30_000 });
+    try {
+      expect(await writer.remove("s1")).toBeDefined();
+      expect(await purgeOldDeletes(nc, registryBuckets.sessions, 0)).toBe(1);
+      expect(await stale.remove("s1")).toBeUndefined();
+    } finally {
+      await stale.close();
+      await writer.close();
+    }
+  });
+
+  it("tells a failed purge to onError and keeps running", async () => {
+    await resetBuckets();
+    const failures: unknown[] = [];
+    let failed: () => void = () => {};
+    const reg = await createNatsSessionRegistry(nc, {
+      ttlMs: 10_000,
+      deleteMarkers: { everyMs: 20, olderThanMs: 0 },
+      onError: (err, what) => {
+        if (!what.includes("not purged")) return;
+        failures.push(err);
+        failed();
+      },
+    });
+    try {
+      // The bucket's stream gone: every purge fails until it is back.
+      await (await jetstreamManager(nc)).streams.delete(`KV_${registryBuckets.sessions}`);
+      while (failures.length < 2) await new Promise<void>((resolve) => (failed = resolve));
+      expect(failures.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it("stops purging once closed", async () => {
+    await resetBuckets();
+    const runs: string[] = [];
+    let ran: () => void = () => {};
+    const firstRun = new Promise<void>((resolve) => (ran = resolve));
+    const other = await connect({ servers: nats.url });
+    const reg = await createNatsSessionRegistry(other, {
+      ttlMs: 10_000,
+      deleteMarkers: {
+        everyMs: 5,
+        olderThanMs: 0,
+        onPurged: () => {
+          runs.push("purged");
+          ran();
+        },
+      },
+      onError: (_err, what) => runs.push(what),
+    });
+    await firstRun;
+    await reg.close();
+    const afterClose = runs.length;
+    await other.close();
+    // Forty intervals: a schedule still running would have run (and failed on the closed connection).
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(runs.length).toBe(afterClose);
   });
 });

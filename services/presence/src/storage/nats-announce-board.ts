@@ -1,9 +1,8 @@
-import { ensureBucket, type JetStreamReplication } from "@messenger/bus";
+import { ensureBucket, lostRace, type JetStreamReplication } from "@messenger/bus";
 import { StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { AnnounceBoard } from "./announce-board.js";
 import { decodeAnnounceRecord, encodeAnnounceRecord } from "./announce-record-codec.js";
-import { lostRace } from "./lost-race.js";
 import { userKey } from "./user-key.js";
 
 /** The KV bucket of announcement records: one key per user (see userKey). */

@@ -1,10 +1,9 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { TimestampSchema, timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ensureBucket, type JetStreamReplication } from "@messenger/bus";
+import { ensureBucket, lostRace, type JetStreamReplication } from "@messenger/bus";
 import { StorageType } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { LastSeenStore } from "./last-seen-store.js";
-import { lostRace } from "./lost-race.js";
 import { userKey } from "./user-key.js";
 
 /** The KV bucket holding last-seen times: one key per user, the value a google.protobuf.Timestamp. */
