@@ -63,11 +63,12 @@ export function podTemplate(o: PodOptions): IPodTemplateSpec {
     envFrom: [{ configMapRef: { name: commonEnvName } }, { configMapRef: { name: componentEnvName(o.component) } }, ...(o.envFrom ?? [])],
     env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, ...(o.env ?? [])],
     resources: block(`toYaml .Values.${o.component}.resources`),
-    // Started once the listeners answer health; ready while serving (a drain turns it off);
-    // alive unless health stops answering for longer than any drain takes.
+    // Started once the listeners answer health; ready while serving (a drain turns it off).
     startupProbe: grpcProbe(2, 60),
     readinessProbe: grpcProbe(5, 1),
-    livenessProbe: grpcProbe(10, 6),
+    // Health answers NOT_SERVING for the whole of a stop (up to 3 × the grace): the liveness
+    // probe must not fail a stopping pod before the process ends by itself.
+    livenessProbe: grpcProbe(10, num("add 2 (div (mul 3 .Values.shutdownGraceSeconds) 10)")),
     securityContext: containerSecurity,
     volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "data", mountPath: "/data" }, ...(o.volumeMounts ?? [])],
     lifecycle: { preStop: { sleep: { seconds: preStop } } },
