@@ -61,7 +61,7 @@ export function podTemplate(o: PodOptions): IPodTemplateSpec {
       { name: "metrics", containerPort: ports.metrics },
     ],
     envFrom: [{ configMapRef: { name: commonEnvName } }, { configMapRef: { name: componentEnvName(o.component) } }, ...(o.envFrom ?? [])],
-    env: [{ name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }, ...(o.env ?? [])],
+    env: [...(o.env ?? [])],
     resources: block(`toYaml .Values.${o.component}.resources`),
     // Started once the listeners answer health; ready while serving (a drain turns it off).
     startupProbe: grpcProbe(2, 60),

@@ -3,15 +3,26 @@
 // sets every rendered object validates against the Kubernetes 1.34 API schemas (and the KEDA
 // and Prometheus Operator CRDs) and has what matters for running it: probes, a hardened pod,
 // a grace period longer than the drain, selectors that match their pods, internal ports
-// closed to the outside. Rendered by Go's text/template with sprig (tests/chart/helm-render),
-// not by helm itself, which cannot be installed here.
+// closed to the outside, and an environment that each pod's own service accepts. Rendered by
+// Go's text/template with sprig (tests/chart/helm-render), not by helm itself, which cannot be
+// installed here.
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import type { z } from "@messenger/config";
 import { chartFiles } from "../../deploy/src/synth.js";
+import { accountsEnv } from "../../services/accounts/src/env.js";
+import { gatewayEnv } from "../../services/gateway/src/env.js";
+import { groupsEnv } from "../../services/groups/src/env.js";
+import { mediaServiceEnv } from "../../services/media/src/env.js";
+import { presenceEnv } from "../../services/presence/src/env.js";
+import { pushEnv } from "../../services/push/src/env.js";
+import { routerEnv } from "../../services/router/src/env.js";
+import { storeEnv } from "../../services/store/src/env.js";
 import { helmTemplate, HelmTemplateError, type KubeManifest } from "./helm-template.js";
 import { schemaErrors } from "./kube-validate.js";
 
@@ -21,10 +32,15 @@ const valuesDir = join(root, "tests/chart/values");
 const valueSets = { default: [], "minimal-sqlite": ["minimal-sqlite.yaml"], "external-keda": ["external-keda.yaml"], "bundled-hpa": ["bundled-hpa.yaml"] } as const;
 type ValueSet = keyof typeof valueSets;
 
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+}
 interface Container {
   name: string;
   args?: string[];
-  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string } } }[];
+  env?: EnvVar[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
   startupProbe?: { grpc?: { port: number } };
   readinessProbe?: { grpc?: { port: number } };
@@ -61,6 +77,10 @@ const named = (manifests: KubeManifest[], kind: string, name: string): KubeManif
   manifests.find((m) => m.kind === kind && (m.metadata as { name: string }).name === name);
 const workloads = (manifests: KubeManifest[]): Workload[] => manifests.filter((m): m is Workload => m.kind === "Deployment" || m.kind === "StatefulSet");
 const configEnv = (manifests: KubeManifest[]): Record<string, string> => (named(manifests, "ConfigMap", "chat-env")?.data ?? {}) as Record<string, string>;
+const containerOf = (m: KubeManifest): Container => {
+  const spec = m.spec as { template?: { spec: PodSpec } } & Partial<PodSpec>;
+  return (spec.template?.spec ?? (spec as PodSpec)).containers[0]!;
+};
 const subset = (small: Record<string, string>, big: Record<string, string>): boolean => Object.entries(small).every(([k, v]) => big[k] === v);
 
 describe("the committed chart", () => {
@@ -113,8 +133,9 @@ describe.each(Object.keys(valueSets) as ValueSet[])("rendered with the %s values
       expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
       expect(container!.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] } });
       for (const probe of [container!.startupProbe, container!.readinessProbe, container!.livenessProbe]) expect(probe?.grpc?.port, w.metadata.name).toBe(7001);
-      // The liveness probe must not kill a pod mid-drain (health is NOT_SERVING while draining).
-      expect(container!.livenessProbe!.periodSeconds * container!.livenessProbe!.failureThreshold).toBeGreaterThan(drainSeconds);
+      // The liveness probe must not kill a stopping pod (health is NOT_SERVING for the whole of
+      // a stop, which the process allows up to 3 × the grace).
+      expect(container!.livenessProbe!.periodSeconds * container!.livenessProbe!.failureThreshold).toBeGreaterThan(3 * drainSeconds);
       // The kubelet must not SIGKILL a stop the process still runs: the preStop wait, then up to
       // 3 × the grace it allows itself (drain, close, its own exit deadline).
       const preStop = container!.lifecycle?.preStop?.sleep?.seconds ?? 0;
@@ -148,6 +169,35 @@ describe.each(Object.keys(valueSets) as ValueSet[])("rendered with the %s values
       for (const e of c.env ?? []) if (e.valueFrom?.secretKeyRef) expect(secrets.has(e.valueFrom.secretKeyRef.name), `${w.metadata.name} ${e.name}`).toBe(true);
       for (const v of w.spec.template.spec.volumes ?? []) if (v.secret) expect(secrets.has(v.secret.secretName), v.secret.secretName).toBe(true);
     }
+  });
+
+  it("gives every pod an environment its own service's schema accepts, and sets no variable that no service reads", () => {
+    const given = new Set<string>();
+    for (const w of workloads(manifests)) {
+      const component = w.metadata.labels["app.kubernetes.io/component"]!;
+      const schema = serviceSchemas[component];
+      expect(schema, `${w.metadata.name}: no env schema for component ${component}`).toBeDefined();
+      const env = podEnv(manifests, w, podName(w));
+      const result = schema!.safeParse(env);
+      const issues = result.success ? [] : result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+      expect(issues, `${w.metadata.name}: the environment the chart gives it fails services/${component}/src/env.ts`).toEqual([]);
+      for (const name of Object.keys(env)) given.add(name);
+    }
+    // A misspelt name would be stripped by zod without a word: every name must be one a service reads.
+    const read = new Set(Object.values(serviceSchemas).flatMap((s) => Object.keys(s.shape)));
+    const unknown = [...given].filter((name) => !read.has(name) && !expandedOnly(manifests).has(name));
+    expect(unknown, "variables the chart sets that no service schema reads").toEqual([]);
+  });
+
+  it("gives the MongoDB init Job its MONGODB_URI and the helm test pod a gateway URL", () => {
+    const mongoUris = workloads(manifests).map((w) => podEnv(manifests, w, podName(w)).MONGODB_URI).filter((u) => u !== undefined);
+    const init = named(manifests, "Job", "chat-mongo-init");
+    // The Job exists exactly when the services keep their data in MongoDB.
+    expect(init !== undefined, "a mongo-init Job iff the services get MONGODB_URI").toBe(mongoUris.length > 0);
+    if (init) expect(podEnv(manifests, init, "chat-mongo-init-x2k4p").MONGODB_URI).toMatch(/^mongodb(\+srv)?:\/\/[^$]+$/);
+    const smoke = named(manifests, "Pod", "chat-smoke-test");
+    const url = podEnv(manifests, smoke!, "chat-smoke-test").MESSENGER_GRPC_URL ?? "";
+    expect(URL.canParse(url) && ["http:", "https:"].includes(new URL(url).protocol), `MESSENGER_GRPC_URL=${url}`).toBe(true);
   });
 
   it("opens to the outside only the gateways' public ports (and media's blob port when it serves the blobs), and covers every pod", () => {
@@ -248,6 +298,64 @@ describe("what each value set chooses", () => {
     expect(notes).toContain("helm test chat -n msg");
   });
 });
+
+/** Each service's env schema, by the component label of its workload. */
+const serviceSchemas: Record<string, z.ZodObject> = {
+  accounts: accountsEnv,
+  gateway: gatewayEnv,
+  groups: groupsEnv,
+  media: mediaServiceEnv,
+  presence: presenceEnv,
+  push: pushEnv,
+  router: routerEnv,
+  store: storeEnv,
+};
+
+/** Variables the chart sets only to build others through Kubernetes' $(VAR) expansion. */
+function expandedOnly(manifests: KubeManifest[]): Set<string> {
+  const refs = new Set<string>();
+  for (const w of workloads(manifests)) for (const e of containerOf(w).env ?? []) for (const m of (e.value ?? "").matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) refs.add(m[1]!);
+  return refs;
+}
+
+/** The name Kubernetes gives a pod of this workload: a ReplicaSet hash and a suffix, or the StatefulSet ordinal. */
+const podName = (w: Workload): string => (w.kind === "StatefulSet" ? `${w.metadata.name}-0` : `${w.metadata.name}-7c9d8f6b5-x2k4p`);
+
+// What the Secrets would hold, shaped as the services check them.
+const vapidPem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "sec1", format: "pem" }).toString();
+const secretPlaceholders: Record<string, string> = {
+  MONGODB_URI: "mongodb://messenger:secret@mongodb-0.mongodb.db.svc:27017,mongodb-1.mongodb.db.svc:27017/messenger?replicaSet=rs0&authSource=admin",
+  MONGODB_ROOT_PASSWORD: "r00t-Passw0rd",
+  MEDIA_URL_SECRET: randomBytes(32).toString("base64"),
+  VAPID_PRIVATE_KEY: vapidPem,
+};
+
+/**
+ * The environment the kubelet would give the pod's first container: the envFrom ConfigMaps in
+ * order (Secrets from envFrom hold only optional values and add nothing here), then `env` in
+ * order, later names winning, each value with $(VAR) expanded from what is defined before it.
+ */
+function podEnv(manifests: KubeManifest[], m: KubeManifest, pod: string): Record<string, string> {
+  const c = containerOf(m);
+  const configMap = (name: string): Record<string, string> => {
+    const cm = named(manifests, "ConfigMap", name);
+    expect(cm, `ConfigMap ${name}`).toBeDefined();
+    return (cm!.data ?? {}) as Record<string, string>;
+  };
+  const env: Record<string, string> = {};
+  for (const from of c.envFrom ?? []) if (from.configMapRef) Object.assign(env, configMap(from.configMapRef.name));
+  const expand = (value: string) => value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string | undefined) => (name === undefined ? "$" : (env[name] ?? whole)));
+  for (const e of c.env ?? []) {
+    const from = e.valueFrom;
+    if (from?.secretKeyRef) env[e.name] = secretPlaceholders[e.name] ?? `${from.secretKeyRef.name}-${from.secretKeyRef.key}-value`;
+    else if (from?.configMapKeyRef) env[e.name] = configMap(from.configMapKeyRef.name)[from.configMapKeyRef.key] ?? "";
+    else if (from?.fieldRef?.fieldPath === "metadata.name") env[e.name] = pod;
+    else if (from?.fieldRef?.fieldPath === "metadata.namespace") env[e.name] = "msg";
+    else if (from) throw new Error(`${pod}: ${e.name} from ${JSON.stringify(from)} is not modelled by this test`);
+    else env[e.name] = expand(e.value ?? "");
+  }
+  return env;
+}
 
 const scratch = mkdtempSync(join(tmpdir(), "chart-values-"));
 let written = 0;

@@ -1,33 +1,16 @@
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createTokenIssuer, createTokenVerifier } from "@messenger/auth";
-import { parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { parseEnv } from "@messenger/config";
 import { PresenceAudienceService } from "@messenger/proto/presence/v1/presence_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createAccountsApp } from "./app.js";
-import { accountsRepositoryFromEnv, accountsStorageEnv } from "./accounts-storage-env.js";
-import { accountsLimits, accountsLimitsEnv } from "./limits-env.js";
+import { accountsRepositoryFromEnv } from "./accounts-storage-env.js";
+import { accountsEnv } from "./env.js";
+import { accountsLimits } from "./limits-env.js";
 
-const env = z.object({
-  ...serviceEnv,
-  DATA_DIR: z.string().min(1).default("./data/accounts"),
-  ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
-  /** A signing key set every replica shares (a mounted Secret; `npm run token-keys -- rotate FILE`); unset: one made in DATA_DIR. */
-  TOKEN_SIGNING_KEYS_FILE: z.string().min(1).optional(),
-  REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
-  SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
-  STORE_URL: serviceUrl(),
-  PRESENCE_URL: serviceUrl(),
-  MAX_CONTACTS: positiveInt(5000),
-  MAX_PENDING_CONTACT_REQUESTS: positiveInt(1000),
-  STORE_RETRY_INTERVAL_MS: positiveInt(1000),
-  STORE_RETRY_MAX_INTERVAL_MS: positiveInt(30_000),
-  ...accountsLimitsEnv,
-  ...accountsStorageEnv,
-});
-
-await runService("accounts", () => parseEnv(env), async (config, { log, metrics }) => {
+await runService("accounts", () => parseEnv(accountsEnv), async (config, { log, metrics }) => {
   const issuer = await createTokenIssuer({ keyPath: join(config.DATA_DIR, "token-signing.jwk.json"), keySetPath: config.TOKEN_SIGNING_KEYS_FILE, ttlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const accounts = await accountsRepositoryFromEnv(config, config.DATA_DIR);
   log.info({ accounts: accounts.describe }, "accounts are kept in");

@@ -1,9 +1,7 @@
-import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
 import { createNatsBus } from "@messenger/bus";
-import { natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { parseEnv } from "@messenger/config";
 import { AccountsService } from "@messenger/proto/accounts/v1/accounts_service";
 import { ContactsService } from "@messenger/proto/accounts/v1/contacts_service";
 import { NotificationsService } from "@messenger/proto/accounts/v1/notifications_service";
@@ -18,34 +16,10 @@ import { PushConfigService } from "@messenger/proto/push/v1/push_config_service"
 import { forwardingRoute, peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createGatewayApp } from "./app.js";
-import { gatewayLimits, gatewayLimitsEnv } from "./limits-env.js";
+import { gatewayEnv } from "./env.js";
+import { gatewayLimits } from "./limits-env.js";
 
-const env = z.object({
-  ...serviceEnv,
-  GATEWAY_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .default(`gw-${hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40)}-${randomBytes(3).toString("hex")}`),
-  NATS_URL: natsUrl(),
-  ROUTER_URL: serviceUrl(),
-  STORE_URL: serviceUrl(),
-  PRESENCE_URL: serviceUrl(),
-  ACCOUNTS_URL: serviceUrl(),
-  GROUPS_URL: serviceUrl(),
-  MEDIA_URL: serviceUrl(),
-  PUSH_URL: serviceUrl(),
-  JWKS_URL: serviceUrl(),
-  HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
-  HELLO_TIMEOUT_MS: positiveInt(10_000),
-  OUTBOUND_QUEUE_LIMIT: positiveInt(1024),
-  MAX_REPLAY_PER_CONVERSATION: positiveInt(1000),
-  DRAIN_WAVES: positiveInt(5),
-  GAP_FILL_DELAY_MS: z.coerce.number().int().min(0).default(200),
-  CONVERSATION_UPDATE_WINDOW_MS: z.coerce.number().int().min(0).default(250),
-  ...gatewayLimitsEnv,
-});
-
-await runService("gateway", () => parseEnv(env), async (config, { log, metrics }) => {
+await runService("gateway", () => parseEnv(gatewayEnv), async (config, { log, metrics }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: `gateway-${config.GATEWAY_ID}`, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const store = peerTransport(config.STORE_URL);
   const presence = peerTransport(config.PRESENCE_URL);

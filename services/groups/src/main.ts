@@ -1,26 +1,15 @@
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
-import { parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { parseEnv } from "@messenger/config";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { HistoryService } from "@messenger/proto/history/v1/history_service";
 import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { createGroupsApp } from "./app.js";
-import { groupsLimitsEnv } from "./limits-env.js";
+import { groupsEnv } from "./env.js";
 
-const env = z.object({
-  ...serviceEnv,
-  STORE_URL: serviceUrl(),
-  ROUTER_URL: serviceUrl(),
-  ACCOUNTS_URL: serviceUrl(),
-  JWKS_URL: serviceUrl(),
-  MAX_GROUP_MEMBERS: positiveInt(1024),
-  GROUP_EVENT_DELIVERY_TIMEOUT_MS: positiveInt(1_000),
-  ...groupsLimitsEnv,
-});
-
-await runService("groups", () => parseEnv(env), async (config, { log, metrics }) => {
+await runService("groups", () => parseEnv(groupsEnv), async (config, { log, metrics }) => {
   // The store's internal address serves its every route, the public history API included.
   const store = peerTransport(config.STORE_URL);
   const app = createGroupsApp({

@@ -1,29 +1,16 @@
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
 import { createNatsBus, createNatsSessionRegistry, type JetStreamReplication } from "@messenger/bus";
-import { jetstreamReplicas, natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { parseEnv } from "@messenger/config";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createPresenceApp } from "./app.js";
+import { presenceEnv } from "./env.js";
 import { createNatsAnnounceBoard } from "./storage/nats-announce-board.js";
 import { createNatsLastSeenStore } from "./storage/nats-last-seen-store.js";
 
-const env = z.object({
-  ...serviceEnv,
-  NATS_URL: natsUrl(),
-  NATS_JETSTREAM_REPLICAS: jetstreamReplicas(),
-  /** Accounts' internal address: RelationsService decides who sees whose presence. */
-  ACCOUNTS_URL: serviceUrl(),
-  JWKS_URL: serviceUrl(),
-  HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
-  /** Per-user presence announcement window: at most two announcements per window reach each watcher. */
-  PRESENCE_ANNOUNCE_WINDOW_MS: z.coerce.number().int().min(0).default(1_000),
-  /** Test hook: the session registry's watch applies changes this much later. */
-  REGISTRY_MIRROR_DELAY_MS: z.coerce.number().int().min(0).default(0),
-});
-
-await runService("presence", () => parseEnv(env), async (config, { log }) => {
+await runService("presence", () => parseEnv(presenceEnv), async (config, { log }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "presence", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const replication: JetStreamReplication = { replicas: config.NATS_JETSTREAM_REPLICAS, onRaised: (r) => log.info(r, "JetStream replicas raised") };
   const registry = await createNatsSessionRegistry(nc, {

@@ -1,14 +1,15 @@
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
 import { createJetStreamQueue, offlineStream, type JetStreamReplication, type QueueStream } from "@messenger/bus";
-import { jetstreamReplicas, natsUrl, parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { parseEnv } from "@messenger/config";
 import { PushTargetsService } from "@messenger/proto/accounts/v1/push_targets_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { createNatsSentMarks } from "./adapters/nats-sent-marks.js";
 import { createPushApp, pushDeadLetterSubject } from "./app.js";
-import { providersEnv, providersFromEnv } from "./providers/providers-env.js";
+import { pushEnv } from "./env.js";
+import { providersFromEnv } from "./providers/providers-env.js";
 
 /**
  * Where poison push candidates are kept: a stream nothing consumes, for operators to inspect
@@ -19,22 +20,7 @@ const deadLetterStream: QueueStream = { name: "MESSENGER_PUSH_DEAD", subjects: [
 /** Longer than a push service keeps a notification and than the offline queue keeps a candidate (a day). */
 const sentMarksKeepMs = 24 * 3600 * 1000;
 
-const env = z.object({
-  ...serviceEnv,
-  NATS_URL: natsUrl(),
-  NATS_JETSTREAM_REPLICAS: jetstreamReplicas(),
-  ACCOUNTS_URL: serviceUrl(),
-  STORE_URL: serviceUrl(),
-  JWKS_URL: serviceUrl(),
-  /**
-   * VAPID keys are generated here when no private key is given (VAPID_PRIVATE_KEY or
-   * VAPID_PRIVATE_KEY_FILE, in providersEnv); replicas must share them (or the variables).
-   */
-  DATA_DIR: z.string().min(1).default("./data-push"),
-  ...providersEnv,
-});
-
-await runService("push", () => parseEnv(env), async (config, { log, metrics }) => {
+await runService("push", () => parseEnv(pushEnv), async (config, { log, metrics }) => {
   // Checked before anything connects: a configuration error exits at once with every problem.
   const providers = providersFromEnv(config, config.DATA_DIR);
   for (const line of providers.describe) log.info(line);

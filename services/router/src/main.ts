@@ -1,30 +1,14 @@
 import { createClient } from "@connectrpc/connect";
 import { createJetStreamQueue, createNatsBus, createNatsSessionRegistry, offlineStream, type JetStreamReplication } from "@messenger/bus";
-import { jetstreamReplicas, natsUrl, parseEnv, positiveInt, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { parseEnv } from "@messenger/config";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { peerTransport, runService } from "@messenger/rpc";
 import { connect } from "@nats-io/transport-node";
 import { MediaRefsService } from "@messenger/proto/media/v1/media_refs_service";
 import { createRouterApp } from "./app.js";
+import { routerEnv } from "./env.js";
 
-const env = z.object({
-  ...serviceEnv,
-  NATS_URL: natsUrl(),
-  NATS_JETSTREAM_REPLICAS: jetstreamReplicas(),
-  STORE_URL: serviceUrl(),
-  MEDIA_URL: serviceUrl(),
-  HEARTBEAT_INTERVAL_MS: positiveInt(15_000),
-  LARGE_GROUP_THRESHOLD: positiveInt(256),
-  LARGE_GROUP_WINDOW_MS: positiveInt(1_000),
-  MAX_DELIVERY_BACKLOG: positiveInt(1_024),
-  PUSH_OUTBOX_RELAY_INTERVAL_MS: positiveInt(3_000),
-  PUSH_OUTBOX_GRACE_MS: positiveInt(5_000),
-  PUSH_OUTBOX_LEASE_MS: positiveInt(15_000),
-  /** Test hook: the session registry's watch applies changes this much later (see the bus README). */
-  REGISTRY_MIRROR_DELAY_MS: z.coerce.number().int().min(0).default(0),
-});
-
-await runService("router", () => parseEnv(env), async (config, { log, metrics }) => {
+await runService("router", () => parseEnv(routerEnv), async (config, { log, metrics }) => {
   const nc = await connect({ servers: config.NATS_URL.split(","), name: "router", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const replication: JetStreamReplication = { replicas: config.NATS_JETSTREAM_REPLICAS, onRaised: (r) => log.info(r, "JetStream replicas raised") };
   const registry = await createNatsSessionRegistry(nc, {

@@ -1,27 +1,16 @@
 import { createClient } from "@connectrpc/connect";
 import { createTokenVerifier } from "@messenger/auth";
-import { parseEnv, serviceEnv, serviceUrl, z } from "@messenger/config";
+import { parseEnv } from "@messenger/config";
 import { DevicesService } from "@messenger/proto/accounts/v1/devices_service";
 import { RelationsService } from "@messenger/proto/accounts/v1/relations_service";
 import { peerTransport, runService } from "@messenger/rpc";
-import { createStoreApp, retentionSweepEnv, retentionSweepFromEnv } from "./app.js";
-import { archiveEnv, archiveFromEnv } from "./archive-env.js";
-import { limits } from "./domain/limits.js";
-import { historyEnv, historyRepositoryFromEnv } from "./history-env.js";
+import { createStoreApp, retentionSweepFromEnv } from "./app.js";
+import { archiveFromEnv } from "./archive-env.js";
+import { storeEnv } from "./env.js";
+import { historyRepositoryFromEnv } from "./history-env.js";
 import { archiveMetrics, retentionMetrics, storeWriteMetrics } from "./store-metrics.js";
 
-const env = z.object({
-  ...serviceEnv,
-  DATA_DIR: z.string().min(1).default("./data/store"),
-  JWKS_URL: serviceUrl(),
-  ACCOUNTS_URL: serviceUrl(),
-  LARGE_GROUP_THRESHOLD: z.coerce.number().int().min(1).default(limits.defaultLargeGroupThreshold),
-  ...retentionSweepEnv,
-  ...archiveEnv,
-  ...historyEnv,
-});
-
-await runService("store", () => parseEnv(env), async (config, { log, metrics }) => {
+await runService("store", () => parseEnv(storeEnv), async (config, { log, metrics }) => {
   const archive = await archiveFromEnv(config, config.DATA_DIR);
   const history = await historyRepositoryFromEnv(config, config.DATA_DIR, { onCommitted: storeWriteMetrics(metrics), largeGroupThreshold: config.LARGE_GROUP_THRESHOLD });
   log.info({ history: history.describe, archive: archive.describe }, "history is kept in");
