@@ -38,7 +38,7 @@ services (configured by environment variables, see each service's README):
 operator commands:
   mongo-init      prepare the MongoDB collections, indexes and sharding (MONGODB_URI)
   archive         move old history to the blob store now [--older-than 30d] [--segment N]
-  token-keys      rotate FILE [--keep N] | show FILE: the access-token signing key set
+  token-keys      add FILE | promote FILE [--keep N] | rotate FILE [--keep N] | show FILE: the access-token signing key set
   smoke           register two users and pass a message through the gateway (MESSENGER_GRPC_URL)`;
 
 const [command, ...args] = process.argv.slice(2);

@@ -12,4 +12,4 @@ export {
 } from "./tokens.js";
 export { PasswordHasher, defaultHashQueueLimit, defaultHashThreads, type PasswordHasherOptions } from "./password.js";
 export { HashQueueFullError, type ScryptPoolObserver } from "./scrypt-pool.js";
-export { readSigningKeys, rotateSigningKeys, SigningKeyError, type SigningKeySet } from "./signing-keys.js";
+export { addSigningKey, promoteSigningKey, readSigningKeys, rotateSigningKeys, SigningKeyError, type SigningKeySet } from "./signing-keys.js";

@@ -10,7 +10,7 @@ export const accountsEnv = z.object({
   ...serviceEnv,
   DATA_DIR: z.string().min(1).default("./data/accounts"),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt(900),
-  /** A signing key set every replica shares (a mounted Secret; `npm run token-keys -- rotate FILE`); unset: one made in DATA_DIR. */
+  /** A signing key set every replica shares (a mounted Secret; `npm run token-keys -- add FILE`, then `promote FILE`); unset: one made in DATA_DIR. */
   TOKEN_SIGNING_KEYS_FILE: z.string().min(1).optional(),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 3600),
   SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(17),
