@@ -20,3 +20,4 @@ export {
   type MongoSetupState,
 } from "./setup-plan.js";
 export { applyMongoSetup, ensureMongoSchema, initMongoLayout, readMongoSetupState, type MongoInitOptions, type MongoInitReport } from "./setup-run.js";
+export { isDuplicateKey, snapshotTransactionOptions } from "./transactions.js";

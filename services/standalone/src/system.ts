@@ -18,7 +18,7 @@ import { RouterService } from "@messenger/proto/router/v1/router_service";
 import { StoreService } from "@messenger/proto/store/v1/store_service";
 import { createMemorySentMarks, createPushApp, providersFromEnv } from "@messenger/push";
 import { createRouterApp, defaultRouterSettings } from "@messenger/router";
-import { createDirectTransport, createServiceMetrics, instrumentRoute, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
+import { createDirectTransport, createServiceMetrics, instrumentRoute, opsRoutes, ServingState, startGrpcServer, startHttpServer, type ServiceRoute } from "@messenger/rpc";
 import { archiveFromEnv, archiveMetrics, createStoreApp, historyRepositoryFromEnv, retentionMetrics, retentionSweepFromEnv, storeWriteMetrics, type StoreApp } from "@messenger/store";
 import type { StandaloneConfig } from "./config.js";
 
@@ -178,29 +178,10 @@ export async function startSystem(config: StandaloneConfig, log: Logger = create
     serving,
     extraRoutes: {
       ...media.httpRoutes,
-      "/metrics": (_req, res) => {
-        // A collector that throws rejects the whole scrape: answer it rather than leave the
-        // scraper waiting, and keep the cause for the operator.
-        metrics.registry.metrics().then(
-          (text) => {
-            res.setHeader("content-type", metrics.registry.contentType);
-            res.end(text);
-          },
-          (err: unknown) => {
-            log.error({ err }, "metrics scrape failed");
-            res.statusCode = 500;
-            res.setHeader("content-type", "text/plain; charset=utf-8");
-            res.end("metrics unavailable\n");
-          },
-        );
-      },
+      ...opsRoutes(metrics, log, serving),
       "/.well-known/jwks.json": (_req, res) => {
         res.setHeader("content-type", "application/json");
         res.end(JSON.stringify(issuer.jwks()));
-      },
-      "/readyz": (_req, res) => {
-        res.statusCode = serving.serving ? 200 : 503;
-        res.end(serving.serving ? "ok\n" : "draining\n");
       },
     },
   });

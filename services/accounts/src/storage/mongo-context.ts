@@ -1,4 +1,5 @@
-import { MongoServerError, type ClientSession, type Collection, type Db, type MongoClient, type TransactionOptions } from "mongodb";
+import { isDuplicateKey, snapshotTransactionOptions } from "@messenger/mongo-setup";
+import type { ClientSession, Collection, Db, MongoClient } from "mongodb";
 import { collections } from "./mongo-layout.js";
 import type {
   BlockDoc,
@@ -17,20 +18,11 @@ import type {
 } from "./mongo-documents.js";
 
 /**
- * Transactions read one snapshot and commit with a majority. MongoDB detects write-write
- * conflicts only: when another transaction wrote a document this one writes, since its
- * snapshot, one of them aborts (TransientTransactionError) and withTransaction runs it again
- * on a fresh snapshot, so a transaction whose writes meet acts as if alone. A decision made
- * on documents a transaction only reads (a count against a limit) is made safe by also
- * writing one document every such transaction writes (guard).
+ * The adapter's typed collections, its transactions, snapshot reads and guards.
+ * Transactions (snapshotTransactionOptions) act as if alone on a write-write conflict; a
+ * decision made on documents a transaction only reads (a count against a limit) is made
+ * safe by also writing one document every such transaction writes (guard).
  */
-const transactionOptions: TransactionOptions = {
-  readConcern: { level: "snapshot" },
-  writeConcern: { w: "majority" },
-  readPreference: "primary",
-};
-
-/** The adapter's typed collections, its transactions, snapshot reads and guards. */
 export class AccountsMongo {
   readonly users: Collection<UserDoc>;
   readonly usernames: Collection<UsernameDoc>;
@@ -75,7 +67,7 @@ export class AccountsMongo {
     for (let attempt = 0; ; attempt++) {
       const session = this.client.startSession();
       try {
-        return await session.withTransaction((s) => fn(s), transactionOptions);
+        return await session.withTransaction((s) => fn(s), snapshotTransactionOptions);
       } catch (err) {
         if (attempt === 0 && isDuplicateKey(err)) continue;
         throw err;
@@ -128,7 +120,3 @@ export class AccountsMongo {
   }
 }
 
-/** MongoDB's duplicate key error (E11000), on insert or upsert. */
-export function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}

@@ -1,5 +1,5 @@
-import type { ClientSession, Collection, Db, MongoClient, TransactionOptions } from "mongodb";
-import { MongoServerError } from "mongodb";
+import { isDuplicateKey, snapshotTransactionOptions } from "@messenger/mongo-setup";
+import type { ClientSession, Collection, Db, MongoClient } from "mongodb";
 import { collections } from "./mongo-layout.js";
 import type { DeviceCursorDoc, GarbageDoc, HeadDoc, MediaRefDoc, MemberDoc, MessageDoc, OutboxDoc, RangeDoc, RelationDoc, SegmentDoc, UserConversationDoc } from "./mongo-documents.js";
 import { noRowsWritten, type RowsWritten } from "./sqlite-writes.js";
@@ -9,18 +9,6 @@ export type WriteKind = keyof RowsWritten;
 
 /** Told the documents each committed write wrote, and how many new messages it stored. */
 export type OnCommitted = (rows: RowsWritten, messagesStored: number) => void;
-
-/**
- * Transactions read one snapshot and commit with a majority: a write conflict (another
- * transaction wrote a document this one wrote, since its snapshot) aborts one of them, and
- * the driver runs it again (TransientTransactionError), so each transaction acts as if alone.
- */
-const transactionOptions: TransactionOptions = {
-  readConcern: { level: "snapshot" },
-  writeConcern: { w: "majority" },
-  readPreference: "primary",
-};
-
 
 /** The adapter's collections (typed views: all but the two per-user ones are one collection) and its transactions. */
 export class MongoContext {
@@ -70,7 +58,7 @@ export class MongoContext {
         const value = await session.withTransaction(async (s) => {
           written = 0;
           return fn(s, (n) => (written += n));
-        }, transactionOptions);
+        }, snapshotTransactionOptions);
         this.committed(kind, written, messagesStored(value));
         return value;
       } catch (err) {
@@ -91,7 +79,3 @@ export class MongoContext {
   }
 }
 
-/** MongoDB's duplicate key error (E11000), on insert or upsert. */
-export function isDuplicateKey(err: unknown): boolean {
-  return err instanceof MongoServerError && err.code === 11000;
-}
