@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
 import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
@@ -31,23 +32,36 @@ const roundRobin = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }
  * ends (measured with `npm run bench` tooling on this machine). Service-to-service calls
  * are unary; streaming methods are refused.
  *
- * The URL's host is resolved by grpc-js's DNS resolver (an IP literal is used as is) and
- * calls are balanced round-robin over every address it yields, re-resolved when a
+ * A host name is resolved by grpc-js's DNS resolver and calls are balanced round-robin over
+ * every address it yields (an IP literal is one address: pick_first), re-resolved when a
  * connection ends, so a server that recycles its connections (max connection age) lets
  * callers find replicas added since.
  */
 export function createGrpcJsTransport(baseUrl: string, opts: GrpcJsTransportOptions = {}): Transport & { close(): void } {
   const url = new URL(baseUrl);
-  const client = new grpc.Client(`dns:///${url.host}`, grpc.credentials.createInsecure(), {
+  const common = {
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_permit_without_calls": 1,
     // No channelz service is served; its per-call bookkeeping is wasted.
     "grpc.enable_channelz": 0,
-    "grpc.service_config": roundRobin,
-    // A peer's config is ours, not a DNS TXT record's: no TXT lookup on every resolution.
-    "grpc.service_config_disable_resolution": 1,
-    "grpc.dns_min_time_between_resolutions_ms": opts.minResolutionIntervalMs ?? 5_000,
-  });
+  };
+  // One address (an IP literal: one process, the local cluster): pick_first, which goes idle
+  // when its connection drops and reconnects on the next call, so a peer restarted on the
+  // same port answers at once. round_robin would reconnect in the background on its backoff
+  // and fail calls meanwhile.
+  const client = isIP(url.hostname.replace(/^\[|\]$/g, ""))
+    ? new grpc.Client(url.host, grpc.credentials.createInsecure(), common)
+    : new grpc.Client(`dns:///${url.host}`, grpc.credentials.createInsecure(), {
+        ...common,
+        "grpc.service_config": roundRobin,
+        // A peer's config is ours, not a DNS TXT record's: no TXT lookup on every resolution.
+        "grpc.service_config_disable_resolution": 1,
+        "grpc.dns_min_time_between_resolutions_ms": opts.minResolutionIntervalMs ?? 5_000,
+        // A pod restarted (its only replica, or all of them) is tried again soon: round_robin
+        // fails calls while every address waits out its reconnect backoff.
+        "grpc.initial_reconnect_backoff_ms": 250,
+        "grpc.max_reconnect_backoff_ms": 2_000,
+      });
   const unsupported = createRouterTransport(() => {});
   const unary = ((method: DescMethodUnary<DescMessage, DescMessage>, signal: AbortSignal | undefined, timeoutMs: number | undefined, header: Parameters<Transport["unary"]>[3], input: unknown) => {
     const md = new grpc.Metadata();
